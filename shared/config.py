@@ -1,0 +1,163 @@
+"""Configuration, read once from the environment at the edge (``../shared/contract.md``).
+
+Every variable has a working local default. A malformed value raises :class:`ConfigError`, whose
+message names the variable, so a service refuses to start with a clear line instead of failing later.
+Outside the local profile (``TDKT_PROFILE=production``) the secrets must be set explicitly.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+LOCAL_ADMIN_TOKEN = "local-admin-token"
+LOCAL_SECRET_KEY = "local-secret-key-not-for-production"
+PROFILES = ("local", "production")
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: str
+    var_dir: Path
+    amqp_uri: str
+    intake_db_url: str
+    review_db_url: str
+    notify_db_url: str
+    smtp_host: str
+    smtp_port: int
+    smtp_user: str | None
+    smtp_password: str | None
+    smtp_starttls: bool
+    smtp_timeout: float
+    mail_from: str
+    admin_token: str
+    secret_key: str
+
+    def db_url(self, service: str) -> str:
+        return getattr(self, f"{service}_db_url")
+
+
+def load_settings(environ: dict | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    read = _Reader(env)
+    profile = read.choice("TDKT_PROFILE", "local", PROFILES)
+    var_dir = Path(read.text("TDKT_VAR_DIR", "var"))
+    settings = Settings(
+        profile=profile,
+        var_dir=var_dir,
+        amqp_uri=read.url("AMQP_URI", "amqp://guest:guest@localhost:5672/", ("amqp", "amqps", "pyamqp")),
+        intake_db_url=read.db_url("INTAKE_DB_URL", var_dir / "intake.db"),
+        review_db_url=read.db_url("REVIEW_DB_URL", var_dir / "review.db"),
+        notify_db_url=read.db_url("NOTIFY_DB_URL", var_dir / "notify.db"),
+        smtp_host=read.text("SMTP_HOST", "localhost"),
+        smtp_port=read.integer("SMTP_PORT", 1025, 1, 65535),
+        smtp_user=read.optional("SMTP_USER"),
+        smtp_password=read.optional("SMTP_PASSWORD"),
+        smtp_starttls=read.boolean("SMTP_STARTTLS", False),
+        smtp_timeout=read.number("SMTP_TIMEOUT", 30.0, 0.1, 600.0),
+        mail_from=read.email("MAIL_FROM", "tdkt@localhost.localdomain"),
+        admin_token=read.secret("TDKT_ADMIN_TOKEN", LOCAL_ADMIN_TOKEN, profile),
+        secret_key=read.secret("TDKT_SECRET_KEY", LOCAL_SECRET_KEY, profile),
+    )
+    if (settings.smtp_user is None) != (settings.smtp_password is None):
+        raise ConfigError("SMTP_USER and SMTP_PASSWORD must be set together")
+    return settings
+
+
+class _Reader:
+    def __init__(self, env):
+        self.env = env
+
+    def _raw(self, name):
+        value = self.env.get(name)
+        return None if value is None or value.strip() == "" else value.strip()
+
+    def text(self, name, default):
+        value = self._raw(name)
+        if value is not None and any(ch in value for ch in "\r\n\0"):
+            raise ConfigError(f"{name} must be a single line")
+        return default if value is None else value
+
+    def optional(self, name):
+        return self._raw(name) and self.text(name, None)
+
+    def choice(self, name, default, allowed):
+        value = self.text(name, default)
+        if value not in allowed:
+            raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        return value
+
+    def integer(self, name, default, low, high):
+        value = self._raw(name)
+        if value is None:
+            return default
+        if not re.fullmatch(r"\d+", value) or not low <= int(value) <= high:
+            raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+        return int(value)
+
+    def number(self, name, default, low, high):
+        value = self._raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if number is None or not low <= number <= high:
+            raise ConfigError(f"{name} must be a number from {low} to {high}, got {value!r}")
+        return number
+
+    def boolean(self, name, default):
+        value = self._raw(name)
+        if value is None:
+            return default
+        lowered = value.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+    def url(self, name, default, schemes):
+        value = self.text(name, default)
+        parts = urlsplit(value)
+        if parts.scheme not in schemes or not parts.hostname:
+            raise ConfigError(
+                f"{name} must be a URL like {default} (scheme {'/'.join(schemes)}), got {_redact(value)!r}")
+        return value
+
+    def db_url(self, name, default_path):
+        value = self.text(name, f"sqlite:///{default_path}")
+        scheme = urlsplit(value).scheme.split("+")[0]
+        if scheme not in ("sqlite", "postgresql"):
+            raise ConfigError(
+                f"{name} must be an SQLAlchemy URL for sqlite or postgresql, got {_redact(value)!r}")
+        return value
+
+    def email(self, name, default):
+        value = self.text(name, default)
+        if not _EMAIL.match(value):
+            raise ConfigError(f"{name} must be an email address, got {value!r}")
+        return value
+
+    def secret(self, name, local_default, profile):
+        value = self._raw(name)
+        if value is None:
+            if profile != "local":
+                raise ConfigError(f"{name} must be set when TDKT_PROFILE is {profile}")
+            return local_default
+        if len(value) < 16:
+            raise ConfigError(f"{name} must be at least 16 characters long")
+        return value
+
+
+def _redact(url: str) -> str:
+    """A URL with its password hidden, for error messages and logs."""
+    return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", url)

@@ -1,0 +1,24 @@
+"""Names that cross the bus: services, events and the context key of credentials (contract.md)."""
+
+INTAKE = "intake"
+REVIEW = "review"
+NOTIFY = "notify"
+COUNCIL = "council"  # members' clients dispatch as this source service
+
+# events dispatched by intake
+NOMINATION_SUBMITTED = "nomination_submitted"
+NOMINATION_AMENDED = "nomination_amended"
+NOMINATION_WITHDRAWN = "nomination_withdrawn"
+
+# events dispatched by review
+BALLOT_ISSUED = "ballot_issued"
+SITTING_CLOSED = "sitting_closed"
+NOMINATION_ADVANCED = "nomination_advanced"
+NOMINATION_DECIDED = "nomination_decided"
+NOMINATION_RETURNED = "nomination_returned"
+VOTE_REJECTED = "vote_rejected"
+
+# events dispatched by council members
+VOTE_CAST = "vote_cast"
+
+AUTH_TOKEN = "auth_token"  # key in Nameko context data

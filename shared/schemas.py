@@ -1,0 +1,134 @@
+"""Payload schemas of the RPC methods and events (marshmallow 4), one definition for both sides.
+
+Unknown fields are rejected (marshmallow's default ``RAISE``) and every string has a length limit, so a
+payload that passes here is bounded. ``load(schema, data)`` turns marshmallow's errors into the wire
+error ``ValidationError`` carrying every field error at once.
+"""
+from marshmallow import Schema, ValidationError as SchemaError, fields, validate, validates_schema
+
+from shared import errors
+
+NAME = validate.Length(min=1, max=200)
+ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", error="must be 1-64 letters, digits or _.:-")
+AWARD_CODES = ("LDTT", "CSTDCS", "CSTD_BO", "CSTD_TQ", "TTLDTT", "TTLDXS", "CO_BO", "CO_CP",
+               "GK", "BK_BO", "BK_TTG", "HCLD3")
+RATINGS = ("HTXSNV", "HTTNV", "HTNV", "KHTNV")
+SCOPES = ("co_so", "bo", "toan_quoc")
+DOCUMENT_KINDS = ("to_trinh", "bao_cao_thanh_tich", "bien_ban", "xac_nhan_sang_kien", "other")
+YEAR = validate.Range(min=1990, max=2100)
+
+
+def Email(**kwargs):
+    return fields.Email(validate=validate.Length(max=254), **kwargs)
+
+
+class Individual(Schema):
+    kind = fields.String(required=True, validate=validate.Equal("individual"))
+    full_name = fields.String(required=True, validate=NAME)
+    employee_id = fields.String(required=True, validate=ID)
+    gender = fields.String(required=True, validate=validate.OneOf(("female", "male")))
+    email = Email(load_default=None, allow_none=True)
+    direct_worker = fields.Boolean(load_default=False)
+
+
+class Collective(Schema):
+    kind = fields.String(required=True, validate=validate.Equal("collective"))
+    name = fields.String(required=True, validate=NAME)
+    email = Email(load_default=None, allow_none=True)
+    members_total = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
+    members_female = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
+    members_ldtt = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
+    members_completed = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
+    members_cstdcs = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
+    members_disciplined = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
+
+    @validates_schema
+    def counts_fit_the_total(self, data, **kwargs):
+        too_many = {key: ["cannot exceed members_total"] for key in
+                    ("members_female", "members_ldtt", "members_completed", "members_cstdcs",
+                     "members_disciplined") if data.get(key, 0) > data["members_total"]}
+        if too_many:
+            raise SchemaError(too_many)
+
+
+class Nominee(fields.Field):
+    """An individual or a collective, chosen by ``kind``."""
+
+    schemas = {"individual": Individual, "collective": Collective}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise SchemaError("must be an object")
+        schema = self.schemas.get(value.get("kind"))
+        if schema is None:
+            raise SchemaError({"kind": ["must be individual or collective"]})
+        return schema().load(value)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
+class Initiative(Schema):
+    id = fields.String(required=True, validate=ID)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    scope = fields.String(required=True, validate=validate.OneOf(SCOPES))
+
+
+class HistoryYear(Schema):
+    year = fields.Integer(required=True, strict=True, validate=YEAR)
+    rating = fields.String(required=True, validate=validate.OneOf(RATINGS))
+    titles = fields.List(fields.String(validate=validate.OneOf(AWARD_CODES)), load_default=list,
+                         validate=validate.Length(max=20))
+    initiatives = fields.List(fields.Nested(Initiative), load_default=list, validate=validate.Length(max=20))
+    disciplined = fields.Boolean(load_default=False)
+
+
+class Document(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(DOCUMENT_KINDS))
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$",
+                                                                   error="must be 64 lowercase hex digits"))
+    size = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=50 * 1024 * 1024))
+
+
+class NominationSchema(Schema):
+    """``intake.submit_nomination(nomination)``."""
+
+    submission_key = fields.String(required=True, validate=ID)
+    award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
+    award_year = fields.Integer(required=True, strict=True, validate=YEAR)
+    nominee = Nominee(required=True)
+    achievements = fields.String(load_default="", validate=validate.Length(max=20_000))
+    history = fields.List(fields.Nested(HistoryYear), load_default=list, validate=validate.Length(max=40))
+    under_review = fields.Boolean(load_default=False)
+    documents = fields.List(fields.Nested(Document), load_default=list, validate=validate.Length(max=30))
+    contact_email = Email(required=True)
+
+
+class NomineeSummary(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(("individual", "collective")))
+    name = fields.String(required=True, validate=NAME)
+    email = Email(load_default=None, allow_none=True)
+    gender = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("female", "male")))
+
+
+class NominationSubmitted(Schema):
+    """Event ``intake.nomination_submitted``: what review and notify need, without a call back."""
+
+    nomination_id = fields.String(required=True, validate=ID)
+    unit_id = fields.String(required=True, validate=ID)
+    award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
+    award_year = fields.Integer(required=True, strict=True, validate=YEAR)
+    nominee = fields.Nested(NomineeSummary, required=True)
+    contact_email = Email(required=True)
+    submitted_at = fields.String(required=True, validate=validate.Length(max=40))
+
+
+def load(schema: Schema, data):
+    """Validate ``data`` with ``schema``; raise the wire ``ValidationError`` with every field error."""
+    if not isinstance(data, dict):
+        raise errors.ValidationError({"_schema": ["must be an object"]})
+    try:
+        return schema.load(data)
+    except SchemaError as exc:
+        raise errors.ValidationError(exc.normalized_messages()) from None

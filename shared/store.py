@@ -1,0 +1,163 @@
+"""The SQLAlchemy dependency provider every service uses, with its unit of work and relays.
+
+``Store`` builds the engine and applies migrations in ``setup``, hands each worker a fresh
+:class:`UnitOfWork` (the handler commits it inside the entrypoint, before a reply or an ack is sent),
+closes it in ``worker_teardown``, and runs background relays (the outbox publisher, and any a service
+adds, such as notify's mail sender) as managed threads woken after each commit.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+from nameko.extensions import DependencyProvider
+from sqlalchemy.orm import sessionmaker
+
+from shared.config import load_settings
+from shared.db import make_engine, migrate
+from shared.messaging import MESSAGE_ID, EventPublisher
+from shared.outbox import delivery_tables, publish_pending, utcnow
+
+log = logging.getLogger(__name__)
+
+OUTBOX, INBOX = delivery_tables(sa.MetaData())
+
+
+class Relay:
+    """Runs ``step`` (which returns how much work it did) until stopped; sleeps when idle."""
+
+    def __init__(self, name: str, step, idle_interval: float = 1.0):
+        self.name, self.step, self.idle_interval = name, step, idle_interval
+        self._wake = threading.Event()
+        self._stopping = False
+
+    def wake(self):
+        self._wake.set()
+
+    def run(self):
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                busy = self.step() > 0
+            except Exception:  # the relay must outlive a broker or database outage
+                log.exception("relay %s: step failed", self.name)
+                busy = False
+            if not busy:
+                self._wake.wait(self.idle_interval)
+
+    def stop(self):
+        self._stopping = True
+        self._wake.set()
+
+
+class UnitOfWork:
+    """One transaction of one worker: ``session``, ``publish`` (outbox) and ``claim_message`` (inbox)."""
+
+    def __init__(self, session, consumer: str, message_id: str | None, headers: dict, on_commit):
+        self.session = session
+        self.consumer, self.message_id, self.headers = consumer, message_id, headers
+        self._on_commit = on_commit
+        self._wake = set()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.session.rollback()  # a no-op after commit; undoes everything otherwise
+
+    def publish(self, event_type: str, payload: dict) -> str:
+        """Record an event to be published once this transaction commits; returns its id."""
+        event_id = str(uuid.uuid4())
+        now = utcnow()
+        self.session.execute(sa.insert(OUTBOX).values(
+            event_id=event_id, event_type=event_type, payload=json.loads(json.dumps(payload)),
+            headers=self.headers, created_at=now, next_attempt_at=now, attempts=0))
+        self._wake.add("outbox")
+        return event_id
+
+    def claim_message(self) -> bool:
+        """Record the message being handled as processed, in this transaction.
+
+        False when an earlier delivery of the same message already had its effect: the handler then
+        does nothing. A concurrent duplicate loses at commit on the primary key and is redelivered.
+        """
+        if self.message_id is None:
+            raise RuntimeError("claim_message outside an inbox event handler")
+        key = {"consumer": self.consumer, "message_id": self.message_id}
+        seen = self.session.execute(sa.select(INBOX.c.message_id).filter_by(**key)).first()
+        if seen:
+            log.info("inbox: %s already handled %s", self.consumer, self.message_id)
+            return False
+        self.session.execute(sa.insert(INBOX).values(received_at=utcnow(), **key))
+        return True
+
+    def wake_after_commit(self, relay_name: str):
+        self._wake.add(relay_name)
+
+    def commit(self):
+        self.session.commit()
+        self._on_commit(self._wake)
+        self._wake = set()
+
+    def close(self):
+        self.session.close()
+
+
+class Store(DependencyProvider):
+    """Inject a :class:`UnitOfWork` per worker; ``relays`` maps names to ``factory(store) -> step``."""
+
+    def __init__(self, service: str, migrations: Path, relays: dict | None = None):
+        self.service, self.migrations = service, Path(migrations)
+        self.relay_factories = dict(relays or {})
+
+    def setup(self):
+        self.settings = load_settings()
+        self.engine = make_engine(self.settings.db_url(self.service),
+                                  pool_size=self.container.max_workers + 2)
+        migrate(self.engine, self.migrations)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        publisher = EventPublisher(self.container.config["AMQP_URI"], self.container.service_name)
+        self.relays = {"outbox": Relay("outbox", lambda: publish_pending(self.sessions, OUTBOX, publisher))}
+        for name, factory in self.relay_factories.items():
+            self.relays[name] = Relay(name, factory(self))
+        self.workers = {}
+
+    def start(self):
+        for relay in self.relays.values():
+            self.container.spawn_managed_thread(relay.run, identifier=f"relay.{relay.name}")
+
+    def stop(self):
+        for relay in self.relays.values():
+            relay.stop()
+
+    def kill(self):
+        self.stop()
+
+    def get_dependency(self, worker_ctx):
+        headers = {"nameko.call_id_stack": list(worker_ctx.call_id_stack)}
+        uow = UnitOfWork(self.sessions(), worker_ctx.entrypoint.method_name,
+                         worker_ctx.data.get(MESSAGE_ID), headers, self._wake)
+        self.workers[worker_ctx] = uow
+        return uow
+
+    def worker_teardown(self, worker_ctx):
+        uow = self.workers.pop(worker_ctx, None)
+        if uow is not None:
+            uow.close()
+
+    def _wake(self, names):
+        for name in names:
+            self.relays[name].wake()
+
+
+
+def standalone_uow(service: str, migrations: Path, settings=None) -> UnitOfWork:
+    """A unit of work outside Nameko (command-line tools); events it records wait for the relay."""
+    settings = settings or load_settings()
+    engine = make_engine(settings.db_url(service), pool_size=1)
+    migrate(engine, Path(migrations))
+    return UnitOfWork(sessionmaker(engine, expire_on_commit=False)(), "cli", None, {}, lambda names: None)
