@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import click
 
@@ -11,6 +12,8 @@ from shared.config import ConfigError, load_settings
 @click.group()
 def main():
     """Thi đua, khen thưởng: nominations, council sittings and notifications."""
+    # eventlet announces its own deprecation on import; a clerk's terminal is no place for it
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 
 def _settings():
@@ -46,6 +49,39 @@ def unit_token(unit_id, revoke_others):
     finally:
         uow.close()
     click.echo(token)
+
+
+@main.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--token", envvar="TDKT_UNIT_TOKEN", required=True,
+              help="The unit's token (or set TDKT_UNIT_TOKEN).")
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for each answer.")
+def submit(file, token, timeout):
+    """Submit the nomination (JSON object) or nominations (JSON list) in FILE."""
+    import json
+
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from shared.errors import TdktError
+
+    try:
+        data = json.load(file)
+    except ValueError as exc:
+        raise click.ClickException(f"{file.name} is not valid JSON: {exc}") from None
+    nominations = data if isinstance(data, list) else [data]
+    failed = 0
+    config = {"AMQP_URI": _settings().amqp_uri}
+    with ClusterRpcProxy(config, context_data={"auth_token": token}, timeout=timeout) as proxy:
+        for number, nomination in enumerate(nominations, 1):
+            try:
+                result = proxy.intake.submit_nomination(nomination)
+            except TdktError as exc:
+                failed += 1
+                click.echo(f"{number}: {exc.code}: {json.dumps(exc.detail, ensure_ascii=False)}", err=True)
+            else:
+                click.echo(f"{number}: {json.dumps(result, ensure_ascii=False)}")
+    if failed:
+        raise click.ClickException(f"{failed} of {len(nominations)} nominations were not accepted")
 
 
 @main.command()

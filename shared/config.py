@@ -130,7 +130,7 @@ class _Reader:
         parts = urlsplit(value)
         if parts.scheme not in schemes or not parts.hostname:
             raise ConfigError(
-                f"{name} must be a URL like {default} (scheme {'/'.join(schemes)}), got {_redact(value)!r}")
+                f"{name} must be a URL like {default} (scheme {'/'.join(schemes)}), got {redact(value)!r}")
         return value
 
     def db_url(self, name, default_path):
@@ -138,7 +138,7 @@ class _Reader:
         scheme = urlsplit(value).scheme.split("+")[0]
         if scheme not in ("sqlite", "postgresql"):
             raise ConfigError(
-                f"{name} must be an SQLAlchemy URL for sqlite or postgresql, got {_redact(value)!r}")
+                f"{name} must be an SQLAlchemy URL for sqlite or postgresql, got {redact(value)!r}")
         return value
 
     def email(self, name, default):
@@ -158,6 +158,6 @@ class _Reader:
         return value
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """A URL with its password hidden, for error messages and logs."""
     return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", url)

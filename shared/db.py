@@ -8,8 +8,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 
@@ -57,6 +55,10 @@ def _make_psycopg_green():
 
 def migrate(engine: Engine, migrations: Path) -> None:
     """Apply the service's Alembic migrations up to head (each instance may call this at start)."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # before import: it logs its plugins
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(migrations))
     with engine.begin() as connection:

@@ -7,11 +7,10 @@ error ``ValidationError`` carrying every field error at once.
 from marshmallow import Schema, ValidationError as SchemaError, fields, validate, validates_schema
 
 from shared import errors
+from shared.awards import AWARD_CODES
 
 NAME = validate.Length(min=1, max=200)
 ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", error="must be 1-64 letters, digits or _.:-")
-AWARD_CODES = ("LDTT", "CSTDCS", "CSTD_BO", "CSTD_TQ", "TTLDTT", "TTLDXS", "CO_BO", "CO_CP",
-               "GK", "BK_BO", "BK_TTG", "HCLD3")
 RATINGS = ("HTXSNV", "HTTNV", "HTNV", "KHTNV")
 SCOPES = ("co_so", "bo", "toan_quoc")
 DOCUMENT_KINDS = ("to_trinh", "bao_cao_thanh_tich", "bien_ban", "xac_nhan_sang_kien", "other")

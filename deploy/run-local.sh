@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `make run`: the mail sink and the three services against the local defaults, until Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+export PATH="$PWD/$VENV/bin:$PATH"
+# eventlet prints a deprecation banner at import unless this is set; it changes nothing else
+export EVENTLET_TESTS=${EVENTLET_TESTS:-1}
+export AMQP_URI=${AMQP_URI:-amqp://guest:guest@localhost:5672/}
+export SMTP_HOST=${SMTP_HOST:-127.0.0.1} SMTP_PORT=${SMTP_PORT:-1025}
+mkdir -p var/mail var/log
+
+python -m shared.preflight || exit 1
+
+pids=()
+stop() {
+    trap - INT TERM EXIT
+    [ ${#pids[@]} -gt 0 ] && kill -TERM "${pids[@]}" 2>/dev/null || true
+    wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+if [ "$SMTP_HOST" = 127.0.0.1 ] || [ "$SMTP_HOST" = localhost ]; then
+    python -m shared.mailsink --host 127.0.0.1 --port "$SMTP_PORT" --dir var/mail &
+    pids+=($!)
+fi
+for service in intake review notify; do
+    class="$(tr '[:lower:]' '[:upper:]' <<<"${service:0:1}")${service:1}Service"
+    nameko run "services.$service.service:$class" --broker "$AMQP_URI" 2>&1 | sed -u "s/^/[$service] /" &
+    pids+=($!)
+done
+echo "tdkt is running: mail goes to var/mail/. Press Ctrl-C to stop."
+wait -n "${pids[@]}"
+echo "a process stopped; stopping the others" >&2
+exit 1

@@ -1,0 +1,114 @@
+"""Mail adapters: Jinja2 templates to a MIME message (standard ``email``), and an SMTP sender."""
+from __future__ import annotations
+
+import smtplib
+import socket
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+
+from nameko.extensions import DependencyProvider
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from services.notify.domain import MailRequest, message_id, safe_header
+from shared.awards import AWARD_NAMES
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class Renderer:
+    """Renders a mail request to (subject, text, html), Vietnamese first with an English part."""
+
+    def __init__(self, templates: Path = TEMPLATES):
+        self.env = Environment(loader=FileSystemLoader(str(templates)), undefined=StrictUndefined,
+                               autoescape=select_autoescape(["html.j2"]), keep_trailing_newline=True)
+
+    def render(self, request: MailRequest) -> tuple[str, str, str]:
+        context = {"award_name": AWARD_NAMES.get(request.context.get("award_code"), ""),
+                   **request.context}
+        subject = " ".join(self.env.get_template(f"{request.kind}.subject.j2").render(context).split())
+        context["subject"] = subject
+        text = self.env.get_template(f"{request.kind}.txt.j2").render(context)
+        html = self.env.get_template(f"{request.kind}.html.j2").render(context)
+        return safe_header(subject), text, html
+
+
+def build_message(mail, sender: str, domain: str) -> EmailMessage:
+    """A multipart/alternative UTF-8 message; header values with line breaks are refused."""
+    message = EmailMessage()
+    message["Subject"] = safe_header(mail.subject)
+    message["From"] = safe_header(sender)
+    message["To"] = Address(display_name=safe_header(mail.recipient_name or "", required=False),
+                            addr_spec=safe_header(mail.recipient))
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = message_id(mail.key, domain)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(mail.text, subtype="plain", charset="utf-8")
+    message.add_alternative(mail.html, subtype="html", charset="utf-8")
+    return message
+
+
+class TemporaryFailure(Exception):
+    """Worth trying again later (4xx reply, connection refused, timeout)."""
+
+
+class PermanentFailure(Exception):
+    """Not worth trying again (5xx reply, malformed address)."""
+
+
+class SmtpSender:
+    """Sends messages over one SMTP connection at a time, reused across a batch."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.domain = settings.mail_from.rsplit("@", 1)[-1]
+
+    def open(self) -> smtplib.SMTP:
+        s = self.settings
+        try:
+            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
+            if s.smtp_starttls:
+                smtp.starttls()
+            if s.smtp_user:
+                smtp.login(s.smtp_user, s.smtp_password)
+            return smtp
+        except smtplib.SMTPResponseException as exc:
+            raise _failure(exc.smtp_code, exc.smtp_error) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TemporaryFailure(f"cannot connect to {s.smtp_host}:{s.smtp_port}: {exc}") from None
+
+    def send(self, smtp: smtplib.SMTP, mail) -> None:
+        try:
+            message = build_message(mail, self.settings.mail_from, self.domain)
+        except ValueError as exc:  # UnsafeHeader, or an address the email package cannot parse
+            raise PermanentFailure(f"cannot build the message: {exc}") from None
+        try:
+            refused = smtp.send_message(message, from_addr=self.settings.mail_from, to_addrs=[mail.recipient])
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            raise _failure(code, text) from None
+        except smtplib.SMTPResponseException as exc:
+            raise _failure(exc.smtp_code, exc.smtp_error) from None
+        except (OSError, socket.timeout, smtplib.SMTPException) as exc:
+            raise TemporaryFailure(f"connection lost: {exc}") from None
+        if refused:
+            code, text = next(iter(refused.values()))
+            raise _failure(code, text)
+
+
+def _failure(code: int, text) -> Exception:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    kind = PermanentFailure if 500 <= code < 600 else TemporaryFailure
+    return kind(f"{code} {text}")
+
+
+class Templates(DependencyProvider):
+    """Injects the :class:`Renderer`, built once when the service starts."""
+
+    def setup(self):
+        self.renderer = Renderer()
+
+    def get_dependency(self, worker_ctx):
+        return self.renderer

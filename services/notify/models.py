@@ -1,0 +1,75 @@
+"""Notify's mail table (an outbox of logical emails) and its repository."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+mails = sa.Table(
+    "mails", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("event_id", sa.String(128), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("recipient", sa.String(254), nullable=False),
+    sa.Column("recipient_name", sa.String(200), nullable=True),
+    sa.Column("subject", sa.String(400), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("html", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_error", sa.String(500), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index("ix_mails_status_next_attempt_at", "status", "next_attempt_at"),
+)
+
+
+@dataclass
+class Mail:
+    key: str
+    event_id: str
+    kind: str
+    recipient: str
+    recipient_name: str | None
+    subject: str
+    text: str
+    html: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class Mails:
+    def __init__(self, session):
+        self.session = session
+
+    def add_once(self, mail: Mail) -> bool:
+        """Queue ``mail`` unless its key is already there; True when it was queued."""
+        if self.exists(mail.key):
+            return False
+        self.session.execute(sa.insert(mails).values(**mail.__dict__))
+        return True
+
+    def exists(self, key: str) -> bool:
+        return self.session.execute(sa.select(mails.c.key).where(mails.c.key == key)).first() is not None
+
+    def claim_due(self, now, lease, limit: int) -> list[Mail]:
+        """Pending mails due now, leased until ``now + lease`` so no other sender takes them."""
+        rows = self.session.execute(
+            sa.select(mails).where(mails.c.status == "pending", mails.c.next_attempt_at <= now)
+            .order_by(mails.c.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
+        ).mappings().all()
+        if rows:
+            self.session.execute(sa.update(mails).where(mails.c.key.in_([r["key"] for r in rows]))
+                                 .values(next_attempt_at=now + lease))
+        return [Mail(**row) for row in rows]
+
+    def update(self, key: str, **values) -> None:
+        self.session.execute(sa.update(mails).where(mails.c.key == key).values(**values))

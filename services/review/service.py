@@ -1,0 +1,30 @@
+"""Nameko entrypoints of review: load the payload, call one handler, return its result."""
+from pathlib import Path
+
+from nameko.contextdata import AuthToken
+from nameko.rpc import rpc
+
+from services.review import handlers
+from shared import contract, schemas
+from shared.errors import EXPECTED
+from shared.messaging import inbox_event_handler
+from shared.outbox import utcnow
+from shared.store import Store
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class ReviewService:
+    name = contract.REVIEW
+    uow = Store(contract.REVIEW, MIGRATIONS)
+    auth_token = AuthToken()
+
+    @inbox_event_handler(contract.INTAKE, contract.NOMINATION_SUBMITTED)
+    def on_nomination_submitted(self, payload):
+        event = schemas.load(schemas.NominationSubmitted(), payload)
+        handlers.record_submission(event, self.uow, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_case(self, nomination_id):
+        handlers.require_operator(self.auth_token, self.uow.settings.admin_token)
+        return handlers.get_case(str(nomination_id), self.uow)
