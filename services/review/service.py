@@ -1,11 +1,11 @@
 """Nameko entrypoints of review: load the payload, call one handler, return its result."""
 from pathlib import Path
 
-from nameko.contextdata import AuthToken
 from nameko.rpc import rpc
 
 from services.review import handlers
 from shared import contract, schemas
+from shared.auth import OperatorOnly
 from shared.errors import EXPECTED
 from shared.messaging import inbox_event_handler
 from shared.outbox import utcnow
@@ -17,7 +17,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 class ReviewService:
     name = contract.REVIEW
     uow = Store(contract.REVIEW, MIGRATIONS)
-    auth_token = AuthToken()
+    require_operator = OperatorOnly()
 
     @inbox_event_handler(contract.INTAKE, contract.NOMINATION_SUBMITTED)
     def on_nomination_submitted(self, payload):
@@ -26,5 +26,5 @@ class ReviewService:
 
     @rpc(expected_exceptions=EXPECTED)
     def get_case(self, nomination_id):
-        handlers.require_operator(self.auth_token, self.uow.settings.admin_token)
+        self.require_operator()
         return handlers.get_case(str(nomination_id), self.uow)

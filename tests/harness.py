@@ -1,0 +1,137 @@
+"""Helpers behind the fixtures: free ports, a waiter, the SMTP sink process and the service processes."""
+from __future__ import annotations
+
+import email
+import email.policy
+import importlib
+import inspect
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import eventlet
+from kombu import Connection
+from nameko.events import EventHandler
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
+from nameko.rpc import Rpc
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICE_CLASSES = {"intake": "IntakeService", "review": "ReviewService", "notify": "NotifyService"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"):
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        eventlet.sleep(interval)
+
+
+class MailSink:
+    """``python -m shared.mailsink`` in its own process: every mail it accepts becomes a file."""
+
+    def __init__(self, directory: Path, port: int):
+        self.directory, self.port = Path(directory), port
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "shared.mailsink", "--port", str(self.port),
+             "--dir", str(self.directory)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True)
+        line = self.process.stdout.readline()
+        assert "listening" in line, f"mail sink did not start: {line}"
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(10)
+
+    def messages(self) -> list[email.message.EmailMessage]:
+        return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+                for path in sorted(self.directory.glob("*.eml"))]
+
+    def wait_for(self, count: int, timeout: float = 30.0):
+        """Wait until at least ``count`` mails arrived; return all of them."""
+        wait_until(lambda: len(list(self.directory.glob("*.eml"))) >= count, timeout,
+                   what=f"{count} mail(s) in {self.directory}")
+        return self.messages()
+
+
+def expected_queues(service: str) -> list[str]:
+    """The queues a running service consumes from, read off its entrypoints."""
+    module = importlib.import_module(f"services.{service}.service")
+    cls = getattr(module, SERVICE_CLASSES[service])
+    queues = []
+    for method_name, method in inspect.getmembers(cls, inspect.isfunction):
+        for entrypoint in getattr(method, ENTRYPOINT_EXTENSIONS_ATTR, ()):
+            if isinstance(entrypoint, EventHandler):
+                queues.append(f"evt-{entrypoint.source_service}-{entrypoint.event_type}--{cls.name}"
+                              f".{method_name}")
+            elif isinstance(entrypoint, Rpc):
+                queues.append(f"rpc-{cls.name}")
+    return sorted(set(queues))
+
+
+class System:
+    """The services as ``nameko run`` processes, ready once each of their queues has a consumer."""
+
+    def __init__(self, env, log_dir: Path):
+        self.env, self.log_dir = env, Path(log_dir)
+        self.nameko = str(Path(sys.executable).parent / "nameko")
+        self.processes = {}
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+
+    def start(self, services):
+        for service in services:
+            self.start_service(service)
+        for service in services:
+            self.wait_ready(service)
+
+    def start_service(self, service):
+        log = open(self.log_dir / f"{service}.log", "ab")
+        self.processes[service] = subprocess.Popen(
+            [self.nameko, "run", f"services.{service}.service:{SERVICE_CLASSES[service]}",
+             "--broker", self.env["AMQP_URI"]], cwd=ROOT, env=self.env, stdout=log, stderr=log)
+
+    def wait_ready(self, service, timeout: float = 60.0):
+        queues = expected_queues(service)
+
+        def consumed():
+            process = self.processes[service]
+            if process.poll() is not None:
+                raise AssertionError(f"{service} exited with {process.returncode}:\n{self.log(service)}")
+            return all(self.consumers(queue) > 0 for queue in queues)
+
+        wait_until(consumed, timeout, interval=0.1, what=f"{service} to consume {queues}")
+
+    def consumers(self, queue: str) -> int:
+        try:
+            with Connection(self.env["AMQP_URI"]) as connection:
+                return connection.default_channel.queue_declare(queue, passive=True).consumer_count
+        except Exception:  # not declared yet
+            return 0
+
+    def log(self, service) -> str:
+        return (self.log_dir / f"{service}.log").read_text(errors="replace")[-4000:]
+
+    def kill(self, service, signum=signal.SIGKILL):
+        process = self.processes.pop(service)
+        process.send_signal(signum)
+        process.wait(30)
+
+    def stop(self):
+        for service in list(self.processes):
+            self.kill(service, signal.SIGTERM)
