@@ -148,10 +148,10 @@ class _Reader:
         return value
 
     def secret(self, name, local_default, profile):
-        value = self._raw(name)
-        if value is None:
+        value = self._raw(name) and self.text(name, None)
+        if value is None or (profile != "local" and value == local_default):
             if profile != "local":
-                raise ConfigError(f"{name} must be set when TDKT_PROFILE is {profile}")
+                raise ConfigError(f"{name} must be set (not to the local default) when TDKT_PROFILE is {profile}")
             return local_default
         if len(value) < 16:
             raise ConfigError(f"{name} must be at least 16 characters long")
@@ -160,4 +160,8 @@ class _Reader:
 
 def redact(url: str) -> str:
     """A URL with its password hidden, for error messages and logs."""
-    return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", url)
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()

@@ -1,7 +1,8 @@
 """Engines and migrations that work the same on SQLite (local default) and PostgreSQL (production).
 
-PostgreSQL goes through psycopg2 with psycogreen's wait callback, so a query yields to other green
-threads under eventlet instead of blocking the whole process (proven in tests/integration).
+PostgreSQL goes through psycopg2 with eventlet's wait callback (installed by ``eventlet.monkey_patch()``,
+which ``nameko run`` applies, and checked here), so a query yields to other green threads instead of
+blocking the whole process (proven in tests/integration/test_postgres_under_eventlet.py).
 """
 from __future__ import annotations
 
@@ -46,11 +47,12 @@ def _sqlite_engine(url) -> Engine:
 
 def _make_psycopg_green():
     from eventlet import patcher
+    from psycopg2 import extensions
 
-    if patcher.is_monkey_patched("socket"):
-        from psycogreen.eventlet import patch_psycopg
+    if patcher.is_monkey_patched("socket") and extensions.get_wait_callback() is None:
+        from eventlet.support.psycopg2_patcher import make_psycopg_green
 
-        patch_psycopg()
+        make_psycopg_green()
 
 
 def migrate(engine: Engine, migrations: Path) -> None:

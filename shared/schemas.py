@@ -4,12 +4,20 @@ Unknown fields are rejected (marshmallow's default ``RAISE``) and every string h
 payload that passes here is bounded. ``load(schema, data)`` turns marshmallow's errors into the wire
 error ``ValidationError`` carrying every field error at once.
 """
+import re
+
 from marshmallow import Schema, ValidationError as SchemaError, fields, validate, validates_schema
 
 from shared import errors
 from shared.awards import AWARD_CODES
 
-NAME = validate.Length(min=1, max=200)
+def single_line(max_length: int):
+    """A non-empty text of at most ``max_length`` characters without control characters."""
+    return validate.And(validate.Length(min=1, max=max_length),
+                        validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="must not contain control characters"))
+
+
+NAME = single_line(200)
 ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", error="must be 1-64 letters, digits or _.:-")
 RATINGS = ("HTXSNV", "HTTNV", "HTNV", "KHTNV")
 SCOPES = ("co_so", "bo", "toan_quoc")
@@ -58,7 +66,8 @@ class Nominee(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, dict):
             raise SchemaError("must be an object")
-        schema = self.schemas.get(value.get("kind"))
+        kind = value.get("kind")
+        schema = self.schemas.get(kind) if isinstance(kind, str) else None
         if schema is None:
             raise SchemaError({"kind": ["must be individual or collective"]})
         return schema().load(value)
@@ -69,7 +78,7 @@ class Nominee(fields.Field):
 
 class Initiative(Schema):
     id = fields.String(required=True, validate=ID)
-    title = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    title = fields.String(required=True, validate=single_line(500))
     scope = fields.String(required=True, validate=validate.OneOf(SCOPES))
 
 
@@ -84,7 +93,7 @@ class HistoryYear(Schema):
 
 class Document(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(DOCUMENT_KINDS))
-    filename = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    filename = fields.String(required=True, validate=single_line(255))
     sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$",
                                                                    error="must be 64 lowercase hex digits"))
     size = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=50 * 1024 * 1024))

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import sessionmaker
 
-from shared.config import load_settings
+from shared.config import ConfigError, load_settings
 from shared.db import make_engine, migrate
 from shared.messaging import MESSAGE_ID, EventPublisher
 from shared.outbox import delivery_tables, publish_pending, utcnow
@@ -115,7 +115,11 @@ class Store(DependencyProvider):
         self.relay_factories = dict(relays or {})
 
     def setup(self):
-        self.settings = load_settings()
+        try:
+            self.settings = load_settings()
+        except ConfigError as exc:
+            log.critical("%s cannot start: %s", self.service, exc)
+            raise
         self.engine = make_engine(self.settings.db_url(self.service),
                                   pool_size=self.container.max_workers + 2)
         migrate(self.engine, self.migrations)

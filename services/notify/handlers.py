@@ -7,6 +7,7 @@ from datetime import timedelta
 from services.notify import domain
 from services.notify.mail import PermanentFailure, TemporaryFailure
 from services.notify.models import Mail, Mails
+from shared.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,10 @@ def queue_mails(requests: list[domain.MailRequest], uow, renderer, now) -> int:
             return 0
         mails = Mails(uow.session)
         for request in requests:
-            subject, text, html = renderer.render(request)
+            try:
+                subject, text, html = renderer.render(request)
+            except domain.UnsafeHeader as exc:  # no redelivery can fix the event's data
+                raise ValidationError({"_event": [f"cannot render {request.kind}: {exc}"]}) from None
             queued += mails.add_once(Mail(
                 key=request.key, event_id=request.event_id, kind=request.kind,
                 recipient=request.recipient.email, recipient_name=request.recipient.name,

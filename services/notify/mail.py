@@ -1,6 +1,7 @@
 """Mail adapters: Jinja2 templates to a MIME message (standard ``email``), and an SMTP sender."""
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 from email.headerregistry import Address
@@ -8,13 +9,14 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
 
-from nameko.extensions import DependencyProvider
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from nameko.extensions import DependencyProvider
 
 from services.notify.domain import MailRequest, message_id, safe_header
 from shared.awards import AWARD_NAMES
 
 TEMPLATES = Path(__file__).parent / "templates"
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Renderer:
@@ -27,7 +29,8 @@ class Renderer:
     def render(self, request: MailRequest) -> tuple[str, str, str]:
         context = {"award_name": AWARD_NAMES.get(request.context.get("award_code"), ""),
                    **request.context}
-        subject = " ".join(self.env.get_template(f"{request.kind}.subject.j2").render(context).split())
+        rendered = self.env.get_template(f"{request.kind}.subject.j2").render(context)
+        subject = " ".join(CONTROL.sub(" ", rendered).split())  # one line, whatever the data held
         context["subject"] = subject
         text = self.env.get_template(f"{request.kind}.txt.j2").render(context)
         html = self.env.get_template(f"{request.kind}.html.j2").render(context)
@@ -66,16 +69,19 @@ class SmtpSender:
 
     def open(self) -> smtplib.SMTP:
         s = self.settings
+        smtp = smtplib.SMTP(timeout=s.smtp_timeout)
         try:
-            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
+            smtp.connect(s.smtp_host, s.smtp_port)
             if s.smtp_starttls:
                 smtp.starttls()
             if s.smtp_user:
                 smtp.login(s.smtp_user, s.smtp_password)
             return smtp
         except smtplib.SMTPResponseException as exc:
+            smtp.close()
             raise _failure(exc.smtp_code, exc.smtp_error) from None
         except (OSError, smtplib.SMTPException) as exc:
+            smtp.close()
             raise TemporaryFailure(f"cannot connect to {s.smtp_host}:{s.smtp_port}: {exc}") from None
 
     def send(self, smtp: smtplib.SMTP, mail) -> None:

@@ -1,0 +1,136 @@
+"""Configuration is read from a plain dict here, so no test depends on the real environment."""
+from pathlib import Path
+
+import pytest
+
+from shared.config import LOCAL_ADMIN_TOKEN, ConfigError, load_settings, redact
+
+SECRETS = {"TDKT_ADMIN_TOKEN": "a" * 16, "TDKT_SECRET_KEY": "k" * 32}
+
+
+def refusal(environ: dict) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ)
+    return str(caught.value)
+
+
+def test_an_empty_environment_gives_working_local_defaults():
+    settings = load_settings({})
+
+    assert settings.profile == "local"
+    assert settings.amqp_uri == "amqp://guest:guest@localhost:5672/"
+    assert settings.smtp_port == 1025
+    assert settings.smtp_starttls is False
+    assert (settings.smtp_user, settings.smtp_password) == (None, None)
+    assert settings.admin_token == LOCAL_ADMIN_TOKEN
+
+
+@pytest.mark.parametrize("service", ["intake", "review", "notify"])
+def test_each_service_defaults_to_its_own_sqlite_file_under_var(service):
+    url = load_settings({}).db_url(service)
+
+    assert url.startswith("sqlite:///")
+    assert Path(url.removeprefix("sqlite:///")) == Path("var") / f"{service}.db"
+
+
+def test_the_var_directory_moves_the_default_database_files():
+    settings = load_settings({"TDKT_VAR_DIR": "/srv/tdkt"})
+
+    assert settings.intake_db_url == "sqlite:////srv/tdkt/intake.db"
+
+
+def test_blank_values_count_as_unset():
+    assert load_settings({"SMTP_PORT": "  ", "SMTP_USER": ""}).smtp_port == 1025
+
+
+def test_well_formed_values_are_parsed_into_their_types():
+    settings = load_settings({"SMTP_PORT": "587", "SMTP_STARTTLS": "yes", "SMTP_TIMEOUT": "2.5",
+                              "INTAKE_DB_URL": "postgresql+psycopg2://u:p@db/intake",
+                              "AMQP_URI": "amqps://u:p@rabbit:5671/tdkt"})
+
+    assert (settings.smtp_port, settings.smtp_starttls, settings.smtp_timeout) == (587, True, 2.5)
+    assert settings.intake_db_url == "postgresql+psycopg2://u:p@db/intake"
+
+
+@pytest.mark.parametrize("name, value", [
+    ("SMTP_PORT", "smtp"),
+    ("SMTP_PORT", "0"),
+    ("SMTP_PORT", "65536"),
+    ("SMTP_PORT", "-25"),
+    ("SMTP_STARTTLS", "maybe"),
+    ("SMTP_TIMEOUT", "soon"),
+    ("SMTP_TIMEOUT", "0"),
+    ("SMTP_TIMEOUT", "nan"),
+    ("AMQP_URI", "http://guest:guest@localhost:5672/"),
+    ("AMQP_URI", "amqp:///"),
+    ("INTAKE_DB_URL", "mysql://root@db/intake"),
+    ("REVIEW_DB_URL", "not a url"),
+    ("MAIL_FROM", "tdkt"),
+    ("MAIL_FROM", "TDKT <tdkt@example.vn>"),
+    ("TDKT_PROFILE", "staging"),
+    ("SMTP_HOST", "mail\nBcc: x@evil.example"),
+    ("SMTP_PASSWORD", "pass\rword"),
+    ("MAIL_FROM", "tdkt@example.vn\nx@example.vn"),
+])
+def test_a_malformed_value_is_refused_with_a_message_naming_the_variable(name, value):
+    assert name in refusal({name: value})
+
+
+@pytest.mark.parametrize("name", [
+    "TDKT_ADMIN_TOKEN",
+    "TDKT_SECRET_KEY",
+])
+def test_a_secret_with_a_line_break_inside_is_refused(name):
+    assert name in refusal({name: "first-half-of-it\nsecond-half-of-it"})
+
+
+@pytest.mark.parametrize("missing", ["TDKT_ADMIN_TOKEN", "TDKT_SECRET_KEY"])
+def test_the_production_profile_requires_each_secret_to_be_set(missing):
+    environ = {"TDKT_PROFILE": "production", **SECRETS}
+    del environ[missing]
+
+    assert missing in refusal(environ)
+
+
+def test_the_production_profile_starts_with_both_secrets_set():
+    settings = load_settings({"TDKT_PROFILE": "production", **SECRETS})
+
+    assert (settings.admin_token, settings.secret_key) == (SECRETS["TDKT_ADMIN_TOKEN"], SECRETS["TDKT_SECRET_KEY"])
+
+
+@pytest.mark.parametrize("name", ["TDKT_ADMIN_TOKEN", "TDKT_SECRET_KEY"])
+def test_a_secret_shorter_than_sixteen_characters_is_refused_even_locally(name):
+    assert name in refusal({name: "x" * 15})
+    assert getattr(load_settings({name: "x" * 16}), name.removeprefix("TDKT_").lower()) == "x" * 16
+
+
+@pytest.mark.parametrize("environ", [{"SMTP_USER": "mailer"}, {"SMTP_PASSWORD": "s3cret"}])
+def test_smtp_user_and_password_are_refused_one_without_the_other(environ):
+    message = refusal(environ)
+
+    assert "SMTP_USER" in message and "SMTP_PASSWORD" in message
+
+
+def test_the_amqp_password_is_hidden_in_the_error_message():
+    message = refusal({"AMQP_URI": "http://guest:hunter2@rabbit:5672/"})
+
+    assert "AMQP_URI" in message
+    assert "hunter2" not in message
+    assert "guest:***@rabbit" in message
+
+
+def test_the_database_password_is_hidden_in_the_error_message():
+    assert "hunter2" not in refusal({"NOTIFY_DB_URL": "mysql://tdkt:hunter2@db/notify"})
+
+
+def test_redact_keeps_a_url_without_a_password_unchanged():
+    assert redact("amqp://localhost:5672/") == "amqp://localhost:5672/"
+    assert redact("sqlite:///var/intake.db") == "sqlite:///var/intake.db"
+
+
+def test_redact_hides_all_of_a_password_that_contains_an_at_sign():
+    assert "secret" not in redact("http://guest:top@secret@rabbit/")
+
+
+def test_redact_hides_a_password_given_without_a_user_name():
+    assert "hunter2" not in redact("http://:hunter2@rabbit/")

@@ -1,0 +1,202 @@
+"""Notify's mail identity, retry rules, rendering, MIME building and SMTP failure classes (no server)."""
+import email
+import email.policy
+import smtplib
+import socket
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import pytest
+
+from services.notify import domain
+from services.notify.mail import PermanentFailure, Renderer, SmtpSender, TemporaryFailure, build_message
+from shared.awards import AWARD_NAMES
+from shared.config import load_settings
+
+NOW = datetime(2025, 3, 1, 8, 30, tzinfo=timezone.utc)
+SUBJECT = "[TĐKT] Đã nhận hồ sơ đề nghị Lao động tiên tiến – Nguyễn Thị Hoa, Phòng Tổ chức cán bộ"
+
+
+def event(nominee_name="Nguyễn Thị Hoa"):
+    return {"nomination_id": "n-42", "unit_id": "vp", "award_code": "LDTT", "award_year": 2025,
+            "nominee": {"kind": "individual", "name": nominee_name, "email": None, "gender": "female"},
+            "contact_email": "vanphong@example.vn", "submitted_at": "2025-03-01T08:30:00+00:00"}
+
+
+def mail(**overrides):
+    fields = dict(key=domain.mail_key("evt-1", "vanphong@example.vn", "acknowledgement"), subject=SUBJECT,
+                  recipient="vanphong@example.vn", recipient_name="Văn phòng Bộ",
+                  text="Kính gửi đơn vị vp,\n", html="<p>Kính gửi đơn vị <b>vp</b></p>\n")
+    return SimpleNamespace(**{**fields, **overrides})
+
+
+def reparsed(message):
+    return email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+
+
+def test_the_same_event_recipient_and_kind_give_the_same_mail_key():
+    assert domain.mail_key("evt-1", "VanPhong@Example.VN ", "acknowledgement") \
+        == domain.mail_key("evt-1", "vanphong@example.vn", "acknowledgement")
+
+
+@pytest.mark.parametrize("other", [("evt-2", "vp@example.vn", "acknowledgement"),
+                                   ("evt-1", "bo@example.vn", "acknowledgement"),
+                                   ("evt-1", "vp@example.vn", "decision")])
+def test_a_different_event_recipient_or_kind_gives_a_different_mail_key(other):
+    assert domain.mail_key(*other) != domain.mail_key("evt-1", "vp@example.vn", "acknowledgement")
+
+
+def test_a_mail_request_key_is_its_mail_key():
+    assert domain.acknowledgement(event(), "evt-1")[0].key == mail().key
+
+
+def test_the_message_id_derives_from_the_key_and_the_domain():
+    key = domain.mail_key("evt-1", "vp@example.vn", "acknowledgement")
+
+    assert domain.message_id(key, "tdkt.example.vn") == f"<{key[:40]}@tdkt.example.vn>"
+    assert domain.message_id(key, "tdkt.example.vn") != domain.message_id(key[::-1], "tdkt.example.vn")
+
+
+@pytest.mark.parametrize("value", ["a\rb", "a\nb", "a\0b", "Subject\r\nBcc: x@evil.example"])
+def test_a_header_value_with_a_line_break_or_nul_is_unsafe(value):
+    with pytest.raises(domain.UnsafeHeader):
+        domain.safe_header(value, required=False)
+
+
+def test_an_empty_header_value_is_unsafe_only_when_required():
+    with pytest.raises(domain.UnsafeHeader):
+        domain.safe_header("  ")
+    assert domain.safe_header("", required=False) == ""
+    assert domain.safe_header("Nguyễn Thị Hoa") == "Nguyễn Thị Hoa"
+
+
+def test_the_retry_delay_doubles_and_is_capped_at_an_hour():
+    delays = [domain.retry_delay(attempts) for attempts in range(1, 12)]
+
+    assert delays[:4] == [timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+    assert delays == sorted(delays)
+    assert max(delays) == timedelta(hours=1) == domain.retry_delay(100)
+
+
+def test_a_temporary_failure_is_retried_later_until_max_attempts_then_fails():
+    assert domain.after_temporary_failure(1, NOW) == (domain.PENDING, NOW + timedelta(seconds=30))
+    assert domain.after_temporary_failure(domain.MAX_ATTEMPTS - 1, NOW)[0] == domain.PENDING
+    assert domain.after_temporary_failure(domain.MAX_ATTEMPTS, NOW) == (domain.FAILED, NOW)
+
+
+def test_the_acknowledgement_goes_to_the_unit_contact_in_vietnamese():
+    subject, text, html = Renderer().render(domain.acknowledgement(event(), "evt-1")[0])
+
+    assert subject == f"[TĐKT] Đã nhận hồ sơ đề nghị {AWARD_NAMES['LDTT']} – Nguyễn Thị Hoa"
+    for body in (text, html):
+        assert AWARD_NAMES["LDTT"] in body and "Nguyễn Thị Hoa" in body and "n-42" in body
+
+
+def test_the_html_body_escapes_the_nominee_name_and_the_text_body_keeps_it():
+    subject, text, html = Renderer().render(domain.acknowledgement(event("<script>x()</script>"), "evt-1")[0])
+
+    assert "<script>" not in html
+    assert "&lt;script&gt;x()&lt;/script&gt;" in html
+    assert "<script>x()</script>" in text and "<script>x()</script>" in subject
+
+
+def test_a_nominee_name_with_a_line_break_gives_a_single_line_subject():
+    subject, _, _ = Renderer().render(domain.acknowledgement(event("Nguyễn\r\nBcc: x@evil.example"), "evt-1")[0])
+
+    assert "\r" not in subject and "\n" not in subject
+
+
+def test_a_nominee_name_with_a_nul_still_renders_an_acknowledgement():
+    subject, _, _ = Renderer().render(domain.acknowledgement(event("Nguyễn\0Hoa"), "evt-1")[0])
+
+    assert "\0" not in subject
+
+
+def test_the_built_message_keeps_the_vietnamese_subject_and_both_utf8_parts():
+    message = reparsed(build_message(mail(), "tdkt@example.vn", "example.vn"))
+
+    assert message["Subject"] == SUBJECT
+    assert message.get_content_type() == "multipart/alternative"
+    parts = {part.get_content_type(): part for part in message.iter_parts()}
+    assert set(parts) == {"text/plain", "text/html"}
+    assert all(part.get_content_charset() == "utf-8" for part in parts.values())
+    assert parts["text/plain"].get_content() == "Kính gửi đơn vị vp,\n"
+    assert parts["text/html"].get_content() == "<p>Kính gửi đơn vị <b>vp</b></p>\n"
+
+
+def test_the_built_message_id_is_derived_from_the_mail_key():
+    message = reparsed(build_message(mail(), "tdkt@example.vn", "example.vn"))
+
+    assert message["Message-ID"] == domain.message_id(mail().key, "example.vn")
+    assert message["Auto-Submitted"] == "auto-generated"
+
+
+def test_the_vietnamese_display_name_is_encoded_in_the_to_header():
+    message = build_message(mail(), "tdkt@example.vn", "example.vn")
+
+    assert message.as_bytes().split(b"\n\n", 1)[0].isascii()  # RFC 2047 words, no raw UTF-8
+    (address,) = reparsed(message)["To"].addresses
+    assert (address.display_name, address.addr_spec) == ("Văn phòng Bộ", "vanphong@example.vn")
+
+
+def test_a_subject_with_a_line_break_is_refused_when_building():
+    with pytest.raises(domain.UnsafeHeader):
+        build_message(mail(subject="Hi\r\nBcc: x@evil.example"), "tdkt@example.vn", "example.vn")
+
+
+class FakeSmtp:
+    """Stands in for an open ``smtplib.SMTP``: records what it is given, or raises ``error``."""
+
+    def __init__(self, error=None, refused=None):
+        self.error, self.refused, self.sent = error, refused or {}, []
+
+    def send_message(self, message, from_addr=None, to_addrs=None):
+        if self.error is not None:
+            raise self.error
+        self.sent.append((message, from_addr, to_addrs))
+        return self.refused
+
+
+@pytest.fixture
+def sender():
+    return SmtpSender(load_settings({"MAIL_FROM": "tdkt@bo.example.vn"}))
+
+
+def test_a_sent_mail_goes_from_the_configured_sender_to_its_recipient(sender):
+    smtp = FakeSmtp()
+
+    sender.send(smtp, mail())
+
+    ((message, from_addr, to_addrs),) = smtp.sent
+    assert (from_addr, to_addrs) == ("tdkt@bo.example.vn", ["vanphong@example.vn"])
+    assert message["Message-ID"] == domain.message_id(mail().key, "bo.example.vn")
+
+
+@pytest.mark.parametrize("error, failure", [
+    (smtplib.SMTPResponseException(451, b"try later"), TemporaryFailure),
+    (smtplib.SMTPResponseException(550, b"no such user"), PermanentFailure),
+    (smtplib.SMTPSenderRefused(553, b"sender rejected", "tdkt@bo.example.vn"), PermanentFailure),
+    (smtplib.SMTPRecipientsRefused({"x@y.vn": (550, b"no")}), PermanentFailure),
+    (smtplib.SMTPRecipientsRefused({"x@y.vn": (452, b"mailbox full")}), TemporaryFailure),
+    (smtplib.SMTPServerDisconnected("gone"), TemporaryFailure),
+    (socket.timeout("timed out"), TemporaryFailure),
+    (ConnectionResetError("reset"), TemporaryFailure),
+])
+def test_an_smtp_error_is_classified_as_temporary_or_permanent(sender, error, failure):
+    with pytest.raises(failure):
+        sender.send(FakeSmtp(error=error), mail())
+
+
+@pytest.mark.parametrize("code, failure", [(450, TemporaryFailure), (550, PermanentFailure)])
+def test_a_recipient_refused_in_the_reply_is_classified_by_its_code(sender, code, failure):
+    with pytest.raises(failure, match=str(code)):
+        sender.send(FakeSmtp(refused={"vanphong@example.vn": (code, b"refused")}), mail())
+
+
+@pytest.mark.parametrize("recipient", ["a\nb@x.vn", "not an address"])
+def test_a_mail_whose_message_cannot_be_built_fails_permanently_without_sending(sender, recipient):
+    smtp = FakeSmtp()
+
+    with pytest.raises(PermanentFailure):
+        sender.send(smtp, mail(recipient=recipient))
+    assert smtp.sent == []

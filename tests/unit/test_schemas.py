@@ -1,0 +1,156 @@
+"""The wire schemas: what a payload must look like, and how every fault comes back at once."""
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from shared.errors import ValidationError
+from shared.schemas import NominationSchema, NominationSubmitted, load
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "nomination.json"
+COLLECTIVE = {"kind": "collective", "name": "Phòng Tổ chức cán bộ", "members_total": 10,
+              "members_female": 4, "members_ldtt": 8}
+EVENT = {"nomination_id": "0f1e2d3c", "unit_id": "vp", "award_code": "LDTT", "award_year": 2025,
+         "nominee": {"kind": "individual", "name": "Nguyễn Thị Hoa", "email": None, "gender": "female"},
+         "contact_email": "vanphong@example.vn", "submitted_at": "2025-03-01T08:00:00+00:00"}
+
+
+@pytest.fixture
+def nomination():
+    return json.loads(EXAMPLE.read_text(encoding="utf-8"))
+
+
+def faults(data, schema=NominationSchema) -> dict:
+    with pytest.raises(ValidationError) as caught:
+        load(schema(), data)
+    return caught.value.detail
+
+
+def test_the_example_nomination_loads(nomination):
+    loaded = load(NominationSchema(), nomination)
+
+    assert loaded["nominee"]["full_name"] == "Nguyễn Thị Hoa"
+    assert loaded["award_year"] == 2025
+    assert len(loaded["documents"]) == 3
+
+
+def test_optional_fields_get_their_defaults(nomination):
+    for key in ("achievements", "history", "under_review", "documents"):
+        del nomination[key]
+
+    loaded = load(NominationSchema(), nomination)
+
+    assert (loaded["achievements"], loaded["history"], loaded["under_review"], loaded["documents"]) \
+        == ("", [], False, [])
+
+
+def test_an_unknown_top_level_field_is_refused(nomination):
+    nomination["priority"] = "high"
+
+    assert "priority" in faults(nomination)
+
+
+@pytest.mark.parametrize("path", [("nominee",), ("history", 0), ("documents", 0)])
+def test_an_unknown_nested_field_is_refused(nomination, path):
+    target = nomination
+    for step in path:
+        target = target[step]
+    target["extra"] = 1
+
+    detail = faults(nomination)
+    for step in path:
+        detail = detail[step]
+    assert "extra" in detail
+
+
+@pytest.mark.parametrize("place, value, limit_field", [
+    ("nominee", {"full_name": "x" * 201}, "full_name"),
+    ("top", {"achievements": "x" * 20_001}, "achievements"),
+    ("top", {"submission_key": "k" * 65}, "submission_key"),
+    ("top", {"contact_email": "a" * 250 + "@x.vn"}, "contact_email"),
+    ("nominee", {"employee_id": "E" * 65}, "employee_id"),
+])
+def test_a_string_longer_than_its_limit_is_refused(nomination, place, value, limit_field):
+    (nomination["nominee"] if place == "nominee" else nomination).update(value)
+
+    detail = faults(nomination)
+
+    assert limit_field in (detail["nominee"] if place == "nominee" else detail)
+
+
+def test_strings_at_their_limit_are_accepted(nomination):
+    nomination["nominee"]["full_name"] = "x" * 200
+    nomination["achievements"] = "x" * 20_000
+
+    assert load(NominationSchema(), nomination)["achievements"] == "x" * 20_000
+
+
+def test_every_bad_field_is_reported_at_once(nomination):
+    nomination.update(award_code="NOBEL", award_year=1900, contact_email="not-an-email")
+    del nomination["submission_key"]
+
+    assert set(faults(nomination)) == {"award_code", "award_year", "contact_email", "submission_key"}
+
+
+def test_an_award_year_given_as_a_string_is_refused(nomination):
+    nomination["award_year"] = "2025"
+
+    assert "award_year" in faults(nomination)
+
+
+def test_a_document_with_a_malformed_sha256_is_refused(nomination):
+    nomination["documents"][1]["sha256"] = "4F0E" * 16
+
+    assert "sha256" in faults(nomination)["documents"][1]
+
+
+def test_a_collective_nominee_loads(nomination):
+    nomination["nominee"] = dict(COLLECTIVE)
+
+    assert load(NominationSchema(), nomination)["nominee"]["members_disciplined"] == 0
+
+
+def test_a_collective_with_more_members_counted_than_it_has_is_refused(nomination):
+    nomination["nominee"] = {**COLLECTIVE, "members_female": 11, "members_ldtt": 12}
+
+    assert set(faults(nomination)["nominee"]) == {"members_female", "members_ldtt"}
+
+
+@pytest.mark.parametrize("nominee", [{"kind": "robot", "name": "R2"}, {"name": "no kind"}])
+def test_a_nominee_of_unknown_kind_is_refused(nomination, nominee):
+    nomination["nominee"] = nominee
+
+    assert "kind" in faults(nomination)["nominee"]
+
+
+def test_a_nominee_that_is_not_an_object_is_refused(nomination):
+    nomination["nominee"] = "Nguyễn Thị Hoa"
+
+    assert "nominee" in faults(nomination)
+
+
+def test_a_nominee_kind_that_is_a_list_is_refused_as_invalid(nomination):
+    nomination["nominee"] = {"kind": ["individual"]}
+
+    assert "kind" in faults(nomination)["nominee"]
+
+
+@pytest.mark.parametrize("payload", [None, [], "nomination", 42])
+def test_a_payload_that_is_not_an_object_is_refused(payload):
+    assert faults(payload) == {"_schema": ["must be an object"]}
+
+
+def test_a_valid_nomination_submitted_event_loads():
+    assert load(NominationSubmitted(), copy.deepcopy(EVENT)) == EVENT
+
+
+def test_a_nomination_submitted_event_with_an_unknown_field_is_refused():
+    assert "score" in faults({**EVENT, "score": 10}, NominationSubmitted)
+
+
+def test_a_nomination_submitted_event_with_an_unknown_nominee_field_is_refused():
+    event = copy.deepcopy(EVENT)
+    event["nominee"]["employee_id"] = "VP-0042"
+
+    assert "employee_id" in faults(event, NominationSubmitted)["nominee"]
