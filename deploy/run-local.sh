@@ -6,6 +6,8 @@ VENV=${VENV:-.venv}
 export PATH="$PWD/$VENV/bin:$PATH"
 # eventlet prints a deprecation banner at import unless this is set; it changes nothing else
 export EVENTLET_TESTS=${EVENTLET_TESTS:-1}
+# nameko's CLI imports pkg_resources, which warns that it is deprecated (hence setuptools<82)
+export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore:pkg_resources is deprecated:UserWarning}
 export AMQP_URI=${AMQP_URI:-amqp://guest:guest@localhost:5672/}
 export SMTP_HOST=${SMTP_HOST:-127.0.0.1} SMTP_PORT=${SMTP_PORT:-1025}
 mkdir -p var/mail var/log
