@@ -52,36 +52,70 @@ def unit_token(unit_id, revoke_others):
 
 
 @main.command()
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--token", envvar="TDKT_UNIT_TOKEN", required=True,
               help="The unit's token (or set TDKT_UNIT_TOKEN).")
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
+              help="Language of the report.")
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for each answer.")
-def submit(file, token, timeout):
-    """Submit the nomination (JSON object) or nominations (JSON list) in FILE."""
-    import json
+def submit(file, token, lang, timeout):
+    """Submit the nomination or the batch in FILE (.json: an object or a list; .csv: one per row).
 
-    from nameko.standalone.rpc import ClusterRpcProxy
-
-    from shared.errors import TdktError
+    Prints one line per nomination in file order, then every fault of those not accepted, then a summary;
+    exits with status 1 unless every nomination was accepted. A malformed file submits nothing."""
+    from shared import clerk
 
     try:
-        data = json.load(file)
-    except ValueError as exc:
-        raise click.ClickException(f"{file.name} is not valid JSON: {exc}") from None
-    nominations = data if isinstance(data, list) else [data]
-    failed = 0
-    config = {"AMQP_URI": _settings().amqp_uri}
-    with ClusterRpcProxy(config, context_data={"auth_token": token}, timeout=timeout) as proxy:
-        for number, nomination in enumerate(nominations, 1):
-            try:
-                result = proxy.intake.submit_nomination(nomination)
-            except TdktError as exc:
-                failed += 1
-                click.echo(f"{number}: {exc.code}: {json.dumps(exc.detail, ensure_ascii=False)}", err=True)
+        nominations = clerk.read_nominations(file)
+    except clerk.BatchFileError as exc:
+        raise click.ClickException(clerk.describe_file_error(exc, lang)) from None
+    amqp_uri = _settings().amqp_uri
+    report, accepted = [], 0
+    try:
+        for number, outcome in _submissions(nominations, amqp_uri, token, timeout, lang):
+            if "nomination_id" in outcome:
+                accepted += 1
+                report.append(clerk.describe_receipt(number, outcome, lang))
             else:
-                click.echo(f"{number}: {json.dumps(result, ensure_ascii=False)}")
-    if failed:
-        raise click.ClickException(f"{failed} of {len(nominations)} nominations were not accepted")
+                report.extend(clerk.describe_error(number, outcome["code"], outcome["detail"], lang))
+    finally:  # what was submitted is reported, even when the batch stops halfway
+        for line in report:
+            click.echo(line)
+    click.echo(clerk.summary(accepted, len(nominations), lang))
+    if accepted < len(nominations):
+        click.get_current_context().exit(1)
+
+
+def _submissions(nominations, amqp_uri, token, timeout, lang):
+    """``(number, receipt or {"code", "detail"})`` for each nomination, in order, as each is answered."""
+    from amqp.exceptions import AMQPError
+    from kombu.exceptions import OperationalError
+    from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from shared import clerk
+    from shared.config import redact
+    from shared.errors import TdktError
+
+    labels, stderr = clerk.LABELS[lang], click.get_text_stream("stderr")
+    try:
+        with ClusterRpcProxy({"AMQP_URI": amqp_uri}, context_data={"auth_token": token},
+                             timeout=timeout) as proxy, \
+                click.progressbar(nominations, label=labels["progress"], file=stderr,
+                                  hidden=len(nominations) < 2) as bar:
+            for number, nomination in enumerate(bar, 1):
+                try:
+                    yield number, proxy.intake.submit_nomination(nomination)
+                except TdktError as exc:
+                    yield number, {"code": exc.code, "detail": exc.detail}
+                except RpcTimeout:
+                    yield number, {"code": "timeout", "detail": timeout}
+                except RemoteError as exc:
+                    yield number, {"code": "remote_error", "detail": f"{exc.exc_type}: {exc.value}"}
+    except UnknownService:
+        raise click.ClickException(labels["no_service"]) from None
+    except (OSError, AMQPError, OperationalError) as exc:
+        raise click.ClickException(labels["broker"].format(uri=redact(amqp_uri), reason=exc)) from None
 
 
 @main.command()

@@ -39,6 +39,7 @@ class Settings:
     mail_from: str
     admin_token: str
     secret_key: str
+    rules_file: Path | None = None
 
     def db_url(self, service: str) -> str:
         return getattr(self, f"{service}_db_url")
@@ -65,6 +66,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         mail_from=read.email("MAIL_FROM", "tdkt@localhost.localdomain"),
         admin_token=read.secret("TDKT_ADMIN_TOKEN", LOCAL_ADMIN_TOKEN, profile),
         secret_key=read.secret("TDKT_SECRET_KEY", LOCAL_SECRET_KEY, profile),
+        rules_file=read.existing_file("TDKT_RULES_FILE"),
     )
     if (settings.smtp_user is None) != (settings.smtp_password is None):
         raise ConfigError("SMTP_USER and SMTP_PASSWORD must be set together")
@@ -87,6 +89,12 @@ class _Reader:
 
     def optional(self, name):
         return self._raw(name) and self.text(name, None)
+
+    def existing_file(self, name):
+        value = self.optional(name)
+        if value is not None and not Path(value).is_file():
+            raise ConfigError(f"{name} must name an existing file, got {value!r}")
+        return None if value is None else Path(value)
 
     def choice(self, name, default, allowed):
         value = self.text(name, default)

@@ -4,6 +4,7 @@ Unknown fields are rejected (marshmallow's default ``RAISE``) and every string h
 payload that passes here is bounded. ``load(schema, data)`` turns marshmallow's errors into the wire
 error ``ValidationError`` carrying every field error at once.
 """
+import json
 import re
 
 from marshmallow import Schema, ValidationError as SchemaError, fields, validate, validates_schema
@@ -23,6 +24,9 @@ RATINGS = ("HTXSNV", "HTTNV", "HTNV", "KHTNV")
 SCOPES = ("co_so", "bo", "toan_quoc")
 DOCUMENT_KINDS = ("to_trinh", "bao_cao_thanh_tich", "bien_ban", "xac_nhan_sang_kien", "other")
 YEAR = validate.Range(min=1990, max=2100)
+STATUSES = ("submitted", "in_review", "returned", "approved", "proposed", "rejected", "withdrawn")
+OUTCOMES = ("approved", "proposed", "rejected")
+MAX_PAYLOAD_BYTES = 256 * 1024  # a nomination with its history and document list fits in a few KiB
 
 
 def Email(**kwargs):
@@ -87,6 +91,9 @@ class HistoryYear(Schema):
     rating = fields.String(required=True, validate=validate.OneOf(RATINGS))
     titles = fields.List(fields.String(validate=validate.OneOf(AWARD_CODES)), load_default=list,
                          validate=validate.Length(max=20))
+    # titles of this year that were ad-hoc or campaign awards: they never count toward merit prerequisites
+    adhoc_titles = fields.List(fields.String(validate=validate.OneOf(AWARD_CODES)), load_default=list,
+                               validate=validate.Length(max=20))
     initiatives = fields.List(fields.Nested(Initiative), load_default=list, validate=validate.Length(max=20))
     disciplined = fields.Boolean(load_default=False)
 
@@ -112,12 +119,45 @@ class NominationSchema(Schema):
     documents = fields.List(fields.Nested(Document), load_default=list, validate=validate.Length(max=30))
     contact_email = Email(required=True)
 
+    @validates_schema
+    def history_is_one_row_per_past_year(self, data, **kwargs):
+        years = [row["year"] for row in data.get("history", [])]
+        if len(years) != len(set(years)):
+            raise SchemaError({"history": ["has more than one row for a year"]})
+        if any(year > data["award_year"] for year in years):
+            raise SchemaError({"history": ["has a row after the award year"]})
+
+
+class NominationChanges(NominationSchema):
+    """``intake.amend_nomination(nomination_id, changes)``: any fields but the key, replaced whole."""
+
+    class Meta:
+        exclude = ("submission_key",)
+
+    def __init__(self, **kwargs):
+        super().__init__(partial=True, **kwargs)
+
+    @validates_schema
+    def history_is_one_row_per_past_year(self, data, **kwargs):
+        pass  # checked on the merged nomination
+
+
+class ListFilters(Schema):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    award_year = fields.Integer(strict=True, validate=YEAR)
+    award_code = fields.String(validate=validate.OneOf(AWARD_CODES))
+    page = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = fields.Integer(strict=True, load_default=50, validate=validate.Range(min=1, max=200))
+
 
 class NomineeSummary(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(("individual", "collective")))
     name = fields.String(required=True, validate=NAME)
     email = Email(load_default=None, allow_none=True)
     gender = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("female", "male")))
+    direct_worker = fields.Boolean(load_default=False)
+    members_total = fields.Integer(load_default=None, allow_none=True, strict=True)
+    members_female = fields.Integer(load_default=None, allow_none=True, strict=True)
 
 
 class NominationSubmitted(Schema):
@@ -130,12 +170,55 @@ class NominationSubmitted(Schema):
     nominee = fields.Nested(NomineeSummary, required=True)
     contact_email = Email(required=True)
     submitted_at = fields.String(required=True, validate=validate.Length(max=40))
+    rule_set = fields.String(load_default=None, allow_none=True, validate=ID)
 
 
-def load(schema: Schema, data):
+class NominationAmended(NominationSubmitted):
+    """Event ``intake.nomination_amended``: the nomination as it now stands."""
+
+    resubmitted = fields.Boolean(load_default=False)  # True when a returned dossier goes back to review
+
+
+class NominationWithdrawn(Schema):
+    nomination_id = fields.String(required=True, validate=ID)
+    unit_id = fields.String(required=True, validate=ID)
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class WithdrawReason(Schema):
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class Tally(Schema):
+    approve = fields.Integer(required=True, strict=True)
+    reject = fields.Integer(required=True, strict=True)
+    abstain = fields.Integer(required=True, strict=True)
+    members = fields.Integer(required=True, strict=True)
+    required = fields.Integer(required=True, strict=True)
+
+
+class ReviewOutcome(Schema):
+    """Events ``review.nomination_advanced``, ``nomination_decided`` and ``nomination_returned``."""
+
+    nomination_id = fields.String(required=True, validate=ID)
+    stage = fields.String(required=True, validate=validate.Length(max=32))
+    outcome = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(OUTCOMES))
+    tally = fields.Nested(Tally, load_default=None, allow_none=True)
+    reasons = fields.List(fields.String(validate=validate.Length(max=2000)), load_default=list,
+                          validate=validate.Length(max=50))
+    unit_id = fields.String(load_default=None, allow_none=True, validate=ID)
+    contact_email = Email(load_default=None, allow_none=True)
+    nominee_email = Email(load_default=None, allow_none=True)
+    sitting_id = fields.String(load_default=None, allow_none=True, validate=ID)
+    decided_at = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+
+
+def load(schema: Schema, data, max_bytes: int = MAX_PAYLOAD_BYTES):
     """Validate ``data`` with ``schema``; raise the wire ``ValidationError`` with every field error."""
     if not isinstance(data, dict):
         raise errors.ValidationError({"_schema": ["must be an object"]})
+    if len(json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")) > max_bytes:
+        raise errors.ValidationError({"_schema": [f"payload is larger than {max_bytes // 1024} KiB"]})
     try:
         return schema.load(data)
     except SchemaError as exc:

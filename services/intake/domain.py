@@ -6,10 +6,21 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
 
-SUBMITTED = "submitted"
+SUBMITTED, IN_REVIEW, RETURNED, WITHDRAWN = "submitted", "in_review", "returned", "withdrawn"
+FINAL = ("approved", "proposed", "rejected", WITHDRAWN)
 FIRST_STAGE = "unit"
+VIETNAM = timezone(timedelta(hours=7))  # no daylight saving
+
+
+def submission_date(now: datetime) -> date:
+    """The date in Vietnam, which picks the rule set in force."""
+    return now.astimezone(VIETNAM).date()
+
+
+class NotAllowed(Exception):
+    """The nomination's status does not allow this change."""
 
 
 @dataclass
@@ -24,6 +35,7 @@ class Nomination:
     status: str
     stage: str
     submitted_at: datetime
+    rule_set: str
     history: list = field(default_factory=list)
 
     @property
@@ -41,13 +53,53 @@ def fingerprint(body: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def new_nomination(body: dict, unit_id: str, now: datetime) -> Nomination:
+def new_nomination(body: dict, unit_id: str, rule_set: str, now: datetime) -> Nomination:
     return Nomination(
         id=uuid.uuid4().hex, unit_id=unit_id, submission_key=body["submission_key"],
         fingerprint=fingerprint(body), award_code=body["award_code"], award_year=body["award_year"],
-        body=body, status=SUBMITTED, stage=FIRST_STAGE, submitted_at=now,
+        body=body, status=SUBMITTED, stage=FIRST_STAGE, submitted_at=now, rule_set=rule_set,
         history=[{"at": now.isoformat(), "status": SUBMITTED, "stage": FIRST_STAGE}],
     )
+
+
+def person_key(unit_id: str, nominee: dict) -> str | None:
+    """Whose initiatives these are: individuals only, by unit and employee id."""
+    return f"{unit_id}:{nominee['employee_id']}" if nominee["kind"] == "individual" else None
+
+
+def amend(nomination: Nomination, body: dict, now: datetime) -> bool:
+    """Replace the body of a submitted or returned nomination; True when it goes back to review."""
+    if nomination.status not in (SUBMITTED, RETURNED):
+        raise NotAllowed(f"a nomination that is {nomination.status} cannot be amended")
+    resubmitted = nomination.status == RETURNED
+    nomination.body, nomination.award_code, nomination.award_year = body, body["award_code"], body["award_year"]
+    nomination.status = IN_REVIEW if resubmitted else SUBMITTED
+    nomination.history = [*nomination.history, {"at": now.isoformat(), "status": nomination.status,
+                                                "stage": nomination.stage, "event": "amended"}]
+    return resubmitted
+
+
+def withdraw(nomination: Nomination, reason: str, now: datetime) -> None:
+    if nomination.status in FINAL:
+        raise NotAllowed(f"a nomination that is {nomination.status} cannot be withdrawn")
+    nomination.status = WITHDRAWN
+    nomination.history = [*nomination.history, {"at": now.isoformat(), "status": WITHDRAWN,
+                                                "stage": nomination.stage, "reasons": [reason] if reason else []}]
+
+
+def apply_review(nomination: Nomination, event_type: str, event: dict, now: datetime) -> bool:
+    """Follow review's outcome events; a final status never changes again. True if anything changed."""
+    if nomination.status in FINAL:
+        return False
+    status = {"nomination_advanced": IN_REVIEW, "nomination_returned": RETURNED}.get(
+        event_type, event.get("outcome"))
+    nomination.status, nomination.stage = status, event["stage"]
+    entry = {"at": event.get("decided_at") or now.isoformat(), "status": status, "stage": event["stage"],
+             "event": event_type, "reasons": event.get("reasons", [])}
+    if event.get("tally"):
+        entry["tally"] = event["tally"]
+    nomination.history = [*nomination.history, entry]
+    return True
 
 
 def nominee_name(nominee: dict) -> str:
@@ -62,11 +114,29 @@ def submitted_event(nomination: Nomination) -> dict:
         "unit_id": nomination.unit_id,
         "award_code": nomination.award_code,
         "award_year": nomination.award_year,
-        "nominee": {"kind": nominee["kind"], "name": nominee_name(nominee),
-                    "email": nominee.get("email"), "gender": nominee.get("gender")},
+        "nominee": {"kind": nominee["kind"], "name": nominee_name(nominee), "email": nominee.get("email"),
+                    "gender": nominee.get("gender"), "direct_worker": nominee.get("direct_worker", False),
+                    "members_total": nominee.get("members_total"),
+                    "members_female": nominee.get("members_female")},
         "contact_email": nomination.contact_email,
         "submitted_at": nomination.submitted_at.isoformat(),
+        "rule_set": nomination.rule_set,
     }
+
+
+def view(nomination: Nomination) -> dict:
+    """What ``get_nomination`` answers: the body with status, stage and history."""
+    return {**nomination.body, "nomination_id": nomination.id, "unit_id": nomination.unit_id,
+            "status": nomination.status, "stage": nomination.stage, "rule_set": nomination.rule_set,
+            "submitted_at": nomination.submitted_at.isoformat(), "history": nomination.history}
+
+
+def summary(nomination: Nomination) -> dict:
+    """One line of ``list_nominations``."""
+    return {"nomination_id": nomination.id, "submission_key": nomination.submission_key,
+            "award_code": nomination.award_code, "award_year": nomination.award_year,
+            "nominee_name": nominee_name(nomination.nominee), "status": nomination.status,
+            "stage": nomination.stage, "submitted_at": nomination.submitted_at.isoformat()}
 
 
 def receipt(nomination: Nomination, duplicate: bool) -> dict:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from services.intake import domain
-from services.intake.models import KeyTaken, Nominations, Tokens
+from services.intake.eligibility import assess, check_dossier
+from services.intake.models import InitiativeTaken, Initiatives, KeyTaken, Nominations, Tokens
+from services.intake.messages import unmet
 from shared import contract
-from shared.errors import Conflict, Forbidden, NotFound, Unauthorized
+from shared.errors import Conflict, Forbidden, Ineligible, NotFound, Unauthorized
 
 
 def authenticate_unit(token, uow) -> str:
@@ -17,17 +19,45 @@ def authenticate_unit(token, uow) -> str:
     return unit_id
 
 
-def submit_nomination(body: dict, token, uow, now) -> dict:
+def own_nomination(nomination_id: str, unit_id: str, uow, for_update: bool = False) -> domain.Nomination:
+    nomination = Nominations(uow.session).get(nomination_id, for_update)
+    if nomination is None:
+        raise NotFound(f"no nomination {nomination_id!r}")
+    if nomination.unit_id != unit_id:
+        raise Forbidden("this nomination belongs to another unit")
+    return nomination
+
+
+def admit(body: dict, unit_id: str, rule_set, uow, nomination_id: str) -> None:
+    """Check eligibility and dossier, then claim the initiatives relied on; ``Ineligible`` lists all."""
+    person = domain.person_key(unit_id, body["nominee"])
+    ledger = Initiatives(uow.session)
+    used = ledger.used_by_others(person, nomination_id) if person else set()
+    verdict = assess(body, rule_set, used)
+    check_dossier(body, rule_set.awards[body["award_code"]], verdict)
+    if not verdict.eligible:
+        raise Ineligible(verdict.unmet)
+    ledger.release(nomination_id)
+    try:
+        ledger.take(person, verdict.initiatives, nomination_id)
+    except InitiativeTaken as taken:
+        raise Ineligible([unmet("initiative_already_used", ids=str(taken))]) from None
+
+
+def submit_nomination(body: dict, token, uow, rules, now) -> dict:
     """Store a new nomination and announce it; the same key and body again answer the first result."""
     with uow:
         unit_id = authenticate_unit(token, uow)
         repo = Nominations(uow.session)
         existing = repo.by_submission_key(unit_id, body["submission_key"])
         if existing is None:
-            nomination = domain.new_nomination(body, unit_id, now)
+            rule_set = rules.in_force(domain.submission_date(now))
+            nomination = domain.new_nomination(body, unit_id, rule_set.id, now)
+            admit(body, unit_id, rule_set, uow, nomination.id)
             try:
                 repo.add(nomination)
             except KeyTaken:  # a concurrent call with the same key committed first
+                uow.session.rollback()
                 existing = repo.by_submission_key(unit_id, body["submission_key"])
             else:
                 uow.publish(contract.NOMINATION_SUBMITTED, domain.submitted_event(nomination))
@@ -38,17 +68,52 @@ def submit_nomination(body: dict, token, uow, now) -> dict:
         return domain.receipt(existing, duplicate=True)
 
 
-def get_nomination(nomination_id: str, token, uow) -> dict:
+def amend_nomination(nomination_id: str, changes: dict, token, uow, rules, load, now) -> dict:
+    """Replace fields of a submitted or returned nomination; ``load`` validates the merged body."""
     with uow:
         unit_id = authenticate_unit(token, uow)
-        nomination = Nominations(uow.session).get(nomination_id)
-        if nomination is None:
-            raise NotFound(f"no nomination {nomination_id!r}")
-        if nomination.unit_id != unit_id:
-            raise Forbidden("this nomination belongs to another unit")
-        return {**nomination.body, "nomination_id": nomination.id, "unit_id": nomination.unit_id,
-                "status": nomination.status, "stage": nomination.stage,
-                "submitted_at": nomination.submitted_at.isoformat(), "history": nomination.history}
+        nomination = own_nomination(nomination_id, unit_id, uow, for_update=True)
+        body = load({**nomination.body, **changes})
+        admit(body, unit_id, rules.by_id(nomination.rule_set), uow, nomination.id)
+        try:
+            resubmitted = domain.amend(nomination, body, now)
+        except domain.NotAllowed as exc:
+            raise Conflict(str(exc)) from None
+        Nominations(uow.session).save(nomination)
+        uow.publish(contract.NOMINATION_AMENDED,
+                    {**domain.submitted_event(nomination), "resubmitted": resubmitted})
+        uow.commit()
+        return domain.view(nomination)
+
+
+def withdraw_nomination(nomination_id: str, reason: str, token, uow, now) -> dict:
+    with uow:
+        unit_id = authenticate_unit(token, uow)
+        nomination = own_nomination(nomination_id, unit_id, uow, for_update=True)
+        try:
+            domain.withdraw(nomination, reason, now)
+        except domain.NotAllowed as exc:
+            raise Conflict(str(exc)) from None
+        Nominations(uow.session).save(nomination)
+        Initiatives(uow.session).release(nomination.id)
+        uow.publish(contract.NOMINATION_WITHDRAWN,
+                    {"nomination_id": nomination.id, "unit_id": unit_id, "reason": reason})
+        uow.commit()
+        return domain.view(nomination)
+
+
+def follow_review(event_type: str, event: dict, uow, now) -> None:
+    """Status and history follow review's outcome events (idempotent through the inbox)."""
+    with uow:
+        if not uow.claim_message():
+            return
+        repo = Nominations(uow.session)
+        nomination = repo.get(event["nomination_id"], for_update=True)
+        if nomination is not None and domain.apply_review(nomination, event_type, event, now):
+            repo.save(nomination)
+            if nomination.status == "rejected":  # no award: its initiatives may back another
+                Initiatives(uow.session).release(nomination.id)
+        uow.commit()
 
 
 def issue_unit_token(unit_id: str, uow, now, revoke_others: bool = False) -> str:

@@ -21,7 +21,18 @@ nominations = sa.Table(
     sa.Column("body", sa.JSON, nullable=False),
     sa.Column("history", sa.JSON, nullable=False),
     sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("rule_set", sa.String(32), nullable=False),
     sa.UniqueConstraint("unit_id", "submission_key", name="uq_nominations_unit_key"),
+    sa.Index("ix_nominations_unit_status", "unit_id", "status"),
+    sa.Index("ix_nominations_unit_year", "unit_id", "award_year"),
+)
+
+# one achievement, one award (NĐ 98 Art. 4): an initiative backs one live nomination of its person
+initiative_uses = sa.Table(
+    "initiative_uses", metadata,
+    sa.Column("person_key", sa.String(130), primary_key=True),
+    sa.Column("initiative_id", sa.String(64), primary_key=True),
+    sa.Column("nomination_id", sa.String(64), nullable=False, index=True),
 )
 
 unit_tokens = sa.Table(
@@ -37,9 +48,28 @@ class KeyTaken(Exception):
     """Another transaction stored a nomination under the same unit and submission key first."""
 
 
+class InitiativeTaken(Exception):
+    """A concurrent nomination of the same person claimed the initiative first."""
+
+
 class Nominations:
     def __init__(self, session):
         self.session = session
+
+    def save(self, nomination: Nomination) -> None:
+        self.session.execute(sa.update(nominations).where(nominations.c.id == nomination.id).values(
+            status=nomination.status, stage=nomination.stage, body=nomination.body,
+            history=nomination.history, award_code=nomination.award_code, award_year=nomination.award_year))
+
+    def page(self, unit_id: str, filters: dict, page: int, size: int) -> tuple[list[Nomination], int]:
+        condition = sa.and_(nominations.c.unit_id == unit_id, *(
+            nominations.c[key] == value for key, value in filters.items()))
+        total = self.session.execute(sa.select(sa.func.count()).select_from(nominations).where(condition)
+                                     ).scalar()
+        rows = self.session.execute(
+            sa.select(nominations).where(condition).order_by(nominations.c.submitted_at, nominations.c.id)
+            .offset((page - 1) * size).limit(size)).mappings().all()
+        return [Nomination(**row) for row in rows], total
 
     def add(self, nomination: Nomination) -> None:
         values = {column.name: getattr(nomination, column.name) for column in nominations.columns}
@@ -49,15 +79,41 @@ class Nominations:
         except IntegrityError:
             raise KeyTaken(nomination.submission_key) from None
 
-    def get(self, nomination_id: str) -> Nomination | None:
-        return self._one(nominations.c.id == nomination_id)
+    def get(self, nomination_id: str, for_update: bool = False) -> Nomination | None:
+        return self._one(nominations.c.id == nomination_id, for_update)
 
     def by_submission_key(self, unit_id: str, key: str) -> Nomination | None:
         return self._one(sa.and_(nominations.c.unit_id == unit_id, nominations.c.submission_key == key))
 
-    def _one(self, condition) -> Nomination | None:
-        row = self.session.execute(sa.select(nominations).where(condition)).mappings().first()
+    def _one(self, condition, for_update: bool = False) -> Nomination | None:
+        query = sa.select(nominations).where(condition)
+        row = self.session.execute(query.with_for_update() if for_update else query).mappings().first()
         return Nomination(**row) if row else None
+
+
+class Initiatives:
+    def __init__(self, session):
+        self.session = session
+
+    def used_by_others(self, person_key: str, nomination_id: str | None = None) -> set[str]:
+        query = sa.select(initiative_uses.c.initiative_id).where(initiative_uses.c.person_key == person_key)
+        if nomination_id is not None:
+            query = query.where(initiative_uses.c.nomination_id != nomination_id)
+        return set(self.session.execute(query).scalars())
+
+    def take(self, person_key: str, initiative_ids, nomination_id: str) -> None:
+        if not initiative_ids:
+            return
+        try:
+            with self.session.begin_nested():
+                self.session.execute(sa.insert(initiative_uses), [
+                    {"person_key": person_key, "initiative_id": i, "nomination_id": nomination_id}
+                    for i in initiative_ids])
+        except IntegrityError:
+            raise InitiativeTaken(", ".join(initiative_ids)) from None
+
+    def release(self, nomination_id: str) -> None:
+        self.session.execute(sa.delete(initiative_uses).where(initiative_uses.c.nomination_id == nomination_id))
 
 
 class Tokens:

@@ -4,28 +4,68 @@ from pathlib import Path
 from nameko.contextdata import AuthToken
 from nameko.rpc import rpc
 
-from services.intake import handlers
-from shared import schemas
-from shared.contract import INTAKE
+from services.intake import handlers, queries
+from shared import contract, schemas
 from shared.errors import EXPECTED
+from shared.messaging import inbox_event_handler
 from shared.outbox import utcnow
+from shared.rulebook import RuleBook
 from shared.store import Store
-
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def _load_nomination(data):
+    return schemas.load(schemas.NominationSchema(), data)
+
+
 class IntakeService:
-    name = INTAKE
-    uow = Store(INTAKE, MIGRATIONS)
+    name = contract.INTAKE
+    uow = Store(contract.INTAKE, MIGRATIONS)
+    rules = RuleBook()
     auth_token = AuthToken()  # Nameko context data "auth_token"
 
     @rpc(expected_exceptions=EXPECTED)
     def submit_nomination(self, nomination):
-        body = schemas.load(schemas.NominationSchema(), nomination)
-        return handlers.submit_nomination(body, self.auth_token, self.uow, utcnow())
+        body = _load_nomination(nomination)
+        return handlers.submit_nomination(body, self.auth_token, self.uow, self.rules, utcnow())
 
     @rpc(expected_exceptions=EXPECTED)
     def get_nomination(self, nomination_id):
-        return handlers.get_nomination(str(nomination_id), self.auth_token, self.uow)
+        return queries.get_nomination(str(nomination_id), self.auth_token, self.uow)
 
+    @rpc(expected_exceptions=EXPECTED)
+    def list_nominations(self, filters=None):
+        query = schemas.load(schemas.ListFilters(), filters or {})
+        return queries.list_nominations(query, self.auth_token, self.uow)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def amend_nomination(self, nomination_id, changes):
+        changes = schemas.load(schemas.NominationChanges(), changes)
+        return handlers.amend_nomination(str(nomination_id), changes, self.auth_token, self.uow, self.rules,
+                                         _load_nomination, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def withdraw_nomination(self, nomination_id, reason=""):
+        reason = schemas.load(schemas.WithdrawReason(), {"reason": reason})["reason"]
+        return handlers.withdraw_nomination(str(nomination_id), reason, self.auth_token, self.uow, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def award_catalogue(self, on_date=None):
+        return queries.award_catalogue(on_date, self.rules, utcnow())
+
+    @inbox_event_handler(contract.REVIEW, contract.NOMINATION_ADVANCED)
+    def on_nomination_advanced(self, payload):
+        self._follow(contract.NOMINATION_ADVANCED, payload)
+
+    @inbox_event_handler(contract.REVIEW, contract.NOMINATION_DECIDED)
+    def on_nomination_decided(self, payload):
+        self._follow(contract.NOMINATION_DECIDED, payload)
+
+    @inbox_event_handler(contract.REVIEW, contract.NOMINATION_RETURNED)
+    def on_nomination_returned(self, payload):
+        self._follow(contract.NOMINATION_RETURNED, payload)
+
+    def _follow(self, event_type, payload):
+        event = schemas.load(schemas.ReviewOutcome(), payload)
+        handlers.follow_review(event_type, event, self.uow, utcnow())

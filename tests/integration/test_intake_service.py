@@ -55,7 +55,7 @@ def test_the_same_key_with_another_body_is_a_conflict_and_stores_nothing(intake,
     tables, tokens, _ = intake
     call(rabbit_config, tokens["vp"], "submit_nomination", EXAMPLE)
     with pytest.raises(Conflict):
-        call(rabbit_config, tokens["vp"], "submit_nomination", {**EXAMPLE, "award_year": 2024})
+        call(rabbit_config, tokens["vp"], "submit_nomination", {**EXAMPLE, "achievements": "Khác"})
     assert tables.count("nominations") == 1
 
 
