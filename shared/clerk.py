@@ -25,7 +25,8 @@ LABELS = {  # one table per language; file problems and wire error codes are key
            "duplicate": "trùng: hồ sơ này đã được nộp trước đó", "validation_error": "Hồ sơ không hợp lệ",
            "ineligible": "Không đủ điều kiện", "conflict": "Xung đột", "unauthorized": "Chưa xác thực",
            "forbidden": "Không được phép", "not_found": "Không tìm thấy", "remote_error": "Lỗi phía máy chủ",
-           "timeout": "Không nhận được trả lời sau {detail} giây", "whole": "(cả hồ sơ)",
+           "timeout": "Không nhận được trả lời sau {detail:g} giây; hồ sơ có thể vẫn được xử lý sau, "
+                      "hãy nộp lại tệp để biết kết quả (hồ sơ trùng sẽ được nhận ra)", "whole": "(cả hồ sơ)",
            "progress": "Đang nộp", "summary": "{accepted}/{total} hồ sơ được tiếp nhận",
            "broker": "Không kết nối được tới RabbitMQ ({uri}): {reason}",
            "no_service": "Dịch vụ tiếp nhận hồ sơ (intake) chưa chạy",
@@ -43,7 +44,9 @@ LABELS = {  # one table per language; file problems and wire error codes are key
            "validation_error": "Invalid nomination",
            "ineligible": "Not eligible", "conflict": "Conflict", "unauthorized": "Not authenticated",
            "forbidden": "Forbidden", "not_found": "Not found", "remote_error": "Server error",
-           "timeout": "No answer within {detail} seconds", "whole": "(whole nomination)",
+           "timeout": "No answer within {detail:g} seconds; it may still be processed later, so submit "
+                      "the file again to learn the outcome (duplicates are recognised)",
+           "whole": "(whole nomination)",
            "progress": "Submitting", "summary": "{accepted} of {total} nominations accepted",
            "broker": "Cannot connect to RabbitMQ ({uri}): {reason}",
            "no_service": "The intake service is not running",
@@ -82,6 +85,8 @@ VI_MESSAGES = [(re.compile(pattern), text) for pattern, text in {
     r"cannot exceed (?P<field>\w+)": "không được vượt quá {field}",
     r"must be an object": "phải là một đối tượng",
     r"must be individual or collective": "phải là individual hoặc collective",
+    r"has more than one row for a year": "có hơn một dòng cho cùng một năm",
+    r"has a row after the award year": "có dòng của năm sau năm xét khen thưởng",
 }.items()]
 VI_BOUND_WORDS = {"greater than or equal to": "lớn hơn hoặc bằng", "greater than": "lớn hơn",
                   "less than or equal to": "nhỏ hơn hoặc bằng", "less than": "nhỏ hơn", "and": "và"}

@@ -57,12 +57,14 @@ def unit_token(unit_id, revoke_others):
               help="The unit's token (or set TDKT_UNIT_TOKEN).")
 @click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
               help="Language of the report.")
-@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for each answer.")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds to wait for each answer.")
 def submit(file, token, lang, timeout):
     """Submit the nomination or the batch in FILE (.json: an object or a list; .csv: one per row).
 
-    Prints one line per nomination in file order, then every fault of those not accepted, then a summary;
-    exits with status 1 unless every nomination was accepted. A malformed file submits nothing."""
+    Prints one line per nomination in file order (each refused one followed by all its faults) and a
+    summary last; exits with status 1 unless every nomination was accepted. A malformed file submits
+    nothing."""
     from shared import clerk
 
     try:
@@ -88,6 +90,8 @@ def submit(file, token, lang, timeout):
 
 def _submissions(nominations, amqp_uri, token, timeout, lang):
     """``(number, receipt or {"code", "detail"})`` for each nomination, in order, as each is answered."""
+    import logging
+
     from amqp.exceptions import AMQPError
     from kombu.exceptions import OperationalError
     from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
@@ -98,6 +102,9 @@ def _submissions(nominations, amqp_uri, token, timeout, lang):
     from shared.errors import TdktError
 
     labels, stderr = clerk.LABELS[lang], click.get_text_stream("stderr")
+    amqp_log = logging.getLogger("amqp")
+    level = amqp_log.level
+    amqp_log.setLevel(logging.ERROR)  # its warnings while closing after an unroutable call are noise here
     try:
         with ClusterRpcProxy({"AMQP_URI": amqp_uri}, context_data={"auth_token": token},
                              timeout=timeout) as proxy, \
@@ -116,6 +123,8 @@ def _submissions(nominations, amqp_uri, token, timeout, lang):
         raise click.ClickException(labels["no_service"]) from None
     except (OSError, AMQPError, OperationalError) as exc:
         raise click.ClickException(labels["broker"].format(uri=redact(amqp_uri), reason=exc)) from None
+    finally:
+        amqp_log.setLevel(level)
 
 
 @main.command()

@@ -97,7 +97,7 @@ def _cstd_bo(h, rs, nominee, v):
 
 def _cstd_tq(h, rs, nominee, v):
     """Art. 21: CSTD_BO twice running (terms three years apart, the latter recent) and a national initiative."""
-    held = h.title_years("CSTD_BO")
+    held = h.held_years("CSTD_BO")
     if not any(h.year - 1 <= y <= h.year and y - 3 in held for y in held):
         v.unmet.append(unmet("cstd_bo_twice", held=_years(held) or "—"))
     _take_initiative(h, range(h.year - 5, h.year + 1), "toan_quoc", "initiative_national_required", v)
@@ -120,7 +120,7 @@ def _bk_bo(h, rs, nominee, v):
 
 def _after_prerequisite(h, rs, prerequisite, v, excellent_year=False):
     """Art. 73.1.b / 44.1.e: after the prerequisite award, five good years running with three CSTDCS."""
-    earlier = [y for y in h.title_years(prerequisite) if y < h.year]
+    earlier = [y for y in h.held_years(prerequisite) if y < h.year]
     if not earlier:
         v.unmet.append(unmet("prerequisite_required", award=prerequisite))
         return
@@ -206,7 +206,7 @@ def _excellent_collective(h, rs, nominee, v):
 
 def _co_cp(h, rs, nominee, v):
     """Art. 25 (checkable part): held the ministry's flag (CO_BO) last year or this, and HTXSNV."""
-    if not (h.title(h.year, "CO_BO") or h.title(h.year - 1, "CO_BO")):
+    if not {h.year, h.year - 1} & set(h.held_years("CO_BO")):
         v.unmet.append(unmet("prerequisite_required", award="CO_BO"))
     _excellent_collective(h, rs, nominee, v)
 

@@ -33,8 +33,11 @@ class History:
         row = self.row(year)
         return bool(row) and code in row.get("titles", ()) and code not in row.get("adhoc_titles", ())
 
-    def title_years(self, code) -> list[int]:
-        return sorted(y for y in self.rows if self.title(y, code))
+    def held_years(self, code) -> list[int]:
+        """Years a merit title ``code`` was awarded for. A later discipline restarts the counting of
+        achievements, it does not take back an award already held, so every year is read here."""
+        return sorted(y for y, row in self.rows.items()
+                      if code in row.get("titles", ()) and code not in row.get("adhoc_titles", ()))
 
     def initiatives(self, years, min_scope="co_so") -> list[dict]:
         """Unused initiatives recognised in ``years`` at ``min_scope`` or wider, narrowest first."""

@@ -45,7 +45,7 @@ def test_the_fingerprint_tells_a_number_from_its_string():
 
 
 def test_a_new_nomination_starts_submitted_at_the_unit_stage():
-    nomination = domain.new_nomination(body(), "vp", NOW)
+    nomination = domain.new_nomination(body(), "vp", "nd98-2023", NOW)
 
     assert (nomination.status, nomination.stage) == ("submitted", "unit")
     assert (nomination.unit_id, nomination.submission_key) == ("vp", "vp-2025-0001")
@@ -55,22 +55,23 @@ def test_a_new_nomination_starts_submitted_at_the_unit_stage():
 
 
 def test_a_new_nomination_has_one_history_entry_for_its_submission():
-    nomination = domain.new_nomination(body(), "vp", NOW)
+    nomination = domain.new_nomination(body(), "vp", "nd98-2023", NOW)
 
     assert nomination.history == [{"at": NOW.isoformat(), "status": "submitted", "stage": "unit"}]
 
 
 def test_two_new_nominations_of_the_same_body_get_different_ids():
-    assert domain.new_nomination(body(), "vp", NOW).id != domain.new_nomination(body(), "vp", NOW).id
+    assert domain.new_nomination(body(), "vp", "nd98-2023", NOW).id != domain.new_nomination(body(), "vp", "nd98-2023", NOW).id
 
 
 def test_the_submitted_event_names_an_individual_nominee():
-    nomination = domain.new_nomination(body(), "vp", NOW)
+    nomination = domain.new_nomination(body(), "vp", "nd98-2023", NOW)
 
     event = domain.submitted_event(nomination)
 
     assert event["nominee"] == {"kind": "individual", "name": "Nguyễn Thị Hoa",
-                                "email": "hoa.nt@example.vn", "gender": "female"}
+                                "email": "hoa.nt@example.vn", "gender": "female", "direct_worker": False,
+                                "members_total": None, "members_female": None}
     assert event["nomination_id"] == nomination.id
     assert event["contact_email"] == "vanphong@example.vn"
     assert event["submitted_at"] == NOW.isoformat()
@@ -79,21 +80,22 @@ def test_the_submitted_event_names_an_individual_nominee():
 def test_the_submitted_event_names_a_collective_nominee():
     collective = body(kind="collective", name="Phòng Tổ chức cán bộ", members_total=12)
 
-    event = domain.submitted_event(domain.new_nomination(collective, "vp", NOW))
+    event = domain.submitted_event(domain.new_nomination(collective, "vp", "nd98-2023", NOW))
 
     assert event["nominee"] == {"kind": "collective", "name": "Phòng Tổ chức cán bộ", "email": None,
-                                "gender": None}
+                                "gender": None, "direct_worker": False, "members_total": 12,
+                                "members_female": None}
 
 
 def test_the_submitted_event_passes_its_own_wire_schema():
     for nominee_body in (body(), body(kind="collective", name="Phòng Tổ chức cán bộ", members_total=12)):
-        event = domain.submitted_event(domain.new_nomination(nominee_body, "vp", NOW))
+        event = domain.submitted_event(domain.new_nomination(nominee_body, "vp", "nd98-2023", NOW))
 
         assert load(NominationSubmitted(), event) == event
 
 
 def test_the_receipt_reports_the_status_and_whether_it_was_a_duplicate():
-    nomination = domain.new_nomination(body(), "vp", NOW)
+    nomination = domain.new_nomination(body(), "vp", "nd98-2023", NOW)
 
     assert domain.receipt(nomination, duplicate=True) == {
         "nomination_id": nomination.id, "status": "submitted", "duplicate": True}

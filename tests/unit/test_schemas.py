@@ -12,8 +12,10 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "nominat
 COLLECTIVE = {"kind": "collective", "name": "Phòng Tổ chức cán bộ", "members_total": 10,
               "members_female": 4, "members_ldtt": 8}
 EVENT = {"nomination_id": "0f1e2d3c", "unit_id": "vp", "award_code": "LDTT", "award_year": 2025,
-         "nominee": {"kind": "individual", "name": "Nguyễn Thị Hoa", "email": None, "gender": "female"},
-         "contact_email": "vanphong@example.vn", "submitted_at": "2025-03-01T08:00:00+00:00"}
+         "nominee": {"kind": "individual", "name": "Nguyễn Thị Hoa", "email": None, "gender": "female",
+                     "direct_worker": True, "members_total": None, "members_female": None},
+         "contact_email": "vanphong@example.vn", "submitted_at": "2025-03-01T08:00:00+00:00",
+         "rule_set": "nd98-2023"}
 
 
 @pytest.fixture

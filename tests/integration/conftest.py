@@ -1,0 +1,42 @@
+"""A running intake container with two units' tokens, shared by the intake integration tests."""
+import json
+from pathlib import Path
+
+import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from services.intake import handlers
+from services.intake.service import MIGRATIONS, IntakeService
+from shared.outbox import utcnow
+from tests.integration.delivery import Tables, Tap
+
+EXAMPLE = json.loads((Path(__file__).resolve().parents[2] / "deploy/examples/nomination.json")
+                     .read_text(encoding="utf-8"))
+
+
+class Intake:
+    def __init__(self, rabbit_config, tables, tokens, tap):
+        self.rabbit_config, self.tables, self.tokens, self.tap = rabbit_config, tables, tokens, tap
+
+    def call(self, unit, method, *args):
+        """Call ``intake.method`` as ``unit`` (a unit id, or a raw token when not one of ours)."""
+        token = self.tokens.get(unit, unit)
+        with ClusterRpcProxy(self.rabbit_config, context_data={"auth_token": token}, timeout=15) as proxy:
+            return getattr(proxy.intake, method)(*args)
+
+    def submit(self, unit="vp", **changes):
+        return self.call(unit, "submit_nomination", {**EXAMPLE, **changes})
+
+
+@pytest.fixture
+def intake(container_factory, rabbit_config, service_env, db_urls):
+    tables = Tables(db_urls["intake"], MIGRATIONS)
+    tokens = {unit: handlers.issue_unit_token(unit, tables.uow(), utcnow()) for unit in ("vp", "tccb")}
+    tap = Tap(rabbit_config["AMQP_URI"], "intake", "nomination_submitted")
+    container = container_factory(IntakeService, rabbit_config)
+    container.start()
+    client = Intake(rabbit_config, tables, tokens, tap)
+    client.container = container
+    yield client
+    tap.close()
+    tables.dispose()
