@@ -167,19 +167,47 @@ def apply_overrides(rule_sets, overrides: dict):
     if unknown := set(overrides) - known:
         raise ValueError(f"unknown rule sets: {sorted(unknown)}")
     for rule_set in rule_sets:
-        changes = overrides.get(rule_set.id) or {}
+        changes = _mapping(overrides.get(rule_set.id) or {}, rule_set.id)
         if extra := set(changes) - {"quorum", "awards"}:
             raise ValueError(f"{rule_set.id}: unknown keys {sorted(extra)}")
         awards = dict(rule_set.awards)
-        for code, award_changes in (changes.get("awards") or {}).items():
+        for code, award_changes in _mapping(changes.get("awards") or {}, f"{rule_set.id}.awards").items():
             if code not in awards:
                 raise ValueError(f"{rule_set.id}: unknown award {code!r}")
-            awards[code] = _override_award(awards[code], award_changes)
-        quorum = Fraction(changes["quorum"]) if "quorum" in changes else rule_set.quorum
+            awards[code] = _override_award(awards[code], _mapping(award_changes, code))
+        quorum = _fraction(changes["quorum"]) if "quorum" in changes else rule_set.quorum
         if not 0 < quorum <= 1:
             raise ValueError(f"{rule_set.id}: quorum must be in (0, 1]")
         result.append(replace(rule_set, awards=awards, quorum=quorum))
     return tuple(result)
+
+
+def _quota(code: str, quota) -> Quota | None:
+    if quota is None:
+        return None
+    quota = _mapping(quota, f"{code}.quota")
+    if extra := set(quota) - {"share", "base", "count"}:
+        raise ValueError(f"{code}.quota: unknown keys {sorted(extra)}")
+    share = _fraction(quota["share"]) if "share" in quota else None
+    if share is not None and not (0 < share <= 1 and quota.get("base")):
+        raise ValueError(f"{code}.quota: share must be in (0, 1] and name its base")
+    count = quota.get("count")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+        raise ValueError(f"{code}.quota: count must be a whole number")
+    return Quota(share=share, base=quota.get("base"), count=count)
+
+
+def _mapping(value, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError(f"{where} must be a mapping")
+    return value
+
+
+def _fraction(value) -> Fraction:
+    """A share written "4/5", "0.8" or 0.8, read exactly (0.8 as a float is not quite 4/5)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{value!r} is not a fraction")
+    return Fraction(str(value))
 
 
 def _override_award(award: Award, changes: dict) -> Award:
@@ -187,15 +215,12 @@ def _override_award(award: Award, changes: dict) -> Award:
         raise ValueError(f"{award.code}: unknown keys {sorted(extra)}")
     if "threshold" in changes:
         value = changes["threshold"]
-        threshold = MAJORITY if value == "majority" else Threshold(Fraction(value))
+        threshold = MAJORITY if value == "majority" else Threshold(_fraction(value))
         if not 0 < threshold.fraction <= 1:
             raise ValueError(f"{award.code}: threshold must be in (0, 1]")
         award = replace(award, stages=tuple(replace(s, threshold=threshold) for s in award.stages))
     if "documents" in changes:
         award = replace(award, documents=tuple(changes["documents"]))
     if "quota" in changes:
-        quota = changes["quota"]
-        award = replace(award, quota=None if quota is None else Quota(
-            share=Fraction(quota["share"]) if "share" in quota else None, base=quota.get("base"),
-            count=quota.get("count")))
+        award = replace(award, quota=_quota(award.code, changes["quota"]))
     return award
