@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -40,6 +41,7 @@ class Settings:
     admin_token: str
     secret_key: str
     rules_file: Path | None = None
+    holidays: frozenset | None = None  # None: the built-in list of Vietnam's public holidays
 
     def db_url(self, service: str) -> str:
         return getattr(self, f"{service}_db_url")
@@ -67,6 +69,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         admin_token=read.secret("TDKT_ADMIN_TOKEN", LOCAL_ADMIN_TOKEN, profile),
         secret_key=read.secret("TDKT_SECRET_KEY", LOCAL_SECRET_KEY, profile),
         rules_file=read.existing_file("TDKT_RULES_FILE"),
+        holidays=read.dates("TDKT_HOLIDAYS"),
     )
     if (settings.smtp_user is None) != (settings.smtp_password is None):
         raise ConfigError("SMTP_USER and SMTP_PASSWORD must be set together")
@@ -95,6 +98,15 @@ class _Reader:
         if value is not None and not Path(value).is_file():
             raise ConfigError(f"{name} must name an existing file, got {value!r}")
         return None if value is None else Path(value)
+
+    def dates(self, name):
+        value = self.optional(name)
+        if value is None:
+            return None
+        try:
+            return frozenset(date.fromisoformat(part) for part in re.split(r"[\s,]+", value) if part)
+        except ValueError:
+            raise ConfigError(f"{name} must list ISO dates (2026-01-01, 2026-04-30 ...), got {value!r}") from None
 
     def choice(self, name, default, allowed):
         value = self.text(name, default)

@@ -223,3 +223,57 @@ def load(schema: Schema, data, max_bytes: int = MAX_PAYLOAD_BYTES):
         return schema.load(data)
     except SchemaError as exc:
         raise errors.ValidationError(exc.normalized_messages()) from None
+
+
+class VoteCast(Schema):
+    """Event ``council.vote_cast``. Choice values are checked by review (an unknown one is a
+    ``vote_rejected``, not a malformed event)."""
+
+    ballot_token = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    choices = fields.Dict(keys=fields.String(validate=ID), values=fields.String(validate=validate.Length(max=16)),
+                          required=True, validate=validate.Length(max=500))
+    written_opinion = fields.Boolean(load_default=False)
+
+
+class DirectoryUnit(Schema):
+    id = fields.String(required=True, validate=ID)
+    name = fields.String(required=True, validate=NAME)
+    email = Email(load_default=None, allow_none=True)
+    parent = fields.String(load_default=None, allow_none=True, validate=ID)
+
+
+class DirectoryMember(Schema):
+    id = fields.String(required=True, validate=ID)
+    name = fields.String(required=True, validate=NAME)
+    email = Email(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(("chair", "vice_chair", "member")))
+
+
+class DirectoryCouncil(Schema):
+    id = fields.String(required=True, validate=ID)
+    name = fields.String(required=True, validate=NAME)
+    level = fields.String(required=True, validate=validate.OneOf(("unit", "ministry")))
+    unit = fields.String(required=True, validate=ID)
+    members = fields.List(fields.Nested(DirectoryMember), required=True,
+                          validate=validate.Length(min=1, max=100))
+
+
+class Directory(Schema):
+    """``tdkt directory load FILE.yml`` (contract.md)."""
+
+    units = fields.List(fields.Nested(DirectoryUnit), load_default=list, validate=validate.Length(max=5000))
+    councils = fields.List(fields.Nested(DirectoryCouncil), load_default=list, validate=validate.Length(max=5000))
+
+
+class ReturnReasons(Schema):
+    reasons = fields.List(fields.String(validate=validate.Length(min=1, max=2000)), required=True,
+                          validate=validate.Length(min=1, max=20))
+
+
+class TieDecision(Schema):
+    award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
+    nomination_ids = fields.List(fields.String(validate=ID), required=True, validate=validate.Length(min=1, max=100))
+
+
+class AwardYear(Schema):
+    award_year = fields.Integer(required=True, strict=True, validate=YEAR)

@@ -1,32 +1,73 @@
-"""Review rules (standard library only). For now: where a newly submitted nomination waits."""
+"""Review's small rules (standard library only): cases, events and the directory's shape."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 UNIT_COUNCIL = "unit"
-WAITING = "waiting"  # for its council's next sitting
+WAITING, ON_AGENDA, RETURNED, DECIDED, WITHDRAWN = "waiting", "on_agenda", "returned", "decided", "withdrawn"
+AWARDED = ("approved", "proposed")
 
 
-@dataclass
-class Case:
-    """A nomination as review sees it: which stage it is at and what it waits for."""
-
-    nomination_id: str
-    unit_id: str
-    award_code: str
-    award_year: int
-    nominee: dict
-    contact_email: str
-    stage: str
-    state: str
-    received_at: datetime
-
-
-def case_from_submission(event: dict, now: datetime) -> Case:
+def case_from_submission(event: dict, now: datetime) -> dict:
     """Every pipeline starts at the nominating unit's own council (Law Art. 56; NĐ 98 Art. 30)."""
-    return Case(
-        nomination_id=event["nomination_id"], unit_id=event["unit_id"], award_code=event["award_code"],
-        award_year=event["award_year"], nominee=event["nominee"], contact_email=event["contact_email"],
-        stage=UNIT_COUNCIL, state=WAITING, received_at=now,
-    )
+    return {"nomination_id": event["nomination_id"], "unit_id": event["unit_id"],
+            "award_code": event["award_code"], "award_year": event["award_year"],
+            "nominee": event["nominee"], "contact_email": event["contact_email"], "stage": UNIT_COUNCIL,
+            "state": WAITING, "received_at": now, "rule_set": event.get("rule_set")}
+
+
+def case_view(case: dict) -> dict:
+    return {"nomination_id": case["nomination_id"], "unit_id": case["unit_id"],
+            "award_code": case["award_code"], "award_year": case["award_year"], "stage": case["stage"],
+            "state": case["state"], "outcome": case["outcome"], "sitting_id": case["sitting_id"],
+            "received_at": case["received_at"].isoformat()}
+
+
+def outcome_event(case: dict, result: str, stage: str, tally: dict, reasons, sitting_id, now) -> dict:
+    """Payload of ``nomination_decided`` / ``nomination_advanced`` (contract.md)."""
+    return {"nomination_id": case["nomination_id"], "outcome": result if result in (*AWARDED, "rejected")
+            else None, "stage": stage, "tally": tally, "reasons": list(reasons), "unit_id": case["unit_id"],
+            "contact_email": case["contact_email"], "nominee_email": case["nominee"].get("email"),
+            "sitting_id": sitting_id, "decided_at": now.isoformat()}
+
+
+def statistics(cases: list[dict], award_year: int) -> dict:
+    """Decided nominations of a year by award, unit, gender and direct workers (the last two: awarded)."""
+    by_award, by_unit = {}, {}
+    by_gender, direct_workers, total = {"female": 0, "male": 0}, 0, 0
+    for case in cases:
+        outcome = case["outcome"]
+        for table, key in ((by_award, case["award_code"]), (by_unit, case["unit_id"])):
+            counts = table.setdefault(key, {"approved": 0, "proposed": 0, "rejected": 0})
+            counts[outcome] = counts.get(outcome, 0) + 1
+        total += 1
+        if outcome in AWARDED and case["nominee"].get("kind") == "individual":
+            gender = case["nominee"].get("gender")
+            if gender in by_gender:
+                by_gender[gender] += 1
+            direct_workers += bool(case["nominee"].get("direct_worker"))
+    return {"award_year": award_year, "by_award": by_award, "by_unit": by_unit, "by_gender": by_gender,
+            "direct_workers": direct_workers, "total": total}
+
+
+def directory_problems(directory: dict, known_units: set[str]) -> dict:
+    """Cross-record checks of a directory file: every field error at once, keyed like marshmallow's."""
+    problems = {}
+    unit_ids = known_units | {unit["id"] for unit in directory["units"]}
+    seen_members = set()
+    for index, council in enumerate(directory["councils"]):
+        errors = []
+        if council["unit"] not in unit_ids:
+            errors.append(f"unit {council['unit']!r} is not in the directory")
+        roles = [member["role"] for member in council["members"]]
+        if roles.count("chair") != 1:
+            errors.append("a council has exactly one chair")
+        if council["level"] == "ministry" and roles.count("vice_chair") > 4:
+            errors.append("a ministry council has at most 4 vice chairs")
+        duplicated = {m["id"] for m in council["members"]} & seen_members
+        seen_members |= {m["id"] for m in council["members"]}
+        if duplicated or len(roles) != len({m["id"] for m in council["members"]}):
+            errors.append(f"member ids must be unique: {sorted(duplicated) or 'repeated in this council'}")
+        if errors:
+            problems[f"councils.{index}"] = errors
+    return problems

@@ -1,9 +1,11 @@
-"""Review use cases over a unit of work."""
+"""Review use cases for cases and the directory, over a unit of work."""
 from __future__ import annotations
 
 from services.review import domain
-from services.review.models import Cases
-from shared.errors import NotFound
+from services.review.models import councils, members, units
+from services.review.repository import Reviews
+from shared import contract
+from shared.errors import Conflict, NotFound, ValidationError
 
 
 def record_submission(event: dict, uow, now) -> None:
@@ -11,17 +13,87 @@ def record_submission(event: dict, uow, now) -> None:
     with uow:
         if not uow.claim_message():
             return
-        cases = Cases(uow.session)
-        if cases.get(event["nomination_id"]) is None:
-            cases.add(domain.case_from_submission(event, now))
+        repo = Reviews(uow.session)
+        if repo.case(event["nomination_id"]) is None:
+            repo.add_case(domain.case_from_submission(event, now))
         uow.commit()
+
+
+def record_amendment(event: dict, uow) -> None:
+    """``intake.nomination_amended``: new details; a resubmitted (returned) one waits again."""
+    with uow:
+        if not uow.claim_message():
+            return
+        repo = Reviews(uow.session)
+        case = repo.case(event["nomination_id"], for_update=True)
+        if case is not None and case["state"] in (domain.WAITING, domain.RETURNED):
+            repo.update_case(case["nomination_id"], award_code=event["award_code"],
+                             award_year=event["award_year"], nominee=event["nominee"],
+                             contact_email=event["contact_email"], state=domain.WAITING)
+        uow.commit()
+
+
+def record_withdrawal(event: dict, uow) -> None:
+    """``intake.nomination_withdrawn``: off every future agenda; an open sitting ignores its marks."""
+    with uow:
+        if not uow.claim_message():
+            return
+        repo = Reviews(uow.session)
+        case = repo.case(event["nomination_id"], for_update=True)
+        if case is not None and case["state"] != domain.DECIDED:
+            repo.update_case(case["nomination_id"], state=domain.WITHDRAWN)
+        uow.commit()
+
+
+def return_nomination(nomination_id: str, reasons: list, uow) -> dict:
+    """Send a waiting dossier back to its unit for supplementation (trả lại để bổ sung)."""
+    with uow:
+        repo = Reviews(uow.session)
+        case = repo.case(nomination_id, for_update=True)
+        if case is None:
+            raise NotFound(f"no nomination {nomination_id!r} in review")
+        if case["state"] != domain.WAITING:
+            raise Conflict(f"only a waiting nomination can be returned; this one is {case['state']}")
+        repo.update_case(nomination_id, state=domain.RETURNED)
+        uow.publish(contract.NOMINATION_RETURNED, {
+            "nomination_id": nomination_id, "stage": case["stage"], "reasons": reasons,
+            "unit_id": case["unit_id"], "contact_email": case["contact_email"],
+            "nominee_email": case["nominee"].get("email")})
+        uow.commit()
+        return domain.case_view({**case, "state": domain.RETURNED})
 
 
 def get_case(nomination_id: str, uow) -> dict:
     with uow:
-        case = Cases(uow.session).get(nomination_id)
+        case = Reviews(uow.session).case(nomination_id)
         if case is None:
             raise NotFound(f"no nomination {nomination_id!r} in review")
-        return {"nomination_id": case.nomination_id, "unit_id": case.unit_id,
-                "award_code": case.award_code, "award_year": case.award_year,
-                "stage": case.stage, "state": case.state, "received_at": case.received_at.isoformat()}
+        return domain.case_view(case)
+
+
+def load_directory(directory: dict, uow) -> dict:
+    """Upsert units, councils and members; members left out of a council are deactivated."""
+    with uow:
+        repo = Reviews(uow.session)
+        if problems := domain.directory_problems(directory, repo.unit_ids()):
+            raise ValidationError(problems)
+        for unit in directory["units"]:
+            repo.upsert(units, {"id": unit["id"]}, {k: unit.get(k) for k in ("name", "email", "parent")})
+        count = 0
+        for council in directory["councils"]:
+            repo.upsert(councils, {"id": council["id"]}, {"name": council["name"], "level": council["level"],
+                                                          "unit_id": council["unit"]})
+            for member in council["members"]:
+                repo.upsert(members, {"id": member["id"]}, {
+                    "council_id": council["id"], "name": member["name"], "email": member["email"],
+                    "role": member["role"], "active": True})
+                count += 1
+            repo.deactivate_members_except(council["id"], [m["id"] for m in council["members"]])
+        uow.commit()
+    return {"units": len(directory["units"]), "councils": len(directory["councils"]), "members": count}
+
+
+def statistics(award_year: int, uow) -> dict:
+    with uow:
+        return domain.statistics(Reviews(uow.session).decided_cases(award_year), award_year)
+

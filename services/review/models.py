@@ -1,11 +1,15 @@
-"""Review's tables and repository."""
+"""Review's tables.
+
+Secret ballot (bỏ phiếu kín): ``roster`` records who took part in a sitting; the marks exist only as
+counters on ``agenda`` rows, incremented in place, so nothing in the database links a member to a
+choice. The counters are read only once the sitting has closed.
+"""
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from services.review.domain import Case
-
 metadata = sa.MetaData()
+TS = sa.DateTime(timezone=True)
 
 cases = sa.Table(
     "cases", metadata,
@@ -17,19 +21,93 @@ cases = sa.Table(
     sa.Column("contact_email", sa.String(254), nullable=False),
     sa.Column("stage", sa.String(16), nullable=False),
     sa.Column("state", sa.String(24), nullable=False),
-    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("received_at", TS, nullable=False),
+    sa.Column("rule_set", sa.String(32), nullable=True),
+    sa.Column("sitting_id", sa.String(64), nullable=True),
+    sa.Column("outcome", sa.String(16), nullable=True),
+    sa.Column("decided_at", TS, nullable=True),
+    sa.Index("ix_cases_stage_state", "stage", "state"),
 )
 
+units = sa.Table(
+    "units", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("email", sa.String(254), nullable=True),
+    sa.Column("parent", sa.String(64), nullable=True),
+)
 
-class Cases:
-    def __init__(self, session):
-        self.session = session
+councils = sa.Table(
+    "councils", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("level", sa.String(16), nullable=False),
+    sa.Column("unit_id", sa.String(64), nullable=False),
+)
 
-    def add(self, case: Case) -> None:
-        self.session.execute(sa.insert(cases).values(
-            **{column.name: getattr(case, column.name) for column in cases.columns}))
+members = sa.Table(
+    "members", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("council_id", sa.String(64), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+)
 
-    def get(self, nomination_id: str) -> Case | None:
-        row = self.session.execute(sa.select(cases).where(cases.c.nomination_id == nomination_id)
-                                   ).mappings().first()
-        return Case(**row) if row else None
+sittings = sa.Table(
+    "sittings", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("council_id", sa.String(64), nullable=False, index=True),
+    sa.Column("stage", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(24), nullable=False),  # open, awaiting_tie_break, closed
+    sa.Column("members_total", sa.Integer, nullable=False),
+    sa.Column("deadline", TS, nullable=False),
+    sa.Column("convened_at", TS, nullable=False),
+    sa.Column("closed_at", TS, nullable=True),
+    sa.Column("quorum_met", sa.Boolean, nullable=True),
+    sa.Column("pending_ties", sa.JSON, nullable=True),
+    sa.Column("chair_choices", sa.JSON, nullable=True),
+    sa.Index("ix_sittings_status_deadline", "status", "deadline"),
+)
+
+roster = sa.Table(  # who took part: never what they chose
+    "roster", metadata,
+    sa.Column("sitting_id", sa.String(64), primary_key=True),
+    sa.Column("member_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("voted", sa.Boolean, nullable=False),
+    sa.Column("written_opinion", sa.Boolean, nullable=False),
+)
+
+agenda = sa.Table(  # the marks, as counters only
+    "agenda", metadata,
+    sa.Column("sitting_id", sa.String(64), primary_key=True),
+    sa.Column("nomination_id", sa.String(64), primary_key=True),
+    sa.Column("award_code", sa.String(16), nullable=False),
+    sa.Column("approve", sa.Integer, nullable=False),
+    sa.Column("reject", sa.Integer, nullable=False),
+    sa.Column("abstain", sa.Integer, nullable=False),
+    sa.Column("required", sa.Integer, nullable=True),
+    sa.Column("outcome", sa.String(16), nullable=True),
+    sa.Column("reasons", sa.JSON, nullable=True),
+)
+
+quotas = sa.Table(
+    "quotas", metadata,
+    sa.Column("council_id", sa.String(64), primary_key=True),
+    sa.Column("award_code", sa.String(16), primary_key=True),
+    sa.Column("award_year", sa.Integer, primary_key=True),
+    sa.Column("places", sa.Integer, nullable=False),
+)
+
+audit = sa.Table(
+    "audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("sitting_id", sa.String(64), nullable=True),
+    sa.Column("detail", sa.String(500), nullable=False),
+)

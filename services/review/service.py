@@ -2,27 +2,91 @@
 from pathlib import Path
 
 from nameko.rpc import rpc
+from nameko.timer import timer
 
-from services.review import handlers
+from services.review import closing, handlers, sittings
+from services.review.calendar import DEFAULT_HOLIDAYS_2025_2026
 from shared import contract, schemas
 from shared.auth import OperatorOnly
 from shared.errors import EXPECTED
 from shared.messaging import inbox_event_handler
 from shared.outbox import utcnow
+from shared.rulebook import RuleBook
+from shared.settings import Configuration
 from shared.store import Store
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+DEADLINE_TICK = 5.0  # seconds between checks for sittings past their deadline
 
 
 class ReviewService:
     name = contract.REVIEW
     uow = Store(contract.REVIEW, MIGRATIONS)
+    rules = RuleBook()
+    config = Configuration()
     require_operator = OperatorOnly()
 
     @inbox_event_handler(contract.INTAKE, contract.NOMINATION_SUBMITTED)
     def on_nomination_submitted(self, payload):
-        event = schemas.load(schemas.NominationSubmitted(), payload)
-        handlers.record_submission(event, self.uow, utcnow())
+        handlers.record_submission(schemas.load(schemas.NominationSubmitted(), payload), self.uow, utcnow())
+
+    @inbox_event_handler(contract.INTAKE, contract.NOMINATION_AMENDED)
+    def on_nomination_amended(self, payload):
+        handlers.record_amendment(schemas.load(schemas.NominationAmended(), payload), self.uow)
+
+    @inbox_event_handler(contract.INTAKE, contract.NOMINATION_WITHDRAWN)
+    def on_nomination_withdrawn(self, payload):
+        handlers.record_withdrawal(schemas.load(schemas.NominationWithdrawn(), payload), self.uow)
+
+    @inbox_event_handler(contract.COUNCIL, contract.VOTE_CAST)
+    def on_vote_cast(self, payload):
+        vote = schemas.load(schemas.VoteCast(), payload)
+        sittings.cast_vote(vote, self.uow, self.config.secret_key, self.rules, utcnow())
+
+    @timer(interval=DEADLINE_TICK)
+    def close_sittings_past_deadline(self):
+        closing.close_due(self.uow, self.rules, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def load_directory(self, directory):
+        self.require_operator()
+        return handlers.load_directory(schemas.load(schemas.Directory(), directory, 4 * 1024 * 1024), self.uow)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def convene_sitting(self, council_id, deadline):
+        self.require_operator()
+        holidays = self.config.holidays or DEFAULT_HOLIDAYS_2025_2026
+        return sittings.convene_sitting(str(council_id), deadline, self.uow, self.config.secret_key,
+                                        holidays, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def close_sitting(self, sitting_id):
+        self.require_operator()
+        return closing.close_sitting(str(sitting_id), self.uow, self.rules, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def sitting_result(self, sitting_id):
+        self.require_operator()
+        return closing.sitting_result(str(sitting_id), self.uow)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def resolve_tie(self, sitting_id, award_code, nomination_ids):
+        self.require_operator()
+        tie = schemas.load(schemas.TieDecision(), {"award_code": award_code, "nomination_ids": nomination_ids})
+        return closing.resolve_tie(str(sitting_id), tie["award_code"], tie["nomination_ids"], self.uow,
+                                   self.rules, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def return_nomination(self, nomination_id, reasons):
+        self.require_operator()
+        reasons = schemas.load(schemas.ReturnReasons(), {"reasons": reasons})["reasons"]
+        return handlers.return_nomination(str(nomination_id), reasons, self.uow)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def statistics(self, award_year):
+        self.require_operator()
+        year = schemas.load(schemas.AwardYear(), {"award_year": award_year})["award_year"]
+        return handlers.statistics(year, self.uow)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_case(self, nomination_id):

@@ -1,0 +1,128 @@
+"""Review's data access over a session (SQLAlchemy Core); rows come back as plain dicts."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from services.review.models import agenda, audit, cases, councils, members, quotas, roster, sittings, units
+
+
+class Reviews:
+    def __init__(self, session):
+        self.session = session
+
+    def _all(self, query) -> list[dict]:
+        return [dict(row) for row in self.session.execute(query).mappings()]
+
+    def _one(self, query) -> dict | None:
+        row = self.session.execute(query).mappings().first()
+        return dict(row) if row else None
+
+    # directory ---------------------------------------------------------------------------------
+    def upsert(self, table, key: dict, values: dict) -> None:
+        where = sa.and_(*(table.c[k] == v for k, v in key.items()))
+        if self.session.execute(sa.select(*table.primary_key.columns).where(where)).first():
+            self.session.execute(sa.update(table).where(where).values(**values))
+        else:
+            self.session.execute(sa.insert(table).values(**key, **values))
+
+    def deactivate_members_except(self, council_id: str, keep: list[str]) -> None:
+        self.session.execute(sa.update(members).where(members.c.council_id == council_id,
+                                                      members.c.id.not_in(keep)).values(active=False))
+
+    def council(self, council_id: str) -> dict | None:
+        return self._one(sa.select(councils).where(councils.c.id == council_id))
+
+    def active_members(self, council_id: str) -> list[dict]:
+        return self._all(sa.select(members).where(members.c.council_id == council_id, members.c.active)
+                         .order_by(members.c.id))
+
+    def unit_ids(self) -> set[str]:
+        return set(self.session.execute(sa.select(units.c.id)).scalars())
+
+    def unit(self, unit_id: str) -> dict | None:
+        return self._one(sa.select(units).where(units.c.id == unit_id))
+
+    # cases -------------------------------------------------------------------------------------
+    def case(self, nomination_id: str, for_update: bool = False) -> dict | None:
+        query = sa.select(cases).where(cases.c.nomination_id == nomination_id)
+        return self._one(query.with_for_update() if for_update else query)
+
+    def add_case(self, values: dict) -> None:
+        self.session.execute(sa.insert(cases).values(**values))
+
+    def update_case(self, nomination_id: str, **values) -> None:
+        self.session.execute(sa.update(cases).where(cases.c.nomination_id == nomination_id).values(**values))
+
+    def waiting_cases(self, stage: str, unit_id: str | None) -> list[dict]:
+        query = sa.select(cases).where(cases.c.stage == stage, cases.c.state == "waiting")
+        if unit_id is not None:
+            query = query.where(cases.c.unit_id == unit_id)
+        return self._all(query.order_by(cases.c.received_at, cases.c.nomination_id).with_for_update())
+
+    def decided_cases(self, award_year: int) -> list[dict]:
+        return self._all(sa.select(cases).where(cases.c.award_year == award_year, cases.c.outcome.is_not(None)))
+
+    # sittings ----------------------------------------------------------------------------------
+    def sitting(self, sitting_id: str, for_update: bool = False) -> dict | None:
+        query = sa.select(sittings).where(sittings.c.id == sitting_id)
+        return self._one(query.with_for_update() if for_update else query)
+
+    def add_sitting(self, values: dict, roster_rows: list[dict], agenda_rows: list[dict]) -> None:
+        self.session.execute(sa.insert(sittings).values(**values))
+        self.session.execute(sa.insert(roster), roster_rows)
+        if agenda_rows:
+            self.session.execute(sa.insert(agenda), agenda_rows)
+
+    def update_sitting(self, sitting_id: str, **values) -> None:
+        self.session.execute(sa.update(sittings).where(sittings.c.id == sitting_id).values(**values))
+
+    def due_sittings(self, now) -> list[str]:
+        query = (sa.select(sittings.c.id).where(sittings.c.status == "open", sittings.c.deadline <= now)
+                 .with_for_update(skip_locked=True))
+        return list(self.session.execute(query).scalars())
+
+    def roster_of(self, sitting_id: str) -> list[dict]:
+        return self._all(sa.select(roster).where(roster.c.sitting_id == sitting_id).order_by(roster.c.member_id))
+
+    def mark_voted(self, sitting_id: str, member_id: str, written_opinion: bool) -> None:
+        self.session.execute(sa.update(roster).where(roster.c.sitting_id == sitting_id,
+                                                     roster.c.member_id == member_id)
+                             .values(voted=True, written_opinion=written_opinion))
+
+    def agenda_of(self, sitting_id: str) -> list[dict]:
+        return self._all(sa.select(agenda).where(agenda.c.sitting_id == sitting_id)
+                         .order_by(agenda.c.nomination_id))
+
+    def count_marks(self, sitting_id: str, choices: dict) -> None:
+        """Add one mark per agenda item to its counter; no row says whose mark it was."""
+        for nomination_id, choice in choices.items():
+            column = agenda.c[choice]
+            self.session.execute(sa.update(agenda).where(agenda.c.sitting_id == sitting_id,
+                                                         agenda.c.nomination_id == nomination_id)
+                                 .values({column: column + 1}))
+
+    def record_outcome(self, sitting_id: str, nomination_id: str, **values) -> None:
+        self.session.execute(sa.update(agenda).where(agenda.c.sitting_id == sitting_id,
+                                                     agenda.c.nomination_id == nomination_id).values(**values))
+
+    def selected_before(self, council_id: str, award_code: str, award_year: int, sitting_id: str) -> int:
+        """How many of this award and year the council already passed in earlier sittings."""
+        query = (sa.select(sa.func.count()).select_from(agenda.join(sittings, agenda.c.sitting_id == sittings.c.id)
+                                                        .join(cases, cases.c.nomination_id == agenda.c.nomination_id))
+                 .where(sittings.c.council_id == council_id, sittings.c.id != sitting_id,
+                        agenda.c.award_code == award_code, cases.c.award_year == award_year,
+                        agenda.c.outcome.in_(("advanced", "approved", "proposed"))))
+        return self.session.execute(query).scalar()
+
+    def quota(self, council_id: str, award_code: str, award_year: int) -> int | None:
+        return self.session.execute(sa.select(quotas.c.places).where(
+            quotas.c.council_id == council_id, quotas.c.award_code == award_code,
+            quotas.c.award_year == award_year)).scalar()
+
+    def approved_count(self, unit_id: str, award_code: str, award_year: int) -> int:
+        return self.session.execute(sa.select(sa.func.count()).select_from(cases).where(
+            cases.c.unit_id == unit_id, cases.c.award_code == award_code, cases.c.award_year == award_year,
+            cases.c.outcome == "approved")).scalar()
+
+    def audit(self, at, kind: str, sitting_id: str | None, detail: str) -> None:
+        self.session.execute(sa.insert(audit).values(at=at, kind=kind, sitting_id=sitting_id, detail=detail[:500]))

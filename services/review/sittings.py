@@ -1,0 +1,122 @@
+"""Council sittings: convene, secret ballots, close, tally, quotas, ties and outcomes."""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+
+from services.review import ballots, domain
+from services.review.calendar import deadline_after
+from services.review.closing import OPEN, finalize
+from services.review.repository import Reviews
+from shared import contract
+from shared.errors import Conflict, NotFound, ValidationError
+
+log = logging.getLogger(__name__)
+CHOICES = ("approve", "reject", "abstain")
+
+
+def convene_sitting(council_id: str, deadline, uow, key: str, holidays, now: datetime) -> dict:
+    """Put every waiting nomination for this council on the agenda, freeze the roster, issue ballots."""
+    with uow:
+        repo = Reviews(uow.session)
+        council = repo.council(council_id)
+        if council is None:
+            raise NotFound(f"no council {council_id!r}")
+        roster = repo.active_members(council_id)
+        if not roster:
+            raise Conflict(f"council {council_id!r} has no members")
+        due = _deadline(deadline, holidays, now)
+        stage = council["level"]
+        cases = repo.waiting_cases(stage, council["unit_id"] if stage == "unit" else None)
+        if not cases:
+            raise Conflict(f"no nomination is waiting for council {council_id!r}")
+        sitting_id = uuid.uuid4().hex
+        repo.add_sitting(
+            {"id": sitting_id, "council_id": council_id, "stage": stage, "status": OPEN,
+             "members_total": len(roster), "deadline": due, "convened_at": now},
+            [{"sitting_id": sitting_id, "member_id": m["id"], "name": m["name"], "email": m["email"],
+              "role": m["role"], "voted": False, "written_opinion": False} for m in roster],
+            [{"sitting_id": sitting_id, "nomination_id": c["nomination_id"], "award_code": c["award_code"],
+              "approve": 0, "reject": 0, "abstain": 0} for c in cases])
+        for case in cases:
+            repo.update_case(case["nomination_id"], state=domain.ON_AGENDA, sitting_id=sitting_id)
+        items = [{"nomination_id": c["nomination_id"], "award_code": c["award_code"],
+                  "nominee_name": c["nominee"]["name"], "unit_id": c["unit_id"]} for c in cases]
+        for member in roster:
+            uow.publish(contract.BALLOT_ISSUED, {
+                "sitting_id": sitting_id, "council_id": council_id,
+                "member": {"id": member["id"], "name": member["name"], "email": member["email"]},
+                "ballot_token": ballots.issue(key, sitting_id, member["id"], due),
+                "deadline": due.isoformat(), "agenda": items})
+        uow.commit()
+    log.info("sitting %s convened: council=%s items=%d members=%d", sitting_id, council_id, len(cases),
+             len(roster))
+    return {"sitting_id": sitting_id, "agenda": [c["nomination_id"] for c in cases], "members": len(roster),
+            "deadline": due.isoformat()}
+
+
+def _deadline(deadline, holidays, now: datetime) -> datetime:
+    if isinstance(deadline, dict) and set(deadline) == {"working_days"}:
+        days = deadline["working_days"]
+        if isinstance(days, int) and not isinstance(days, bool) and 1 <= days <= 60:
+            return deadline_after(now, days, holidays)
+        raise ValidationError({"deadline": ["working_days must be a whole number from 1 to 60"]})
+    try:
+        due = datetime.fromisoformat(str(deadline))
+    except ValueError:
+        raise ValidationError({"deadline": ["must be an ISO 8601 time or {\"working_days\": n}"]}) from None
+    if due.tzinfo is None:
+        raise ValidationError({"deadline": ["must carry a time zone, e.g. 2025-12-05T17:00:00+07:00"]})
+    if due <= now:
+        raise ValidationError({"deadline": ["must be in the future"]})
+    return due
+
+
+def cast_vote(event: dict, uow, key: str, rules, now: datetime) -> None:
+    """``council.vote_cast``: count one member's ballot once, or reject it (``vote_rejected`` + audit)."""
+    with uow:
+        if not uow.claim_message():
+            return
+        repo = Reviews(uow.session)
+        try:
+            sitting_id, member_id = ballots.verify(key, event["ballot_token"], now)
+        except ballots.BadToken as bad:
+            _reject(uow, repo, now, None, None, f"{bad.reason}_token", ballots.fingerprint(event["ballot_token"]))
+            return
+        sitting = repo.sitting(sitting_id, for_update=True)  # one vote of a sitting at a time
+        problem = _problem(repo, sitting, member_id, event["choices"])
+        if problem:
+            _reject(uow, repo, now, sitting_id, member_id, problem, ballots.fingerprint(event["ballot_token"]))
+            return
+        repo.count_marks(sitting_id, event["choices"])
+        repo.mark_voted(sitting_id, member_id, bool(event.get("written_opinion")))
+        if all(member["voted"] for member in repo.roster_of(sitting_id)):
+            finalize(sitting, repo, uow, rules, now)
+        uow.commit()
+    log.info("vote counted: sitting=%s", sitting_id)  # never the member's choices
+
+
+def _problem(repo, sitting, member_id, choices) -> str | None:
+    if sitting is None:
+        return "unknown_sitting"
+    if sitting["status"] != OPEN:
+        return "sitting_closed"
+    member = next((m for m in repo.roster_of(sitting["id"]) if m["member_id"] == member_id), None)
+    if member is None:
+        return "not_on_roster"
+    if member["voted"]:
+        return "already_voted"
+    if set(choices) != {row["nomination_id"] for row in repo.agenda_of(sitting["id"])}:
+        return "choices_do_not_match_agenda"
+    if any(choice not in CHOICES for choice in choices.values()):
+        return "unknown_choice"
+    return None
+
+
+def _reject(uow, repo, now, sitting_id, member_id, reason, token_digest):
+    repo.audit(now, "vote_rejected", sitting_id, f"{reason} member={member_id} token={token_digest}")
+    uow.publish(contract.VOTE_REJECTED, {"sitting_id": sitting_id, "member_id": member_id, "reason": reason,
+                                         "at": now.isoformat()})
+    uow.commit()
+    log.warning("vote rejected: sitting=%s reason=%s", sitting_id, reason)

@@ -1,0 +1,12 @@
+"""Injects the service's :class:`shared.config.Settings`, read once when it starts."""
+from nameko.extensions import DependencyProvider
+
+from shared.config import load_settings
+
+
+class Configuration(DependencyProvider):
+    def setup(self):
+        self.settings = load_settings()
+
+    def get_dependency(self, worker_ctx):
+        return self.settings
