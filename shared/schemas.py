@@ -277,3 +277,12 @@ class TieDecision(Schema):
 
 class AwardYear(Schema):
     award_year = fields.Integer(required=True, strict=True, validate=YEAR)
+
+
+class QuotaSetting(Schema):
+    """``review.set_quota``: at most ``places`` of an award a council may pass in a year."""
+
+    council_id = fields.String(required=True, validate=ID)
+    award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
+    award_year = fields.Integer(required=True, strict=True, validate=YEAR)
+    places = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000))

@@ -75,7 +75,7 @@ DEFAULT_HOLIDAYS_2025_2026 = frozenset(
     | _days(date(2025, 1, 25), date(2025, 2, 2))        # Tết Ất Tỵ, official 9-day break
     | {date(2025, 4, 7)}                                # Hùng Kings (10/3 lunar)
     | {date(2025, 4, 30), date(2025, 5, 1)}             # Reunification Day, Labour Day
-                                # bridge day off, swapped with Saturday 2025-04-26
+    | {date(2025, 5, 2)}                                # bridge day off, swapped with Saturday 2025-04-26
     | {date(2025, 9, 1), date(2025, 9, 2)}              # National Day and the adjacent day
     # 2026
     | {date(2026, 1, 1)}                                # New Year (any bridge day: operators should check)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from services.review import domain
-from services.review.models import councils, members, units
+from services.review.models import councils, members, quotas, units
 from services.review.repository import Reviews
 from shared import contract
 from shared.errors import Conflict, NotFound, ValidationError
@@ -91,6 +91,18 @@ def load_directory(directory: dict, uow) -> dict:
             repo.deactivate_members_except(council["id"], [m["id"] for m in council["members"]])
         uow.commit()
     return {"units": len(directory["units"]), "councils": len(directory["councils"]), "members": count}
+
+
+def set_quota(quota: dict, uow) -> dict:
+    """Cap what a council may pass of an award in a year (configurable quotas, NĐ 98 Art. 4)."""
+    with uow:
+        repo = Reviews(uow.session)
+        if repo.council(quota["council_id"]) is None:
+            raise NotFound(f"no council {quota['council_id']!r}")
+        repo.upsert(quotas, {k: quota[k] for k in ("council_id", "award_code", "award_year")},
+                    {"places": quota["places"]})
+        uow.commit()
+    return quota
 
 
 def statistics(award_year: int, uow) -> dict:

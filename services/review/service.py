@@ -83,6 +83,13 @@ class ReviewService:
         return handlers.return_nomination(str(nomination_id), reasons, self.uow)
 
     @rpc(expected_exceptions=EXPECTED)
+    def set_quota(self, council_id, award_code, award_year, places):
+        self.require_operator()
+        quota = schemas.load(schemas.QuotaSetting(), {"council_id": council_id, "award_code": award_code,
+                                                      "award_year": award_year, "places": places})
+        return handlers.set_quota(quota, self.uow)
+
+    @rpc(expected_exceptions=EXPECTED)
     def statistics(self, award_year):
         self.require_operator()
         year = schemas.load(schemas.AwardYear(), {"award_year": award_year})["award_year"]
