@@ -138,5 +138,5 @@ def mailsink(host, port, directory):
     serve(host, port, directory)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+from shared import cli_review  # noqa: E402,F401  (registers its commands on main)
+
