@@ -1,7 +1,6 @@
 """``tdkt``: the command line for unit clerks, council members and operators."""
 from __future__ import annotations
 
-import sys
 import warnings
 
 import click

@@ -121,3 +121,24 @@ def test_operator_methods_need_the_operator_token(review):
     for token in (None, "a-unit-token-of-sixteen"):
         with pytest.raises(Unauthorized):
             review.call("convene_sitting", "hd-vp", TOMORROW, token=token)
+
+
+def test_a_written_opinion_counts_toward_the_quorum_and_is_noted(review):
+    review.submit(submitted("n-wo", "LDTT"))
+    sitting_id = review.call("convene_sitting", "hd-vp", TOMORROW)["sitting_id"]
+    ballots_ = wait_until(lambda: len(review.ballots(sitting_id)) == 7 and review.ballots(sitting_id))
+    for member in ("m-vp-1", "m-vp-2", "m-vp-3", "m-vp-4"):
+        review.vote(ballots_[member]["ballot_token"], {"n-wo": "approve"})
+    review.vote(ballots_["m-vp-5"]["ballot_token"], {"n-wo": "approve"}, written_opinion=True)
+    result = review.call("close_sitting", sitting_id)
+    assert (result["participants"], result["written_opinions"], result["quorum_met"]) == (5, 1, True)
+    assert result["items"][0]["outcome"] == "approved"  # 5 of 7 is a majority of all members
+
+
+def test_a_sitting_closes_by_itself_at_its_deadline(review):
+    review.submit(submitted("n-dl", "LDTT"))
+    soon = (datetime.now(timezone.utc) + timedelta(seconds=2)).isoformat()
+    sitting_id = review.call("convene_sitting", "hd-vp", soon)["sitting_id"]
+    [closed] = wait_until(lambda: review.events("sitting_closed"), timeout=30, what="the deadline timer")
+    assert closed["sitting_id"] == sitting_id and closed["participants"] == 0
+    assert closed["quorum_met"] is False
