@@ -42,6 +42,8 @@ class Settings:
     secret_key: str
     rules_file: Path | None = None
     holidays: frozenset | None = None  # None: the built-in list of Vietnam's public holidays
+    reminder_hours: float = 24.0  # remind members who have not voted this long before the deadline
+    mail_retry_seconds: float = 30.0  # first delay after a temporary SMTP failure (then doubling)
 
     def db_url(self, service: str) -> str:
         return getattr(self, f"{service}_db_url")
@@ -70,6 +72,8 @@ def load_settings(environ: dict | None = None) -> Settings:
         secret_key=read.secret("TDKT_SECRET_KEY", LOCAL_SECRET_KEY, profile),
         rules_file=read.existing_file("TDKT_RULES_FILE"),
         holidays=read.dates("TDKT_HOLIDAYS"),
+        reminder_hours=read.number("TDKT_REMINDER_HOURS", 24.0, 0.0, 24.0 * 60),
+        mail_retry_seconds=read.number("TDKT_MAIL_RETRY_SECONDS", 30.0, 0.01, 3600.0),
     )
     if (settings.smtp_user is None) != (settings.smtp_password is None):
         raise ConfigError("SMTP_USER and SMTP_PASSWORD must be set together")

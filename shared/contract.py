@@ -17,6 +17,7 @@ NOMINATION_ADVANCED = "nomination_advanced"
 NOMINATION_DECIDED = "nomination_decided"
 NOMINATION_RETURNED = "nomination_returned"
 VOTE_REJECTED = "vote_rejected"
+VOTE_COUNTED = "vote_counted"  # who took part (never what they chose): notify stops reminding them
 
 # events dispatched by council members
 VOTE_CAST = "vote_cast"

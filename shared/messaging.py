@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from kombu import Exchange
+from kombu import Connection, Exchange, Queue
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.events import SERVICE_POOL, EventHandler
@@ -19,6 +19,13 @@ from shared.outbox import Undeliverable
 log = logging.getLogger(__name__)
 
 MESSAGE_ID = "message_id"  # worker context key: the AMQP message id of the event being handled
+DEAD_LETTER_EXCHANGE = Exchange("tdkt.dead-letter", type="direct", durable=True)
+
+
+def dead_letter_queue(service_name: str) -> Queue:
+    """Where a service's rejected events go, for an operator to inspect and replay."""
+    return Queue(f"dlq.{service_name}", exchange=DEAD_LETTER_EXCHANGE, routing_key=service_name,
+                 durable=True, auto_delete=False)
 
 
 def event_exchange(service_name: str) -> Exchange:
@@ -61,6 +68,21 @@ class InboxEventHandler(EventHandler):
         kwargs.setdefault("requeue_on_error", True)
         super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
                          reliable_delivery=True, **kwargs)
+
+    def setup(self):
+        super().setup()
+        service = self.container.service_name
+        # rejected messages of this queue go to the service's dead-letter queue
+        self.queue = Queue(self.queue.name, exchange=self.queue.exchange, routing_key=self.queue.routing_key,
+                           durable=True, auto_delete=False, queue_arguments={
+                               "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
+                               "x-dead-letter-routing-key": service})
+        self.dead_letters = dead_letter_queue(service)
+
+    def start(self):
+        with Connection(self.container.config["AMQP_URI"]) as connection:
+            self.dead_letters(connection.default_channel).declare()
+        super().start()
 
     def unpack_message_headers(self, message):
         context = super().unpack_message_headers(message)

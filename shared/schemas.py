@@ -286,3 +286,50 @@ class QuotaSetting(Schema):
     award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
     award_year = fields.Integer(required=True, strict=True, validate=YEAR)
     places = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
+
+
+class AgendaItem(Schema):
+    nomination_id = fields.String(required=True, validate=ID)
+    award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
+    nominee_name = fields.String(required=True, validate=NAME)
+    unit_id = fields.String(required=True, validate=ID)
+
+
+class Member(Schema):
+    id = fields.String(required=True, validate=ID)
+    name = fields.String(required=True, validate=NAME)
+    email = Email(required=True)
+
+
+class BallotIssued(Schema):
+    """Event ``review.ballot_issued`` (contract.md): one per member of a sitting."""
+
+    sitting_id = fields.String(required=True, validate=ID)
+    council_id = fields.String(required=True, validate=ID)
+    member = fields.Nested(Member, required=True)
+    ballot_token = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    deadline = fields.String(required=True, validate=validate.Length(max=40))
+    agenda = fields.List(fields.Nested(AgendaItem), required=True, validate=validate.Length(max=500))
+
+
+class VoteCounted(Schema):
+    sitting_id = fields.String(required=True, validate=ID)
+    member_id = fields.String(required=True, validate=ID)
+
+
+class SittingClosed(Schema):
+    """Event ``review.sitting_closed``: the published results for the units in scope."""
+
+    sitting_id = fields.String(required=True, validate=ID)
+    council_id = fields.String(required=True, validate=ID)
+    stage = fields.String(required=True, validate=validate.Length(max=32))
+    quorum_met = fields.Boolean(required=True)
+    closed_at = fields.String(required=True, validate=validate.Length(max=40))
+    participants = fields.Integer(required=True, strict=True)
+    units = fields.List(fields.String(validate=ID), required=True, validate=validate.Length(max=5000))
+    results = fields.List(fields.Dict(), required=True, validate=validate.Length(max=5000))
+
+
+class MailLogQuery(Schema):
+    status = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("pending", "sent", "failed")))
+    limit = fields.Integer(strict=True, load_default=50, validate=validate.Range(min=1, max=1000))

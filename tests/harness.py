@@ -43,15 +43,16 @@ def wait_until(condition, timeout: float = 20.0, interval: float = 0.05, what: s
 class MailSink:
     """``python -m shared.mailsink`` in its own process: every mail it accepts becomes a file."""
 
-    def __init__(self, directory: Path, port: int):
-        self.directory, self.port = Path(directory), port
+    def __init__(self, directory: Path, port: int, *script_args: str):
+        self.directory, self.port, self.script_args = Path(directory), port, script_args
         self.process = None
 
     def start(self):
+        """The development sink, or with ``script_args`` the scripted server of tests/smtp_script.py."""
+        module = "tests.smtp_script" if self.script_args else "shared.mailsink"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "shared.mailsink", "--port", str(self.port),
-             "--dir", str(self.directory)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True)
+            [sys.executable, "-m", module, "--port", str(self.port), "--dir", str(self.directory),
+             *self.script_args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         line = self.process.stdout.readline()
         assert "listening" in line, f"mail sink did not start: {line}"
 

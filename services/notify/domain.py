@@ -65,13 +65,13 @@ def acknowledgement(event: dict, event_id: str) -> list[MailRequest]:
     return [MailRequest(event_id, ACKNOWLEDGEMENT, Recipient(event["contact_email"]), context)]
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """Backoff after a temporary failure: 30 s, 1, 2, 4 ... minutes, at most an hour."""
-    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+def retry_delay(attempts: int, base: float = 30.0) -> timedelta:
+    """Backoff after a temporary failure: base, 2 x base, 4 x base ... (30 s, 1, 2 min ...), at most an hour."""
+    return timedelta(seconds=min(3600.0, base * 2 ** max(0, attempts - 1)))
 
 
-def after_temporary_failure(attempts: int, now: datetime) -> tuple[str, datetime]:
+def after_temporary_failure(attempts: int, now: datetime, base: float = 30.0) -> tuple[str, datetime]:
     """Status and next attempt time once ``attempts`` tries have failed temporarily."""
     if attempts >= MAX_ATTEMPTS:
         return FAILED, now
-    return PENDING, now + retry_delay(attempts)
+    return PENDING, now + retry_delay(attempts, base)

@@ -2,72 +2,123 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from services.notify import domain
-from services.notify.mail import PermanentFailure, TemporaryFailure
-from services.notify.models import Mail, Mails
+from services.notify.mail import ConnectionLost, PermanentFailure, TemporaryFailure
+from services.notify.models import Ballots, Mail, Mails
 from shared.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
 MAIL_RELAY = "mail"
-LEASE = timedelta(minutes=5)  # a sender that dies mid-send gives its mails back after this
+BATCH = 10  # mails claimed at a time; each is settled as soon as it is tried
 
 
 def queue_mails(requests: list[domain.MailRequest], uow, renderer, now) -> int:
     """Record each logical email once, in the same transaction as the inbox row of its event."""
-    queued = 0
     with uow:
         if not uow.claim_message():
             return 0
-        mails = Mails(uow.session)
-        for request in requests:
-            try:
-                subject, text, html = renderer.render(request)
-            except domain.UnsafeHeader as exc:  # no redelivery can fix the event's data
-                raise ValidationError({"_event": [f"cannot render {request.kind}: {exc}"]}) from None
-            queued += mails.add_once(Mail(
-                key=request.key, event_id=request.event_id, kind=request.kind,
-                recipient=request.recipient.email, recipient_name=request.recipient.name,
-                subject=subject, text=text, html=html, status=domain.PENDING, attempts=0,
-                next_attempt_at=now, last_error=None, created_at=now, sent_at=None))
-        uow.wake_after_commit(MAIL_RELAY)
+        queued = _queue(requests, uow, renderer, now)
         uow.commit()
     return queued
 
 
-def send_due(sessions, sender, now_fn, batch: int = 50) -> int:
-    """Send the mails that are due over one SMTP connection; return how many were settled."""
+def _queue(requests, uow, renderer, now) -> int:
+    mails, queued = Mails(uow.session), 0
+    for request in requests:
+        try:
+            subject, text, html = renderer.render(request)
+        except domain.UnsafeHeader as exc:  # no redelivery can fix the event's data
+            raise ValidationError({"_event": [f"cannot render {request.kind}: {exc}"]}) from None
+        queued += mails.add_once(Mail(
+            key=request.key, event_id=request.event_id, kind=request.kind,
+            recipient=request.recipient.email, recipient_name=request.recipient.name,
+            subject=subject, text=text, html=html, status=domain.PENDING, attempts=0,
+            next_attempt_at=now, last_error=None, created_at=now, sent_at=None))
+    uow.wake_after_commit(MAIL_RELAY)
+    return queued
+
+
+def invite(ballot: dict, requests, uow, renderer, now) -> None:
+    """``review.ballot_issued``: the invitation, and a record to remind the member later."""
+    with uow:
+        if not uow.claim_message():
+            return
+        Ballots(uow.session).add_once(ballot["sitting_id"], ballot["member"]["id"], uow.message_id,
+                                      datetime.fromisoformat(ballot["deadline"]), ballot)
+        _queue(requests, uow, renderer, now)
+        uow.commit()
+
+
+def note_ballot(sitting_id: str, member_id: str | None, uow, **values) -> None:
+    """``vote_counted`` (that member) or ``sitting_closed`` (everyone): no more reminders."""
+    with uow:
+        if not uow.claim_message():
+            return
+        Ballots(uow.session).mark(sitting_id, member_id, **values)
+        uow.commit()
+
+
+def remind(uow, renderer, reminders_for, before: timedelta, now) -> int:
+    """The reminder timer: one reminder to each member who has not voted as the deadline nears."""
+    with uow:
+        ballots = Ballots(uow.session)
+        due = ballots.due_for_reminder(now, before)
+        for ballot in due:
+            _queue(reminders_for(ballot["payload"], ballot["event_id"]), uow, renderer, now)
+            ballots.mark(ballot["sitting_id"], ballot["member_id"], reminded=True)
+        uow.commit()
+    return len(due)
+
+
+def mail_log(status, limit, uow) -> list[dict]:
+    with uow:
+        rows = Mails(uow.session).log(status, limit)
+    return [{**row, "key": row["key"][:16], "created_at": row["created_at"].isoformat(),
+             "sent_at": row["sent_at"] and row["sent_at"].isoformat()} for row in rows]
+
+
+def send_due(sessions, sender, now_fn, retry_seconds: float, batch: int = BATCH) -> int:
+    """Send the mails that are due, reusing one SMTP connection; return how many were sent or failed.
+
+    Each mail is settled as soon as it is tried, so a crash resends at most the mail in flight (with the
+    same Message-ID); a broken connection (a timeout, a hang-up) is replaced for the next mail.
+    """
+    lease = timedelta(seconds=(batch + 1) * sender.settings.smtp_timeout)
     with sessions() as session, session.begin():
-        due = Mails(session).claim_due(now_fn(), LEASE, batch)
-    if not due:
-        return 0
+        due = Mails(session).claim_due(now_fn(), lease, batch)
+    smtp, done = None, 0
     try:
-        smtp = sender.open()
-    except (TemporaryFailure, PermanentFailure) as exc:
-        log.warning("mail: SMTP server unavailable (%s); %d mails wait", exc, len(due))
-        _settle(sessions, [(mail, exc) for mail in due], now_fn)
-        return 0
-    outcomes = []
-    try:
-        for mail in due:
+        for position, mail in enumerate(due):
+            if smtp is None:
+                try:
+                    smtp = sender.open()
+                except (TemporaryFailure, PermanentFailure) as exc:
+                    log.warning("mail: SMTP server unavailable (%s); %d mails wait", exc, len(due) - position)
+                    _settle(sessions, [(m, TemporaryFailure(str(exc))) for m in due[position:]], now_fn,
+                            retry_seconds)
+                    break
             try:
                 sender.send(smtp, mail)
-                outcomes.append((mail, None))
+                failure = None
             except (TemporaryFailure, PermanentFailure) as exc:
-                outcomes.append((mail, exc))
-            # settle as we go: a crash now resends at most the mail in flight
-            _settle(sessions, outcomes[-1:], now_fn)
+                failure = exc
+            _settle(sessions, [(mail, failure)], now_fn, retry_seconds)
+            done += failure is None or isinstance(failure, PermanentFailure)
+            if isinstance(failure, ConnectionLost):
+                smtp = None
     finally:
-        try:
-            smtp.quit()
-        except Exception:  # the connection may already be gone; the mails are settled
-            pass
-    return len(outcomes)
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except Exception:  # the connection may already be gone; the mails are settled
+                pass
+    return done
 
 
-def _settle(sessions, outcomes, now_fn) -> None:
+def _settle(sessions, outcomes, now_fn, retry_seconds) -> None:
     now = now_fn()
     with sessions() as session, session.begin():
         mails = Mails(session)
@@ -80,7 +131,7 @@ def _settle(sessions, outcomes, now_fn) -> None:
                 mails.update(mail.key, status=domain.FAILED, attempts=attempts, last_error=str(failure)[:500])
                 log.warning("mail: %s %s failed permanently: %s", mail.kind, mail.key[:12], failure)
             else:
-                status, next_at = domain.after_temporary_failure(attempts, now)
+                status, next_at = domain.after_temporary_failure(attempts, now, retry_seconds)
                 mails.update(mail.key, status=status, attempts=attempts, next_attempt_at=next_at,
                              last_error=str(failure)[:500])
                 log.info("mail: %s %s deferred: %s", mail.kind, mail.key[:12], failure)

@@ -56,6 +56,10 @@ class TemporaryFailure(Exception):
     """Worth trying again later (4xx reply, connection refused, timeout)."""
 
 
+class ConnectionLost(TemporaryFailure):
+    """The connection broke mid-conversation (timeout, hang-up); open a new one for the next mail."""
+
+
 class PermanentFailure(Exception):
     """Not worth trying again (5xx reply, malformed address)."""
 
@@ -96,8 +100,11 @@ class SmtpSender:
             raise _failure(code, text) from None
         except smtplib.SMTPResponseException as exc:
             raise _failure(exc.smtp_code, exc.smtp_error) from None
-        except (OSError, socket.timeout, smtplib.SMTPException) as exc:
-            raise TemporaryFailure(f"connection lost: {exc}") from None
+        except (OSError, socket.timeout, smtplib.SMTPServerDisconnected) as exc:
+            smtp.close()
+            raise ConnectionLost(f"connection lost: {exc!r}") from None
+        except smtplib.SMTPException as exc:
+            raise TemporaryFailure(f"SMTP error: {exc}") from None
         if refused:
             code, text = next(iter(refused.values()))
             raise _failure(code, text)

@@ -28,6 +28,20 @@ mails = sa.Table(
 )
 
 
+ballots = sa.Table(  # the invitations notify sent, to remind those who have not voted
+    "ballots", metadata,
+    sa.Column("sitting_id", sa.String(64), primary_key=True),
+    sa.Column("member_id", sa.String(64), primary_key=True),
+    sa.Column("event_id", sa.String(128), nullable=False),
+    sa.Column("deadline", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("voted", sa.Boolean, nullable=False),
+    sa.Column("closed", sa.Boolean, nullable=False),
+    sa.Column("reminded", sa.Boolean, nullable=False),
+    sa.Index("ix_ballots_open", "closed", "voted", "reminded", "deadline"),
+)
+
+
 @dataclass
 class Mail:
     key: str
@@ -73,3 +87,37 @@ class Mails:
 
     def update(self, key: str, **values) -> None:
         self.session.execute(sa.update(mails).where(mails.c.key == key).values(**values))
+
+    def log(self, status: str | None, limit: int) -> list[dict]:
+        """The delivery log, newest first; never the bodies (an invitation holds a ballot token)."""
+        columns = [mails.c[name] for name in ("key", "event_id", "kind", "recipient", "subject", "status",
+                                              "attempts", "last_error", "created_at", "sent_at")]
+        query = sa.select(*columns).order_by(mails.c.created_at.desc(), mails.c.key).limit(limit)
+        if status:
+            query = query.where(mails.c.status == status)
+        return [dict(row) for row in self.session.execute(query).mappings()]
+
+
+class Ballots:
+    def __init__(self, session):
+        self.session = session
+
+    def add_once(self, sitting_id, member_id, event_id, deadline, payload) -> None:
+        key = (ballots.c.sitting_id == sitting_id) & (ballots.c.member_id == member_id)
+        if self.session.execute(sa.select(ballots.c.sitting_id).where(key)).first() is None:
+            self.session.execute(sa.insert(ballots).values(
+                sitting_id=sitting_id, member_id=member_id, event_id=event_id, deadline=deadline,
+                payload=payload, voted=False, closed=False, reminded=False))
+
+    def mark(self, sitting_id: str, member_id: str | None = None, **values) -> None:
+        query = sa.update(ballots).where(ballots.c.sitting_id == sitting_id)
+        if member_id is not None:
+            query = query.where(ballots.c.member_id == member_id)
+        self.session.execute(query.values(**values))
+
+    def due_for_reminder(self, now, before) -> list[dict]:
+        """Open ballots not yet cast whose deadline is within ``before`` of now, each reminded once."""
+        query = (sa.select(ballots).where(~ballots.c.closed, ~ballots.c.voted, ~ballots.c.reminded,
+                                          ballots.c.deadline > now, ballots.c.deadline <= now + before)
+                 .with_for_update(skip_locked=True))
+        return [dict(row) for row in self.session.execute(query).mappings()]

@@ -91,6 +91,7 @@ def cast_vote(event: dict, uow, key: str, rules, now: datetime) -> None:
             return
         repo.count_marks(sitting_id, event["choices"])
         repo.mark_voted(sitting_id, member_id, bool(event.get("written_opinion")))
+        uow.publish(contract.VOTE_COUNTED, {"sitting_id": sitting_id, "member_id": member_id})
         if all(member["voted"] for member in repo.roster_of(sitting_id)):
             finalize(sitting, repo, uow, rules, now)
         uow.commit()

@@ -52,3 +52,13 @@ def test_a_malformed_event_is_rejected_and_changes_nothing(container_factory, ra
         assert (tables.count("cases"), tables.count("inbox")) == (0, 0)
     finally:
         tables.dispose()
+
+
+def test_a_malformed_event_is_dead_lettered_to_the_service_queue(container_factory, rabbit_config, service_env,
+                                                                 get_message_from_queue):
+    container = container_factory(ReviewService, rabbit_config)
+    container.start()
+    deliver(container, "on_nomination_submitted", rabbit_config["AMQP_URI"], {"nomination_id": 42}, "event-dead")
+    message = get_message_from_queue("dlq.review")
+    assert message.properties["message_id"] == "event-dead"
+    assert message.payload == {"nomination_id": 42}

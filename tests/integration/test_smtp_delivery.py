@@ -1,0 +1,114 @@
+"""Mail delivery against real SMTP servers (aiosmtpd): retries, permanent failures, hangs, UTF-8."""
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from services.notify import domain, handlers
+from services.notify.mail import Renderer, SmtpSender
+from services.notify.models import mails
+from services.notify.service import MIGRATIONS
+from shared.config import load_settings
+from shared.outbox import utcnow
+from tests.harness import MailSink, free_port, wait_until
+from tests.integration.delivery import Tables
+
+EVENT = {"nomination_id": "n-mail", "unit_id": "vp", "award_code": "CSTDCS", "award_year": 2025,
+         "nominee": {"kind": "individual", "name": "Phạm Thị Thu Hương", "email": None, "gender": "female"},
+         "contact_email": "vanphong@example.vn", "submitted_at": "2025-11-20T08:00:00+07:00"}
+
+
+@pytest.fixture
+def mail_db(db_urls):
+    tables = Tables(db_urls["notify"], MIGRATIONS)
+    yield tables
+    tables.dispose()
+
+
+@pytest.fixture
+def smtp(tmp_path):
+    servers = []
+
+    def start(*script_args):
+        sink = MailSink(tmp_path / f"mail-{len(servers)}", free_port(), *script_args)
+        sink.start()
+        servers.append(sink)
+        return sink
+
+    yield start
+    for sink in servers:
+        sink.stop()
+
+
+def queue(mail_db, *contacts):
+    for number, contact in enumerate(contacts):
+        requests = domain.acknowledgement({**EVENT, "contact_email": contact}, f"event-{number}")
+        handlers.queue_mails(requests, mail_db.uow(message_id=f"event-{number}"), Renderer(), utcnow())
+
+
+def sender_for(sink, timeout="5"):
+    return SmtpSender(load_settings({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port),
+                                     "SMTP_TIMEOUT": timeout}))
+
+
+def statuses(mail_db):
+    with mail_db.engine.connect() as connection:
+        return {row.recipient: (row.status, row.attempts) for row in connection.execute(sa.select(mails))}
+
+
+def deliver(mail_db, sender, until, timeout=20):
+    """Run the mail relay's step until ``until(statuses)`` holds."""
+    def settled():
+        handlers.send_due(mail_db.sessions, sender, utcnow, retry_seconds=0.05)
+        return until(statuses(mail_db))
+
+    wait_until(settled, timeout=timeout, interval=0.05, what="mail to settle")
+
+
+def test_a_vietnamese_subject_and_body_arrive_intact(mail_db, smtp):
+    sink = smtp()
+    queue(mail_db, "vanphong@example.vn")
+    deliver(mail_db, sender_for(sink), lambda s: s["vanphong@example.vn"][0] == "sent")
+    [mail] = sink.messages()
+    assert mail["Subject"] == "[TĐKT] Đã nhận hồ sơ đề nghị Chiến sĩ thi đua cơ sở – Phạm Thị Thu Hương"
+    assert "Phạm Thị Thu Hương" in mail.get_body(("plain",)).get_content()
+    assert "Phạm Thị Thu Hương" in mail.get_body(("html",)).get_content()
+    assert mail["Message-ID"] == domain.message_id(domain.mail_key("event-0", "vanphong@example.vn",
+                                                                   "acknowledgement"), "localhost.localdomain")
+
+
+def test_a_server_answering_451_twice_then_250_gets_the_mail_exactly_once(mail_db, smtp):
+    sink = smtp("--script", "451,451,250")
+    queue(mail_db, "vanphong@example.vn")
+    deliver(mail_db, sender_for(sink), lambda s: s["vanphong@example.vn"][0] == "sent")
+    assert statuses(mail_db) == {"vanphong@example.vn": ("sent", 3)}
+    assert len(sink.messages()) == 1
+
+
+def test_a_550_is_recorded_and_never_retried(mail_db, smtp):
+    sink = smtp("--script", "550")
+    queue(mail_db, "vanphong@example.vn")
+    deliver(mail_db, sender_for(sink), lambda s: s["vanphong@example.vn"][0] == "failed")
+    assert handlers.send_due(mail_db.sessions, sender_for(sink), utcnow, 0.05) == 0
+    assert statuses(mail_db) == {"vanphong@example.vn": ("failed", 1)}
+    assert sink.messages() == []
+    [entry] = handlers.mail_log("failed", 10, mail_db.uow())
+    assert entry["last_error"].startswith("550") and "html" not in entry
+
+
+def test_a_refused_recipient_is_a_permanent_failure_that_stops_no_other_mail(mail_db, smtp):
+    sink = smtp("--refuse", "khongton@example.vn")
+    queue(mail_db, "khongton@example.vn", "vanphong@example.vn")
+    deliver(mail_db, sender_for(sink), lambda s: len(s) == 2 and {v[0] for v in s.values()} == {"sent", "failed"})
+    assert statuses(mail_db)["khongton@example.vn"] == ("failed", 1)
+    assert [m["To"] for m in sink.messages()] == ["vanphong@example.vn"]
+
+
+def test_a_hanging_server_does_not_hold_other_mail_past_the_timeout(mail_db, smtp):
+    sink = smtp("--script", "hang,250", "--hang", "20")
+    queue(mail_db, "first@example.vn", "second@example.vn")
+    started = time.monotonic()
+    deliver(mail_db, sender_for(sink, timeout="1"), lambda s: s.get("second@example.vn", ("",))[0] == "sent")
+    assert time.monotonic() - started < 10  # the hang lasts 20 s; the timeout is 1 s
+    deliver(mail_db, sender_for(sink, timeout="1"), lambda s: s["first@example.vn"][0] == "sent")
+    assert sorted(m["To"] for m in sink.messages()) == ["first@example.vn", "second@example.vn"]

@@ -1,0 +1,58 @@
+"""A scripted SMTP server for the delivery tests (aiosmtpd, run in its own process).
+
+``--script 451,451,250`` answers the n-th DATA with the n-th code (the last one repeats); ``hang`` makes
+that DATA wait ``--hang`` seconds before accepting; ``--refuse ADDRESS`` answers RCPT TO that address
+with 550. Accepted mail is kept like the development sink keeps it (shared.mailsink.FileSink).
+"""
+import argparse
+import asyncio
+from pathlib import Path
+
+from aiosmtpd.smtp import SMTP
+
+from shared.mailsink import FileSink
+
+REPLIES = {"250": None, "451": "451 4.3.0 Try again later", "550": "550 5.1.1 Mailbox unavailable",
+           "421": "421 4.7.0 Too busy"}
+
+
+class ScriptedSink(FileSink):
+    def __init__(self, directory, script, refused, hang_seconds):
+        super().__init__(Path(directory))
+        self.script, self.refused, self.hang_seconds, self.calls = script, refused, hang_seconds, 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        step = self.script[min(self.calls, len(self.script) - 1)]
+        self.calls += 1
+        print(f"data {self.calls} {step}", flush=True)
+        if step == "hang":
+            await asyncio.sleep(self.hang_seconds)
+            return "451 4.4.2 Timed out"  # the client has long given up by now
+        if REPLIES.get(step):
+            return REPLIES[step]
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def main(args):
+    handler = ScriptedSink(args.dir, args.script.split(","), set(args.refuse), args.hang)
+    server = await asyncio.get_running_loop().create_server(
+        lambda: SMTP(handler, enable_SMTPUTF8=True), "127.0.0.1", args.port)
+    print(f"scripted smtp listening on {args.port}", flush=True)
+    async with server:
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--script", default="250")
+    parser.add_argument("--refuse", action="append", default=[])
+    parser.add_argument("--hang", type=float, default=30.0)
+    asyncio.run(main(parser.parse_args()))
