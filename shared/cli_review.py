@@ -38,8 +38,8 @@ def operator(command):
     return wrapper
 
 
-def review_caller(token, lang, timeout):
-    """``review(method, *args)``: the answer of ``review.<method>(*args)`` called with ``token`` (or the
+def review_caller(token, lang, timeout, service="review"):
+    """``review(method, *args)``: the answer of ``<service>.<method>(*args)`` called with ``token`` (or the
     settings' operator token); every failure raises one ``ClickException``."""
     def review(method, *args):
         from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
@@ -52,7 +52,7 @@ def review_caller(token, lang, timeout):
         try:
             with _broker_errors(settings.amqp_uri, lang), ClusterRpcProxy(
                     {"AMQP_URI": settings.amqp_uri}, context_data=context, timeout=timeout) as proxy:
-                return getattr(proxy.review, method)(*args)
+                return getattr(getattr(proxy, service), method)(*args)
         except TdktError as exc:
             message = reports.describe_error(exc.code, exc.detail, lang)
         except RpcTimeout:

@@ -1,30 +1,82 @@
 """Nameko entrypoints of notify: load the event, call one handler."""
+from datetime import timedelta
 from pathlib import Path
 
+from nameko.rpc import rpc
+from nameko.timer import timer
 
-from services.notify import domain, handlers
+from services.notify import domain, handlers, kinds
 from services.notify.mail import SmtpSender, Templates
 from shared import contract, schemas
+from shared.auth import OperatorOnly
+from shared.errors import EXPECTED
 from shared.messaging import inbox_event_handler
 from shared.outbox import utcnow
+from shared.settings import Configuration
 from shared.store import Store
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+REMINDER_TICK = 5.0  # seconds between looks for members to remind
 
 
 def mail_relay(store):
     """The background step that works notify's mail table (taken off the message handlers)."""
     sender = SmtpSender(store.settings)
-    return lambda: handlers.send_due(store.sessions, sender, utcnow)
+    return lambda: handlers.send_due(store.sessions, sender, utcnow, store.settings.mail_retry_seconds)
 
 
 class NotifyService:
     name = contract.NOTIFY
     uow = Store(contract.NOTIFY, MIGRATIONS, relays={handlers.MAIL_RELAY: mail_relay})
     renderer = Templates()
+    config = Configuration()
+    require_operator = OperatorOnly()
 
     @inbox_event_handler(contract.INTAKE, contract.NOMINATION_SUBMITTED)
     def on_nomination_submitted(self, payload):
         event = schemas.load(schemas.NominationSubmitted(), payload)
-        requests = domain.acknowledgement(event, self.uow.message_id)
-        handlers.queue_mails(requests, self.uow, self.renderer, utcnow())
+        handlers.queue_mails(domain.acknowledgement(event, self.uow.message_id), self.uow, self.renderer,
+                             utcnow())
+
+    @inbox_event_handler(contract.REVIEW, contract.BALLOT_ISSUED)
+    def on_ballot_issued(self, payload):
+        ballot = schemas.load(schemas.BallotIssued(), payload)
+        handlers.invite(ballot, kinds.invitation(ballot, self.uow.message_id), self.uow, self.renderer, utcnow())
+
+    @inbox_event_handler(contract.REVIEW, contract.VOTE_COUNTED)
+    def on_vote_counted(self, payload):
+        vote = schemas.load(schemas.VoteCounted(), payload)
+        handlers.note_ballot(vote["sitting_id"], vote["member_id"], self.uow, voted=True)
+
+    @inbox_event_handler(contract.REVIEW, contract.SITTING_CLOSED)
+    def on_sitting_closed(self, payload):
+        closed = schemas.load(schemas.SittingClosed(), payload)
+        handlers.note_ballot(closed["sitting_id"], None, self.uow, closed=True)
+
+    @inbox_event_handler(contract.REVIEW, contract.NOMINATION_ADVANCED)
+    def on_nomination_advanced(self, payload):
+        self._outcome(contract.NOMINATION_ADVANCED, payload)
+
+    @inbox_event_handler(contract.REVIEW, contract.NOMINATION_DECIDED)
+    def on_nomination_decided(self, payload):
+        self._outcome(contract.NOMINATION_DECIDED, payload)
+
+    @inbox_event_handler(contract.REVIEW, contract.NOMINATION_RETURNED)
+    def on_nomination_returned(self, payload):
+        self._outcome(contract.NOMINATION_RETURNED, payload)
+
+    @timer(interval=REMINDER_TICK)
+    def send_reminders(self):
+        before = timedelta(hours=self.config.reminder_hours)
+        handlers.remind(self.uow, self.renderer, kinds.reminder, before, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def mail_log(self, query=None):
+        self.require_operator()
+        query = schemas.load(schemas.MailLogQuery(), query or {})
+        return handlers.mail_log(query["status"], query["limit"], self.uow)
+
+    def _outcome(self, event_type, payload):
+        event = schemas.load(schemas.ReviewOutcome(), payload)
+        handlers.queue_mails(kinds.outcome(event_type, event, self.uow.message_id), self.uow, self.renderer,
+                             utcnow())

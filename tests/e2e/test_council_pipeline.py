@@ -38,7 +38,7 @@ def status(proxy, nomination_id):
     return proxy.intake.get_nomination(nomination_id)["status"]
 
 
-def test_a_ministry_award_goes_through_both_councils_and_intake_follows(system, rabbit_config):
+def test_a_ministry_award_goes_through_both_councils_and_intake_follows(system, rabbit_config, mail_sink):
     amqp = rabbit_config["AMQP_URI"]
     ballots = Tap(amqp, "review", "ballot_issued")
     council = EventPublisher(amqp, "council")
@@ -79,6 +79,14 @@ def test_a_ministry_award_goes_through_both_councils_and_intake_follows(system, 
         assert [entry["status"] for entry in history] == ["submitted", "in_review", "approved"]
         assert history[-1]["tally"] == {"approve": 14, "reject": 1, "abstain": 0, "members": 15, "required": 14}
     ballots.close()
+
+    # 2 acknowledgements, 7 + 15 invitations, then advanced and 2 decisions to the unit and the nominee
+    mails = mail_sink.wait_for(30, timeout=60)
+    invitations = [m for m in mails if "Phiếu bầu" in m["Subject"]]
+    assert len(invitations) == 22
+    assert all("tdkt vote --token " in m.get_body(("plain",)).get_content() for m in invitations)
+    to_nominee = [m["Subject"] for m in mails if m["To"] == "hoa.nt@example.vn"]
+    assert len(to_nominee) == 3 and len(mails) == 30
 
 
 def _waiting(proxy, nomination_id):

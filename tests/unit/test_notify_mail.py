@@ -150,11 +150,16 @@ class FakeSmtp:
     def __init__(self, error=None, refused=None):
         self.error, self.refused, self.sent = error, refused or {}, []
 
+    closed = False
+
     def send_message(self, message, from_addr=None, to_addrs=None):
         if self.error is not None:
             raise self.error
         self.sent.append((message, from_addr, to_addrs))
         return self.refused
+
+    def close(self):
+        self.closed = True
 
 
 @pytest.fixture

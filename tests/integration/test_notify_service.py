@@ -1,0 +1,82 @@
+"""Notify as a running container: each logical email once, however often its event arrives."""
+import pytest
+from nameko.testing.services import entrypoint_waiter
+
+from services.notify.service import NotifyService
+from shared.messaging import EventPublisher
+from tests.harness import wait_until
+
+DECIDED = {"nomination_id": "n-dec", "outcome": "approved", "stage": "unit",
+           "tally": {"approve": 6, "reject": 1, "abstain": 0, "members": 7, "required": 6}, "reasons": [],
+           "unit_id": "vp", "contact_email": "vanphong@example.vn", "nominee_email": "huong.pt@example.vn",
+           "sitting_id": "s-1", "decided_at": "2025-12-01T10:00:00+07:00"}
+
+
+@pytest.fixture
+def notify(container_factory, rabbit_config, service_env, mail_sink):
+    container = container_factory(NotifyService, rabbit_config)
+    container.start()
+    return container
+
+
+def test_the_same_decision_delivered_three_times_mails_each_recipient_once(notify, rabbit_config, mail_sink):
+    publish = EventPublisher(rabbit_config["AMQP_URI"], "review")
+    for _ in range(3):
+        with entrypoint_waiter(notify, "on_nomination_decided", timeout=15):
+            publish("nomination_decided", DECIDED, "decided-event-1", {})
+    mails = mail_sink.wait_for(2)
+    assert sorted(m["To"] for m in mails) == ["huong.pt@example.vn", "vanphong@example.vn"]
+    assert len({m["Message-ID"] for m in mails}) == 2
+    with entrypoint_waiter(notify, "on_nomination_decided", timeout=15):  # a different event: new mail
+        publish("nomination_decided", {**DECIDED, "nominee_email": None}, "decided-event-2", {})
+    assert len(mail_sink.wait_for(3)) == 3
+
+
+def test_the_operator_reads_the_delivery_log_without_the_bodies(notify, rabbit_config, mail_sink, monkeypatch):
+    from click.testing import CliRunner
+
+    from shared.cli import main
+
+    with entrypoint_waiter(notify, "on_nomination_decided", timeout=15):
+        EventPublisher(rabbit_config["AMQP_URI"], "review")("nomination_decided", DECIDED, "decided-log", {})
+    mail_sink.wait_for(2)
+    monkeypatch.setenv("AMQP_URI", rabbit_config["AMQP_URI"])
+    wait_until(lambda: CliRunner().invoke(main, ["mail", "log", "--status", "sent"]).output.count("sent") >= 2)
+    result = CliRunner().invoke(main, ["mail", "log", "--csv"])
+    assert result.exit_code == 0, result.output
+    assert "huong.pt@example.vn" in result.output and "decided" in result.output
+    assert "Kính gửi" not in result.output  # no bodies
+    denied = CliRunner().invoke(main, ["mail", "log", "--token", "wrong-token-wrong-token"])
+    assert denied.exit_code != 0 and "Chưa xác thực" in denied.output
+
+
+def test_members_who_have_not_voted_are_reminded_once_before_the_deadline(container_factory, rabbit_config,
+                                                                          service_env, mail_sink, monkeypatch,
+                                                                          db_urls):
+    from datetime import datetime, timedelta, timezone
+
+    import sqlalchemy as sa
+
+    monkeypatch.setenv("TDKT_REMINDER_HOURS", "1")
+    notify = container_factory(NotifyService, rabbit_config)
+    notify.start()
+    publish = EventPublisher(rabbit_config["AMQP_URI"], "review")
+    deadline = (datetime.now(timezone.utc) + timedelta(minutes=30)).isoformat()
+    for member in ("m-1", "m-2"):
+        with entrypoint_waiter(notify, "on_ballot_issued", timeout=15):
+            publish("ballot_issued", {
+                "sitting_id": "s-rem", "council_id": "hd-vp", "deadline": deadline, "ballot_token": f"tok-{member}",
+                "member": {"id": member, "name": f"Thành viên {member}", "email": f"{member}@example.vn"},
+                "agenda": [{"nomination_id": "n-1", "award_code": "LDTT", "nominee_name": "Hoa", "unit_id": "vp"}]},
+                f"ballot-{member}", {})
+    with entrypoint_waiter(notify, "on_vote_counted", timeout=15):
+        publish("vote_counted", {"sitting_id": "s-rem", "member_id": "m-1"}, "counted-m-1", {})
+
+    mails = mail_sink.wait_for(3, timeout=30)  # two invitations, then one reminder
+    reminders = [m for m in mails if "Nhắc" in m["Subject"]]
+    assert [m["To"] for m in reminders] == ["Thành viên m-2 <m-2@example.vn>"]
+    engine = sa.create_engine(db_urls["notify"])
+    with engine.connect() as connection:
+        assert dict(connection.execute(sa.text("SELECT member_id, reminded FROM ballots")).all()) == {
+            "m-1": False, "m-2": True}
+    engine.dispose()

@@ -1,0 +1,194 @@
+"""The mails review events cause: invitations and reminders to members, outcomes to unit and nominee."""
+import email
+import email.policy
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from services.notify import kinds
+from services.notify.mail import Renderer, build_message
+from shared.awards import AWARD_NAMES
+
+TOKEN = "eyJzIjoiczEiLCJtIjoibTEifQ.Zm9vYmFy_-1"
+COMMAND = f"tdkt vote --token {TOKEN} approve n-1 n-2"
+
+
+def ballot(**overrides):
+    return {"sitting_id": "s-1", "council_id": "hd-vp", "ballot_token": TOKEN,
+            "member": {"id": "m-vp-1", "name": "Nguyễn Văn A", "email": "a@example.vn"},
+            "deadline": "2025-12-05T10:00:00+00:00",
+            "agenda": [{"nomination_id": "n-1", "award_code": "LDTT", "nominee_name": "Trần Thị Bình",
+                        "unit_id": "vp"},
+                       {"nomination_id": "n-2", "award_code": "CSTDCS", "nominee_name": "Lê Văn Cường",
+                        "unit_id": "vp"}], **overrides}
+
+
+def decided(**overrides):
+    return {"nomination_id": "n-1", "outcome": "approved", "stage": "unit",
+            "tally": {"approve": 6, "reject": 1, "abstain": 0, "members": 7, "required": 6},
+            "reasons": [], "unit_id": "vp", "contact_email": "vanphong@example.vn",
+            "nominee_email": "binh@example.vn", "sitting_id": "s-1", "decided_at": "2025-12-05T10:00:00+00:00",
+            **overrides}
+
+
+def returned(**overrides):
+    return {"nomination_id": "n-1", "stage": "unit", "reasons": ["Thiếu biên bản bình xét"], "unit_id": "vp",
+            "contact_email": "vanphong@example.vn", "nominee_email": "binh@example.vn", **overrides}
+
+
+def render(request):
+    return Renderer().render(request)
+
+
+def single_line(subject):
+    return "\n" not in subject and "\r" not in subject and subject.startswith("[TĐKT] ")
+
+
+# --- invitation and reminder ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make, kind", [(kinds.invitation, "invitation"), (kinds.reminder, "reminder")])
+def test_a_ballot_mail_goes_to_the_member_alone_with_a_stable_key(make, kind):
+    (request,) = make(ballot(), "evt-1")
+
+    assert (request.kind, request.recipient.email, request.recipient.name) == (kind, "a@example.vn", "Nguyễn Văn A")
+    assert request.key == make(ballot(), "evt-1")[0].key != make(ballot(), "evt-2")[0].key
+
+
+def test_the_invitation_and_the_reminder_of_one_ballot_have_different_keys():
+    assert kinds.invitation(ballot(), "evt-1")[0].key != kinds.reminder(ballot(), "evt-1")[0].key
+
+
+def test_the_deadline_is_shown_in_vietnam_time():
+    assert kinds.vietnam_time("2025-12-05T10:00:00+00:00") == "17:00 ngày 05/12/2025"
+    assert kinds.vietnam_time("2025-12-05T17:00:00+07:00") == "17:00 ngày 05/12/2025"
+    assert kinds.vietnam_time("2025-12-31T20:30:00+00:00") == "03:30 ngày 01/01/2026"
+    assert kinds.vietnam_time("soon") == "soon"
+
+
+def test_the_ballot_context_names_the_agenda_the_token_and_how_to_vote():
+    context = kinds.invitation(ballot(), "evt-1")[0].context
+
+    assert context["vote_command"] == COMMAND
+    assert [item["award_name"] for item in context["agenda"]] == [AWARD_NAMES["LDTT"], AWARD_NAMES["CSTDCS"]]
+    assert json.loads(context["vote_payload"]) == {"ballot_token": TOKEN,
+                                                   "choices": {"n-1": "approve", "n-2": "approve"}}
+    assert (context["deadline"], context["deadline_vi"]) == ("2025-12-05T10:00:00+00:00", "17:00 ngày 05/12/2025")
+
+
+def test_a_token_with_shell_characters_is_quoted_in_the_command_line():
+    assert kinds.vote_command("a b;rm", ["n-1"]) == "tdkt vote --token 'a b;rm' approve n-1"
+
+
+@pytest.mark.parametrize("make, words", [(kinds.invitation, "Phiếu bầu phiên họp"),
+                                         (kinds.reminder, "Nhắc bỏ phiếu")])
+def test_a_ballot_mail_renders_the_token_the_command_and_the_deadline(make, words):
+    subject, text, html = render(make(ballot(), "evt-1")[0])
+
+    assert single_line(subject) and words in subject and "17:00 ngày 05/12/2025" in subject
+    for body in (text, html):
+        for fact in (TOKEN, COMMAND, "17:00 ngày 05/12/2025", "Trần Thị Bình", "n-2", AWARD_NAMES["CSTDCS"],
+                     "council.vote_cast", "English"):
+            assert fact in body, fact
+    assert "<!doctype html>" in html and "</html>" in html
+
+
+def test_the_reminder_says_the_member_has_not_voted_yet():
+    _, text, html = render(kinds.reminder(ballot(), "evt-1")[0])
+
+    assert "chưa bỏ phiếu" in text and "have not voted yet" in text
+    assert "chưa bỏ phiếu" in html and "have not voted yet" in html
+
+
+def test_the_invitation_html_escapes_a_nominee_name_and_the_text_keeps_it():
+    agenda = [{"nomination_id": "n-1", "award_code": "GK", "nominee_name": "Phạm <b>Dũng</b>", "unit_id": "vp"}]
+    _, text, html = render(kinds.invitation(ballot(agenda=agenda), "evt-1")[0])
+
+    assert "<b>" not in html and "Phạm &lt;b&gt;Dũng&lt;/b&gt;" in html
+    assert "Phạm <b>Dũng</b>" in text
+
+
+def test_a_rendered_invitation_builds_a_message_that_keeps_its_vietnamese_subject():
+    (request,) = kinds.invitation(ballot(), "evt-1")
+    subject, text, html = render(request)
+    mail = SimpleNamespace(key=request.key, subject=subject, recipient=request.recipient.email,
+                           recipient_name=request.recipient.name, text=text, html=html)
+
+    message = email.message_from_bytes(build_message(mail, "tdkt@example.vn", "example.vn").as_bytes(),
+                                       policy=email.policy.default)
+
+    assert message["Subject"] == subject
+    assert "Phiếu bầu phiên họp hd-vp" in message["Subject"]
+    parts = {part.get_content_type(): part.get_content() for part in message.iter_parts()}
+    assert COMMAND in parts["text/plain"] and TOKEN in parts["text/html"]
+
+
+# --- outcomes --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("event_type, event, kind", [
+    ("nomination_advanced", decided(outcome=None, stage="ministry"), "advanced"),
+    ("nomination_decided", decided(), "decided"),
+    ("nomination_returned", returned(), "returned")])
+def test_an_outcome_goes_to_the_unit_contact_and_the_nominee_with_distinct_stable_keys(event_type, event, kind):
+    requests = kinds.outcome(event_type, event, "evt-1")
+
+    assert [(r.kind, r.recipient.email) for r in requests] == [(kind, "vanphong@example.vn"),
+                                                               (kind, "binh@example.vn")]
+    assert [r.context["audience"] for r in requests] == ["unit", "nominee"]
+    assert len({r.key for r in requests}) == 2
+    assert [r.key for r in requests] == [r.key for r in kinds.outcome(event_type, event, "evt-1")]
+    assert kinds.requests_for(event_type, event, "evt-1") == requests
+
+
+def test_a_nominee_with_the_contact_address_gets_one_mail():
+    requests = kinds.outcome("nomination_decided", decided(nominee_email=" VanPhong@Example.VN"), "evt-1")
+
+    assert [r.recipient.email for r in requests] == ["vanphong@example.vn"]
+
+
+def test_a_nominee_without_an_address_gets_no_mail():
+    assert [r.recipient.email for r in kinds.outcome("nomination_returned", returned(nominee_email=None), "e")] \
+        == ["vanphong@example.vn"]
+
+
+@pytest.mark.parametrize("result, words", [
+    ("approved", "được công nhận / quyết định khen thưởng"),
+    ("proposed", "được đề nghị cấp trên khen thưởng"),
+    ("rejected", "không được đề nghị")])
+def test_a_decision_renders_its_outcome_in_vietnamese_with_the_tally(result, words):
+    event = decided(outcome=result, reasons=["Đạt 6/7 phiếu đồng ý, cần 6 (NĐ 98 Điều 30.7)."])
+    subject, text, html = render(kinds.outcome("nomination_decided", event, "evt-1")[0])
+
+    assert single_line(subject) and "Kết quả xét khen thưởng hồ sơ n-1" in subject and words in subject
+    for body in (text, html):
+        assert words in body and "6/7 phiếu đồng ý" in body and "Hội đồng TĐKT đơn vị" in body
+        assert "Đạt 6/7 phiếu đồng ý, cần 6" in body and "English" in body
+
+
+def test_a_decision_names_the_award_and_nominee_when_the_event_carries_them_and_escapes_html():
+    event = decided(award_code="CSTD_BO", nominee_name="Hoàng <b>Em</b>", stage="ministry")
+    subject, text, html = render(kinds.outcome("nomination_decided", event, "evt-1")[1])
+
+    assert "Hoàng <b>Em</b>" in subject and "Hoàng <b>Em</b>" in text
+    assert "<b>" not in html and "Hoàng &lt;b&gt;Em&lt;/b&gt;" in html
+    assert AWARD_NAMES["CSTD_BO"] in text and "Hội đồng TĐKT Bộ" in html
+
+
+def test_an_advanced_nomination_says_where_it_goes_next():
+    subject, text, html = render(kinds.outcome("nomination_advanced", decided(outcome=None, stage="ministry"),
+                                               "evt-1")[0])
+
+    assert single_line(subject) and "được chuyển lên Hội đồng TĐKT Bộ" in subject
+    assert "6/7" in text and "6/7" in html
+
+
+def test_a_returned_nomination_renders_its_reasons_without_a_tally():
+    subject, text, html = render(kinds.outcome("nomination_returned", returned(), "evt-1")[0])
+
+    assert subject == "[TĐKT] Hồ sơ n-1 được trả lại để bổ sung"
+    for body in (text, html):
+        assert "Thiếu biên bản bình xét" in body and "Biểu quyết" not in body
+
+
+def test_an_event_notify_does_not_mail_about_causes_no_mail():
+    assert kinds.requests_for("sitting_closed", {"sitting_id": "s-1"}, "evt-1") == []
