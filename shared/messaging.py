@@ -8,11 +8,12 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Exchange, Queue, producers
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.events import SERVICE_POOL, EventHandler
 
+from shared.config import load_settings
 from shared.errors import ValidationError
 from shared.outbox import Undeliverable
 
@@ -20,6 +21,16 @@ log = logging.getLogger(__name__)
 
 MESSAGE_ID = "message_id"  # worker context key: the AMQP message id of the event being handled
 DEAD_LETTER_EXCHANGE = Exchange("tdkt.dead-letter", type="direct", durable=True)
+
+
+ATTEMPTS = "x-tdkt-attempts"  # header: how many times handlers failed on this message
+MAX_ATTEMPTS = 5
+
+
+def retry_queue(queue_name: str) -> Queue:
+    """Holds a failed message until its per-message TTL ends, then returns it to ``queue_name``."""
+    return Queue(f"{queue_name}.retry", durable=True, auto_delete=False, queue_arguments={
+        "x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue_name})
 
 
 def dead_letter_queue(service_name: str) -> Queue:
@@ -59,13 +70,13 @@ def message_id_of(message) -> str:
 class InboxEventHandler(EventHandler):
     """A reliable, service-pool event handler that passes the message id on for the inbox.
 
-    A handler that raises ``ValidationError`` (the payload is malformed) has its message rejected
-    without requeue, so it is dead-lettered where the queue has a dead-letter policy; any other error
-    requeues the message, since it may be a passing outage of the database.
+    A handler that raises ``ValidationError`` (the payload is malformed) has its message dead-lettered
+    at once to ``dlq.<service>``. Any other error (a database outage, a bug) sends the message to
+    ``<queue>.retry``, from which it returns after a delay that doubles from ``TDKT_RETRY_SECONDS``;
+    after ``MAX_ATTEMPTS`` it is dead-lettered too, so one poison message never stops the others.
     """
 
     def __init__(self, source_service, event_type, **kwargs):
-        kwargs.setdefault("requeue_on_error", True)
         super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
                          reliable_delivery=True, **kwargs)
 
@@ -78,10 +89,14 @@ class InboxEventHandler(EventHandler):
                                "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
                                "x-dead-letter-routing-key": service})
         self.dead_letters = dead_letter_queue(service)
+        self.retries = retry_queue(self.queue.name)
+        self.retry_seconds = load_settings().retry_seconds
+        self.amqp_uri = self.container.config["AMQP_URI"]
 
     def start(self):
-        with Connection(self.container.config["AMQP_URI"]) as connection:
+        with Connection(self.amqp_uri) as connection:
             self.dead_letters(connection.default_channel).declare()
+            self.retries(connection.default_channel).declare()
         super().start()
 
     def unpack_message_headers(self, message):
@@ -90,13 +105,34 @@ class InboxEventHandler(EventHandler):
         return context
 
     def handle_message_processed(self, message, result=None, exc_info=None):
-        if exc_info is not None and issubclass(exc_info[0], ValidationError):
-            log.error("event %s from %s rejected as malformed: %s", self.event_type,
-                      self.source_service, exc_info[1].detail)
-            if message.channel.connection:
-                message.reject(requeue=False)
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
             return
-        super().handle_message_processed(message, result, exc_info)
+        if not message.channel.connection:
+            return  # the broker has taken the message back already
+        attempts = int((message.headers or {}).get(ATTEMPTS, 0)) + 1
+        if issubclass(exc_info[0], ValidationError) or attempts >= MAX_ATTEMPTS:
+            why = exc_info[1].detail if issubclass(exc_info[0], ValidationError) else repr(exc_info[1])
+            log.error("event %s from %s (message %s) dead-lettered after %d attempt(s): %s", self.event_type,
+                      self.source_service, message_id_of(message), attempts, why)
+            message.reject(requeue=False)
+            return
+        delay = self.retry_seconds * 2 ** (attempts - 1)
+        try:
+            with producers[Connection(self.amqp_uri, transport_options={"confirm_publish": True})].acquire(
+                    block=True, timeout=10) as producer:
+                producer.publish(message.body, exchange="", routing_key=self.retries.name,
+                                 headers={**(message.headers or {}), ATTEMPTS: attempts},
+                                 content_type=message.content_type, content_encoding=message.content_encoding,
+                                 message_id=message.properties.get("message_id"), delivery_mode=PERSISTENT,
+                                 expiration=delay, retry=True)
+        except Exception:  # the retry queue is out of reach: let the broker redeliver it
+            log.exception("event %s: cannot schedule a retry; requeued", self.event_type)
+            message.requeue()
+            return
+        log.warning("event %s from %s (message %s) failed (%r); retry %d in %.1fs", self.event_type,
+                    self.source_service, message_id_of(message), exc_info[1], attempts, delay)
+        message.ack()
 
 
 inbox_event_handler = InboxEventHandler.decorator

@@ -41,3 +41,17 @@ def test_migrations_create_every_table_and_can_run_again(service, db_urls):
         assert set(models.metadata.tables) <= tables
     finally:
         engine.dispose()
+
+
+def test_services_keep_a_fifteen_second_heartbeat_with_the_broker(container_factory, rabbit_config,
+                                                                  rabbit_manager, service_env):
+    from services.review.service import ReviewService
+    from tests.harness import wait_until
+
+    container_factory(ReviewService, rabbit_config).start()
+
+    def heartbeats():
+        connections = rabbit_manager._get("connections")  # negotiated "timeout" is the heartbeat
+        return [c["timeout"] for c in connections if c.get("vhost") == rabbit_config["vhost"]]
+
+    assert 15 in wait_until(heartbeats, timeout=30, what="the consumer's connection")
