@@ -16,7 +16,7 @@ class Flaky:
     name = "flaky"
 
     @inbox_event_handler("intake", "nomination_submitted")
-    def handle(self, payload):
+    def handle(self, payload):  # payload: {"n": id, "fail": how many deliveries fail, ...}
         CALLS.append(payload["n"])
         if CALLS.count(payload["n"]) <= payload["fail"]:
             raise RuntimeError(f"the database is away (call {CALLS.count(payload['n'])})")
@@ -64,3 +64,22 @@ def _get(get_message_from_queue, queue):
         return get_message_from_queue(queue, timeout=0.2)
     except Empty:
         return None
+
+
+def test_the_operator_lists_and_replays_dead_letters_without_seeing_tokens(flaky, rabbit_config, monkeypatch):
+    from click.testing import CliRunner
+
+    from shared.cli import main
+
+    monkeypatch.setenv("AMQP_URI", rabbit_config["AMQP_URI"])
+    EventPublisher(rabbit_config["AMQP_URI"], "intake")("nomination_submitted", {
+        "n": 4, "fail": MAX_ATTEMPTS, "ballot_token": "secret-token-value"}, "message-4", {})
+    wait_until(lambda: "message-4" in CliRunner().invoke(main, ["dlq", "list", "flaky"]).output, what="dead letter")
+    listed = CliRunner().invoke(main, ["dlq", "list", "flaky"]).output
+    assert "secret-token-value" not in listed and "1 dead letter(s)" in listed
+
+    with entrypoint_waiter(flaky, "handle", callback=lambda ctx, result, exc: exc is None, timeout=15):
+        replayed = CliRunner().invoke(main, ["dlq", "replay", "flaky"])
+    assert "1 message(s) replayed" in replayed.output
+    assert CALLS.count(4) == MAX_ATTEMPTS + 1  # five failures, then the replay succeeded
+    assert "0 dead letter(s)" in CliRunner().invoke(main, ["dlq", "list", "flaky"]).output

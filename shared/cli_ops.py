@@ -1,0 +1,39 @@
+"""``tdkt dlq list|replay``: the operator's view of dead letters."""
+import click
+
+from shared import reports
+from shared.cli import _settings, main
+
+def _service(ctx, param, value):
+    if not value.isidentifier():
+        raise click.BadParameter("a service name such as intake, review or notify")
+    return value
+
+
+@main.group()
+def dlq():
+    """Dead letters: events a service could not handle."""
+
+
+@dlq.command("list")
+@click.argument("service", callback=_service)
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+def dlq_list(service, limit):
+    """Show SERVICE's dead letters (secrets in their bodies masked); they stay in the queue."""
+    from shared.deadletters import peek
+
+    letters = peek(_settings().amqp_uri, service, limit)
+    columns = ("message_id", "queue", "routing_key", "attempts", "body")
+    for line in reports.table(columns, [[letter[c] for c in columns] for letter in letters], numeric=(3,)):
+        click.echo(line)
+    click.echo(f"{len(letters)} dead letter(s) in dlq.{service}")
+
+
+@dlq.command("replay")
+@click.argument("service", callback=_service)
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+def dlq_replay(service, limit):
+    """Send SERVICE's dead letters back to the queues they came from (after the cause is fixed)."""
+    from shared.deadletters import replay
+
+    click.echo(f"{replay(_settings().amqp_uri, service, limit)} message(s) replayed from dlq.{service}")
