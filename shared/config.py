@@ -41,6 +41,7 @@ class Settings:
     admin_token: str
     secret_key: str
     rules_file: Path | None = None
+    smtp_ca_file: Path | None = None  # trust these certificates for STARTTLS (default: the system's)
     holidays: frozenset | None = None  # None: the built-in list of Vietnam's public holidays
     reminder_hours: float = 24.0  # remind members who have not voted this long before the deadline
     mail_retry_seconds: float = 30.0  # first delay after a temporary SMTP failure (then doubling)
@@ -72,6 +73,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         admin_token=read.secret("TDKT_ADMIN_TOKEN", LOCAL_ADMIN_TOKEN, profile),
         secret_key=read.secret("TDKT_SECRET_KEY", LOCAL_SECRET_KEY, profile),
         rules_file=read.existing_file("TDKT_RULES_FILE"),
+        smtp_ca_file=read.existing_file("SMTP_CA_FILE"),
         holidays=read.dates("TDKT_HOLIDAYS"),
         reminder_hours=read.number("TDKT_REMINDER_HOURS", 24.0, 0.0, 24.0 * 60),
         mail_retry_seconds=read.number("TDKT_MAIL_RETRY_SECONDS", 30.0, 0.01, 3600.0),

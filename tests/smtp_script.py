@@ -2,13 +2,15 @@
 
 ``--script 451,451,250`` answers the n-th DATA with the n-th code (the last one repeats); ``hang`` makes
 that DATA wait ``--hang`` seconds before accepting; ``--refuse ADDRESS`` answers RCPT TO that address
-with 550. Accepted mail is kept like the development sink keeps it (shared.mailsink.FileSink).
+with 550; ``--auth USER:PASSWORD`` requires that login; ``--tls-cert/--tls-key`` requires STARTTLS.
+Accepted mail is kept like the development sink keeps it (shared.mailsink.FileSink).
 """
 import argparse
 import asyncio
+import ssl
 from pathlib import Path
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from shared.mailsink import FileSink
 
@@ -39,10 +41,29 @@ class ScriptedSink(FileSink):
         return await super().handle_DATA(server, session, envelope)
 
 
+def _authenticator(expected: str):
+    """Accepts only ``user:password`` given with ``--auth``."""
+    user, _, password = expected.partition(":")
+
+    def check(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login.decode(), auth_data.password.decode()) \
+            == (user, password)
+        return AuthResult(success=ok)
+    return check
+
+
 async def main(args):
     handler = ScriptedSink(args.dir, args.script.split(","), set(args.refuse), args.hang)
+    options = {"enable_SMTPUTF8": True}
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        options.update(tls_context=context, require_starttls=True)
+    if args.auth:
+        options.update(authenticator=_authenticator(args.auth), auth_required=True,
+                       auth_require_tls=bool(args.tls_cert))
     server = await asyncio.get_running_loop().create_server(
-        lambda: SMTP(handler, enable_SMTPUTF8=True), "127.0.0.1", args.port)
+        lambda: SMTP(handler, **options), "127.0.0.1", args.port)
     print(f"scripted smtp listening on {args.port}", flush=True)
     async with server:
         await asyncio.Event().wait()
@@ -55,4 +76,7 @@ if __name__ == "__main__":
     parser.add_argument("--script", default="250")
     parser.add_argument("--refuse", action="append", default=[])
     parser.add_argument("--hang", type=float, default=30.0)
+    parser.add_argument("--auth", help="user:password the server requires")
+    parser.add_argument("--tls-cert", help="offer STARTTLS with this certificate (and --tls-key); require it")
+    parser.add_argument("--tls-key")
     asyncio.run(main(parser.parse_args()))

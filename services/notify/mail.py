@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import smtplib
 import socket
+import ssl
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -73,11 +74,15 @@ class SmtpSender:
 
     def open(self) -> smtplib.SMTP:
         s = self.settings
-        smtp = smtplib.SMTP(timeout=s.smtp_timeout)
         try:
-            smtp.connect(s.smtp_host, s.smtp_port)
-            if s.smtp_starttls:
-                smtp.starttls()
+            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
+        except smtplib.SMTPResponseException as exc:
+            raise _failure(exc.smtp_code, exc.smtp_error) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TemporaryFailure(f"cannot connect to {s.smtp_host}:{s.smtp_port}: {exc}") from None
+        try:
+            if s.smtp_starttls:  # the server's certificate is verified, against SMTP_CA_FILE if given
+                smtp.starttls(context=ssl.create_default_context(cafile=s.smtp_ca_file))
             if s.smtp_user:
                 smtp.login(s.smtp_user, s.smtp_password)
             return smtp
@@ -86,7 +91,7 @@ class SmtpSender:
             raise _failure(exc.smtp_code, exc.smtp_error) from None
         except (OSError, smtplib.SMTPException) as exc:
             smtp.close()
-            raise TemporaryFailure(f"cannot connect to {s.smtp_host}:{s.smtp_port}: {exc}") from None
+            raise TemporaryFailure(f"STARTTLS or login with {s.smtp_host} failed: {exc}") from None
 
     def send(self, smtp: smtplib.SMTP, mail) -> None:
         try:

@@ -112,3 +112,43 @@ def test_a_hanging_server_does_not_hold_other_mail_past_the_timeout(mail_db, smt
     assert time.monotonic() - started < 10  # the hang lasts 20 s; the timeout is 1 s
     deliver(mail_db, sender_for(sink, timeout="1"), lambda s: s["first@example.vn"][0] == "sent")
     assert sorted(m["To"] for m in sink.messages()) == ["first@example.vn", "second@example.vn"]
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, made with openssl for this module."""
+    import subprocess
+
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(folder / "key.pem"),
+                    "-out", str(folder / "cert.pem")], check=True, capture_output=True)
+    return folder / "cert.pem", folder / "key.pem"
+
+
+def tls_sender(sink, certificate, password):
+    return SmtpSender(load_settings({
+        "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port), "SMTP_TIMEOUT": "5", "SMTP_STARTTLS": "true",
+        "SMTP_CA_FILE": str(certificate[0]), "SMTP_USER": "tdkt", "SMTP_PASSWORD": password}))
+
+
+def test_starttls_and_login_deliver_when_configured_and_a_wrong_password_keeps_the_mail(mail_db, smtp,
+                                                                                       certificate):
+    cert, key = certificate
+    sink = smtp("--auth", "tdkt:mat-khau-dung", "--tls-cert", str(cert), "--tls-key", str(key))
+    queue(mail_db, "vanphong@example.vn")
+    handlers.send_due(mail_db.sessions, tls_sender(sink, certificate, "sai-mat-khau"), utcnow, 0.05)
+    assert statuses(mail_db)["vanphong@example.vn"][0] == "pending"  # an operator can fix the password
+    deliver(mail_db, tls_sender(sink, certificate, "mat-khau-dung"),
+            lambda s: s["vanphong@example.vn"][0] == "sent")
+    assert len(sink.messages()) == 1
+
+
+def test_starttls_refuses_a_server_whose_certificate_is_not_trusted(mail_db, smtp, certificate):
+    cert, key = certificate
+    sink = smtp("--tls-cert", str(cert), "--tls-key", str(key))
+    queue(mail_db, "vanphong@example.vn")
+    untrusting = SmtpSender(load_settings({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port),
+                                           "SMTP_STARTTLS": "true"}))
+    handlers.send_due(mail_db.sessions, untrusting, utcnow, 0.05)
+    assert statuses(mail_db)["vanphong@example.vn"] == ("pending", 1) and sink.messages() == []
