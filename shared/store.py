@@ -7,6 +7,7 @@ adds, such as notify's mail sender) as managed threads woken after each commit.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -19,6 +20,8 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import sessionmaker
 
 from shared.config import ConfigError, load_settings
+from shared.contract import AUTH_TOKEN
+from shared.errors import Forbidden, Unauthorized
 from shared.db import make_engine, migrate
 from shared.messaging import MESSAGE_ID, EventPublisher
 from shared.outbox import delivery_tables, publish_pending, utcnow
@@ -27,6 +30,15 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 15
 
 OUTBOX, INBOX = delivery_tables(sa.MetaData())
+AUDIT = sa.Table(  # security rejections (and review's vote rejections), one row each
+    "audit", sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("sitting_id", sa.String(64), nullable=True),
+    sa.Column("detail", sa.String(500), nullable=False),
+)
+SECURITY_REJECTIONS = (Unauthorized, Forbidden)
 
 
 class Relay:
@@ -152,6 +164,17 @@ class Store(DependencyProvider):
                          worker_ctx.data.get(MESSAGE_ID), headers, self._wake)
         self.workers[worker_ctx] = uow
         return uow
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        """Audit every security rejection of an entrypoint, in its own transaction."""
+        if exc_info is None or not isinstance(exc_info[1], SECURITY_REJECTIONS):
+            return
+        token = worker_ctx.data.get(AUTH_TOKEN)
+        caller = hashlib.sha256(str(token).encode()).hexdigest()[:12] if token else "none"
+        detail = f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name} caller={caller}: {exc_info[1]}"
+        with self.sessions() as session, session.begin():
+            session.execute(sa.insert(AUDIT).values(at=utcnow(), kind=exc_info[1].code, detail=detail[:500]))
+        log.warning("security: %s %s", exc_info[1].code, detail)
 
     def worker_teardown(self, worker_ctx):
         uow = self.workers.pop(worker_ctx, None)

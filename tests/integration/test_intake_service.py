@@ -2,6 +2,7 @@
 import json
 
 import pytest
+import sqlalchemy as sa
 
 from shared.errors import Conflict, Forbidden, Ineligible, Unauthorized, ValidationError
 from tests.harness import wait_until
@@ -67,3 +68,21 @@ def test_callers_without_a_valid_token_or_of_another_unit_are_refused(intake):
     with pytest.raises(Forbidden):
         intake.call("tccb", "withdraw_nomination", receipt["nomination_id"], "không phải của đơn vị")
     assert intake.call("tccb", "list_nominations", {})["total"] == 0
+
+
+def test_every_security_rejection_is_audited_without_the_token(intake):
+    receipt = intake.submit()
+    for caller in ("forged-token-value", None):
+        with pytest.raises(Unauthorized):
+            intake.call(caller, "list_nominations", {})
+    with pytest.raises(Forbidden):
+        intake.call("tccb", "get_nomination", receipt["nomination_id"])
+    def audited():  # written as the worker ends, just after the caller has its answer
+        with intake.tables.engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT kind, detail FROM audit ORDER BY id")).all()
+        return len(rows) == 3 and rows
+
+    rows = wait_until(audited, what="three audit rows")
+    assert [kind for kind, _ in rows] == ["unauthorized", "unauthorized", "forbidden"]
+    assert "intake.get_nomination" in rows[2][1]
+    assert all("forged-token-value" not in detail and intake.tokens["tccb"] not in detail for _, detail in rows)

@@ -2,12 +2,14 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 
 from services.review import ballots
-from services.review.service import ReviewService
+from services.review.service import MIGRATIONS, ReviewService
 from shared.config import LOCAL_SECRET_KEY
 from shared.errors import Conflict, Unauthorized
 from tests.harness import wait_until
+from tests.integration.delivery import Tables
 from tests.integration.review_support import Review, directory, submitted
 
 TOMORROW = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
@@ -117,10 +119,19 @@ def test_bad_votes_are_rejected_audited_and_change_no_tally(review):
                       and review.events("vote_rejected"))[-1]["reason"] == "sitting_closed"
 
 
-def test_operator_methods_need_the_operator_token(review):
+def test_operator_methods_need_the_operator_token_and_refusals_are_audited(review, db_urls):
     for token in (None, "a-unit-token-of-sixteen"):
         with pytest.raises(Unauthorized):
             review.call("convene_sitting", "hd-vp", TOMORROW, token=token)
+    tables = Tables(db_urls["review"], MIGRATIONS)
+    try:
+        def audited():
+            with tables.engine.connect() as connection:
+                return connection.execute(sa.text(
+                    "SELECT count(*) FROM audit WHERE kind = 'unauthorized'")).scalar() == 2
+        wait_until(audited, what="two audit rows")
+    finally:
+        tables.dispose()
 
 
 def test_a_written_opinion_counts_toward_the_quorum_and_is_noted(review):
