@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-unit venv bench clean
+.PHONY: run test test-unit faults venv clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ test: venv
 
 test-unit: venv
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+# The full fault-injection run (500 nominations, every fault type twice); it restarts the local
+# RabbitMQ and PostgreSQL, so run it on a machine of its own.
+faults: venv
+	EVENTLET_TESTS=1 $(BIN)/python -m tests.faults.chaos --nominations 500 --faults 2
 
 clean:
 	rm -rf var/ .pytest_cache .hypothesis

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
+
+from sqlalchemy.exc import DBAPIError
 
 from services.notify import domain
 from services.notify.mail import ConnectionLost, PermanentFailure, TemporaryFailure
@@ -118,8 +121,22 @@ def send_due(sessions, sender, now_fn, retry_seconds: float, batch: int = BATCH)
     return done
 
 
-def _settle(sessions, outcomes, now_fn, retry_seconds) -> None:
-    now = now_fn()
+def _settle(sessions, outcomes, now_fn, retry_seconds, patience: float = 300.0) -> None:
+    """Record what happened to mails already tried. A mail that went out must not go out again, so
+    while the database is away (a restart) this keeps trying rather than leave it to its lease."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return _record(sessions, outcomes, now_fn(), retry_seconds)
+        except DBAPIError as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("mail: cannot record the outcome of %d mail(s) yet (%s); retrying", len(outcomes),
+                        exc.__class__.__name__)
+            time.sleep(0.5)
+
+
+def _record(sessions, outcomes, now, retry_seconds) -> None:
     with sessions() as session, session.begin():
         mails = Mails(session)
         for mail, failure in outcomes:

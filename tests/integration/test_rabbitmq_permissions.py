@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 
 import pytest
 import requests
@@ -151,6 +152,11 @@ def test_a_service_serves_only_its_own_rpc_calls(broker):
     assert broker.allows("tdkt-intake", declare_queue("rpc-intake", "nameko-rpc", "intake.*"))
     assert broker.refuses("tdkt-intake", bind("rpc-intake", "nameko-rpc", "review.*"))
     assert broker.refuses("tdkt-intake", bind("rpc-intake", "nameko-rpc", "#"))
+
+
+def test_a_service_replies_only_to_reply_queues_so_a_forged_reply_to_cannot_make_it_call_another(broker):
+    assert broker.allows("tdkt-intake", publish("nameko-rpc", str(uuid.uuid4())))
+    assert broker.refuses("tdkt-intake", publish("nameko-rpc", "review.get_case"))
 
 
 def test_the_operator_lists_and_replays_dead_letters_but_cannot_publish_reviews_events(broker):

@@ -55,3 +55,19 @@ def test_services_keep_a_fifteen_second_heartbeat_with_the_broker(container_fact
         return [c["timeout"] for c in connections if c.get("vhost") == rabbit_config["vhost"]]
 
     assert 15 in wait_until(heartbeats, timeout=30, what="the consumer's connection")
+
+
+def test_sigterm_stops_a_service_gracefully_and_promptly(service_env, rabbit_config, tmp_path):
+    import signal
+    import time
+
+    from tests.harness import System
+
+    system = System({**os.environ, **service_env, "AMQP_URI": rabbit_config["AMQP_URI"], "EVENTLET_TESTS": "1"},
+                    tmp_path / "logs")
+    system.start(["intake"])
+    process = system.processes["intake"]
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+    assert time.monotonic() - started < 15

@@ -205,3 +205,21 @@ def test_a_mail_whose_message_cannot_be_built_fails_permanently_without_sending(
     with pytest.raises(PermanentFailure):
         sender.send(smtp, mail(recipient=recipient))
     assert smtp.sent == []
+
+
+def test_the_outcome_of_a_sent_mail_is_recorded_even_if_the_database_is_briefly_away(monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from services.notify import handlers
+
+    calls = []
+
+    def record(sessions, outcomes, now, retry_seconds):
+        calls.append(outcomes)
+        if len(calls) < 3:
+            raise OperationalError("UPDATE mails", {}, Exception("the server closed the connection"))
+
+    monkeypatch.setattr(handlers, "_record", record)
+    monkeypatch.setattr(handlers.time, "sleep", lambda seconds: None)
+    handlers._settle(None, [("mail", None)], lambda: None, 1.0)
+    assert len(calls) == 3  # not given up, so the mail is not left to be sent again
