@@ -61,6 +61,18 @@ def create_delivery_tables_v1(op) -> None:
     )
 
 
+def create_audit_table_v1(op) -> None:
+    """Migration step: the audit of security rejections (frozen: change by a new revision)."""
+    op.create_table(
+        "audit",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("sitting_id", sa.String(64), nullable=True),
+        sa.Column("detail", sa.String(500), nullable=False),
+    )
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

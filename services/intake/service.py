@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from nameko.contextdata import AuthToken
-from nameko.rpc import rpc
+from shared.rpc import rpc
 
 from services.intake import handlers, queries
 from shared import contract, schemas

@@ -2,7 +2,7 @@
 from datetime import timedelta
 from pathlib import Path
 
-from nameko.rpc import rpc
+from shared.rpc import rpc
 from nameko.timer import timer
 
 from services.notify import domain, handlers, kinds

@@ -1,7 +1,7 @@
 """Nameko entrypoints of review: load the payload, call one handler, return its result."""
 from pathlib import Path
 
-from nameko.rpc import rpc
+from shared.rpc import rpc
 from nameko.timer import timer
 
 from services.review import closing, handlers, sittings

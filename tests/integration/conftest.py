@@ -7,8 +7,10 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.intake import handlers
 from services.intake.service import MIGRATIONS, IntakeService
+from services.review.service import ReviewService
 from shared.outbox import utcnow
 from tests.integration.delivery import Tables, Tap
+from tests.integration.review_support import Review, directory
 
 EXAMPLE = json.loads((Path(__file__).resolve().parents[2] / "deploy/examples/nomination.json")
                      .read_text(encoding="utf-8"))
@@ -40,3 +42,14 @@ def intake(container_factory, rabbit_config, service_env, db_urls):
     yield client
     tap.close()
     tables.dispose()
+
+
+@pytest.fixture
+def review(container_factory, rabbit_config, service_env):
+    """A running review container with a unit council of 7 and a ministry council of 15."""
+    container = container_factory(ReviewService, rabbit_config)
+    container.start()
+    review = Review(container, rabbit_config)
+    review.call("load_directory", directory())
+    yield review
+    review.close()

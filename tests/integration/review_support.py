@@ -1,6 +1,7 @@
 """A running review container with a small directory, taps on its events, and ways to feed it."""
 import json
 import uuid
+from datetime import datetime, timedelta, timezone
 
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_waiter
@@ -9,6 +10,7 @@ from shared.config import LOCAL_ADMIN_TOKEN
 from shared.messaging import EventPublisher
 from tests.integration.delivery import Tap
 
+TOMORROW = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
 REVIEW_EVENTS = ("ballot_issued", "nomination_decided", "nomination_advanced", "vote_rejected",
                  "sitting_closed", "nomination_returned")
 

@@ -86,3 +86,18 @@ def test_every_security_rejection_is_audited_without_the_token(intake):
     assert [kind for kind, _ in rows] == ["unauthorized", "unauthorized", "forbidden"]
     assert "intake.get_nomination" in rows[2][1]
     assert all("forged-token-value" not in detail and intake.tokens["tccb"] not in detail for _, detail in rows)
+
+
+def test_a_forged_request_without_a_reply_queue_is_dropped_and_intake_keeps_serving(intake):
+    from kombu import Connection, Exchange
+
+    with Connection(intake.rabbit_config["AMQP_URI"]) as connection:
+        producer = connection.Producer()
+        exchange = Exchange("nameko-rpc", type="topic", durable=True)
+        for properties in ({}, {"reply_to": "review.get_case", "correlation_id": "x"}):
+            producer.publish({"args": [], "kwargs": {}}, exchange=exchange, routing_key="intake.list_nominations",
+                             serializer="json", **properties)
+    assert intake.submit()["status"] == "submitted"  # the service is still up
+    with Connection(intake.rabbit_config["AMQP_URI"]) as connection:
+        wait_until(lambda: connection.default_channel.queue_declare("rpc-intake", passive=True).message_count == 0,
+                   what="the forged requests to be taken off the queue")

@@ -10,19 +10,8 @@ from shared.config import LOCAL_SECRET_KEY
 from shared.errors import Conflict, Unauthorized
 from tests.harness import wait_until
 from tests.integration.delivery import Tables
-from tests.integration.review_support import Review, directory, submitted
+from tests.integration.review_support import TOMORROW, submitted
 
-TOMORROW = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
-
-
-@pytest.fixture
-def review(container_factory, rabbit_config, service_env):
-    container = container_factory(ReviewService, rabbit_config)
-    container.start()
-    review = Review(container, rabbit_config)
-    review.call("load_directory", directory())
-    yield review
-    review.close()
 
 
 def vote_all(review, sitting_id, choices_for):

@@ -2,8 +2,9 @@
 
 Revision ID: intake_0003
 """
-import sqlalchemy as sa
 from alembic import op
+
+from shared.outbox import create_audit_table_v1
 
 revision = "intake_0003"
 down_revision = "intake_0002"
@@ -12,14 +13,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "audit",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("kind", sa.String(32), nullable=False),
-        sa.Column("sitting_id", sa.String(64), nullable=True),
-        sa.Column("detail", sa.String(500), nullable=False),
-    )
+    create_audit_table_v1(op)
 
 
 def downgrade() -> None:
