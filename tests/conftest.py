@@ -28,7 +28,7 @@ SERVICES = ("intake", "review", "notify")
 def pg_database():
     """A PostgreSQL database created for this run and dropped after it."""
     name = f"tdkt_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)  # outlives restarts
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     yield sa.engine.make_url(PG_ADMIN_URL).set(database=name)
