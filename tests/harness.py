@@ -50,11 +50,15 @@ class MailSink:
     def start(self):
         """The development sink, or with ``script_args`` the scripted server of tests/smtp_script.py."""
         module = "tests.smtp_script" if self.script_args else "shared.mailsink"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", module, "--port", str(self.port), "--dir", str(self.directory),
-             *self.script_args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        line = self.process.stdout.readline()
-        assert "listening" in line, f"mail sink did not start: {line}"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        log = self.directory.parent / f"{self.directory.name}.log"  # a file: a pipe nobody drains would fill
+        with open(log, "ab") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", module, "--port", str(self.port), "--dir", str(self.directory),
+                 *self.script_args], cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+        wait_until(lambda: self.process.poll() is not None or "listening" in log.read_text(errors="replace"),
+                   timeout=30, what="the mail sink to listen")
+        assert self.process.poll() is None, f"mail sink did not start: {log.read_text(errors='replace')}"
 
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
