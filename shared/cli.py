@@ -137,5 +137,5 @@ def mailsink(host, port, directory):
     serve(host, port, directory)
 
 
-from shared import cli_mail, cli_ops, cli_review  # noqa: E402,F401  (register their commands on main)
+from shared import cli_demo, cli_mail, cli_ops, cli_review, cli_status  # noqa: E402,F401  (register commands)
 

@@ -51,20 +51,26 @@ def consumed_queues(cls) -> list[str]:
 def consumer_counts(amqp_uri: str, queues: list[str], timeout: float) -> dict[str, int | None]:
     """Each queue's consumer count, or None for a queue that does not exist. Raises on a broker out
     of reach."""
-    counts = {}
+    return {queue: state and state[1] for queue, state in queue_states(amqp_uri, queues, timeout).items()}
+
+
+def queue_states(amqp_uri: str, queues: list[str], timeout: float) -> dict[str, tuple[int, int] | None]:
+    """Each queue's (messages waiting, consumers), or None for a queue that does not exist."""
+    states = {}
     with Connection(amqp_uri, connect_timeout=timeout,
                     transport_options={"read_timeout": timeout, "write_timeout": timeout}) as connection:
         connection.ensure_connection(max_retries=1)
         for queue in queues:
             channel = connection.channel()  # a 404 closes the channel, so one per queue
             try:
-                counts[queue] = channel.queue_declare(queue, passive=True).consumer_count
+                declared = channel.queue_declare(queue, passive=True)
+                states[queue] = (declared.message_count, declared.consumer_count)
             except NotFound:
-                counts[queue] = None
+                states[queue] = None
             finally:
                 if channel.is_open:
                     channel.close()
-    return counts
+    return states
 
 
 def verdict(counts: dict[str, int | None]) -> tuple[bool, list[str]]:

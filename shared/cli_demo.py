@@ -1,0 +1,103 @@
+"""``tdkt demo``: a year-end batch from a dozen units through both councils, against a running system."""
+import time
+from collections import Counter
+from pathlib import Path
+
+import click
+import yaml
+
+from shared import reports
+from shared.cli import _settings, main
+from shared.cli_review import review_caller
+
+SAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "directory.sample.yml"
+
+
+@main.command()
+@click.option("--directory", "directory_file", type=click.Path(exists=True, dir_okay=False), default=str(SAMPLE),
+              show_default=True, help="The directory to load (units, councils, members).")
+@click.option("--units", default=12, show_default=True, type=click.IntRange(1, 100), help="How many units take part.")
+@click.option("--per-unit", default=8, show_default=True, type=click.IntRange(1, 200),
+              help="Nominations each unit submits.")
+def demo(directory_file, units, per_unit):
+    """Load the directory, submit a year-end batch, hold the sittings, vote, and show the outcomes."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from services.intake import handlers
+    from services.intake.service import MIGRATIONS
+    from shared.demo import BallotBox, nominations_for
+    from shared.outbox import utcnow
+    from shared.store import standalone_uow
+
+    settings = _settings()
+    operator = review_caller(None, "en", 60)
+    directory = yaml.safe_load(Path(directory_file).read_text(encoding="utf-8"))
+    operator("load_directory", directory)
+    councils = {c["unit"]: c for c in directory["councils"] if c["level"] == "unit"}
+    taking_part = [u for u in directory["units"] if u["id"] in councils][:units]
+    ministry = next(c for c in directory["councils"] if c["level"] == "ministry")
+    box = BallotBox(settings.amqp_uri)
+    try:
+        submitted = []
+        with click.progressbar(taking_part, label="Submitting nominations", file=None) as bar:
+            for unit in bar:
+                uow = standalone_uow("intake", MIGRATIONS, settings)
+                token = handlers.issue_unit_token(unit["id"], uow, utcnow())
+                uow.close()
+                with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, context_data={"auth_token": token},
+                                     timeout=60) as proxy:
+                    submitted += [proxy.intake.submit_nomination(n)["nomination_id"]
+                                  for n in nominations_for(unit, per_unit)]
+        _wait(lambda: all(_known(operator, n) for n in submitted[-len(taking_part):]), "review to record them")
+        sittings = _hold(operator, box, [councils[u["id"]] for u in taking_part], "Unit councils voting")
+        _wait(lambda: all(_closed(operator, s) for s in sittings), "the unit sittings to close")
+        ministry_sittings = _hold(operator, box, [ministry], "Ministry council voting")
+        _wait(lambda: all(_closed(operator, s) for s in ministry_sittings), "the ministry sitting to close")
+    finally:
+        box.close()
+    stats = operator("statistics", 2025)
+    for line in reports.statistics_lines(stats, "vi"):
+        click.echo(line)
+    mail = review_caller(None, "en", 60, service="notify")
+    _wait(lambda: not mail("mail_log", {"status": "pending", "limit": 1}), "the outcome mail to go out", 120)
+    sent = Counter(entry["kind"] for entry in mail("mail_log", {"status": "sent", "limit": 1000}))
+    click.echo("Mail sent: " + ", ".join(f"{kind} {count}" for kind, count in sorted(sent.items())))
+
+
+def _hold(operator, box, councils, label):
+    """Convene each council and cast every member's vote; the ids of the sittings held."""
+    held, members = [], sum(len(c["members"]) for c in councils)
+    with click.progressbar(length=members, label=label) as bar:
+        for council in councils:
+            try:
+                sitting = operator("convene_sitting", council["id"], {"working_days": 5})
+            except click.ClickException as exc:
+                if "no nomination is waiting" not in str(exc):
+                    raise
+                bar.update(len(council["members"]))
+                continue
+            held.append(sitting["sitting_id"])
+            box.vote_all(sitting["sitting_id"], sitting["members"], progress=bar.update)
+    return held
+
+
+def _known(operator, nomination_id):
+    try:
+        return operator("get_case", nomination_id)
+    except click.ClickException:
+        return None
+
+
+def _closed(operator, sitting_id):
+    try:
+        return operator("sitting_result", sitting_id)["status"] == "closed"
+    except click.ClickException:
+        return False
+
+
+def _wait(condition, what, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"timed out waiting for {what}")
+        time.sleep(0.3)
