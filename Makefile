@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-unit faults venv clean
+.PHONY: run test test-unit faults cluster-test venv clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test-unit: venv
 # RabbitMQ and PostgreSQL, so run it on a machine of its own.
 faults: venv
 	EVENTLET_TESTS=1 $(BIN)/python -m tests.faults.chaos --nominations 500 --faults 2
+
+# A batch of nominations while one node of a local three-node RabbitMQ cluster (quorum queues) stops
+# and starts (deploy/rabbitmq/cluster.sh); on demand.
+cluster-test: venv
+	$(BIN)/python -m pytest -m cluster tests/cluster -s
 
 clean:
 	rm -rf var/ .pytest_cache .hypothesis

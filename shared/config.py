@@ -46,6 +46,7 @@ class Settings:
     reminder_hours: float = 24.0  # remind members who have not voted this long before the deadline
     mail_retry_seconds: float = 30.0  # first delay after a temporary SMTP failure (then doubling)
     retry_seconds: float = 1.0  # first delay before a failed event is handled again (then doubling)
+    queue_type: str = "classic"  # "quorum": replicated durable queues, for a RabbitMQ cluster
 
     def db_url(self, service: str) -> str:
         return getattr(self, f"{service}_db_url")
@@ -78,6 +79,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         reminder_hours=read.number("TDKT_REMINDER_HOURS", 24.0, 0.0, 24.0 * 60),
         mail_retry_seconds=read.number("TDKT_MAIL_RETRY_SECONDS", 30.0, 0.01, 3600.0),
         retry_seconds=read.number("TDKT_RETRY_SECONDS", 1.0, 0.01, 600.0),
+        queue_type=read.choice("TDKT_QUEUE_TYPE", "classic", ("classic", "quorum")),
     )
     if (settings.smtp_user is None) != (settings.smtp_password is None):
         raise ConfigError("SMTP_USER and SMTP_PASSWORD must be set together")

@@ -9,6 +9,7 @@ import json
 
 from kombu import Connection
 
+from shared.config import load_settings
 from shared.messaging import ATTEMPTS, dead_letter_queue
 
 SECRET_KEYS = ("ballot_token", "auth_token")
@@ -35,7 +36,7 @@ def peek(amqp_uri: str, service: str, limit: int = 100) -> list[dict]:
     found = []
     with Connection(amqp_uri) as connection:
         channel = connection.channel()
-        queue = dead_letter_queue(service)(channel)
+        queue = dead_letter_queue(service, load_settings().queue_type)(channel)
         queue.declare()
         for _ in range(limit):
             message = queue.get(no_ack=False)
@@ -54,7 +55,7 @@ def replay(amqp_uri: str, service: str, limit: int = 100) -> int:
     replayed = 0
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
         channel = connection.channel()
-        queue = dead_letter_queue(service)(channel)
+        queue = dead_letter_queue(service, load_settings().queue_type)(channel)
         queue.declare()
         producer = connection.Producer(channel=connection.channel())
         for _ in range(limit):

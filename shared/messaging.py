@@ -27,16 +27,21 @@ ATTEMPTS = "x-tdkt-attempts"  # header: how many times handlers failed on this m
 MAX_ATTEMPTS = 5
 
 
-def retry_queue(queue_name: str) -> Queue:
+def queue_arguments(queue_type: str, **arguments) -> dict:
+    """Arguments of a durable queue; quorum queues are replicated across a cluster's nodes."""
+    return {**arguments, "x-queue-type": queue_type} if queue_type == "quorum" else arguments
+
+
+def retry_queue(queue_name: str, queue_type: str = "classic") -> Queue:
     """Holds a failed message until its per-message TTL ends, then returns it to ``queue_name``."""
-    return Queue(f"{queue_name}.retry", durable=True, auto_delete=False, queue_arguments={
-        "x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue_name})
+    return Queue(f"{queue_name}.retry", durable=True, auto_delete=False, queue_arguments=queue_arguments(
+        queue_type, **{"x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue_name}))
 
 
-def dead_letter_queue(service_name: str) -> Queue:
+def dead_letter_queue(service_name: str, queue_type: str = "classic") -> Queue:
     """Where a service's rejected events go, for an operator to inspect and replay."""
     return Queue(f"dlq.{service_name}", exchange=DEAD_LETTER_EXCHANGE, routing_key=service_name,
-                 durable=True, auto_delete=False)
+                 durable=True, auto_delete=False, queue_arguments=queue_arguments(queue_type))
 
 
 def event_exchange(service_name: str) -> Exchange:
@@ -82,15 +87,15 @@ class InboxEventHandler(EventHandler):
 
     def setup(self):
         super().setup()
-        service = self.container.service_name
+        service, settings = self.container.service_name, load_settings()
         # rejected messages of this queue go to the service's dead-letter queue
         self.queue = Queue(self.queue.name, exchange=self.queue.exchange, routing_key=self.queue.routing_key,
-                           durable=True, auto_delete=False, queue_arguments={
-                               "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
-                               "x-dead-letter-routing-key": service})
-        self.dead_letters = dead_letter_queue(service)
-        self.retries = retry_queue(self.queue.name)
-        self.retry_seconds = load_settings().retry_seconds
+                           durable=True, auto_delete=False, queue_arguments=queue_arguments(
+                               settings.queue_type, **{"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
+                                                       "x-dead-letter-routing-key": service}))
+        self.dead_letters = dead_letter_queue(service, settings.queue_type)
+        self.retries = retry_queue(self.queue.name, settings.queue_type)
+        self.retry_seconds = settings.retry_seconds
         self.amqp_uri = self.container.config["AMQP_URI"]
 
     def start(self):

@@ -9,13 +9,24 @@ caller retries idempotently after its timeout.
 import logging
 import re
 
+from kombu import Queue
 from nameko.rpc import Rpc, RpcConsumer
+
+from shared.config import load_settings
+from shared.messaging import queue_arguments
 
 log = logging.getLogger(__name__)
 REPLY_TO = re.compile(r"^[0-9a-fA-F-]{32,36}$")  # Nameko's clients reply on a uuid routing key
 
 
 class SafeRpcConsumer(RpcConsumer):
+    def setup(self):
+        super().setup()
+        queue_type = load_settings().queue_type
+        if queue_type == "quorum" and self.queue is not None:  # replicated across a cluster's nodes
+            self.queue = Queue(self.queue.name, exchange=self.queue.exchange, routing_key=self.queue.routing_key,
+                               durable=True, queue_arguments=queue_arguments(queue_type))
+
     def handle_message(self, body, message):
         reply_to = message.properties.get("reply_to")
         if not isinstance(reply_to, str) or not REPLY_TO.match(reply_to) \
