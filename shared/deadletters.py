@@ -32,8 +32,8 @@ def _preview(body: bytes, width: int = 160) -> str:
 
 
 def peek(amqp_uri: str, service: str, limit: int = 100) -> list[dict]:
-    """Up to ``limit`` dead letters of ``service``, left in their queue."""
-    found = []
+    """Up to ``limit`` dead letters of ``service``, left in their queue, in their order."""
+    found, taken = [], []
     with Connection(amqp_uri) as connection:
         channel = connection.channel()
         queue = dead_letter_queue(service, load_settings().queue_type)(channel)
@@ -42,11 +42,15 @@ def peek(amqp_uri: str, service: str, limit: int = 100) -> list[dict]:
             message = queue.get(no_ack=False)
             if message is None:
                 break
+            taken.append(message)
             found.append({"message_id": message.properties.get("message_id"), "queue": _origin(message),
                           "routing_key": (message.headers or {}).get("x-death", [{}])[0].get("routing-keys",
                                                                                              [None])[0],
                           "attempts": (message.headers or {}).get(ATTEMPTS, 0), "body": _preview(message.body)})
-        channel.close()  # unacknowledged messages go back to the queue, in order
+        for message in taken:
+            message.requeue()
+        queue.queue_declare(passive=True)  # a round trip: the broker has put them back before we go
+        channel.close()
     return found
 
 
