@@ -1,4 +1,4 @@
-"""Whether a service is consuming: the health check of its containers while it has no HTTP endpoint.
+"""Whether a service is consuming: its containers' health check in Compose, and half of its ``/readyz``.
 
     python -m shared.healthcheck SERVICE [--timeout SECONDS]
 

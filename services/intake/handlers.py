@@ -1,12 +1,16 @@
 """Intake use cases: plain functions over a unit of work (``shared.store.UnitOfWork``)."""
 from __future__ import annotations
 
+import logging
+
 from services.intake import domain
 from services.intake.eligibility import assess, check_dossier
 from services.intake.models import InitiativeTaken, Initiatives, KeyTaken, Nominations, Tokens
 from services.intake.messages import unmet
 from shared import contract
 from shared.errors import Conflict, Forbidden, Ineligible, NotFound, Unauthorized
+
+log = logging.getLogger(__name__)
 
 
 def authenticate_unit(token, uow) -> str:
@@ -62,6 +66,7 @@ def submit_nomination(body: dict, token, uow, rules, now) -> dict:
             else:
                 uow.publish(contract.NOMINATION_SUBMITTED, domain.submitted_event(nomination))
                 uow.commit()
+                log.info("nomination %s submitted: unit=%s award=%s", nomination.id, unit_id, nomination.award_code)
                 return domain.receipt(nomination, duplicate=False)
         if existing.fingerprint != domain.fingerprint(body):
             raise Conflict(f"submission_key {body['submission_key']!r} was used for a different nomination")

@@ -8,6 +8,8 @@ from services.intake import handlers, queries
 from shared import contract, schemas
 from shared.errors import EXPECTED
 from shared.messaging import inbox_event_handler
+from shared.logs import JsonLogging
+from shared.observability import Observability
 from shared.outbox import utcnow
 from shared.rulebook import RuleBook
 from shared.store import Store
@@ -24,6 +26,8 @@ class IntakeService:
     uow = Store(contract.INTAKE, MIGRATIONS)
     rules = RuleBook()
     auth_token = AuthToken()  # Nameko context data "auth_token"
+    observability = Observability()  # /healthz, /readyz, /metrics on TDKT_HTTP_PORT
+    logs = JsonLogging()  # JSON log lines with the Nameko call id (TDKT_LOG_FORMAT=json|text)
 
     @rpc(expected_exceptions=EXPECTED)
     def submit_nomination(self, nomination):

@@ -1,11 +1,15 @@
 """Review use cases for cases and the directory, over a unit of work."""
 from __future__ import annotations
 
+import logging
+
 from services.review import domain
 from services.review.models import councils, members, quotas, units
 from services.review.repository import Reviews
 from shared import contract
 from shared.errors import Conflict, NotFound, ValidationError
+
+log = logging.getLogger(__name__)
 
 
 def record_submission(event: dict, uow, now) -> None:
@@ -17,6 +21,7 @@ def record_submission(event: dict, uow, now) -> None:
         if repo.case(event["nomination_id"]) is None:
             repo.add_case(domain.case_from_submission(event, now))
         uow.commit()
+    log.info("nomination %s waits for its unit council: unit=%s", event["nomination_id"], event["unit_id"])
 
 
 def record_amendment(event: dict, uow) -> None:

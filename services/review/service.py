@@ -10,6 +10,8 @@ from shared import contract, schemas
 from shared.auth import OperatorOnly
 from shared.errors import EXPECTED
 from shared.messaging import inbox_event_handler
+from shared.logs import JsonLogging
+from shared.observability import Observability
 from shared.outbox import utcnow
 from shared.rulebook import RuleBook
 from shared.settings import Configuration
@@ -25,6 +27,8 @@ class ReviewService:
     rules = RuleBook()
     config = Configuration()
     require_operator = OperatorOnly()
+    observability = Observability()  # /healthz, /readyz, /metrics on TDKT_HTTP_PORT
+    logs = JsonLogging()  # JSON log lines with the Nameko call id (TDKT_LOG_FORMAT=json|text)
 
     @inbox_event_handler(contract.INTAKE, contract.NOMINATION_SUBMITTED)
     def on_nomination_submitted(self, payload):

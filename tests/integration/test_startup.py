@@ -17,6 +17,7 @@ NAMEKO = str(Path(sys.executable).parent / "nameko")
     ("SMTP_PORT", "abc"),
     ("REVIEW_DB_URL", "mysql://root@localhost/tdkt"),
     ("SMTP_STARTTLS", "maybe"),
+    ("TDKT_HTTP_PORT", "http"),
 ])
 def test_a_malformed_config_value_stops_the_service_at_start_naming_the_variable(variable, value, tmp_path):
     env = {**os.environ, "TDKT_VAR_DIR": str(tmp_path), "EVENTLET_TESTS": "1", variable: value}

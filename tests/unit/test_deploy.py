@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from shared.config import load_settings
+from shared.observability import http_port
 from tests.deploy_files import (DEPLOY, dockerfile_stages, exec_form, interpolate, k8s_documents, load_compose,
                                 read_env_file, variables_in)
 from tests.harness import ROOT, expected_queues
@@ -169,6 +170,14 @@ def test_a_service_is_healthy_when_the_broker_says_its_queues_are_consumed(servi
 
 
 @pytest.mark.parametrize("service", SERVICES)
+def test_each_service_serves_health_and_metrics_on_a_port_exposed_to_the_compose_network_only(service):
+    port = http_port(environment(service))
+
+    assert port and [str(port)] == COMPOSE["services"][service]["expose"]
+    assert "ports" not in COMPOSE["services"][service]
+
+
+@pytest.mark.parametrize("service", SERVICES)
 def test_a_service_starts_once_broker_and_database_are_healthy_and_scales(service):
     definition = COMPOSE["services"][service]
     needs = {"rabbitmq", "postgres"} | ({"mailpit"} if service == "notify" else set())
@@ -260,11 +269,26 @@ def test_every_manifest_parses_and_the_kustomization_lists_every_other_file():
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_each_deployment_probes_its_service_through_the_broker(service):
-    for container in containers(DEPLOYMENTS[service]):
-        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-            assert container[probe]["exec"]["command"] == ["python", "-m", "shared.healthcheck", service], probe
-            assert container[probe]["timeoutSeconds"] >= 5, probe
+def test_each_deployment_probes_its_services_health_endpoints_on_the_port_it_serves(service):
+    port = http_port(next(doc for _, doc in DOCUMENTS if doc["kind"] == "ConfigMap")["data"])
+    container = DEPLOYMENTS[service]["spec"]["template"]["spec"]["containers"][0]
+    named = {entry["name"]: entry["containerPort"] for entry in container["ports"]}
+
+    assert port and named == {"http": port}
+    for probe, path in (("startupProbe", "/healthz"), ("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+        assert container[probe]["httpGet"] == {"path": path, "port": "http"}, probe
+        assert container[probe]["timeoutSeconds"] >= 5, probe
+    startup = container["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 300  # five minutes for migrations
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_deployments_pods_ask_prometheus_to_scrape_their_metrics_port(service):
+    annotations = DEPLOYMENTS[service]["spec"]["template"]["metadata"]["annotations"]
+    port = DEPLOYMENTS[service]["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
+
+    assert annotations == {"prometheus.io/scrape": "true", "prometheus.io/port": str(port),
+                           "prometheus.io/path": "/metrics"}
 
 
 @pytest.mark.parametrize("service", SERVICES)

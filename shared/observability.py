@@ -1,0 +1,223 @@
+"""Liveness, readiness and Prometheus metrics of a service over HTTP, on port ``TDKT_HTTP_PORT``.
+
+``Observability`` injects nothing. It times every worker of the container (``worker_setup`` to
+``worker_result``) and, once the container starts, serves from a green thread (eventlet's WSGI server,
+each request in its own green thread, so a slow broker check never holds up ``/healthz``):
+
+- ``/healthz``: 200 while the container runs (the process serves requests);
+- ``/readyz``: 200 when every queue the service consumes exists with a consumer (as ``shared.healthcheck``
+  sees it: the service as a whole) and its database answers ``SELECT 1``; else 503 with the reasons;
+- ``/metrics``: the Prometheus text format, from a registry of its own (several containers may share a
+  process). The backlogs and queue gauges are read when scraped; one that cannot be read is left out of
+  that scrape and logged, the others are still served.
+
+``TDKT_HTTP_PORT`` unset, empty or 0 serves nothing; the metrics are kept all the same.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+
+import eventlet
+import sqlalchemy as sa
+from eventlet import wsgi
+from nameko.extensions import DependencyProvider
+from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_app
+from prometheus_client.core import GaugeMetricFamily
+
+from shared import contract
+from shared.config import ConfigError
+from shared.healthcheck import consumed_queues, consumer_counts, queue_states, verdict
+from shared.store import OUTBOX, Store
+
+log = logging.getLogger(__name__)
+PORT_VARIABLE = "TDKT_HTTP_PORT"
+CHECK_SECONDS = 3.0  # each look at the broker or the database, for a probe or a scrape
+MAILS = sa.table("mails", sa.column("status"))  # notify's mail table (services/notify/models.py)
+MAIL_STATUSES = ("pending", "failed")
+
+
+def http_port(environ=None) -> int | None:
+    """The port to serve on, or None for none (unset, empty or 0); ConfigError names the variable."""
+    value = (os.environ if environ is None else environ).get(PORT_VARIABLE, "").strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"\d{1,5}", value) or int(value) > 65535:
+        raise ConfigError(f"{PORT_VARIABLE} must be a port from 1 to 65535 (or 0 for no HTTP server), "
+                          f"got {value!r}")
+    return int(value) or None
+
+
+def _within(seconds: float, what: str, fn):
+    """``fn()``, or None (logged) when it fails or takes longer than ``seconds``."""
+    try:
+        with eventlet.Timeout(seconds):
+            return fn()
+    except (Exception, eventlet.Timeout) as exc:
+        log.warning("metrics: cannot read %s: %s", what, exc)
+        return None
+
+
+def _reason(what: str, exc: BaseException) -> str:
+    first_line = (str(exc).splitlines() or [""])[0]
+    return f"{what}: {type(exc).__name__}: {first_line}"[:300]
+
+
+class ScrapedGauges:
+    """A collector of the gauges read at each scrape, each from a source given as a callable.
+
+    ``outbox()`` -> rows waiting; ``mails()`` (notify only) -> {status: rows}; ``queues()`` -> {queue:
+    (messages ready, consumers), or None when absent}. Consumers are reported for the ``consumed`` queues
+    only (retry and dead-letter queues have none by design). A source that fails or hangs is left out.
+    """
+
+    def __init__(self, service, outbox, queues, consumed, mails=None):
+        self.service, self.outbox, self.queues, self.consumed, self.mails = service, outbox, queues, consumed, mails
+
+    def collect(self):
+        outbox = _within(CHECK_SECONDS, "the outbox backlog", self.outbox)
+        if outbox is not None:
+            yield _gauge("tdkt_outbox_backlog", "Events recorded and not yet published", "service",
+                         {self.service: outbox})
+        mails = _within(CHECK_SECONDS, "the mail backlog", self.mails) if self.mails else None
+        if mails is not None:
+            yield _gauge("tdkt_mail_backlog", "Mails by status (pending: to send; failed: given up)", "status",
+                         mails)
+        states = _within(CHECK_SECONDS + 1, "the queues", self.queues)
+        if states is not None:
+            present = {queue: state for queue, state in states.items() if state is not None}
+            yield _gauge("tdkt_queue_depth", "Messages ready in a queue of the service", "queue",
+                         {queue: state[0] for queue, state in present.items()})
+            yield _gauge("tdkt_queue_consumers", "Consumers of a queue the service consumes", "queue",
+                         {queue: state[1] for queue, state in present.items() if queue in self.consumed})
+
+
+def _gauge(name, documentation, label, values: dict) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, documentation, labels=[label])
+    for key, value in sorted(values.items()):
+        family.add_metric([key], value)
+    return family
+
+
+class Metrics:
+    """Entrypoint calls and latencies, and the scraped gauges, in a registry of their own."""
+
+    def __init__(self, service: str, entrypoints, gauges: ScrapedGauges | None = None):
+        self.service = service
+        self.registry = CollectorRegistry()
+        self.calls = Counter("tdkt_entrypoint_calls", "Entrypoint calls by outcome (error: it raised)",
+                             ["service", "entrypoint", "outcome"], registry=self.registry)
+        self.seconds = Histogram("tdkt_entrypoint_seconds", "Time an entrypoint's worker took",
+                                 ["service", "entrypoint"], registry=self.registry)
+        for entrypoint in entrypoints:  # every series exists from the start, at 0
+            for outcome in ("ok", "error"):
+                self.calls.labels(service, entrypoint, outcome)
+            self.seconds.labels(service, entrypoint)
+        if gauges is not None:
+            self.registry.register(gauges)
+
+    def observe(self, entrypoint: str, seconds: float, ok: bool):
+        self.calls.labels(self.service, entrypoint, "ok" if ok else "error").inc()
+        self.seconds.labels(self.service, entrypoint).observe(seconds)
+
+
+def http_app(metrics: Metrics, problems):
+    """The WSGI application; ``problems()`` lists why the service is not ready (empty: ready)."""
+    serve_metrics = make_wsgi_app(metrics.registry)
+
+    def app(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/metrics":
+            return serve_metrics(environ, start_response)
+        if path == "/healthz":
+            status, body = "200 OK", {"status": "alive"}
+        elif path == "/readyz":
+            reasons = problems()
+            status = "503 Service Unavailable" if reasons else "200 OK"
+            body = {"status": "not ready" if reasons else "ready", "reasons": reasons}
+        else:
+            status, body = "404 Not Found", {"error": "not found: try /healthz, /readyz or /metrics"}
+        data = json.dumps(body).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+    return app
+
+
+class Observability(DependencyProvider):
+    """Health and metrics of the service it is declared on, which must also declare a ``Store``."""
+
+    def setup(self):
+        try:
+            self.port = http_port()
+        except ConfigError as exc:
+            log.critical("%s cannot start: %s", self.container.service_name, exc)
+            raise
+        self.store = next((dep for dep in self.container.dependencies if isinstance(dep, Store)), None)
+        if self.store is None:
+            raise TypeError(f"{self.container.service_name}: Observability needs a Store dependency")
+        self.queues = consumed_queues(self.container.service_cls)
+        self.amqp_uri = self.container.config["AMQP_URI"]
+        service = self.container.service_name
+        retries = [f"{queue}.retry" for queue in self.queues if queue.startswith("evt-")]
+        watched = [*self.queues, *retries, f"dlq.{service}"]
+        gauges = ScrapedGauges(service, self._outbox_backlog,
+                               lambda: queue_states(self.amqp_uri, watched, CHECK_SECONDS), set(self.queues),
+                               self._mail_backlog if service == contract.NOTIFY else None)
+        self.metrics = Metrics(service, sorted({ep.method_name for ep in self.container.entrypoints}), gauges)
+        self.started, self.socket, self.thread = {}, None, None
+
+    def start(self):
+        if self.port is None:
+            return
+        self.socket = eventlet.listen(("0.0.0.0", self.port))
+        self.socket.settimeout(None)  # as nameko's WebServer: kombu may have set a default socket timeout
+        app = http_app(self.metrics, self.problems)
+        self.thread = self.container.spawn_managed_thread(
+            lambda: wsgi.server(self.socket, app, log=log, log_output=False, socket_timeout=30),
+            identifier="observability.http")
+        log.info("%s: health and metrics on port %d", self.container.service_name, self.port)
+
+    def stop(self):
+        if self.thread is not None:
+            self.thread.kill()  # the server closes its socket and lets requests in progress finish
+            self.thread = None
+
+    def kill(self):
+        self.stop()
+
+    def worker_setup(self, worker_ctx):
+        self.started[worker_ctx] = time.perf_counter()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        started = self.started.pop(worker_ctx, None)
+        if started is not None:
+            self.metrics.observe(worker_ctx.entrypoint.method_name, time.perf_counter() - started, exc_info is None)
+
+    def problems(self) -> list[str]:
+        """Why the service is not ready: queues not consumed, broker or database out of reach."""
+        problems = []
+        try:
+            with eventlet.Timeout(CHECK_SECONDS + 1):
+                problems += verdict(consumer_counts(self.amqp_uri, self.queues, CHECK_SECONDS))[1]
+        except (Exception, eventlet.Timeout) as exc:
+            problems.append(_reason("broker", exc))
+        try:
+            with eventlet.Timeout(CHECK_SECONDS), self.store.engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+        except (Exception, eventlet.Timeout) as exc:
+            problems.append(_reason("database", exc))
+        return problems
+
+    def _outbox_backlog(self) -> int:
+        with self.store.engine.connect() as connection:
+            return connection.execute(sa.select(sa.func.count()).select_from(OUTBOX)).scalar_one()
+
+    def _mail_backlog(self) -> dict[str, int]:
+        query = (sa.select(MAILS.c.status, sa.func.count()).where(MAILS.c.status.in_(MAIL_STATUSES))
+                 .group_by(MAILS.c.status))
+        with self.store.engine.connect() as connection:
+            return {**dict.fromkeys(MAIL_STATUSES, 0), **dict(connection.execute(query).all())}
