@@ -26,6 +26,7 @@ def restored_logging():
     factory, handlers, level = logging.getLogRecordFactory(), list(root.handlers), root.level
     saved = [(h, h.formatter, list(h.filters)) for h in handlers]
     services = set(logs._services)
+    logs._services.clear()  # as in a fresh process: containers of earlier tests set up other services
     yield
     logging.setLogRecordFactory(factory)
     root.handlers[:] = handlers
