@@ -81,6 +81,9 @@ def extras(record: logging.LogRecord) -> dict:
     return {key: value for key, value in vars(record).items() if key not in _STANDARD}
 
 
+EXPECTED = "(expected) error handling worker"  # how Nameko logs an entrypoint's expected exception
+
+
 class RedactSecrets(logging.Filter):
     """Replaces token-looking ``extra=`` values on the record itself, so every handler sees them hidden.
 
@@ -91,6 +94,8 @@ class RedactSecrets(logging.Filter):
         try:
             for key, value in extras(record).items():
                 setattr(record, key, redact(value, key))
+            if str(record.msg).startswith(EXPECTED):  # a caller's error (NotFound ...), not ours:
+                record.exc_info, record.exc_text = None, None  # one line, not a traceback
         except Exception:  # a log line must never take its caller down
             pass
         return True

@@ -201,3 +201,20 @@ def test_installing_twice_changes_nothing_more_and_text_keeps_the_plain_format()
     assert len(handler.filters) == 1 and factory.tdkt_stamps_worker
     install("json", "notify")
     assert logging.getLogRecordFactory() is factory  # stamped once, not wrapped again
+
+
+def test_an_expected_error_of_a_caller_is_one_line_without_its_traceback():
+    from shared.logs import RedactSecrets
+
+    try:
+        raise ValueError("no such nomination")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("nameko.containers", logging.WARNING, __file__, 1,
+                                   "(expected) error handling worker %s: %s", ("ctx", "no such nomination"),
+                                   sys.exc_info())
+    assert RedactSecrets().filter(record) and record.exc_info is None
+    other = logging.LogRecord("x", logging.ERROR, __file__, 1, "error handling worker", (), (ValueError,
+                              ValueError("boom"), None))
+    assert RedactSecrets().filter(other) and other.exc_info is not None  # real errors keep theirs
