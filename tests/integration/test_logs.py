@@ -69,8 +69,10 @@ def test_reviews_line_for_a_submitted_nomination_carries_the_call_id_of_intakes_
         review, submit, caplog):
     caplog.set_level(logging.INFO)
     receipt = submit(EXAMPLE)
-    wait_until(lambda: handled(json_lines(caplog), "review", "on_nomination_submitted"),
-               what="review to handle nomination_submitted")
+    # intake's own line comes as its worker ends, after its answer: it may follow review's
+    wait_until(lambda: handled(json_lines(caplog), "review", "on_nomination_submitted")
+               and handled(json_lines(caplog), "intake", "submit_nomination"),
+               what="both services' lines for the nomination")
 
     lines = json_lines(caplog)
     [submitted] = handled(lines, "intake", "submit_nomination")
