@@ -5,7 +5,6 @@ payload that passes here is bounded. ``load(schema, data)`` turns marshmallow's 
 error ``ValidationError`` carrying every field error at once.
 """
 import json
-import re
 
 from marshmallow import Schema, ValidationError as SchemaError, fields, validate, validates_schema
 

@@ -20,10 +20,13 @@ def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime) -> None:
     rows = repo.agenda_of(sitting["id"])
     cases = {row["nomination_id"]: repo.case(row["nomination_id"], for_update=True) for row in rows}
     participants = sum(member["voted"] for member in repo.roster_of(sitting["id"]))
-    items = [Item(row["nomination_id"], row["award_code"], row["approve"], row["reject"], row["abstain"],
-                  woman_first(cases[row["nomination_id"]]["nominee"]), _rule_set(rules, cases[row["nomination_id"]]),
-                  cases[row["nomination_id"]]["state"] == domain.WITHDRAWN) for row in rows]
-    places = {item.award_code: _places(repo, sitting, item, cases[item.nomination_id]) for item in items}
+    items = []
+    for row in rows:
+        case = cases[row["nomination_id"]]
+        items.append(Item(row["nomination_id"], row["award_code"], row["approve"], row["reject"], row["abstain"],
+                          woman_first(case["nominee"]), _rule_set(rules, case), case["state"] == domain.WITHDRAWN))
+    first_of_award = {item.award_code: item for item in reversed(items)}  # quotas are per award: once each
+    places = {code: _places(repo, sitting, item, cases[item.nomination_id]) for code, item in first_of_award.items()}
     conclusion = conclude(items, sitting["stage"], sitting["members_total"], participants, places,
                           {k: tuple(v) for k, v in (sitting["chair_choices"] or {}).items()})
     if conclusion.waiting_for_chair:

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.faults.client import retrying
-from tests.harness import ROOT, MailSink, System, free_port, wait_until
+from tests.harness import ROOT, MailSink, System, free_port
 
 pytestmark = pytest.mark.cluster
 CLUSTER = ROOT / "deploy" / "rabbitmq" / "cluster.sh"

@@ -2,7 +2,6 @@
 import logging
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa

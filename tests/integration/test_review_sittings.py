@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.review import ballots
-from services.review.service import MIGRATIONS, ReviewService
+from services.review.service import MIGRATIONS
 from shared.config import LOCAL_SECRET_KEY
 from shared.errors import Conflict, Unauthorized
 from tests.harness import wait_until
