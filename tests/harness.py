@@ -5,14 +5,19 @@ import email
 import email.policy
 import importlib
 import inspect
+import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import eventlet
+import requests
+import sqlalchemy as sa
 from kombu import Connection
 from nameko.events import EventHandler
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
@@ -20,6 +25,9 @@ from nameko.rpc import Rpc
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_CLASSES = {"intake": "IntakeService", "review": "ReviewService", "notify": "NotifyService"}
+SERVICES = tuple(SERVICE_CLASSES)
+PG_ADMIN = os.environ.get("TDKT_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+RABBIT_API = "http://guest:guest@127.0.0.1:15672/api"
 
 
 def free_port() -> int:
@@ -105,14 +113,16 @@ class System:
         for service in services:
             self.wait_ready(service)
 
-    def start_service(self, service):
+    def start_service(self, service, target: str | None = None):
+        """``nameko run`` of one of the services, or of ``target`` (``module:Class``) under that name."""
+        target = target or f"services.{service}.service:{SERVICE_CLASSES[service]}"
         log = open(self.log_dir / f"{service}.log", "ab")
         self.processes[service] = subprocess.Popen(
-            [self.nameko, "run", f"services.{service}.service:{SERVICE_CLASSES[service]}",
-             "--broker", self.env["AMQP_URI"]], cwd=ROOT, env=self.env, stdout=log, stderr=log)
+            [self.nameko, "run", target, "--broker", self.env["AMQP_URI"]], cwd=ROOT, env=self.env,
+            stdout=log, stderr=log)
 
-    def wait_ready(self, service, timeout: float = 60.0):
-        queues = expected_queues(service)
+    def wait_ready(self, service, timeout: float = 60.0, queues: list[str] | None = None):
+        queues = queues or expected_queues(service)
 
         def consumed():
             process = self.processes[service]
@@ -121,6 +131,11 @@ class System:
             return all(self.consumers(queue) > 0 for queue in queues)
 
         wait_until(consumed, timeout, interval=0.1, what=f"{service} to consume {queues}")
+
+    def peak_rss(self, service) -> int:
+        """The most memory the process has held resident so far, in bytes (Linux ``VmHWM``)."""
+        status = Path(f"/proc/{self.processes[service].pid}/status").read_text()
+        return next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmHWM:"))
 
     def consumers(self, queue: str) -> int:
         try:
@@ -140,3 +155,51 @@ class System:
     def stop(self):
         for service in list(self.processes):
             self.kill(service, signal.SIGTERM)
+
+
+class Sandbox:
+    """A RabbitMQ vhost and a PostgreSQL database (a schema per service) of their own, with the
+    services' environment in ``env`` and their database URLs in ``urls``; both dropped on exit.
+    Used by the fault run and the benchmark, which start the services as processes on them."""
+
+    def __init__(self, prefix: str, **env):
+        tag = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        self.vhost = self.database = tag
+        self.work = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
+        self.extra_env = env
+        self.admin = None
+
+    def __enter__(self):
+        requests.put(f"{RABBIT_API}/vhosts/{self.vhost}", timeout=10).raise_for_status()
+        requests.put(f"{RABBIT_API}/permissions/{self.vhost}/guest",
+                     json={"configure": ".*", "write": ".*", "read": ".*"}, timeout=10).raise_for_status()
+        self.admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+        with self.admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{self.database}"'))
+        db = sa.engine.make_url(PG_ADMIN).set(database=self.database)
+        engine = sa.create_engine(db)
+        with engine.begin() as connection:
+            for service in SERVICES:
+                connection.execute(sa.text(f"CREATE SCHEMA {service}"))
+        engine.dispose()
+        self.urls = {service: db.update_query_dict({"options": f"-csearch_path={service}"})
+                     .render_as_string(hide_password=False) for service in SERVICES}
+        self.env = {**os.environ, "AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}",
+                    "EVENTLET_TESTS": "1", "PYTHONPATH": str(ROOT), "SMTP_HOST": "127.0.0.1",
+                    "SMTP_PORT": str(free_port()), "TDKT_VAR_DIR": str(self.work / "var"),
+                    **{f"{service.upper()}_DB_URL": url for service, url in self.urls.items()},
+                    **self.extra_env}
+        return self
+
+    def mail_sink(self) -> MailSink:
+        return MailSink(self.work / "mail", int(self.env["SMTP_PORT"]))
+
+    def system(self) -> "System":
+        return System(self.env, self.work / "logs")
+
+    def __exit__(self, *exc):
+        requests.delete(f"{RABBIT_API}/vhosts/{self.vhost}", timeout=30)
+        if self.admin is not None:
+            with self.admin.connect() as connection:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'))
+            self.admin.dispose()

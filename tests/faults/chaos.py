@@ -9,26 +9,15 @@ PostgreSQL database of its own, created here and dropped at the end.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
-from pathlib import Path
-
-import requests
-import sqlalchemy as sa
 
 from tests.faults import checker
 from tests.faults.client import Client
-from tests.harness import MailSink, System, free_port
-
-SERVICES = ("intake", "review", "notify")
-PG_ADMIN = os.environ.get("TDKT_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
-RABBIT_API = "http://guest:guest@127.0.0.1:15672/api"
+from tests.harness import SERVICES, Sandbox
 
 
 class Faults(threading.Thread):
@@ -42,80 +31,31 @@ class Faults(threading.Thread):
         self.random.shuffle(self.plan)
         self.done, self.log, self.error = [], [], None
 
-    def run(self):
-        try:
-            for fault in self.plan:
-                time.sleep(self.random.uniform(0.5, 2.5))
-                self.inject(fault)
-                self.done.append(fault)
-        except Exception as exc:  # reported by the driver, which fails the run
-            self.error = exc
-
-    def inject(self, fault):
-        started = time.monotonic()
-        if fault.startswith("kill-"):
-            service = fault[5:]
-            self.system.kill(service)
-            self.system.start_service(service)
-            self.system.wait_ready(service, timeout=120)
-        elif fault == "restart-rabbitmq":
-            subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True)
-            subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True)
-            subprocess.run(["rabbitmqctl", "await_startup"], check=True, capture_output=True)
-        else:
-            cluster = subprocess.run(["ls", "/etc/postgresql"], capture_output=True, text=True).stdout.split()[0]
-            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", cluster, "main", "restart"],
-                           check=True, capture_output=True)
-        self.log.append(f"{fault} ({time.monotonic() - started:.1f}s)")
-
-
-def run(nominations: int, per_type: int, units: int = 5, seed: int = 1, timeout: float = 600.0) -> dict:
+    def run(nominations: int, per_type: int, units: int = 5, seed: int = 1, timeout: float = 600.0) -> dict:
     """The whole fault run; returns the checker's report (``report["ok"]`` says whether all held)."""
-    tag = uuid.uuid4().hex[:8]
-    vhost, database = f"tdkt_faults_{tag}", f"tdkt_faults_{tag}"
-    work = Path(tempfile.mkdtemp(prefix="tdkt-faults-"))
-    requests.put(f"{RABBIT_API}/vhosts/{vhost}", timeout=10).raise_for_status()
-    requests.put(f"{RABBIT_API}/permissions/{vhost}/guest", json={"configure": ".*", "write": ".*", "read": ".*"},
-                 timeout=10).raise_for_status()
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{database}"'))
-    db = sa.engine.make_url(PG_ADMIN).set(database=database)
-    env = {**os.environ, "AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{vhost}", "EVENTLET_TESTS": "1",
-           "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(free_port()), "SMTP_TIMEOUT": "2",
-           "TDKT_MAIL_RETRY_SECONDS": "0.2", "TDKT_RETRY_SECONDS": "0.2", "TDKT_VAR_DIR": str(work / "var")}
-    with sa.create_engine(db).begin() as connection:
-        for service in SERVICES:
-            connection.execute(sa.text(f"CREATE SCHEMA {service}"))
-    urls = {service: db.update_query_dict({"options": f"-csearch_path={service}"}).render_as_string(False)
-            for service in SERVICES}
-    env.update({f"{service.upper()}_DB_URL": url for service, url in urls.items()})
-    sink = MailSink(work / "mail", int(env["SMTP_PORT"]))
-    system = System(env, work / "logs")
-    try:
-        sink.start()
-        system.start(SERVICES)
-        client = Client(env, units, seed)
-        faults = Faults(system, per_type, seed)
-        faults.start()
-        started = time.monotonic()
-        client.load_directory()
-        client.submit(nominations)
-        client.wait_for_cases(urls["review"], nominations, timeout)
-        client.hold_sittings(urls["review"])
-        faults.join(timeout)
-        report = checker.check(urls, sink, client, nominations, deadline=started + timeout)
-        report.update(faults=faults.log, fault_error=repr(faults.error) if faults.error else None,
-                      seconds=round(time.monotonic() - started, 1))
-        report["ok"] = report["ok"] and faults.error is None and len(faults.done) == len(faults.plan)
-        return report
-    finally:
-        system.stop()
-        sink.stop()
-        requests.delete(f"{RABBIT_API}/vhosts/{vhost}", timeout=30)
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        admin.dispose()
+    with Sandbox("tdkt_faults", SMTP_TIMEOUT="2", TDKT_MAIL_RETRY_SECONDS="0.2",
+                 TDKT_RETRY_SECONDS="0.2") as sandbox:
+        sink, system = sandbox.mail_sink(), sandbox.system()
+        try:
+            sink.start()
+            system.start(SERVICES)
+            client = Client(sandbox.env, units, seed)
+            faults = Faults(system, per_type, seed)
+            faults.start()
+            started = time.monotonic()
+            client.load_directory()
+            client.submit(nominations)
+            client.wait_for_cases(sandbox.urls["review"], nominations, timeout)
+            client.hold_sittings(sandbox.urls["review"])
+            faults.join(timeout)
+            report = checker.check(sandbox.urls, sink, client, nominations, deadline=started + timeout)
+            report.update(faults=faults.log, fault_error=repr(faults.error) if faults.error else None,
+                          seconds=round(time.monotonic() - started, 1))
+            report["ok"] = report["ok"] and faults.error is None and len(faults.done) == len(faults.plan)
+            return report
+        finally:
+            system.stop()
+            sink.stop()
 
 
 def main() -> int:

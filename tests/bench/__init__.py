@@ -1,0 +1,1 @@
+"""The year-end benchmark (``make bench``; not part of ``make test``): ``python -m tests.bench``."""

@@ -1,0 +1,112 @@
+"""The benchmark's report: the machine, the figures, the targets; JSON and a Markdown table."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+from tests.harness import RABBIT_API
+
+ECHO = "bench_echo"
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    memory = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    try:
+        rabbitmq = requests.get(f"{RABBIT_API}/overview", timeout=10).json().get("rabbitmq_version")
+    except requests.RequestException:
+        rabbitmq = None
+    postgres = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "SHOW server_version"],
+                              capture_output=True, text=True).stdout.strip() or None
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(memory / 2**20, 1),
+            "python": platform.python_version(), "rabbitmq": rabbitmq, "postgresql": postgres,
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def targets(results: dict) -> list[dict]:
+    """Each target of the issue with the measured figure and whether it is met."""
+    checks = []
+    rpc = results.get("rpc")
+    if rpc:
+        concurrent = max(int(key.rsplit("_", 1)[1]) for key in rpc if key.startswith("intake_"))
+        for callers in sorted({1, concurrent}):
+            intake, echo = rpc[f"intake_{callers}"], rpc[f"{ECHO}_{callers}"]
+            ratio = intake["per_second"] / echo["per_second"]
+            checks.append({"target": f"submit throughput >= 0.8 x echo ({callers} caller(s))",
+                           "measured": f"{ratio:.2f} x", "met": ratio >= 0.8})
+            ratio = intake["p99_ms"] / echo["p99_ms"]
+            checks.append({"target": f"submit p99 <= 3 x echo p99 ({callers} caller(s))",
+                           "measured": f"{ratio:.2f} x", "met": ratio <= 3})
+    runs = {run["nominations"]: run for run in results.get("year_end", [])}
+    if 10000 in runs:
+        run = runs[10000]
+        checks.append({"target": "10,000 nominations decided and mailed in <= 120 s",
+                       "measured": f"{run['seconds']:.1f} s", "met": run["seconds"] <= 120})
+    for run in runs.values():
+        peak = max(run["peak_rss_mb"].values())
+        checks.append({"target": f"peak RSS <= 250 MB per service ({run['nominations']:,})",
+                       "measured": f"{peak:.0f} MB", "met": peak <= 250})
+    if 10000 in runs and 5000 in runs:
+        ratio = runs[10000]["seconds"] / runs[5000]["seconds"]
+        checks.append({"target": "time(10,000) <= 2.2 x time(5,000)", "measured": f"{ratio:.2f} x",
+                       "met": ratio <= 2.2})
+    return checks
+
+
+def markdown(results: dict) -> str:
+    m = results["machine"]
+    lines = [f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; Python {m['python']}, "
+             f"RabbitMQ {m['rabbitmq']}, PostgreSQL {m['postgresql']}; {m['date']}.", ""]
+    rpc = results.get("rpc")
+    if rpc:
+        lines += ["| submit_nomination | callers | calls/s | p50 ms | p99 ms | echo calls/s | echo p50 | echo p99 "
+                  "| throughput ratio | p99 ratio |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for key in sorted((k for k in rpc if k.startswith("intake_")), key=lambda k: int(k.rsplit("_", 1)[1])):
+            callers = key.rsplit("_", 1)[1]
+            intake, echo = rpc[key], rpc[f"{ECHO}_{callers}"]
+            lines.append(f"| intake vs bare Nameko echo | {callers} | {intake['per_second']} | {intake['p50_ms']} "
+                         f"| {intake['p99_ms']} | {echo['per_second']} | {echo['p50_ms']} | {echo['p99_ms']} "
+                         f"| {intake['per_second'] / echo['per_second']:.2f} | {intake['p99_ms'] / echo['p99_ms']:.2f} |")
+        lines.append("")
+    if results.get("year_end"):
+        lines += ["| year-end run | wall s | nominations/s | messages/s | mails | mails/s | votes "
+                  "| peak RSS MB (intake / review / notify) |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+        for run in results["year_end"]:
+            rss = " / ".join(f"{run['peak_rss_mb'][s]:.0f}" for s in ("intake", "review", "notify"))
+            lines.append(f"| {run['nominations']:,} nominations | {run['seconds']:.1f} | "
+                         f"{run['nominations_per_second']} | {run['messages_per_second']} | {run['mails_received']:,} "
+                         f"| {run['mails_per_second']} | {run['votes']} | {rss} |")
+        lines.append("")
+        lines += ["Phases (seconds from the first submission): " + "; ".join(
+            f"{run['nominations']:,}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in run["phases"].items())
+            for run in results["year_end"]), ""]
+    if results.get("targets"):
+        lines += ["| target | measured | met |", "|---|---:|---|"]
+        lines += [f"| {c['target']} | {c['measured']} | {'yes' if c['met'] else 'NO'} |" for c in results["targets"]]
+        lines.append("")
+    for run in results.get("year_end", []):
+        for service, summary in (run.get("profile") or {}).items():
+            lines.append(f"Profile of {service} at {run['nominations']:,} ({summary['samples']} samples), "
+                         "most samples on top of the stack:")
+            lines += [f"- {share:.1%} {frame}" for frame, share in summary["self"][:8]]
+            lines.append("")
+    return "\n".join(lines)
+
+
+def write(results: dict, directory: Path) -> str:
+    """``bench-<time>.json``, ``latest.json`` and ``latest.md`` in ``directory``; returns the Markdown."""
+    text = markdown(results)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    payload = json.dumps(results, indent=2, ensure_ascii=False)
+    (directory / f"bench-{stamp}.json").write_text(payload, encoding="utf-8")
+    (directory / "latest.json").write_text(payload, encoding="utf-8")
+    (directory / "latest.md").write_text(text, encoding="utf-8")
+    return text

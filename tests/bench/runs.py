@@ -1,0 +1,86 @@
+"""The benchmark's phases, each on a sandbox (vhost + database) of its own with fresh processes."""
+from __future__ import annotations
+
+from shared.config import load_settings
+from shared.outbox import utcnow
+from shared.store import standalone_uow
+from services.intake import handlers as intake_handlers
+from services.intake.service import MIGRATIONS as INTAKE_MIGRATIONS
+from tests.bench import workload
+from tests.bench.load import call_all
+from tests.bench.profiling import Profiler
+from tests.bench.yearend import YearEnd
+from tests.harness import SERVICES, Sandbox
+
+ECHO = "bench_echo"
+WARM_UP = 200
+
+
+def rpc_phase(calls: int, callers: int) -> dict:
+    """``intake.submit_nomination`` beside the echo service, sequentially and with ``callers`` at once.
+
+    Review and notify are started (so their event queues are bound, and each submission's event is
+    published and confirmed as in production) and stopped again: the figures are intake's own.
+    """
+    with Sandbox("tdkt_bench_rpc") as sandbox:
+        system = sandbox.system()
+        try:
+            system.start(SERVICES)
+            for service in ("review", "notify"):
+                system.kill(service, 15)
+            system.start_service(ECHO, "tests.bench.echo:EchoService")
+            system.wait_ready(ECHO, queues=[f"rpc-{ECHO}"])
+            uow = standalone_uow("intake", INTAKE_MIGRATIONS, load_settings(sandbox.env))
+            token = intake_handlers.issue_unit_token("dv001", uow, utcnow())
+            uow.close()
+            amqp = sandbox.env["AMQP_URI"]
+            bodies = iter(workload.nominations("dv001", WARM_UP + 2 * calls))
+
+            def take(count):
+                return [next(bodies) for _ in range(count)]
+
+            results = {}
+            warm_up = take(WARM_UP)
+            for name in (ECHO, "intake"):  # warm both up (connections, caches, the database)
+                call_all(amqp, name, "submit_nomination", warm_up, callers, token)
+            for concurrency in (1, callers):
+                for name in (ECHO, "intake"):  # the same bodies, new ones for intake (no duplicates)
+                    work = take(calls) if name == "intake" else workload.nominations("dv001", calls)
+                    results[f"{name}_{concurrency}"] = call_all(amqp, name, "submit_nomination", work,
+                                                                concurrency, token)
+            results["peak_rss_mb"] = {name: round(system.peak_rss(name) / 2**20, 1) for name in ("intake", ECHO)}
+            return results
+        finally:
+            system.stop()
+
+
+def year_end_phase(units: int, per_unit: int, callers: int, profile_dir=None) -> dict:
+    """One year-end run of ``units`` x ``per_unit`` nominations; fresh services, so peaks are its own."""
+    with Sandbox("tdkt_bench") as sandbox:
+        sink, system = sandbox.mail_sink(), sandbox.system()
+        run = None
+        try:
+            sink.start()
+            system.start(SERVICES)
+            run = YearEnd(sandbox, system, sink, units, per_unit, callers)
+            run.prepare()
+            profiler = None
+            if profile_dir is not None:
+                profiler = Profiler({s: system.processes[s].pid for s in SERVICES}, profile_dir,
+                                    str(units * per_unit))
+            result = run.run()
+            if profiler is not None:
+                result["profile"] = profiler.stop()
+            result["peak_rss_mb"] = {s: round(system.peak_rss(s) / 2**20, 1) for s in SERVICES}
+            result.update(run.verify())
+            result["broker"] = run.broker_messages()
+            seconds = result["seconds"]
+            result["nominations_per_second"] = round(result["nominations"] / seconds, 1)
+            result["messages_per_second"] = round(result["broker"]["published"] / seconds, 1)
+            result["mails_per_second"] = round(result["mails_received"] / seconds, 1)
+            return result
+        finally:
+            if run is not None:
+                run.close()
+            system.stop()
+            sink.stop()

@@ -1,0 +1,196 @@
+"""The year-end run: every unit submits its year's nominations, each unit council sits as soon as its
+unit's list is recorded, every member votes from the ballot review issued, the ministry council takes
+what advanced, and the clock stops when the last outcome mail has reached the SMTP sink.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import eventlet
+import requests
+import sqlalchemy as sa
+from eventlet.queue import LightQueue
+from kombu import Connection, Queue
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from services.intake import handlers as intake_handlers
+from services.intake.service import MIGRATIONS as INTAKE_MIGRATIONS
+from shared.config import LOCAL_ADMIN_TOKEN, load_settings
+from shared.messaging import EventPublisher, event_exchange
+from shared.outbox import utcnow
+from shared.store import standalone_uow
+from tests.bench import workload
+from tests.harness import RABBIT_API
+
+VOTERS = 4  # council members voting at the same moment
+POLL = 0.05
+
+
+class Deadline(Exception):
+    pass
+
+
+class YearEnd:
+    def __init__(self, sandbox, system, sink, units: int, per_unit: int, callers: int = 16,
+                 timeout: float = 1800.0):
+        self.sandbox, self.system, self.sink = sandbox, system, sink
+        self.units, self.per_unit, self.callers = workload.unit_ids(units), per_unit, callers
+        self.amqp = sandbox.env["AMQP_URI"]
+        self.deadline = time.monotonic() + timeout
+        self.engines = {name: sa.create_engine(url, pool_size=2) for name, url in sandbox.urls.items()}
+        self.marks, self.errors = {}, []
+        self.sittings, self.advanced, self.votes = [], 0, 0
+        self.submitted = LightQueue()
+        self.voting = True
+
+    # -- set-up (before the clock) --
+    def prepare(self):
+        with ClusterRpcProxy({"AMQP_URI": self.amqp}, context_data={"auth_token": LOCAL_ADMIN_TOKEN},
+                             timeout=120) as proxy:
+            proxy.review.load_directory(workload.directory(len(self.units)))
+        uow = standalone_uow("intake", INTAKE_MIGRATIONS, load_settings(self.sandbox.env))
+        try:
+            self.tokens = {unit: intake_handlers.issue_unit_token(unit, uow, utcnow()) for unit in self.units}
+        finally:
+            uow.close()
+        self.tap = Queue("bench-ballots", exchange=event_exchange("review"), routing_key="ballot_issued",
+                         durable=True, auto_delete=False)
+        with Connection(self.amqp) as connection:
+            self.tap(connection.default_channel).declare()
+        self.bodies = {unit: workload.nominations(unit, self.per_unit) for unit in self.units}
+
+    # -- the run --
+    def run(self) -> dict:
+        self.started = time.monotonic()
+        threads = [eventlet.spawn(self._submit_all), eventlet.spawn(self._convene_all),
+                   *(eventlet.spawn(self._vote) for _ in range(VOTERS))]
+        try:
+            self._wait(lambda: self._scalar("intake", "SELECT count(*) FROM nominations WHERE status IN "
+                                            "('approved', 'rejected')") == self.total, "decided_all")
+            threads[1].wait()  # the convener knows how many mails to expect
+            self._wait(lambda: self._mails_received() >= self.expected_mails, "mailed_all")
+            seconds = time.monotonic() - self.started
+        finally:
+            self.voting = False
+            for thread in threads:
+                thread.kill()
+        return {"nominations": self.total, "seconds": round(seconds, 2), "phases": self.marks,
+                "unit_sittings": len(self.sittings), "advanced": self.advanced, "votes": self.votes,
+                "mails_expected": self.expected_mails}
+
+    @property
+    def total(self) -> int:
+        return len(self.units) * self.per_unit
+
+    @property
+    def expected_mails(self) -> int:
+        """An acknowledgement per nomination, an invitation per member of each sitting, and each outcome
+        (advanced, decided) to the unit and to the nominee."""
+        invitations = workload.UNIT_MEMBERS * len(self.sittings) + workload.MINISTRY_MEMBERS * bool(self.advanced)
+        return self.total + invitations + 2 * (self.total + self.advanced)
+
+    def _submit_all(self):
+        pool, pending = eventlet.GreenPool(self.callers), iter(self.units)
+
+        def clerk():
+            for unit in pending:  # each clerk takes the next unit and submits its whole list
+                with ClusterRpcProxy({"AMQP_URI": self.amqp}, context_data={"auth_token": self.tokens[unit]},
+                                     timeout=300) as proxy:
+                    for body in self.bodies[unit]:
+                        proxy.intake.submit_nomination(body)
+                self.submitted.put(unit)
+
+        for _ in range(self.callers):
+            pool.spawn(clerk)
+        pool.waitall()
+        self._mark("submitted_all")
+
+    def _convene_all(self):
+        with ClusterRpcProxy({"AMQP_URI": self.amqp}, context_data={"auth_token": LOCAL_ADMIN_TOKEN},
+                             timeout=300) as operator:
+            for _ in self.units:
+                unit = self.submitted.get()
+                self._wait(lambda: self._scalar("review", "SELECT count(*) FROM cases WHERE unit_id = :u", u=unit)
+                           >= self.per_unit, f"recorded {unit}", mark=False)
+                self.sittings.append(operator.review.convene_sitting(f"hd-{unit}", {"working_days": 5}))
+            self._mark("unit_sittings_convened")
+            self._wait(lambda: self._scalar("review", "SELECT count(*) FROM sittings WHERE stage = 'unit' AND "
+                                            "status = 'closed'") == len(self.units), "unit_sittings_closed")
+            waiting = self._scalar("review", "SELECT count(*) FROM cases WHERE stage = 'ministry' AND "
+                                   "state = 'waiting'")
+            if waiting:
+                self.advanced = len(operator.review.convene_sitting(workload.MINISTRY_COUNCIL,
+                                                                    {"working_days": 5})["agenda"])
+                self._wait(lambda: self._scalar("review", "SELECT count(*) FROM sittings WHERE stage = 'ministry' "
+                                                "AND status = 'closed'") == 1, "ministry_sitting_closed")
+
+    def _vote(self):
+        """A member's mail client: read the ballot, mark every item, send the vote (confirmed)."""
+        publish = EventPublisher(self.amqp, "council")
+        with Connection(self.amqp) as connection:
+            queue = self.tap(connection.default_channel)
+            while self.voting:
+                message = queue.get()
+                if message is None:
+                    eventlet.sleep(POLL)
+                    continue
+                ballot = json.loads(message.body)
+                member = ballot["member"]["id"]
+                choices = {item["nomination_id"]: workload.choice(item, member) for item in ballot["agenda"]}
+                publish("vote_cast", {"ballot_token": ballot["ballot_token"], "choices": choices},
+                        f"vote-{ballot['sitting_id']}-{member}", {})
+                message.ack()
+                self.votes += 1
+
+    # -- helpers --
+    def _wait(self, condition, what, mark=True):
+        while not condition():
+            if time.monotonic() > self.deadline:
+                raise Deadline(f"timed out waiting for {what} ({self.marks})")
+            eventlet.sleep(POLL)
+        if mark:
+            self._mark(what)
+
+    def _mark(self, what):
+        self.marks[what] = round(time.monotonic() - self.started, 2)
+
+    def _scalar(self, service, query, **params):
+        with self.engines[service].connect() as connection:
+            return connection.execute(sa.text(query), params).scalar()
+
+    def _mails_received(self) -> int:
+        with os.scandir(self.sink.directory) as entries:
+            return sum(1 for entry in entries if entry.name.endswith(".eml"))
+
+    # -- after the clock --
+    def verify(self) -> dict:
+        """Each expected mail received once (distinct Message-IDs), none left pending or failed."""
+        ids = set()
+        files = list(self.sink.directory.glob("*.eml"))
+        for path in files:
+            with open(path, "rb") as handle:
+                head = handle.read(4096).split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+            ids.update(line.split(b":", 1)[1].strip() for line in head.splitlines()
+                       if line.lower().startswith(b"message-id:"))
+        with self.engines["notify"].connect() as connection:
+            statuses = dict(connection.execute(sa.text("SELECT status, count(*) FROM mails GROUP BY status")).all())
+        return {"mails_received": len(files), "distinct_message_ids": len(ids), "mail_rows": statuses}
+
+    def broker_messages(self) -> dict:
+        """Messages published and delivered on the run's vhost (the management plugin samples every
+        few seconds, so this waits for two equal readings)."""
+        last = None
+        while True:
+            stats = requests.get(f"{RABBIT_API}/vhosts/{self.sandbox.vhost}", timeout=10).json()
+            stats = stats.get("message_stats", {})
+            now = {"published": stats.get("publish", 0), "delivered": stats.get("deliver_get", 0)}
+            if now == last or time.monotonic() > self.deadline:
+                return now
+            last = now
+            time.sleep(5.5)
+
+    def close(self):
+        for engine in self.engines.values():
+            engine.dispose()
