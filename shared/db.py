@@ -15,6 +15,17 @@ from sqlalchemy.engine import Engine, make_url
 log = logging.getLogger(__name__)
 
 
+def insert_new(session, table, **values) -> bool:
+    """Insert a row unless one with the same key exists; True when inserted. One statement
+    (``INSERT ... ON CONFLICT DO NOTHING``, on PostgreSQL and SQLite) instead of a look-up and an
+    insert; a concurrent insert of the same key waits for the other transaction and then loses."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return session.execute(insert(table).values(**values).on_conflict_do_nothing()).rowcount == 1
+
+
 def make_engine(url: str, pool_size: int = 12) -> Engine:
     """An engine for ``url``; SQLite gets one pooled connection per process (see below)."""
     parsed = make_url(url)

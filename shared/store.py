@@ -22,7 +22,7 @@ from sqlalchemy.orm import sessionmaker
 from shared.config import ConfigError, load_settings
 from shared.contract import AUTH_TOKEN
 from shared.errors import Forbidden, Unauthorized
-from shared.db import make_engine, migrate
+from shared.db import insert_new, make_engine, migrate
 from shared.messaging import MESSAGE_ID, EventPublisher
 from shared.outbox import delivery_tables, publish_pending, utcnow
 
@@ -97,16 +97,15 @@ class UnitOfWork:
         """Record the message being handled as processed, in this transaction.
 
         False when an earlier delivery of the same message already had its effect: the handler then
-        does nothing. A concurrent duplicate loses at commit on the primary key and is redelivered.
+        does nothing. A concurrent duplicate waits for the first transaction: if it commits, the
+        duplicate does nothing; if it rolls back, the duplicate has the effect instead.
         """
         if self.message_id is None:
             raise RuntimeError("claim_message outside an inbox event handler")
-        key = {"consumer": self.consumer, "message_id": self.message_id}
-        seen = self.session.execute(sa.select(INBOX.c.message_id).filter_by(**key)).first()
-        if seen:
+        if not insert_new(self.session, INBOX, consumer=self.consumer, message_id=self.message_id,
+                          received_at=utcnow()):
             log.info("inbox: %s already handled %s", self.consumer, self.message_id)
             return False
-        self.session.execute(sa.insert(INBOX).values(received_at=utcnow(), **key))
         return True
 
     def wake_after_commit(self, relay_name: str):

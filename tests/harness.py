@@ -83,6 +83,20 @@ class MailSink:
         return self.messages()
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process ``pid`` so far (Linux ``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores (``/proc/stat``)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(values[:8]) - idle) / tick, sum(values[:8]) / tick
+
+
 def expected_queues(service: str) -> list[str]:
     """The queues a running service consumes from, read off its entrypoints."""
     module = importlib.import_module(f"services.{service}.service")
@@ -136,6 +150,10 @@ class System:
         """The most memory the process has held resident so far, in bytes (Linux ``VmHWM``)."""
         status = Path(f"/proc/{self.processes[service].pid}/status").read_text()
         return next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmHWM:"))
+
+    def cpu_seconds(self, service) -> float:
+        """User and system CPU time the process has used so far."""
+        return process_cpu_seconds(self.processes[service].pid)
 
     def consumers(self, queue: str) -> int:
         try:

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 MAIL_RELAY = "mail"
 BATCH = 10  # mails claimed at a time; each is settled as soon as it is tried
+STEP = 500  # at most this many mails per relay step, over one SMTP connection
 
 
 def queue_mails(requests: list[domain.MailRequest], uow, renderer, now) -> int:
@@ -83,35 +84,41 @@ def mail_log(status, limit, uow) -> list[dict]:
              "sent_at": row["sent_at"] and row["sent_at"].isoformat()} for row in rows]
 
 
-def send_due(sessions, sender, now_fn, retry_seconds: float, batch: int = BATCH) -> int:
-    """Send the mails that are due, reusing one SMTP connection; return how many were sent or failed.
+def send_due(engine, sender, now_fn, retry_seconds: float, batch: int = BATCH, most: int = STEP) -> int:
+    """Send the mails that are due (up to ``most``), reusing one SMTP connection; return how many were
+    sent or failed for good.
 
     Each mail is settled as soon as it is tried, so a crash resends at most the mail in flight (with the
-    same Message-ID); a broken connection (a timeout, a hang-up) is replaced for the next mail.
+    same Message-ID); a broken connection (a timeout, a hang-up) is replaced for the next mail. Claims
+    and settlements are single statements on an autocommit connection taken from the pool for each.
     """
     lease = timedelta(seconds=(batch + 1) * sender.settings.smtp_timeout)
-    with sessions() as session, session.begin():
-        due = Mails(session).claim_due(now_fn(), lease, batch)
-    smtp, done = None, 0
+    smtp, done, tried = None, 0, 0
     try:
-        for position, mail in enumerate(due):
-            if smtp is None:
+        while tried < most:
+            with _autocommit(engine) as connection:
+                due = Mails(connection).claim_due(now_fn(), lease, batch)
+            if not due:
+                break
+            tried += len(due)
+            for position, mail in enumerate(due):
+                if smtp is None:
+                    try:
+                        smtp = sender.open()
+                    except (TemporaryFailure, PermanentFailure) as exc:
+                        log.warning("mail: SMTP server unavailable (%s); %d mails wait", exc, len(due) - position)
+                        _settle(engine, [(m, TemporaryFailure(str(exc))) for m in due[position:]], now_fn,
+                                retry_seconds)
+                        return done
                 try:
-                    smtp = sender.open()
+                    sender.send(smtp, mail)
+                    failure = None
                 except (TemporaryFailure, PermanentFailure) as exc:
-                    log.warning("mail: SMTP server unavailable (%s); %d mails wait", exc, len(due) - position)
-                    _settle(sessions, [(m, TemporaryFailure(str(exc))) for m in due[position:]], now_fn,
-                            retry_seconds)
-                    break
-            try:
-                sender.send(smtp, mail)
-                failure = None
-            except (TemporaryFailure, PermanentFailure) as exc:
-                failure = exc
-            _settle(sessions, [(mail, failure)], now_fn, retry_seconds)
-            done += failure is None or isinstance(failure, PermanentFailure)
-            if isinstance(failure, ConnectionLost):
-                smtp = None
+                    failure = exc
+                _settle(engine, [(mail, failure)], now_fn, retry_seconds)
+                done += failure is None or isinstance(failure, PermanentFailure)
+                if isinstance(failure, ConnectionLost):
+                    smtp = None
     finally:
         if smtp is not None:
             try:
@@ -121,13 +128,17 @@ def send_due(sessions, sender, now_fn, retry_seconds: float, batch: int = BATCH)
     return done
 
 
-def _settle(sessions, outcomes, now_fn, retry_seconds, patience: float = 300.0) -> None:
+def _autocommit(engine):
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _settle(engine, outcomes, now_fn, retry_seconds, patience: float = 300.0) -> None:
     """Record what happened to mails already tried. A mail that went out must not go out again, so
     while the database is away (a restart) this keeps trying rather than leave it to its lease."""
     deadline = time.monotonic() + patience
     while True:
         try:
-            return _record(sessions, outcomes, now_fn(), retry_seconds)
+            return _record(engine, outcomes, now_fn(), retry_seconds)
         except DBAPIError as exc:
             if time.monotonic() > deadline:
                 raise
@@ -136,9 +147,9 @@ def _settle(sessions, outcomes, now_fn, retry_seconds, patience: float = 300.0) 
             time.sleep(0.5)
 
 
-def _record(sessions, outcomes, now, retry_seconds) -> None:
-    with sessions() as session, session.begin():
-        mails = Mails(session)
+def _record(engine, outcomes, now, retry_seconds) -> None:
+    with _autocommit(engine) as connection:  # each update stands alone: a mail's outcome is its own
+        mails = Mails(connection)
         for mail, failure in outcomes:
             attempts = mail.attempts + 1
             if failure is None:

@@ -5,9 +5,12 @@ import re
 import smtplib
 import socket
 import ssl
+from email.header import Header
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import formatdate
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -38,18 +41,24 @@ class Renderer:
         return safe_header(subject), text, html
 
 
-def build_message(mail, sender: str, domain: str) -> EmailMessage:
-    """A multipart/alternative UTF-8 message; header values with line breaks are refused."""
-    message = EmailMessage()
-    message["Subject"] = safe_header(mail.subject)
+def build_message(mail, sender: str, domain: str) -> Message:
+    """A multipart/alternative UTF-8 message; header values with line breaks are refused.
+
+    Built with the ``email`` package's compat32 classes, which write a message about four times
+    faster than ``EmailMessage`` (measured by the year-end benchmark, where building the mail was the
+    largest part of sending it); non-ASCII headers are RFC 2047 encoded words either way.
+    """
+    recipient = safe_header(mail.recipient)
+    Address(addr_spec=recipient)  # raises ValueError for what is not an address
+    message = MIMEMultipart("alternative")
+    message["Subject"] = Header(safe_header(mail.subject), "utf-8")
     message["From"] = safe_header(sender)
-    message["To"] = Address(display_name=safe_header(mail.recipient_name or "", required=False),
-                            addr_spec=safe_header(mail.recipient))
+    message["To"] = formataddr((safe_header(mail.recipient_name or "", required=False), recipient), "utf-8")
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id(mail.key, domain)
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(mail.text, subtype="plain", charset="utf-8")
-    message.add_alternative(mail.html, subtype="html", charset="utf-8")
+    message.attach(MIMEText(mail.text, "plain", "utf-8"))
+    message.attach(MIMEText(mail.html, "html", "utf-8"))
     return message
 
 

@@ -6,6 +6,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from shared.db import insert_new
+
 metadata = sa.MetaData()
 
 mails = sa.Table(
@@ -66,24 +68,18 @@ class Mails:
 
     def add_once(self, mail: Mail) -> bool:
         """Queue ``mail`` unless its key is already there; True when it was queued."""
-        if self.exists(mail.key):
-            return False
-        self.session.execute(sa.insert(mails).values(**mail.__dict__))
-        return True
-
-    def exists(self, key: str) -> bool:
-        return self.session.execute(sa.select(mails.c.key).where(mails.c.key == key)).first() is not None
+        return insert_new(self.session, mails, **mail.__dict__)
 
     def claim_due(self, now, lease, limit: int) -> list[Mail]:
-        """Pending mails due now, leased until ``now + lease`` so no other sender takes them."""
-        rows = self.session.execute(
-            sa.select(mails).where(mails.c.status == "pending", mails.c.next_attempt_at <= now)
-            .order_by(mails.c.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
-        ).mappings().all()
-        if rows:
-            self.session.execute(sa.update(mails).where(mails.c.key.in_([r["key"] for r in rows]))
-                                 .values(next_attempt_at=now + lease))
-        return [Mail(**row) for row in rows]
+        """Pending mails due now, leased until ``now + lease`` so no other sender takes them.
+
+        One statement (``UPDATE ... WHERE key IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING``), so it
+        is atomic even on an autocommit connection."""
+        due = (sa.select(mails.c.key).where(mails.c.status == "pending", mails.c.next_attempt_at <= now)
+               .order_by(mails.c.next_attempt_at).limit(limit).with_for_update(skip_locked=True))
+        rows = self.session.execute(sa.update(mails).where(mails.c.key.in_(due))
+                                    .values(next_attempt_at=now + lease).returning(*mails.c)).mappings().all()
+        return sorted((Mail(**row) for row in rows), key=lambda mail: (mail.created_at, mail.key))
 
     def update(self, key: str, **values) -> None:
         self.session.execute(sa.update(mails).where(mails.c.key == key).values(**values))
@@ -103,11 +99,8 @@ class Ballots:
         self.session = session
 
     def add_once(self, sitting_id, member_id, event_id, deadline, payload) -> None:
-        key = (ballots.c.sitting_id == sitting_id) & (ballots.c.member_id == member_id)
-        if self.session.execute(sa.select(ballots.c.sitting_id).where(key)).first() is None:
-            self.session.execute(sa.insert(ballots).values(
-                sitting_id=sitting_id, member_id=member_id, event_id=event_id, deadline=deadline,
-                payload=payload, voted=False, closed=False, reminded=False))
+        insert_new(self.session, ballots, sitting_id=sitting_id, member_id=member_id, event_id=event_id,
+                   deadline=deadline, payload=payload, voted=False, closed=False, reminded=False)
 
     def mark(self, sitting_id: str, member_id: str | None = None, **values) -> None:
         query = sa.update(ballots).where(ballots.c.sitting_id == sitting_id)

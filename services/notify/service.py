@@ -24,7 +24,7 @@ REMINDER_TICK = 5.0  # seconds between looks for members to remind
 def mail_relay(store):
     """The background step that works notify's mail table (taken off the message handlers)."""
     sender = SmtpSender(store.settings)
-    return lambda: handlers.send_due(store.sessions, sender, utcnow, store.settings.mail_retry_seconds)
+    return lambda: handlers.send_due(store.engine, sender, utcnow, store.settings.mail_retry_seconds)
 
 
 class NotifyService:

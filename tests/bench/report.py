@@ -88,6 +88,9 @@ def markdown(results: dict) -> str:
         lines += ["Phases (seconds from the first submission): " + "; ".join(
             f"{run['nominations']:,}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in run["phases"].items())
             for run in results["year_end"]), ""]
+        lines += ["CPU seconds during the run (machine busy share): " + "; ".join(
+            f"{run['nominations']:,} ({run['machine_busy']:.0%} busy): " + ", ".join(
+                f"{name} {value}" for name, value in run["cpu_seconds"].items()) for run in results["year_end"]), ""]
     if results.get("targets"):
         lines += ["| target | measured | met |", "|---|---:|---|"]
         lines += [f"| {c['target']} | {c['measured']} | {'yes' if c['met'] else 'NO'} |" for c in results["targets"]]

@@ -1,6 +1,9 @@
 """The benchmark's phases, each on a sandbox (vhost + database) of its own with fresh processes."""
 from __future__ import annotations
 
+import os
+import subprocess
+
 from shared.config import load_settings
 from shared.outbox import utcnow
 from shared.store import standalone_uow
@@ -10,7 +13,7 @@ from tests.bench import workload
 from tests.bench.load import call_all
 from tests.bench.profiling import Profiler
 from tests.bench.yearend import YearEnd
-from tests.harness import SERVICES, Sandbox
+from tests.harness import SERVICES, Sandbox, machine_busy_seconds, process_cpu_seconds
 
 ECHO = "bench_echo"
 WARM_UP = 200
@@ -54,6 +57,28 @@ def rpc_phase(calls: int, callers: int) -> dict:
             system.stop()
 
 
+def _pids(name: str) -> list[int]:
+    found = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in found]
+
+
+def _cpu(pids: dict, postgres_now=None) -> dict:
+    """CPU seconds per name; PostgreSQL counts its processes alive now (backends started during the run
+    count from zero, those that ended during it are missed)."""
+    def total(group):
+        seconds = 0.0
+        for pid in group if isinstance(group, list) else [group]:
+            try:
+                seconds += process_cpu_seconds(pid)
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+        return seconds
+    result = {name: total(group) for name, group in pids.items()}
+    if postgres_now is not None:  # new backends: their whole time belongs to the run
+        result["PostgreSQL"] += total([pid for pid in postgres_now if pid not in pids["PostgreSQL"]])
+    return result
+
+
 def year_end_phase(units: int, per_unit: int, callers: int, profile_dir=None) -> dict:
     """One year-end run of ``units`` x ``per_unit`` nominations; fresh services, so peaks are its own."""
     with Sandbox("tdkt_bench") as sandbox:
@@ -68,7 +93,16 @@ def year_end_phase(units: int, per_unit: int, callers: int, profile_dir=None) ->
             if profile_dir is not None:
                 profiler = Profiler({s: system.processes[s].pid for s in SERVICES}, profile_dir,
                                     str(units * per_unit))
+            pids = {**{s: system.processes[s].pid for s in SERVICES}, "mail sink": sink.process.pid,
+                    "driver": os.getpid(), "RabbitMQ": _pids("beam.smp"), "PostgreSQL": _pids("postgres")}
+            cpu_before, machine_before = _cpu(pids), machine_busy_seconds()
             result = run.run()
+            cpu_after, machine_after = _cpu(pids, _pids("postgres")), machine_busy_seconds()
+            cpu = {name: cpu_after[name] - cpu_before[name] for name in pids}
+            busy = machine_after[0] - machine_before[0]
+            cpu["rest of the machine"] = busy - sum(cpu.values())
+            result["cpu_seconds"] = {name: round(value, 1) for name, value in cpu.items()}
+            result["machine_busy"] = round(busy / (machine_after[1] - machine_before[1]), 2)
             if profiler is not None:
                 result["profile"] = profiler.stop()
             result["peak_rss_mb"] = {s: round(system.peak_rss(s) / 2**20, 1) for s in SERVICES}

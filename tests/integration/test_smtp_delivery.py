@@ -59,7 +59,7 @@ def statuses(mail_db):
 def deliver(mail_db, sender, until, timeout=20):
     """Run the mail relay's step until ``until(statuses)`` holds."""
     def settled():
-        handlers.send_due(mail_db.sessions, sender, utcnow, retry_seconds=0.05)
+        handlers.send_due(mail_db.engine, sender, utcnow, retry_seconds=0.05)
         return until(statuses(mail_db))
 
     wait_until(settled, timeout=timeout, interval=0.05, what="mail to settle")
@@ -89,7 +89,7 @@ def test_a_550_is_recorded_and_never_retried(mail_db, smtp):
     sink = smtp("--script", "550")
     queue(mail_db, "vanphong@example.vn")
     deliver(mail_db, sender_for(sink), lambda s: s["vanphong@example.vn"][0] == "failed")
-    assert handlers.send_due(mail_db.sessions, sender_for(sink), utcnow, 0.05) == 0
+    assert handlers.send_due(mail_db.engine, sender_for(sink), utcnow, 0.05) == 0
     assert statuses(mail_db) == {"vanphong@example.vn": ("failed", 1)}
     assert sink.messages() == []
     [entry] = handlers.mail_log("failed", 10, mail_db.uow())
@@ -137,7 +137,7 @@ def test_starttls_and_login_deliver_when_configured_and_a_wrong_password_keeps_t
     cert, key = certificate
     sink = smtp("--auth", "tdkt:mat-khau-dung", "--tls-cert", str(cert), "--tls-key", str(key))
     queue(mail_db, "vanphong@example.vn")
-    handlers.send_due(mail_db.sessions, tls_sender(sink, certificate, "sai-mat-khau"), utcnow, 0.05)
+    handlers.send_due(mail_db.engine, tls_sender(sink, certificate, "sai-mat-khau"), utcnow, 0.05)
     assert statuses(mail_db)["vanphong@example.vn"][0] == "pending"  # an operator can fix the password
     deliver(mail_db, tls_sender(sink, certificate, "mat-khau-dung"),
             lambda s: s["vanphong@example.vn"][0] == "sent")
@@ -150,5 +150,5 @@ def test_starttls_refuses_a_server_whose_certificate_is_not_trusted(mail_db, smt
     queue(mail_db, "vanphong@example.vn")
     untrusting = SmtpSender(load_settings({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port),
                                            "SMTP_STARTTLS": "true"}))
-    handlers.send_due(mail_db.sessions, untrusting, utcnow, 0.05)
+    handlers.send_due(mail_db.engine, untrusting, utcnow, 0.05)
     assert statuses(mail_db)["vanphong@example.vn"] == ("pending", 1) and sink.messages() == []
