@@ -26,6 +26,8 @@ YEAR = validate.Range(min=1990, max=2100)
 STATUSES = ("submitted", "in_review", "returned", "approved", "proposed", "rejected", "withdrawn")
 OUTCOMES = ("approved", "proposed", "rejected")
 MAX_PAYLOAD_BYTES = 256 * 1024  # a nomination with its history and document list fits in a few KiB
+MAX_AGENDA = 5000  # items one sitting may take (a ministry council takes about a tenth of a year's work)
+MAX_BALLOT_BYTES = 4 * 1024 * 1024  # a ballot or a vote of MAX_AGENDA items
 
 
 def Email(**kwargs):
@@ -230,7 +232,7 @@ class VoteCast(Schema):
 
     ballot_token = fields.String(required=True, validate=validate.Length(min=1, max=1000))
     choices = fields.Dict(keys=fields.String(validate=ID), values=fields.String(validate=validate.Length(max=16)),
-                          required=True, validate=validate.Length(max=500))
+                          required=True, validate=validate.Length(max=MAX_AGENDA))
     written_opinion = fields.Boolean(load_default=False)
 
 
@@ -308,7 +310,7 @@ class BallotIssued(Schema):
     member = fields.Nested(Member, required=True)
     ballot_token = fields.String(required=True, validate=validate.Length(min=1, max=1000))
     deadline = fields.String(required=True, validate=validate.Length(max=40))
-    agenda = fields.List(fields.Nested(AgendaItem), required=True, validate=validate.Length(max=500))
+    agenda = fields.List(fields.Nested(AgendaItem), required=True, validate=validate.Length(max=MAX_AGENDA))
 
 
 class VoteCounted(Schema):

@@ -44,7 +44,7 @@ class NotifyService:
 
     @inbox_event_handler(contract.REVIEW, contract.BALLOT_ISSUED)
     def on_ballot_issued(self, payload):
-        ballot = schemas.load(schemas.BallotIssued(), payload)
+        ballot = schemas.load(schemas.BallotIssued(), payload, schemas.MAX_BALLOT_BYTES)
         handlers.invite(ballot, kinds.invitation(ballot, self.uow.message_id), self.uow, self.renderer, utcnow())
 
     @inbox_event_handler(contract.REVIEW, contract.VOTE_COUNTED)

@@ -53,11 +53,12 @@ class Reviews:
     def update_case(self, nomination_id: str, **values) -> None:
         self.session.execute(sa.update(cases).where(cases.c.nomination_id == nomination_id).values(**values))
 
-    def waiting_cases(self, stage: str, unit_id: str | None) -> list[dict]:
+    def waiting_cases(self, stage: str, unit_id: str | None, limit: int | None = None) -> list[dict]:
+        """The oldest ``limit`` cases waiting at ``stage`` (of ``unit_id``), locked for the sitting."""
         query = sa.select(cases).where(cases.c.stage == stage, cases.c.state == "waiting")
         if unit_id is not None:
             query = query.where(cases.c.unit_id == unit_id)
-        return self._all(query.order_by(cases.c.received_at, cases.c.nomination_id).with_for_update())
+        return self._all(query.order_by(cases.c.received_at, cases.c.nomination_id).limit(limit).with_for_update())
 
     def decided_cases(self, award_year: int) -> list[dict]:
         return self._all(sa.select(cases).where(cases.c.award_year == award_year, cases.c.outcome.is_not(None)))

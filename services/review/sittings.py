@@ -11,6 +11,7 @@ from services.review.closing import OPEN, finalize
 from services.review.repository import Reviews
 from shared import contract
 from shared.errors import Conflict, NotFound, ValidationError
+from shared.schemas import MAX_AGENDA
 
 log = logging.getLogger(__name__)
 CHOICES = ("approve", "reject", "abstain")
@@ -28,7 +29,8 @@ def convene_sitting(council_id: str, deadline, uow, key: str, holidays, now: dat
             raise Conflict(f"council {council_id!r} has no members")
         due = _deadline(deadline, holidays, now)
         stage = council["level"]
-        cases = repo.waiting_cases(stage, council["unit_id"] if stage == "unit" else None)
+        # more than a ballot can carry wait for the council's next sitting, the oldest first on this one
+        cases = repo.waiting_cases(stage, council["unit_id"] if stage == "unit" else None, MAX_AGENDA)
         if not cases:
             raise Conflict(f"no nomination is waiting for council {council_id!r}")
         sitting_id = uuid.uuid4().hex

@@ -142,3 +142,13 @@ def test_a_sitting_closes_by_itself_at_its_deadline(review):
     [closed] = wait_until(lambda: review.events("sitting_closed"), timeout=30, what="the deadline timer")
     assert closed["sitting_id"] == sitting_id and closed["participants"] == 0
     assert closed["quorum_met"] is False
+
+
+def test_a_council_with_more_waiting_than_a_ballot_carries_takes_the_oldest_and_the_rest_wait(review, monkeypatch):
+    from services.review import sittings
+
+    monkeypatch.setattr(sittings, "MAX_AGENDA", 2)
+    for nomination_id in ("n-a1", "n-a2", "n-a3"):
+        review.submit(submitted(nomination_id, "LDTT"))
+    assert review.call("convene_sitting", "hd-vp", TOMORROW)["agenda"] == ["n-a1", "n-a2"]
+    assert review.call("get_case", "n-a3")["state"] == "waiting"

@@ -156,3 +156,24 @@ def test_a_nomination_submitted_event_with_an_unknown_nominee_field_is_refused()
     event["nominee"]["employee_id"] = "VP-0042"
 
     assert "employee_id" in faults(event, NominationSubmitted)["nominee"]
+
+
+def ballot(items):
+    return {"sitting_id": "s1", "council_id": "hd-bo", "member": {"id": "m1", "name": "A", "email": "a@example.vn"},
+            "ballot_token": "t", "deadline": "2025-12-05T17:00:00+07:00",
+            "agenda": [{"nomination_id": f"n{n}", "award_code": "CSTD_BO", "nominee_name": f"Người {n}",
+                        "unit_id": "vp"} for n in range(items)]}
+
+
+def test_a_ministry_sized_ballot_and_vote_load_and_one_over_the_agenda_limit_does_not():
+    from shared.schemas import MAX_AGENDA, MAX_BALLOT_BYTES, BallotIssued, VoteCast
+
+    assert len(load(BallotIssued(), ballot(MAX_AGENDA), MAX_BALLOT_BYTES)["agenda"]) == MAX_AGENDA
+    choices = {f"n{n}": "approve" for n in range(MAX_AGENDA)}
+    assert len(load(VoteCast(), {"ballot_token": "t", "choices": choices}, MAX_BALLOT_BYTES)["choices"]) == MAX_AGENDA
+    with pytest.raises(ValidationError) as caught:
+        load(BallotIssued(), ballot(MAX_AGENDA + 1), MAX_BALLOT_BYTES)
+    assert "agenda" in caught.value.detail
+    with pytest.raises(ValidationError) as caught:
+        load(VoteCast(), {"ballot_token": "t", "choices": {**choices, "n-extra": "approve"}}, MAX_BALLOT_BYTES)
+    assert "choices" in caught.value.detail
