@@ -88,7 +88,7 @@ def publish_pending(sessions, outbox: sa.Table, publish, batch: int = 200) -> in
     Rows the broker cannot route yet are retried later with a growing delay, without holding back
     the rows behind them. Any other publish error ends the batch, keeping what was already done.
     """
-    done = 0
+    published = []
     now = utcnow()
     with sessions() as session, session.begin():
         rows = session.execute(
@@ -108,6 +108,7 @@ def publish_pending(sessions, outbox: sa.Table, publish, batch: int = 200) -> in
             except Exception:
                 log.exception("outbox: publishing %s %s failed", row.event_type, row.event_id)
                 break
-            session.execute(sa.delete(outbox).where(outbox.c.seq == row.seq))
-            done += 1
-    return done
+            published.append(row.seq)
+        if published:  # one statement for the batch; a crash before commit publishes them again
+            session.execute(sa.delete(outbox).where(outbox.c.seq.in_(published)))
+    return len(published)

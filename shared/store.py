@@ -76,20 +76,23 @@ class UnitOfWork:
         self.consumer, self.message_id, self.headers = consumer, message_id, headers
         self._on_commit = on_commit
         self._wake = set()
+        self._events = []
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
+        self._events = []
         self.session.rollback()  # a no-op after commit; undoes everything otherwise
 
     def publish(self, event_type: str, payload: dict) -> str:
-        """Record an event to be published once this transaction commits; returns its id."""
+        """Record an event to be published once this transaction commits; returns its id. The
+        transaction's events are written to the outbox together, in order, at commit."""
         event_id = str(uuid.uuid4())
         now = utcnow()
-        self.session.execute(sa.insert(OUTBOX).values(
-            event_id=event_id, event_type=event_type, payload=json.loads(json.dumps(payload)),
-            headers=self.headers, created_at=now, next_attempt_at=now, attempts=0))
+        self._events.append({"event_id": event_id, "event_type": event_type,
+                             "payload": json.loads(json.dumps(payload)), "headers": self.headers,
+                             "created_at": now, "next_attempt_at": now, "attempts": 0})
         self._wake.add("outbox")
         return event_id
 
@@ -112,6 +115,9 @@ class UnitOfWork:
         self._wake.add(relay_name)
 
     def commit(self):
+        if self._events:
+            self.session.execute(sa.insert(OUTBOX), self._events)
+            self._events = []
         self.session.commit()
         self._on_commit(self._wake)
         self._wake = set()

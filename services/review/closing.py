@@ -18,7 +18,7 @@ OPEN, AWAITING_TIE_BREAK, CLOSED = "open", "awaiting_tie_break", "closed"
 def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime) -> None:
     """Decide every agenda item, or wait for the chair when a tie at a quota cut-off remains."""
     rows = repo.agenda_of(sitting["id"])
-    cases = {row["nomination_id"]: repo.case(row["nomination_id"], for_update=True) for row in rows}
+    cases = repo.cases_by_id((row["nomination_id"] for row in rows), for_update=True)
     participants = sum(member["voted"] for member in repo.roster_of(sitting["id"]))
     items = []
     for row in rows:
@@ -150,8 +150,10 @@ def result_of(repo: Reviews, sitting_id: str) -> dict:
               "deadline": sitting["deadline"].isoformat(), "items": []}
     if sitting["status"] == OPEN:
         return result  # who took part is public; the marks are not, until the close
-    for row in repo.agenda_of(sitting_id):
-        case = repo.case(row["nomination_id"])
+    rows = repo.agenda_of(sitting_id)
+    cases = repo.cases_by_id(row["nomination_id"] for row in rows)
+    for row in rows:
+        case = cases[row["nomination_id"]]
         result["items"].append({
             "nomination_id": row["nomination_id"], "award_code": row["award_code"],
             "nominee_name": case["nominee"]["name"], "unit_id": case["unit_id"], "approve": row["approve"],

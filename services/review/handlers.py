@@ -17,9 +17,7 @@ def record_submission(event: dict, uow, now) -> None:
     with uow:
         if not uow.claim_message():
             return
-        repo = Reviews(uow.session)
-        if repo.case(event["nomination_id"]) is None:
-            repo.add_case(domain.case_from_submission(event, now))
+        Reviews(uow.session).add_case(domain.case_from_submission(event, now))  # once per nomination
         uow.commit()
     log.info("nomination %s waits for its unit council: unit=%s", event["nomination_id"], event["unit_id"])
 

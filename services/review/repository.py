@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from services.review.models import agenda, audit, cases, councils, members, quotas, roster, sittings, units
+from shared.db import insert_new
 
 
 class Reviews:
@@ -47,8 +48,14 @@ class Reviews:
         query = sa.select(cases).where(cases.c.nomination_id == nomination_id)
         return self._one(query.with_for_update() if for_update else query)
 
-    def add_case(self, values: dict) -> None:
-        self.session.execute(sa.insert(cases).values(**values))
+    def cases_by_id(self, nomination_ids, for_update: bool = False) -> dict[str, dict]:
+        """The cases of ``nomination_ids`` by id, in one query (locked, in id order, if asked)."""
+        query = sa.select(cases).where(cases.c.nomination_id.in_(list(nomination_ids))).order_by(cases.c.nomination_id)
+        return {row["nomination_id"]: row for row in self._all(query.with_for_update() if for_update else query)}
+
+    def add_case(self, values: dict) -> bool:
+        """Add a case unless one with its nomination id exists; True when added."""
+        return insert_new(self.session, cases, **values)
 
     def update_case(self, nomination_id: str, **values) -> None:
         self.session.execute(sa.update(cases).where(cases.c.nomination_id == nomination_id).values(**values))
@@ -95,11 +102,15 @@ class Reviews:
                          .order_by(agenda.c.nomination_id))
 
     def count_marks(self, sitting_id: str, choices: dict) -> None:
-        """Add one mark per agenda item to its counter; no row says whose mark it was."""
+        """Add one mark per agenda item to its counter; no row says whose mark it was. One statement
+        per kind of mark (approve, reject, abstain), whatever the size of the agenda."""
+        marked: dict[str, list[str]] = {}
         for nomination_id, choice in choices.items():
+            marked.setdefault(choice, []).append(nomination_id)
+        for choice, nomination_ids in sorted(marked.items()):
             column = agenda.c[choice]
             self.session.execute(sa.update(agenda).where(agenda.c.sitting_id == sitting_id,
-                                                         agenda.c.nomination_id == nomination_id)
+                                                         agenda.c.nomination_id.in_(nomination_ids))
                                  .values({column: column + 1}))
 
     def record_outcome(self, sitting_id: str, nomination_id: str, **values) -> None:
