@@ -47,6 +47,7 @@ class Settings:
     mail_retry_seconds: float = 30.0  # first delay after a temporary SMTP failure (then doubling)
     retry_seconds: float = 1.0  # first delay before a failed event is handled again (then doubling)
     queue_type: str = "classic"  # "quorum": replicated durable queues, for a RabbitMQ cluster
+    smtp_connections: int = 4  # mails sent at once, each sender on a connection of its own
 
     def db_url(self, service: str) -> str:
         return getattr(self, f"{service}_db_url")
@@ -80,6 +81,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         mail_retry_seconds=read.number("TDKT_MAIL_RETRY_SECONDS", 30.0, 0.01, 3600.0),
         retry_seconds=read.number("TDKT_RETRY_SECONDS", 1.0, 0.01, 600.0),
         queue_type=read.choice("TDKT_QUEUE_TYPE", "classic", ("classic", "quorum")),
+        smtp_connections=read.integer("SMTP_CONNECTIONS", 4, 1, 32),
     )
     if (settings.smtp_user is None) != (settings.smtp_password is None):
         raise ConfigError("SMTP_USER and SMTP_PASSWORD must be set together")

@@ -42,10 +42,14 @@ SECURITY_REJECTIONS = (Unauthorized, Forbidden)
 
 
 class Relay:
-    """Runs ``step`` (which returns how much work it did) until stopped; sleeps when idle."""
+    """Runs ``step`` (which returns how much work it did) until stopped; sleeps when idle.
 
-    def __init__(self, name: str, step, idle_interval: float = 1.0):
-        self.name, self.step, self.idle_interval = name, step, idle_interval
+    ``runners`` green threads run it side by side (each step must claim its own work, as the mail
+    relay does with ``SKIP LOCKED``); a wake-up that finds another runner busy is caught by that
+    runner's next step, or at the latest after ``idle_interval``."""
+
+    def __init__(self, name: str, step, idle_interval: float = 1.0, runners: int = 1):
+        self.name, self.step, self.idle_interval, self.runners = name, step, idle_interval, runners
         self._wake = threading.Event()
         self._stopping = False
 
@@ -127,7 +131,8 @@ class UnitOfWork:
 
 
 class Store(DependencyProvider):
-    """Inject a :class:`UnitOfWork` per worker; ``relays`` maps names to ``factory(store) -> step``."""
+    """Inject a :class:`UnitOfWork` per worker; ``relays`` maps names to ``factory(store)``, which
+    returns a step or a :class:`Relay`."""
 
     def __init__(self, service: str, migrations: Path, relays: dict | None = None):
         self.service, self.migrations = service, Path(migrations)
@@ -149,12 +154,14 @@ class Store(DependencyProvider):
         publisher = EventPublisher(self.container.config["AMQP_URI"], self.container.service_name)
         self.relays = {"outbox": Relay("outbox", lambda: publish_pending(self.sessions, OUTBOX, publisher))}
         for name, factory in self.relay_factories.items():
-            self.relays[name] = Relay(name, factory(self))
+            made = factory(self)
+            self.relays[name] = made if isinstance(made, Relay) else Relay(name, made)
         self.workers = {}
 
     def start(self):
         for relay in self.relays.values():
-            self.container.spawn_managed_thread(relay.run, identifier=f"relay.{relay.name}")
+            for runner in range(relay.runners):
+                self.container.spawn_managed_thread(relay.run, identifier=f"relay.{relay.name}.{runner}")
 
     def stop(self):
         for relay in self.relays.values():

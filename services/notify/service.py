@@ -15,16 +15,21 @@ from shared.logs import JsonLogging
 from shared.observability import Observability
 from shared.outbox import utcnow
 from shared.settings import Configuration
-from shared.store import Store
+from shared.store import Relay, Store
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 REMINDER_TICK = 5.0  # seconds between looks for members to remind
 
 
 def mail_relay(store):
-    """The background step that works notify's mail table (taken off the message handlers)."""
+    """The background senders that work notify's mail table (taken off the message handlers):
+    ``SMTP_CONNECTIONS`` of them, each claiming its own batches over its own SMTP connection."""
     sender = SmtpSender(store.settings)
-    return lambda: handlers.send_due(store.engine, sender, utcnow, store.settings.mail_retry_seconds)
+
+    def step():
+        return handlers.send_due(store.engine, sender, utcnow, store.settings.mail_retry_seconds)
+
+    return Relay(handlers.MAIL_RELAY, step, runners=store.settings.smtp_connections)
 
 
 class NotifyService:

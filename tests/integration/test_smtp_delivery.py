@@ -152,3 +152,19 @@ def test_starttls_refuses_a_server_whose_certificate_is_not_trusted(mail_db, smt
                                            "SMTP_STARTTLS": "true"}))
     handlers.send_due(mail_db.engine, untrusting, utcnow, 0.05)
     assert statuses(mail_db)["vanphong@example.vn"] == ("pending", 1) and sink.messages() == []
+
+
+def test_senders_working_side_by_side_send_each_mail_once(mail_db, smtp):
+    import eventlet
+
+    sink = smtp()
+    contacts = [f"donvi{n}@example.vn" for n in range(40)]
+    queue(mail_db, *contacts)
+    sender = sender_for(sink)
+    senders = [eventlet.spawn(handlers.send_due, mail_db.engine, sender, utcnow, 0.05, 3) for _ in range(4)]
+    sent = sum(thread.wait() for thread in senders)
+    deliver(mail_db, sender, lambda s: all(status == "sent" for status, _ in s.values()))
+    messages = sink.wait_for(40)
+    assert len(messages) == 40 and len({m["Message-ID"] for m in messages}) == 40
+    assert statuses(mail_db) == {contact: ("sent", 1) for contact in contacts}
+    assert sent > 0

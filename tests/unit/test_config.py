@@ -49,6 +49,7 @@ def test_well_formed_values_are_parsed_into_their_types():
                               "AMQP_URI": "amqps://u:p@rabbit:5671/tdkt"})
 
     assert (settings.smtp_port, settings.smtp_starttls, settings.smtp_timeout) == (587, True, 2.5)
+    assert (settings.smtp_connections, load_settings({"SMTP_CONNECTIONS": "8"}).smtp_connections) == (4, 8)
     assert settings.intake_db_url == "postgresql+psycopg2://u:p@db/intake"
 
 
@@ -61,6 +62,9 @@ def test_well_formed_values_are_parsed_into_their_types():
     ("SMTP_TIMEOUT", "soon"),
     ("SMTP_TIMEOUT", "0"),
     ("SMTP_TIMEOUT", "nan"),
+    ("SMTP_CONNECTIONS", "0"),
+    ("SMTP_CONNECTIONS", "33"),
+    ("SMTP_CONNECTIONS", "many"),
     ("AMQP_URI", "http://guest:guest@localhost:5672/"),
     ("AMQP_URI", "amqp:///"),
     ("INTAKE_DB_URL", "mysql://root@db/intake"),
