@@ -6,6 +6,7 @@ blocking the whole process (proven in tests/integration/test_postgres_under_even
 """
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -19,11 +20,17 @@ def insert_new(session, table, **values) -> bool:
     """Insert a row unless one with the same key exists; True when inserted. One statement
     (``INSERT ... ON CONFLICT DO NOTHING``, on PostgreSQL and SQLite) instead of a look-up and an
     insert; a concurrent insert of the same key waits for the other transaction and then loses."""
-    if session.get_bind().dialect.name == "postgresql":
+    statement = _insert_new_statement(table, session.get_bind().dialect.name)
+    return session.execute(statement, values).rowcount == 1
+
+
+@functools.lru_cache(maxsize=None)
+def _insert_new_statement(table, dialect: str):
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return session.execute(insert(table).values(**values).on_conflict_do_nothing()).rowcount == 1
+    return insert(table).on_conflict_do_nothing()
 
 
 def make_engine(url: str, pool_size: int = 12) -> Engine:

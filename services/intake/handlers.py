@@ -32,8 +32,9 @@ def own_nomination(nomination_id: str, unit_id: str, uow, for_update: bool = Fal
     return nomination
 
 
-def admit(body: dict, unit_id: str, rule_set, uow, nomination_id: str) -> None:
-    """Check eligibility and dossier, then claim the initiatives relied on; ``Ineligible`` lists all."""
+def admit(body: dict, unit_id: str, rule_set, uow, nomination_id: str, new: bool = False) -> None:
+    """Check eligibility and dossier, then claim the initiatives relied on; ``Ineligible`` lists all.
+    A ``new`` nomination has no claims of its own to release first."""
     person = domain.person_key(unit_id, body["nominee"])
     ledger = Initiatives(uow.session)
     used = ledger.used_by_others(person, nomination_id) if person else set()
@@ -41,7 +42,8 @@ def admit(body: dict, unit_id: str, rule_set, uow, nomination_id: str) -> None:
     check_dossier(body, rule_set.awards[body["award_code"]], verdict)
     if not verdict.eligible:
         raise Ineligible(verdict.unmet)
-    ledger.release(nomination_id)
+    if not new:
+        ledger.release(nomination_id)
     try:
         ledger.take(person, verdict.initiatives, nomination_id)
     except InitiativeTaken as taken:
@@ -57,7 +59,7 @@ def submit_nomination(body: dict, token, uow, rules, now) -> dict:
         if existing is None:
             rule_set = rules.in_force(domain.submission_date(now))
             nomination = domain.new_nomination(body, unit_id, rule_set.id, now)
-            admit(body, unit_id, rule_set, uow, nomination.id)
+            admit(body, unit_id, rule_set, uow, nomination.id, new=True)
             try:
                 repo.add(nomination)
             except KeyTaken:  # a concurrent call with the same key committed first

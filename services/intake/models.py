@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from services.intake.domain import Nomination
+from shared.db import insert_new
 
 metadata = sa.MetaData()
 
@@ -73,11 +74,8 @@ class Nominations:
 
     def add(self, nomination: Nomination) -> None:
         values = {column.name: getattr(nomination, column.name) for column in nominations.columns}
-        try:
-            with self.session.begin_nested():
-                self.session.execute(sa.insert(nominations).values(**values))
-        except IntegrityError:
-            raise KeyTaken(nomination.submission_key) from None
+        if not insert_new(self.session, nominations, **values):  # the unit used this key already
+            raise KeyTaken(nomination.submission_key)
 
     def get(self, nomination_id: str, for_update: bool = False) -> Nomination | None:
         return self._one(nominations.c.id == nomination_id, for_update)

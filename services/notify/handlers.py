@@ -1,6 +1,7 @@
 """Notify use cases: queue the mails an event causes (in the inbox transaction), and send them."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from datetime import datetime, timedelta
@@ -93,10 +94,10 @@ def send_due(engine, sender, now_fn, retry_seconds: float, batch: int = BATCH, m
     and settlements are single statements on an autocommit connection taken from the pool for each.
     """
     lease = timedelta(seconds=(batch + 1) * sender.settings.smtp_timeout)
-    smtp, done, tried = None, 0, 0
+    smtp, done, tried, db = None, 0, 0, _Statements(engine)
     try:
         while tried < most:
-            with _autocommit(engine) as connection:
+            with db() as connection:
                 due = Mails(connection).claim_due(now_fn(), lease, batch)
             if not due:
                 break
@@ -107,7 +108,7 @@ def send_due(engine, sender, now_fn, retry_seconds: float, batch: int = BATCH, m
                         smtp = sender.open()
                     except (TemporaryFailure, PermanentFailure) as exc:
                         log.warning("mail: SMTP server unavailable (%s); %d mails wait", exc, len(due) - position)
-                        _settle(engine, [(m, TemporaryFailure(str(exc))) for m in due[position:]], now_fn,
+                        _settle(db, [(m, TemporaryFailure(str(exc))) for m in due[position:]], now_fn,
                                 retry_seconds)
                         return done
                 try:
@@ -115,11 +116,12 @@ def send_due(engine, sender, now_fn, retry_seconds: float, batch: int = BATCH, m
                     failure = None
                 except (TemporaryFailure, PermanentFailure) as exc:
                     failure = exc
-                _settle(engine, [(mail, failure)], now_fn, retry_seconds)
+                _settle(db, [(mail, failure)], now_fn, retry_seconds)
                 done += failure is None or isinstance(failure, PermanentFailure)
                 if isinstance(failure, ConnectionLost):
                     smtp = None
     finally:
+        db.close()
         if smtp is not None:
             try:
                 smtp.quit()
@@ -128,17 +130,42 @@ def send_due(engine, sender, now_fn, retry_seconds: float, batch: int = BATCH, m
     return done
 
 
-def _autocommit(engine):
-    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+class _Statements:
+    """Autocommit statements for a sender. On PostgreSQL one connection serves the whole step; on
+    SQLite (one connection per process) each statement takes it from the pool and gives it back, so
+    the event handlers are not held up while a mail is on the wire."""
+
+    def __init__(self, engine):
+        self.engine, self.keep, self.connection = engine, engine.dialect.name != "sqlite", None
+
+    @contextlib.contextmanager
+    def __call__(self):
+        if self.connection is None:
+            self.connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            yield self.connection
+        except DBAPIError:
+            self.close()  # a broken connection is not reused; the next statement takes a new one
+            raise
+        if not self.keep:
+            self.close()
+
+    def close(self):
+        if self.connection is not None:
+            connection, self.connection = self.connection, None
+            try:
+                connection.close()
+            except DBAPIError:
+                pass
 
 
-def _settle(engine, outcomes, now_fn, retry_seconds, patience: float = 300.0) -> None:
+def _settle(db, outcomes, now_fn, retry_seconds, patience: float = 300.0) -> None:
     """Record what happened to mails already tried. A mail that went out must not go out again, so
     while the database is away (a restart) this keeps trying rather than leave it to its lease."""
     deadline = time.monotonic() + patience
     while True:
         try:
-            return _record(engine, outcomes, now_fn(), retry_seconds)
+            return _record(db, outcomes, now_fn(), retry_seconds)
         except DBAPIError as exc:
             if time.monotonic() > deadline:
                 raise
@@ -147,8 +174,8 @@ def _settle(engine, outcomes, now_fn, retry_seconds, patience: float = 300.0) ->
             time.sleep(0.5)
 
 
-def _record(engine, outcomes, now, retry_seconds) -> None:
-    with _autocommit(engine) as connection:  # each update stands alone: a mail's outcome is its own
+def _record(db, outcomes, now, retry_seconds) -> None:
+    with db() as connection:  # autocommit: each update stands alone, a mail's outcome is its own
         mails = Mails(connection)
         for mail, failure in outcomes:
             attempts = mail.attempts + 1
