@@ -25,6 +25,8 @@ def main(argv=None) -> int:
     parser.add_argument("--callers", type=int, default=16, help="concurrent callers")
     parser.add_argument("--profile", type=int, default=None, metavar="SIZE",
                         help="also profile the services with py-spy during the run of this size")
+    parser.add_argument("--profile-rpc", action="store_true",
+                        help="also profile intake with py-spy while the concurrent callers submit")
     parser.add_argument("--out", type=Path, default=Path("var/bench"))
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
@@ -34,7 +36,7 @@ def main(argv=None) -> int:
 
     results = {"machine": report.machine(), "rpc": None, "year_end": []}
     if args.rpc_calls:
-        results["rpc"] = runs.rpc_phase(args.rpc_calls, args.callers)
+        results["rpc"] = runs.rpc_phase(args.rpc_calls, args.callers, args.out if args.profile_rpc else None)
     for size in sizes:
         results["year_end"].append(runs.year_end_phase(size // args.per_unit, args.per_unit, args.callers,
                                                        profile_dir=args.out if size == args.profile else None))

@@ -2,6 +2,7 @@
 the services run unchanged), summarised as the functions that hold the most samples."""
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -10,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+EXTRA = os.environ.get("TDKT_PY_SPY_ARGS", "").split()
 
 
 def py_spy() -> str | None:
@@ -25,7 +27,7 @@ class Profiler:
         if executable is None:
             raise RuntimeError("py-spy is not installed (pip install -e '.[bench]')")
         self.processes = [subprocess.Popen(
-            [executable, "record", "--pid", str(pid), "--rate", str(rate), "--format", "raw", "--nonblocking",
+            [executable, "record", "--pid", str(pid), "--rate", str(rate), "--format", "raw", "--nonblocking", *EXTRA,
              "--output", str(self.files[name])], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for name, pid in pids.items()]
 

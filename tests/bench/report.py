@@ -95,6 +95,11 @@ def markdown(results: dict) -> str:
         lines += ["| target | measured | met |", "|---|---:|---|"]
         lines += [f"| {c['target']} | {c['measured']} | {'yes' if c['met'] else 'NO'} |" for c in results["targets"]]
         lines.append("")
+    for service, summary in ((results.get("rpc") or {}).get("profile") or {}).items():
+        lines.append(f"Profile of {service} under the concurrent submissions ({summary['samples']} samples), "
+                     "most samples on top of the stack:")
+        lines += [f"- {share:.1%} {frame}" for frame, share in summary["self"][:8]]
+        lines.append("")
     for run in results.get("year_end", []):
         for service, summary in (run.get("profile") or {}).items():
             lines.append(f"Profile of {service} at {run['nominations']:,} ({summary['samples']} samples), "

@@ -19,7 +19,7 @@ ECHO = "bench_echo"
 WARM_UP = 200
 
 
-def rpc_phase(calls: int, callers: int) -> dict:
+def rpc_phase(calls: int, callers: int, profile_dir=None) -> dict:
     """``intake.submit_nomination`` beside the echo service, sequentially and with ``callers`` at once.
 
     Review and notify are started (so their event queues are bound, and each submission's event is
@@ -49,8 +49,20 @@ def rpc_phase(calls: int, callers: int) -> dict:
             for concurrency in (1, callers):
                 for name in (ECHO, "intake"):  # the same bodies, new ones for intake (no duplicates)
                     work = take(calls) if name == "intake" else workload.nominations("dv001", calls)
-                    results[f"{name}_{concurrency}"] = call_all(amqp, name, "submit_nomination", work,
-                                                                concurrency, token)
+                    profiler = None
+                    if profile_dir is not None and name == "intake" and concurrency == callers:
+                        profiler = Profiler({"intake": system.processes["intake"].pid}, profile_dir, "rpc")
+                    pids = {"intake": system.processes["intake"].pid, ECHO: system.processes[ECHO].pid,
+                            "driver": os.getpid(), "RabbitMQ": _pids("beam.smp"), "PostgreSQL": _pids("postgres")}
+                    before, machine_before = _cpu(pids), machine_busy_seconds()
+                    result = call_all(amqp, name, "submit_nomination", work, concurrency, token)
+                    after, machine_after = _cpu(pids, _pids("postgres")), machine_busy_seconds()
+                    result["cpu_seconds"] = {k: round(after[k] - before[k], 2) for k in pids}
+                    result["machine_busy"] = round((machine_after[0] - machine_before[0])
+                                                   / (machine_after[1] - machine_before[1]), 2)
+                    results[f"{name}_{concurrency}"] = result
+                    if profiler is not None:
+                        results["profile"] = profiler.stop()
             results["peak_rss_mb"] = {name: round(system.peak_rss(name) / 2**20, 1) for name in ("intake", ECHO)}
             return results
         finally:
