@@ -4,6 +4,7 @@ Unknown fields are rejected (marshmallow's default ``RAISE``) and every string h
 payload that passes here is bounded. ``load(schema, data)`` turns marshmallow's errors into the wire
 error ``ValidationError`` carrying every field error at once.
 """
+import functools
 import json
 
 from marshmallow import Schema, ValidationError as SchemaError, fields, validate, validates_schema
@@ -214,8 +215,16 @@ class ReviewOutcome(Schema):
     decided_at = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
 
 
-def load(schema: Schema, data, max_bytes: int = MAX_PAYLOAD_BYTES):
-    """Validate ``data`` with ``schema``; raise the wire ``ValidationError`` with every field error."""
+@functools.lru_cache(maxsize=None)
+def _instance(schema_class: type[Schema]) -> Schema:
+    return schema_class()
+
+
+def load(schema: Schema | type[Schema], data, max_bytes: int = MAX_PAYLOAD_BYTES):
+    """Validate ``data`` with ``schema`` (a class: its one shared instance, as building a schema copies
+    every field); raise the wire ``ValidationError`` with every field error."""
+    if isinstance(schema, type):
+        schema = _instance(schema)
     if not isinstance(data, dict):
         raise errors.ValidationError({"_schema": ["must be an object"]})
     if len(json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")) > max_bytes:

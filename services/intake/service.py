@@ -18,7 +18,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def _load_nomination(data):
-    return schemas.load(schemas.NominationSchema(), data)
+    return schemas.load(schemas.NominationSchema, data)
 
 
 class IntakeService:
@@ -40,18 +40,18 @@ class IntakeService:
 
     @rpc(expected_exceptions=EXPECTED)
     def list_nominations(self, filters=None):
-        query = schemas.load(schemas.ListFilters(), filters or {})
+        query = schemas.load(schemas.ListFilters, filters or {})
         return queries.list_nominations(query, self.auth_token, self.uow)
 
     @rpc(expected_exceptions=EXPECTED)
     def amend_nomination(self, nomination_id, changes):
-        changes = schemas.load(schemas.NominationChanges(), changes)
+        changes = schemas.load(schemas.NominationChanges, changes)
         return handlers.amend_nomination(str(nomination_id), changes, self.auth_token, self.uow, self.rules,
                                          _load_nomination, utcnow())
 
     @rpc(expected_exceptions=EXPECTED)
     def withdraw_nomination(self, nomination_id, reason=""):
-        reason = schemas.load(schemas.WithdrawReason(), {"reason": reason})["reason"]
+        reason = schemas.load(schemas.WithdrawReason, {"reason": reason})["reason"]
         return handlers.withdraw_nomination(str(nomination_id), reason, self.auth_token, self.uow, utcnow())
 
     @rpc(expected_exceptions=EXPECTED)
@@ -71,5 +71,5 @@ class IntakeService:
         self._follow(contract.NOMINATION_RETURNED, payload)
 
     def _follow(self, event_type, payload):
-        event = schemas.load(schemas.ReviewOutcome(), payload)
+        event = schemas.load(schemas.ReviewOutcome, payload)
         handlers.follow_review(event_type, event, self.uow, utcnow())

@@ -28,7 +28,8 @@ class Renderer:
 
     def __init__(self, templates: Path = TEMPLATES):
         self.env = Environment(loader=FileSystemLoader(str(templates)), undefined=StrictUndefined,
-                               autoescape=select_autoescape(["html.j2"]), keep_trailing_newline=True)
+                               autoescape=select_autoescape(["html.j2"]), keep_trailing_newline=True,
+                               auto_reload=False)  # the templates ship with the code
 
     def render(self, request: MailRequest) -> tuple[str, str, str]:
         context = {"award_name": AWARD_NAMES.get(request.context.get("award_code"), ""),

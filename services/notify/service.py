@@ -43,23 +43,23 @@ class NotifyService:
 
     @inbox_event_handler(contract.INTAKE, contract.NOMINATION_SUBMITTED)
     def on_nomination_submitted(self, payload):
-        event = schemas.load(schemas.NominationSubmitted(), payload)
+        event = schemas.load(schemas.NominationSubmitted, payload)
         handlers.queue_mails(domain.acknowledgement(event, self.uow.message_id), self.uow, self.renderer,
                              utcnow())
 
     @inbox_event_handler(contract.REVIEW, contract.BALLOT_ISSUED)
     def on_ballot_issued(self, payload):
-        ballot = schemas.load(schemas.BallotIssued(), payload, schemas.MAX_BALLOT_BYTES)
+        ballot = schemas.load(schemas.BallotIssued, payload, schemas.MAX_BALLOT_BYTES)
         handlers.invite(ballot, kinds.invitation(ballot, self.uow.message_id), self.uow, self.renderer, utcnow())
 
     @inbox_event_handler(contract.REVIEW, contract.VOTE_COUNTED)
     def on_vote_counted(self, payload):
-        vote = schemas.load(schemas.VoteCounted(), payload)
+        vote = schemas.load(schemas.VoteCounted, payload)
         handlers.note_ballot(vote["sitting_id"], vote["member_id"], self.uow, voted=True)
 
     @inbox_event_handler(contract.REVIEW, contract.SITTING_CLOSED)
     def on_sitting_closed(self, payload):
-        closed = schemas.load(schemas.SittingClosed(), payload)
+        closed = schemas.load(schemas.SittingClosed, payload)
         handlers.note_ballot(closed["sitting_id"], None, self.uow, closed=True)
 
     @inbox_event_handler(contract.REVIEW, contract.NOMINATION_ADVANCED)
@@ -82,10 +82,10 @@ class NotifyService:
     @rpc(expected_exceptions=EXPECTED)
     def mail_log(self, query=None):
         self.require_operator()
-        query = schemas.load(schemas.MailLogQuery(), query or {})
+        query = schemas.load(schemas.MailLogQuery, query or {})
         return handlers.mail_log(query["status"], query["limit"], self.uow)
 
     def _outcome(self, event_type, payload):
-        event = schemas.load(schemas.ReviewOutcome(), payload)
+        event = schemas.load(schemas.ReviewOutcome, payload)
         handlers.queue_mails(kinds.outcome(event_type, event, self.uow.message_id), self.uow, self.renderer,
                              utcnow())

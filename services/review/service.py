@@ -32,19 +32,19 @@ class ReviewService:
 
     @inbox_event_handler(contract.INTAKE, contract.NOMINATION_SUBMITTED)
     def on_nomination_submitted(self, payload):
-        handlers.record_submission(schemas.load(schemas.NominationSubmitted(), payload), self.uow, utcnow())
+        handlers.record_submission(schemas.load(schemas.NominationSubmitted, payload), self.uow, utcnow())
 
     @inbox_event_handler(contract.INTAKE, contract.NOMINATION_AMENDED)
     def on_nomination_amended(self, payload):
-        handlers.record_amendment(schemas.load(schemas.NominationAmended(), payload), self.uow)
+        handlers.record_amendment(schemas.load(schemas.NominationAmended, payload), self.uow)
 
     @inbox_event_handler(contract.INTAKE, contract.NOMINATION_WITHDRAWN)
     def on_nomination_withdrawn(self, payload):
-        handlers.record_withdrawal(schemas.load(schemas.NominationWithdrawn(), payload), self.uow)
+        handlers.record_withdrawal(schemas.load(schemas.NominationWithdrawn, payload), self.uow)
 
     @inbox_event_handler(contract.COUNCIL, contract.VOTE_CAST)
     def on_vote_cast(self, payload):
-        vote = schemas.load(schemas.VoteCast(), payload, schemas.MAX_BALLOT_BYTES)
+        vote = schemas.load(schemas.VoteCast, payload, schemas.MAX_BALLOT_BYTES)
         sittings.cast_vote(vote, self.uow, self.config.secret_key, self.rules, utcnow())
 
     @timer(interval=DEADLINE_TICK)
@@ -54,7 +54,7 @@ class ReviewService:
     @rpc(expected_exceptions=EXPECTED)
     def load_directory(self, directory):
         self.require_operator()
-        return handlers.load_directory(schemas.load(schemas.Directory(), directory, 4 * 1024 * 1024), self.uow)
+        return handlers.load_directory(schemas.load(schemas.Directory, directory, 4 * 1024 * 1024), self.uow)
 
     @rpc(expected_exceptions=EXPECTED)
     def convene_sitting(self, council_id, deadline):
@@ -76,27 +76,27 @@ class ReviewService:
     @rpc(expected_exceptions=EXPECTED)
     def resolve_tie(self, sitting_id, award_code, nomination_ids):
         self.require_operator()
-        tie = schemas.load(schemas.TieDecision(), {"award_code": award_code, "nomination_ids": nomination_ids})
+        tie = schemas.load(schemas.TieDecision, {"award_code": award_code, "nomination_ids": nomination_ids})
         return closing.resolve_tie(str(sitting_id), tie["award_code"], tie["nomination_ids"], self.uow,
                                    self.rules, utcnow())
 
     @rpc(expected_exceptions=EXPECTED)
     def return_nomination(self, nomination_id, reasons):
         self.require_operator()
-        reasons = schemas.load(schemas.ReturnReasons(), {"reasons": reasons})["reasons"]
+        reasons = schemas.load(schemas.ReturnReasons, {"reasons": reasons})["reasons"]
         return handlers.return_nomination(str(nomination_id), reasons, self.uow)
 
     @rpc(expected_exceptions=EXPECTED)
     def set_quota(self, council_id, award_code, award_year, places):
         self.require_operator()
-        quota = schemas.load(schemas.QuotaSetting(), {"council_id": council_id, "award_code": award_code,
+        quota = schemas.load(schemas.QuotaSetting, {"council_id": council_id, "award_code": award_code,
                                                       "award_year": award_year, "places": places})
         return handlers.set_quota(quota, self.uow)
 
     @rpc(expected_exceptions=EXPECTED)
     def statistics(self, award_year):
         self.require_operator()
-        year = schemas.load(schemas.AwardYear(), {"award_year": award_year})["award_year"]
+        year = schemas.load(schemas.AwardYear, {"award_year": award_year})["award_year"]
         return handlers.statistics(year, self.uow)
 
     @rpc(expected_exceptions=EXPECTED)
