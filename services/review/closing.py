@@ -33,17 +33,21 @@ def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime) -> None:
         repo.update_sitting(sitting["id"], status=AWAITING_TIE_BREAK, pending_ties=conclusion.ties)
         log.info("sitting %s waits for the chair: %s", sitting["id"], sorted(conclusion.ties))
         return
-    results = []
+    results, recorded, changes = [], [], []
     for row in rows:
         case, outcome = cases[row["nomination_id"]], conclusion.outcomes[row["nomination_id"]]
         tally = {"approve": row["approve"], "reject": row["reject"], "abstain": row["abstain"],
                  "members": sitting["members_total"], "required": outcome.required}
-        repo.record_outcome(sitting["id"], row["nomination_id"], required=outcome.required,
-                            outcome=outcome.result, reasons=list(outcome.reasons))
-        _apply(repo, uow, sitting, case, outcome, tally, now)
+        recorded.append({"nomination_id": row["nomination_id"], "required": outcome.required,
+                         "outcome": outcome.result, "reasons": list(outcome.reasons)})
+        change = _apply(uow, sitting, case, outcome, tally, now)
+        if change is not None:
+            changes.append(change)
         results.append({"nomination_id": case["nomination_id"], "award_code": case["award_code"],
                         "nominee_name": case["nominee"]["name"], "unit_id": case["unit_id"], **tally,
                         "outcome": outcome.result, "reasons": list(outcome.reasons)})
+    repo.record_outcomes(sitting["id"], recorded)
+    repo.update_cases(changes)
     repo.update_sitting(sitting["id"], status=CLOSED, closed_at=now, quorum_met=conclusion.quorum_met,
                         pending_ties=None)
     uow.publish(contract.SITTING_CLOSED, {
@@ -53,20 +57,21 @@ def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime) -> None:
     log.info("sitting %s closed: items=%d quorum_met=%s", sitting["id"], len(results), conclusion.quorum_met)
 
 
-def _apply(repo, uow, sitting, case, outcome, tally, now):
+def _apply(uow, sitting, case, outcome, tally, now) -> dict | None:
+    """Publish what an item's outcome causes; return the change to its case (None: withdrawn)."""
     nomination_id = case["nomination_id"]
     if outcome.result == WITHDRAWN:
-        return
+        return None
     if outcome.result == REQUEUED:
-        repo.update_case(nomination_id, state=domain.WAITING, sitting_id=None)
-    elif outcome.result == ADVANCED:
-        repo.update_case(nomination_id, stage=outcome.next_stage, state=domain.WAITING, sitting_id=None)
+        return {"nomination_id": nomination_id, "state": domain.WAITING, "sitting_id": None}
+    if outcome.result == ADVANCED:
         uow.publish(contract.NOMINATION_ADVANCED, domain.outcome_event(
             case, ADVANCED, outcome.next_stage, tally, outcome.reasons, sitting["id"], now))
-    else:
-        repo.update_case(nomination_id, state=domain.DECIDED, outcome=outcome.result, decided_at=now)
-        uow.publish(contract.NOMINATION_DECIDED, domain.outcome_event(
-            case, outcome.result, sitting["stage"], tally, outcome.reasons, sitting["id"], now))
+        return {"nomination_id": nomination_id, "stage": outcome.next_stage, "state": domain.WAITING,
+                "sitting_id": None}
+    uow.publish(contract.NOMINATION_DECIDED, domain.outcome_event(
+        case, outcome.result, sitting["stage"], tally, outcome.reasons, sitting["id"], now))
+    return {"nomination_id": nomination_id, "state": domain.DECIDED, "outcome": outcome.result, "decided_at": now}
 
 
 def _rule_set(rules, case):

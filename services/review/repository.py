@@ -60,6 +60,16 @@ class Reviews:
     def update_case(self, nomination_id: str, **values) -> None:
         self.session.execute(sa.update(cases).where(cases.c.nomination_id == nomination_id).values(**values))
 
+    def update_cases(self, changes: list[dict]) -> None:
+        """Apply many changes (``{"nomination_id", column: value...}``): one batched statement per set of
+        columns changed, instead of one statement per case."""
+        groups: dict[tuple, list[dict]] = {}
+        for change in changes:
+            values = {key: value for key, value in change.items() if key != "nomination_id"}
+            groups.setdefault(tuple(sorted(values)), []).append({"b_id": change["nomination_id"], **values})
+        for rows in groups.values():
+            self.session.execute(sa.update(cases).where(cases.c.nomination_id == sa.bindparam("b_id")), rows)
+
     def waiting_cases(self, stage: str, unit_id: str | None, limit: int | None = None) -> list[dict]:
         """The oldest ``limit`` cases waiting at ``stage`` (of ``unit_id``), locked for the sitting."""
         query = sa.select(cases).where(cases.c.stage == stage, cases.c.state == "waiting")
@@ -113,9 +123,15 @@ class Reviews:
                                                          agenda.c.nomination_id.in_(nomination_ids))
                                  .values({column: column + 1}))
 
-    def record_outcome(self, sitting_id: str, nomination_id: str, **values) -> None:
-        self.session.execute(sa.update(agenda).where(agenda.c.sitting_id == sitting_id,
-                                                     agenda.c.nomination_id == nomination_id).values(**values))
+    def record_outcomes(self, sitting_id: str, outcomes: list[dict]) -> None:
+        """Each agenda item's ``required``, ``outcome`` and ``reasons`` (keyed by ``nomination_id``), in one
+        batched statement."""
+        if outcomes:
+            self.session.execute(
+                sa.update(agenda).where(agenda.c.sitting_id == sitting_id,
+                                        agenda.c.nomination_id == sa.bindparam("b_id")),
+                [{"b_id": o["nomination_id"], "required": o["required"], "outcome": o["outcome"],
+                  "reasons": o["reasons"]} for o in outcomes])
 
     def selected_before(self, council_id: str, award_code: str, award_year: int, sitting_id: str) -> int:
         """How many of this award and year the council already passed in earlier sittings."""
