@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-unit faults cluster-test venv clean
+.PHONY: run test test-unit faults cluster-test bench venv clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,16 @@ faults: venv
 # and starts (deploy/rabbitmq/cluster.sh); on demand.
 cluster-test: venv
 	$(BIN)/python -m pytest -m cluster tests/cluster -s
+
+# The year-end benchmark (tests/bench): submit_nomination against a bare Nameko echo service, then
+# 2,500, 5,000 and 10,000 nominations through both councils to the last mail; about 10 minutes.
+# Writes var/bench/ and prints the table. BENCH_ARGS passes options (python -m tests.bench --help).
+bench: venv $(BIN)/py-spy
+	deploy/rabbitmq/management.sh
+	EVENTLET_TESTS=1 $(BIN)/python -m tests.bench $(BENCH_ARGS)
+
+$(BIN)/py-spy: $(BIN)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
 
 clean:
 	rm -rf var/ .pytest_cache .hypothesis

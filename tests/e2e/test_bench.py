@@ -1,0 +1,39 @@
+"""The benchmark's machinery at a tiny size (the real run is ``make bench``): its counts must add up,
+or its figures would mean nothing."""
+import json
+
+import pytest
+
+from tests.bench import report, runs, workload
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_tiny_year_end_run_counts_every_vote_and_every_mail_once_and_reports_them(tmp_path):
+    run = runs.year_end_phase(units=2, per_unit=10, callers=4)
+
+    assert run["nominations"] == 20 and run["unit_sittings"] == 2
+    assert run["advanced"] == 2  # the CSTD_BO of each unit (numbers 0 of 10)
+    assert run["votes"] == 2 * workload.UNIT_MEMBERS + workload.MINISTRY_MEMBERS
+    # 20 acknowledgements, 14 + 15 invitations, 2 x (20 outcomes + 2 advanced)
+    assert run["mails_expected"] == 20 + 29 + 44 == run["mails_received"] == run["distinct_message_ids"]
+    assert run["mail_rows"] == {"sent": run["mails_expected"]}
+    assert run["broker"]["published"] > 0 and all(mb > 0 for mb in run["peak_rss_mb"].values())
+    assert set(run["cpu_seconds"]) >= {"intake", "review", "notify", "RabbitMQ", "PostgreSQL"}
+
+    results = {"machine": report.machine(), "rpc": None, "year_end": [run]}
+    results["targets"] = report.targets(results)
+    table = report.write(results, tmp_path)
+    assert "| 20 nominations |" in table
+    assert json.loads((tmp_path / "latest.json").read_text())["year_end"][0]["nominations"] == 20
+
+
+def test_the_rpc_phase_measures_intake_beside_the_echo_service_with_the_same_callers():
+    rpc = runs.rpc_phase(calls=20, callers=4)
+
+    for name in ("intake", runs.ECHO):
+        assert rpc[f"{name}_1"]["calls"] == rpc[f"{name}_4"]["calls"] == 20
+        assert 0 < rpc[f"{name}_4"]["p50_ms"] <= rpc[f"{name}_4"]["p99_ms"]
+    checks = report.targets({"rpc": rpc})
+    assert [c["target"] for c in checks][:2] == ["submit throughput >= 0.8 x echo (1 caller(s))",
+                                                 "submit p99 <= 3 x echo p99 (1 caller(s))"]

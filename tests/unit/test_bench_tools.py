@@ -1,0 +1,41 @@
+"""The benchmark's arithmetic: percentiles, profile summaries and the target checks."""
+from tests.bench import report
+from tests.bench.load import percentile
+from tests.bench.profiling import ROOT, summarise
+
+
+def test_percentiles_are_nearest_rank():
+    values = [float(n) for n in range(1, 101)]
+    assert (percentile(values, 0.5), percentile(values, 0.99), percentile(values, 1.0)) == (50.0, 99.0, 100.0)
+    assert percentile([3.0], 0.99) == 3.0
+
+
+def test_a_profile_summary_counts_own_and_inclusive_samples_per_function(tmp_path):
+    raw = tmp_path / "profile.txt"
+    raw.write_text(("main (/x/site-packages/nameko/cli.py:10);send_due (/repo/services/notify/handlers.py:96) 6\n"
+                   "main (/x/site-packages/nameko/cli.py:12);build (/repo/services/notify/mail.py:40) 2\n"
+                   "main (/x/site-packages/nameko/cli.py:12);send_due (/repo/services/notify/handlers.py:99);"
+                   "build (/repo/services/notify/mail.py:41) 2\n").replace("/repo/", f"{ROOT}/"))
+    summary = summarise(raw)
+    assert summary["samples"] == 10
+    assert summary["self"][0] == ("send_due (services/notify/handlers.py)", 0.6)
+    assert ("build (services/notify/mail.py)", 0.4) in summary["self"]
+    assert ("send_due (services/notify/handlers.py)", 0.8) in summary["total"]
+
+
+def test_targets_compare_ratios_and_the_growth_from_5000_to_10000():
+    def run(size, seconds, rss=100.0):
+        return {"nominations": size, "seconds": seconds, "peak_rss_mb": {"intake": rss, "review": 90.0, "notify": 80.0}}
+
+    rpc = {"intake_1": {"per_second": 90.0, "p99_ms": 9.0}, "bench_echo_1": {"per_second": 100.0, "p99_ms": 3.0},
+           "intake_16": {"per_second": 70.0, "p99_ms": 40.0}, "bench_echo_16": {"per_second": 100.0, "p99_ms": 10.0}}
+    checks = {c["target"]: c for c in report.targets(
+        {"rpc": rpc, "year_end": [run(5000, 60.0), run(10000, 130.0, rss=260.0)]})}
+    assert checks["submit throughput >= 0.8 x echo (1 caller(s))"]["met"]
+    assert checks["submit p99 <= 3 x echo p99 (1 caller(s))"]["met"]  # exactly 3 x
+    assert not checks["submit throughput >= 0.8 x echo (16 caller(s))"]["met"]
+    assert not checks["submit p99 <= 3 x echo p99 (16 caller(s))"]["met"]
+    assert not checks["10,000 nominations decided and mailed in <= 120 s"]["met"]
+    assert checks["peak RSS <= 250 MB per service (5,000)"]["met"]
+    assert not checks["peak RSS <= 250 MB per service (10,000)"]["met"]
+    assert checks["time(10,000) <= 2.2 x time(5,000)"]["measured"] == "2.17 x"
