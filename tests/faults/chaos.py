@@ -31,7 +31,34 @@ class Faults(threading.Thread):
         self.random.shuffle(self.plan)
         self.done, self.log, self.error = [], [], None
 
-    def run(nominations: int, per_type: int, units: int = 5, seed: int = 1, timeout: float = 600.0) -> dict:
+    def run(self):
+        try:
+            for fault in self.plan:
+                time.sleep(self.random.uniform(0.5, 2.5))
+                self.inject(fault)
+                self.done.append(fault)
+        except Exception as exc:  # reported by the driver, which fails the run
+            self.error = exc
+
+    def inject(self, fault):
+        started = time.monotonic()
+        if fault.startswith("kill-"):
+            service = fault[5:]
+            self.system.kill(service)
+            self.system.start_service(service)
+            self.system.wait_ready(service, timeout=120)
+        elif fault == "restart-rabbitmq":
+            subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True)
+            subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True)
+            subprocess.run(["rabbitmqctl", "await_startup"], check=True, capture_output=True)
+        else:
+            cluster = subprocess.run(["ls", "/etc/postgresql"], capture_output=True, text=True).stdout.split()[0]
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", cluster, "main", "restart"],
+                           check=True, capture_output=True)
+        self.log.append(f"{fault} ({time.monotonic() - started:.1f}s)")
+
+
+def run(nominations: int, per_type: int, units: int = 5, seed: int = 1, timeout: float = 600.0) -> dict:
     """The whole fault run; returns the checker's report (``report["ok"]`` says whether all held)."""
     with Sandbox("tdkt_faults", SMTP_TIMEOUT="2", TDKT_MAIL_RETRY_SECONDS="0.2",
                  TDKT_RETRY_SECONDS="0.2") as sandbox:
