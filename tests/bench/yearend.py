@@ -41,7 +41,7 @@ class YearEnd:
         self.amqp = sandbox.env["AMQP_URI"]
         self.deadline = time.monotonic() + timeout
         self.engines = {name: sa.create_engine(url, pool_size=2) for name, url in sandbox.urls.items()}
-        self.marks, self.errors = {}, []
+        self.marks = {}
         self.sittings, self.advanced, self.votes = [], 0, 0
         self.submitted = LightQueue()
         self.voting = True
