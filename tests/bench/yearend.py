@@ -44,7 +44,7 @@ class YearEnd:
         self.marks = {}
         self.sittings, self.advanced, self.votes = [], 0, 0
         self.submitted = LightQueue()
-        self.voting = True
+        self.voting, self.threads = True, []
 
     # -- set-up (before the clock) --
     def prepare(self):
@@ -65,8 +65,8 @@ class YearEnd:
     # -- the run --
     def run(self) -> dict:
         self.started = time.monotonic()
-        threads = [eventlet.spawn(self._submit_all), eventlet.spawn(self._convene_all),
-                   *(eventlet.spawn(self._vote) for _ in range(VOTERS))]
+        self.threads = threads = [eventlet.spawn(self._submit_all), eventlet.spawn(self._convene_all),
+                                  *(eventlet.spawn(self._vote) for _ in range(VOTERS))]
         try:
             self._wait(lambda: self._scalar("intake", "SELECT count(*) FROM nominations WHERE status IN "
                                             "('approved', 'rejected')") == self.total, "decided_all", every=CHECK)
@@ -106,9 +106,8 @@ class YearEnd:
                         proxy.intake.submit_nomination(body)
                 self.submitted.put(unit)
 
-        for _ in range(self.callers):
-            pool.spawn(clerk)
-        pool.waitall()
+        for clerk_thread in [pool.spawn(clerk) for _ in range(self.callers)]:
+            clerk_thread.wait()  # a clerk's error (a refused nomination, a timeout) ends the run
         self._mark("submitted_all")
 
     def _convene_all(self):
@@ -152,6 +151,9 @@ class YearEnd:
     # -- helpers --
     def _wait(self, condition, what, mark=True, every=POLL):
         while not condition():
+            for thread in self.threads:
+                if thread.dead and thread is not eventlet.getcurrent():
+                    thread.wait()  # re-raises what ended it, rather than waiting for the deadline
             if time.monotonic() > self.deadline:
                 raise Deadline(f"timed out waiting for {what} ({self.marks})")
             eventlet.sleep(every)

@@ -1,6 +1,7 @@
 """The benchmark's machinery at a tiny size (the real run is ``make bench``): its counts must add up,
 or its figures would mean nothing."""
 import json
+import time
 
 import pytest
 
@@ -37,3 +38,18 @@ def test_the_rpc_phase_measures_intake_beside_the_echo_service_with_the_same_cal
     checks = report.targets({"rpc": rpc})
     assert [c["target"] for c in checks][:2] == ["submit throughput >= 0.8 x echo (1 caller(s))",
                                                  "submit p99 <= 3 x echo p99 (1 caller(s))"]
+
+
+def test_a_clerk_whose_nomination_is_refused_ends_the_run_at_once_with_the_error(monkeypatch):
+    from shared.errors import ValidationError
+
+    valid = workload.nominations
+
+    def refused(unit_id, count):
+        return [{**body, "award_code": "KHONG_CO"} for body in valid(unit_id, count)]
+
+    monkeypatch.setattr(workload, "nominations", refused)
+    started = time.monotonic()
+    with pytest.raises(ValidationError):
+        runs.year_end_phase(units=1, per_unit=2, callers=1)
+    assert time.monotonic() - started < 60  # not the run's 30-minute deadline
