@@ -29,6 +29,7 @@ OUTCOMES = ("approved", "proposed", "rejected")
 MAX_PAYLOAD_BYTES = 256 * 1024  # a nomination with its history and document list fits in a few KiB
 MAX_AGENDA = 5000  # items one sitting may take (a ministry council takes about a tenth of a year's work)
 MAX_BALLOT_BYTES = 4 * 1024 * 1024  # a ballot or a vote of MAX_AGENDA items
+MAX_SITTING_BYTES = 16 * 1024 * 1024  # a closed sitting's results for MAX_AGENDA items, with reasons
 
 
 def Email(**kwargs):
@@ -337,7 +338,7 @@ class SittingClosed(Schema):
     closed_at = fields.String(required=True, validate=validate.Length(max=40))
     participants = fields.Integer(required=True, strict=True)
     units = fields.List(fields.String(validate=ID), required=True, validate=validate.Length(max=5000))
-    results = fields.List(fields.Dict(), required=True, validate=validate.Length(max=5000))
+    results = fields.List(fields.Dict(), required=True, validate=validate.Length(max=MAX_AGENDA))
 
 
 class MailLogQuery(Schema):

@@ -52,6 +52,8 @@ def safe_header(value: str, required: bool = True) -> str:
     """``value`` unchanged if it is a single line (and non-empty when ``required``)."""
     if any(ch in value for ch in "\r\n\0"):
         raise UnsafeHeader("a header value holds a line break")
+    if any(ch < " " and ch != "\t" or ch == "\x7f" for ch in value):  # \v, \f, \x1c-\x1e also split lines
+        raise UnsafeHeader("a header value holds a control character")
     if required and not value.strip():
         raise UnsafeHeader("a required header value is empty")
     return value

@@ -59,7 +59,7 @@ class NotifyService:
 
     @inbox_event_handler(contract.REVIEW, contract.SITTING_CLOSED)
     def on_sitting_closed(self, payload):
-        closed = schemas.load(schemas.SittingClosed, payload)
+        closed = schemas.load(schemas.SittingClosed, payload, schemas.MAX_SITTING_BYTES)
         handlers.note_ballot(closed["sitting_id"], None, self.uow, closed=True)
 
     @inbox_event_handler(contract.REVIEW, contract.NOMINATION_ADVANCED)

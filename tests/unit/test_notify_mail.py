@@ -4,6 +4,7 @@ import email.policy
 import smtplib
 import socket
 from datetime import datetime, timedelta, timezone
+from email.header import decode_header, make_header
 from types import SimpleNamespace
 
 import pytest
@@ -137,6 +138,40 @@ def test_the_vietnamese_display_name_is_encoded_in_the_to_header():
     assert message.as_bytes().split(b"\n\n", 1)[0].isascii()  # RFC 2047 words, no raw UTF-8
     (address,) = reparsed(message)["To"].addresses
     assert (address.display_name, address.addr_spec) == ("Văn phòng Bộ", "vanphong@example.vn")
+
+
+def test_an_address_with_a_vietnamese_domain_is_written_for_smtputf8():
+    message = build_message(mail(recipient="hoa@bộ.vn"), "tdkt@example.vn", "example.vn")
+
+    (address,) = reparsed(message)["To"].addresses
+    assert (address.display_name, address.addr_spec) == ("Văn phòng Bộ", "hoa@bộ.vn")
+    assert reparsed(message).get_body(("plain",)).get_content() == "Kính gửi đơn vị vp,\n"
+
+
+def test_a_long_vietnamese_name_is_folded_into_encoded_words_within_the_line_limit():
+    name = "Phòng Tổ chức cán bộ và Thi đua khen thưởng, Văn phòng Bộ Tài nguyên và Môi trường"
+    message = build_message(mail(recipient_name=name), "tdkt@example.vn", "example.vn")
+
+    head = message.as_bytes().split(b"\n\n", 1)[0]
+    assert max(len(line) for line in head.splitlines()) <= 78 and head.isascii()
+    # read as RFC 2047 says (the space between two encoded words is dropped; Python's modern address
+    # parser keeps it, which would double the spaces this keeps inside the words)
+    to = email.message_from_bytes(message.as_bytes())["To"]
+    assert str(make_header(decode_header(to))) == f"{name} <vanphong@example.vn>"
+
+
+def test_an_ascii_name_with_a_comma_stays_one_address():
+    (address,) = reparsed(build_message(mail(recipient_name="Office, HR"), "tdkt@example.vn", "example.vn"))["To"].addresses
+    assert (address.display_name, address.addr_spec) == ("Office, HR", "vanphong@example.vn")
+
+
+@pytest.mark.parametrize("name", ["Văn\vphòng", "Office\x1cHR", "A\x7fB"])
+def test_a_name_with_a_control_character_fails_permanently_without_sending(sender, name):
+    smtp = FakeSmtp()
+
+    with pytest.raises(PermanentFailure):
+        sender.send(smtp, mail(recipient_name=name))
+    assert smtp.sent == []
 
 
 def test_a_subject_with_a_line_break_is_refused_when_building():

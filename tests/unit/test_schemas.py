@@ -177,3 +177,16 @@ def test_a_ministry_sized_ballot_and_vote_load_and_one_over_the_agenda_limit_doe
     with pytest.raises(ValidationError) as caught:
         load(VoteCast(), {"ballot_token": "t", "choices": {**choices, "n-extra": "approve"}}, MAX_BALLOT_BYTES)
     assert "choices" in caught.value.detail
+
+
+def test_the_close_of_a_sitting_of_the_largest_agenda_loads_with_every_result():
+    from shared.schemas import MAX_AGENDA, MAX_SITTING_BYTES, SittingClosed
+
+    result = {"nomination_id": "0" * 32, "award_code": "CSTD_BO", "nominee_name": "Nguyễn Thị Thu Hương " * 3,
+              "unit_id": "don-vi-so-100", "approve": 15, "reject": 0, "abstain": 0, "members": 15, "required": 12,
+              "outcome": "approved", "reasons": ["Đạt tỷ lệ phiếu đồng ý theo quy định của Hội đồng."] * 3}
+    closed = {"sitting_id": "s1", "council_id": "hd-bo", "stage": "ministry", "quorum_met": True,
+              "closed_at": "2025-12-05T10:00:00+00:00", "participants": 15, "units": ["vp"],
+              "results": [result] * MAX_AGENDA}
+    assert len(json.dumps(closed, ensure_ascii=False).encode()) > 4 * 1024 * 1024 // 2  # far over 256 KiB
+    assert len(load(SittingClosed, closed, MAX_SITTING_BYTES)["results"]) == MAX_AGENDA
