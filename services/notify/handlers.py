@@ -1,7 +1,6 @@
 """Notify use cases: queue the mails an event causes (in the inbox transaction), and send them."""
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from datetime import datetime, timedelta
@@ -85,16 +84,16 @@ def mail_log(status, limit, uow) -> list[dict]:
              "sent_at": row["sent_at"] and row["sent_at"].isoformat()} for row in rows]
 
 
-def send_due(engine, sender, now_fn, retry_seconds: float, batch: int = BATCH, most: int = STEP) -> int:
+def send_due(db, sender, now_fn, retry_seconds: float, batch: int = BATCH, most: int = STEP) -> int:
     """Send the mails that are due (up to ``most``), reusing one SMTP connection; return how many were
     sent or failed for good.
 
     Each mail is settled as soon as it is tried, so a crash resends at most the mail in flight (with the
     same Message-ID); a broken connection (a timeout, a hang-up) is replaced for the next mail. Claims
-    and settlements are single statements on an autocommit connection taken from the pool for each.
+    and settlements are single statements through ``db`` (``models.AutocommitStatements``).
     """
     lease = timedelta(seconds=(batch + 1) * sender.settings.smtp_timeout)
-    smtp, done, tried, db = None, 0, 0, _Statements(engine)
+    smtp, done, tried = None, 0, 0
     try:
         while tried < most:
             with db() as connection:
@@ -130,35 +129,6 @@ def send_due(engine, sender, now_fn, retry_seconds: float, batch: int = BATCH, m
     return done
 
 
-class _Statements:
-    """Autocommit statements for a sender. On PostgreSQL one connection serves the whole step; on
-    SQLite (one connection per process) each statement takes it from the pool and gives it back, so
-    the event handlers are not held up while a mail is on the wire."""
-
-    def __init__(self, engine):
-        self.engine, self.keep, self.connection = engine, engine.dialect.name != "sqlite", None
-
-    @contextlib.contextmanager
-    def __call__(self):
-        if self.connection is None:
-            self.connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            yield self.connection
-        except DBAPIError:
-            self.close()  # a broken connection is not reused; the next statement takes a new one
-            raise
-        if not self.keep:
-            self.close()
-
-    def close(self):
-        if self.connection is not None:
-            connection, self.connection = self.connection, None
-            try:
-                connection.close()
-            except DBAPIError:
-                pass
-
-
 def _settle(db, outcomes, now_fn, retry_seconds, patience: float = 300.0) -> None:
     """Record what happened to mails already tried. A mail that went out must not go out again, so
     while the database is away (a restart) this keeps trying rather than leave it to its lease."""
@@ -180,13 +150,16 @@ def _record(db, outcomes, now, retry_seconds) -> None:
         for mail, failure in outcomes:
             attempts = mail.attempts + 1
             if failure is None:
-                mails.update(mail.key, status=domain.SENT, attempts=attempts, sent_at=now, last_error=None)
+                recorded = mails.settle(mail, status=domain.SENT, attempts=attempts, sent_at=now, last_error=None)
                 log.info("mail: sent %s %s", mail.kind, mail.key[:12])
             elif isinstance(failure, PermanentFailure):
-                mails.update(mail.key, status=domain.FAILED, attempts=attempts, last_error=str(failure)[:500])
+                recorded = mails.settle(mail, status=domain.FAILED, attempts=attempts, last_error=str(failure)[:500])
                 log.warning("mail: %s %s failed permanently: %s", mail.kind, mail.key[:12], failure)
             else:
                 status, next_at = domain.after_temporary_failure(attempts, now, retry_seconds)
-                mails.update(mail.key, status=status, attempts=attempts, next_attempt_at=next_at,
-                             last_error=str(failure)[:500])
+                recorded = mails.settle(mail, status=status, attempts=attempts, next_attempt_at=next_at,
+                                        last_error=str(failure)[:500])
                 log.info("mail: %s %s deferred: %s", mail.kind, mail.key[:12], failure)
+            if not recorded:
+                log.warning("mail: %s %s was claimed by another sender after this one's lease ran out; "
+                            "its outcome is theirs to record", mail.kind, mail.key[:12])

@@ -1,10 +1,12 @@
 """Notify's mail table (an outbox of logical emails) and its repository."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 
 from shared.db import insert_new
 
@@ -81,8 +83,11 @@ class Mails:
                                     .values(next_attempt_at=now + lease).returning(*mails.c)).mappings().all()
         return sorted((Mail(**row) for row in rows), key=lambda mail: (mail.created_at, mail.key))
 
-    def update(self, key: str, **values) -> None:
-        self.session.execute(sa.update(mails).where(mails.c.key == key).values(**values))
+    def settle(self, mail: Mail, **values) -> bool:
+        """Record what happened to a claimed ``mail``, unless its lease ran out and another sender
+        claimed it since (its ``next_attempt_at`` is no longer this claim's); True when recorded."""
+        return self.session.execute(sa.update(mails).where(
+            mails.c.key == mail.key, mails.c.next_attempt_at == mail.next_attempt_at).values(**values)).rowcount == 1
 
     def log(self, status: str | None, limit: int) -> list[dict]:
         """The delivery log, newest first; never the bodies (an invitation holds a ballot token)."""
@@ -114,3 +119,33 @@ class Ballots:
                                           ballots.c.deadline > now, ballots.c.deadline <= now + before)
                  .with_for_update(skip_locked=True))
         return [dict(row) for row in self.session.execute(query).mappings()]
+
+
+class AutocommitStatements:
+    """``with db() as connection``: autocommit statements for a mail sender. On PostgreSQL one
+    connection serves until ``close`` (the sender's step); on SQLite (one connection per process)
+    each statement takes it from the pool and gives it back, so the event handlers are not held up
+    while a mail is on the wire."""
+
+    def __init__(self, engine):
+        self.engine, self.keep, self.connection = engine, engine.dialect.name != "sqlite", None
+
+    @contextlib.contextmanager
+    def __call__(self):
+        if self.connection is None:
+            self.connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            yield self.connection
+        except DBAPIError:
+            self.close()  # a broken connection is not reused; the next statement takes a new one
+            raise
+        if not self.keep:
+            self.close()
+
+    def close(self):
+        if self.connection is not None:
+            connection, self.connection = self.connection, None
+            try:
+                connection.close()
+            except DBAPIError:
+                pass

@@ -7,6 +7,7 @@ from nameko.timer import timer
 
 from services.notify import domain, handlers, kinds
 from services.notify.mail import SmtpSender, Templates
+from services.notify.models import AutocommitStatements
 from shared import contract, schemas
 from shared.auth import OperatorOnly
 from shared.errors import EXPECTED
@@ -27,7 +28,8 @@ def mail_relay(store):
     sender = SmtpSender(store.settings)
 
     def step():
-        return handlers.send_due(store.engine, sender, utcnow, store.settings.mail_retry_seconds)
+        return handlers.send_due(AutocommitStatements(store.engine), sender, utcnow,
+                                 store.settings.mail_retry_seconds)
 
     return Relay(handlers.MAIL_RELAY, step, runners=store.settings.smtp_connections)
 

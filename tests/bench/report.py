@@ -45,12 +45,20 @@ def targets(results: dict) -> list[dict]:
             ratio = intake["p99_ms"] / echo["p99_ms"]
             checks.append({"target": f"submit p99 <= 3 x echo p99 ({callers} caller(s))",
                            "measured": f"{ratio:.2f} x", "met": ratio <= 3})
-    runs = {run["nominations"]: run for run in results.get("year_end", [])}
+    for run in results.get("year_end", []):
+        whole = (run["mails_received"] == run["distinct_message_ids"] == run["mails_expected"]
+                 and run["mail_rows"] == {"sent": run["mails_expected"]}
+                 and run["ballots_left_open"] == run["dead_letters"] == 0)
+        checks.append({"target": f"every mail once, none failed, no dead letter ({run['nominations']:,})",
+                       "measured": f"{run['distinct_message_ids']:,} of {run['mails_expected']:,} mails, "
+                                   f"{run['dead_letters']} dead letters", "met": whole})
+    # a run with py-spy attached pays for it: its time is reported but not held to the targets
+    runs = {run["nominations"]: run for run in results.get("year_end", []) if not run.get("profile")}
     if 10000 in runs:
         run = runs[10000]
         checks.append({"target": "10,000 nominations decided and mailed in <= 120 s",
                        "measured": f"{run['seconds']:.1f} s", "met": run["seconds"] <= 120})
-    for run in runs.values():
+    for run in results.get("year_end", []):
         peak = max(run["peak_rss_mb"].values())
         checks.append({"target": f"peak RSS <= 250 MB per service ({run['nominations']:,})",
                        "measured": f"{peak:.0f} MB", "met": peak <= 250})
@@ -86,7 +94,8 @@ def markdown(results: dict) -> str:
                          f"| {run['mails_per_second']} | {run['votes']} | {rss} |")
         lines.append("")
         lines += ["Phases (seconds from the first submission): " + "; ".join(
-            f"{run['nominations']:,}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in run["phases"].items())
+            f"{run['nominations']:,}{' (profiled)' if run.get('profile') else ''}: "
+            + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in run["phases"].items())
             for run in results["year_end"]), ""]
         lines += ["CPU seconds during the run (machine busy share): " + "; ".join(
             f"{run['nominations']:,} ({run['machine_busy']:.0%} busy): " + ", ".join(

@@ -173,7 +173,8 @@ class YearEnd:
 
     # -- after the clock --
     def verify(self) -> dict:
-        """Each expected mail received once (distinct Message-IDs), none left pending or failed."""
+        """Each expected mail received once (distinct Message-IDs), none left pending or failed, every
+        ballot closed in notify (so no reminders), and nothing dead-lettered."""
         ids = set()
         files = list(self.sink.directory.glob("*.eml"))
         for path in files:
@@ -183,7 +184,11 @@ class YearEnd:
                        if line.lower().startswith(b"message-id:"))
         with self.engines["notify"].connect() as connection:
             statuses = dict(connection.execute(sa.text("SELECT status, count(*) FROM mails GROUP BY status")).all())
-        return {"mails_received": len(files), "distinct_message_ids": len(ids), "mail_rows": statuses}
+            open_ballots = connection.execute(sa.text("SELECT count(*) FROM ballots WHERE NOT closed")).scalar()
+        queues = requests.get(f"{RABBIT_API}/queues/{self.sandbox.vhost}", timeout=10).json()
+        dead = sum(q.get("messages", 0) for q in queues if q["name"].startswith("dlq."))
+        return {"mails_received": len(files), "distinct_message_ids": len(ids), "mail_rows": statuses,
+                "ballots_left_open": open_ballots, "dead_letters": dead}
 
     def broker_messages(self) -> dict:
         """Messages published and delivered on the run's vhost (the management plugin samples every

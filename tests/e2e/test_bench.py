@@ -19,11 +19,13 @@ def test_a_tiny_year_end_run_counts_every_vote_and_every_mail_once_and_reports_t
     # 20 acknowledgements, 14 + 15 invitations, 2 x (20 outcomes + 2 advanced)
     assert run["mails_expected"] == 20 + 29 + 44 == run["mails_received"] == run["distinct_message_ids"]
     assert run["mail_rows"] == {"sent": run["mails_expected"]}
+    assert run["ballots_left_open"] == run["dead_letters"] == 0
     assert run["broker"]["published"] > 0 and all(mb > 0 for mb in run["peak_rss_mb"].values())
     assert set(run["cpu_seconds"]) >= {"intake", "review", "notify", "RabbitMQ", "PostgreSQL"}
 
     results = {"machine": report.machine(), "rpc": None, "year_end": [run]}
     results["targets"] = report.targets(results)
+    assert {c["target"]: c["met"] for c in results["targets"]}["every mail once, none failed, no dead letter (20)"]
     table = report.write(results, tmp_path)
     assert "| 20 nominations |" in table
     assert json.loads((tmp_path / "latest.json").read_text())["year_end"][0]["nominations"] == 20

@@ -1,12 +1,13 @@
 """Mail delivery against real SMTP servers (aiosmtpd): retries, permanent failures, hangs, UTF-8."""
 import time
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from services.notify import domain, handlers
 from services.notify.mail import Renderer, SmtpSender
-from services.notify.models import mails
+from services.notify.models import AutocommitStatements, Mails, mails
 from services.notify.service import MIGRATIONS
 from shared.config import load_settings
 from shared.outbox import utcnow
@@ -59,7 +60,7 @@ def statuses(mail_db):
 def deliver(mail_db, sender, until, timeout=20):
     """Run the mail relay's step until ``until(statuses)`` holds."""
     def settled():
-        handlers.send_due(mail_db.engine, sender, utcnow, retry_seconds=0.05)
+        handlers.send_due(AutocommitStatements(mail_db.engine), sender, utcnow, retry_seconds=0.05)
         return until(statuses(mail_db))
 
     wait_until(settled, timeout=timeout, interval=0.05, what="mail to settle")
@@ -89,7 +90,7 @@ def test_a_550_is_recorded_and_never_retried(mail_db, smtp):
     sink = smtp("--script", "550")
     queue(mail_db, "vanphong@example.vn")
     deliver(mail_db, sender_for(sink), lambda s: s["vanphong@example.vn"][0] == "failed")
-    assert handlers.send_due(mail_db.engine, sender_for(sink), utcnow, 0.05) == 0
+    assert handlers.send_due(AutocommitStatements(mail_db.engine), sender_for(sink), utcnow, 0.05) == 0
     assert statuses(mail_db) == {"vanphong@example.vn": ("failed", 1)}
     assert sink.messages() == []
     [entry] = handlers.mail_log("failed", 10, mail_db.uow())
@@ -137,7 +138,8 @@ def test_starttls_and_login_deliver_when_configured_and_a_wrong_password_keeps_t
     cert, key = certificate
     sink = smtp("--auth", "tdkt:mat-khau-dung", "--tls-cert", str(cert), "--tls-key", str(key))
     queue(mail_db, "vanphong@example.vn")
-    handlers.send_due(mail_db.engine, tls_sender(sink, certificate, "sai-mat-khau"), utcnow, 0.05)
+    handlers.send_due(AutocommitStatements(mail_db.engine), tls_sender(sink, certificate, "sai-mat-khau"), utcnow,
+                      0.05)
     assert statuses(mail_db)["vanphong@example.vn"][0] == "pending"  # an operator can fix the password
     deliver(mail_db, tls_sender(sink, certificate, "mat-khau-dung"),
             lambda s: s["vanphong@example.vn"][0] == "sent")
@@ -150,7 +152,7 @@ def test_starttls_refuses_a_server_whose_certificate_is_not_trusted(mail_db, smt
     queue(mail_db, "vanphong@example.vn")
     untrusting = SmtpSender(load_settings({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port),
                                            "SMTP_STARTTLS": "true"}))
-    handlers.send_due(mail_db.engine, untrusting, utcnow, 0.05)
+    handlers.send_due(AutocommitStatements(mail_db.engine), untrusting, utcnow, 0.05)
     assert statuses(mail_db)["vanphong@example.vn"] == ("pending", 1) and sink.messages() == []
 
 
@@ -161,10 +163,23 @@ def test_senders_working_side_by_side_send_each_mail_once(mail_db, smtp):
     contacts = [f"donvi{n}@example.vn" for n in range(40)]
     queue(mail_db, *contacts)
     sender = sender_for(sink)
-    senders = [eventlet.spawn(handlers.send_due, mail_db.engine, sender, utcnow, 0.05, 3) for _ in range(4)]
+    senders = [eventlet.spawn(handlers.send_due, AutocommitStatements(mail_db.engine), sender, utcnow, 0.05, 3)
+               for _ in range(4)]
     sent = sum(thread.wait() for thread in senders)
     deliver(mail_db, sender, lambda s: all(status == "sent" for status, _ in s.values()))
     messages = sink.wait_for(40)
     assert len(messages) == 40 and len({m["Message-ID"] for m in messages}) == 40
     assert statuses(mail_db) == {contact: ("sent", 1) for contact in contacts}
     assert sent > 0
+
+
+def test_a_sender_whose_lease_ran_out_does_not_overwrite_the_sender_that_claimed_the_mail_next(mail_db):
+    queue(mail_db, "vanphong@example.vn")
+    with mail_db.engine.connect() as connection:
+        mails = Mails(connection)
+        (late,) = mails.claim_due(utcnow(), timedelta(0), 10)  # its lease ends at once
+        (current,) = mails.claim_due(utcnow() + timedelta(seconds=1), timedelta(minutes=5), 10)
+        assert not mails.settle(late, status="pending", attempts=1)
+        assert mails.settle(current, status="sent", attempts=1)
+        connection.commit()
+    assert statuses(mail_db) == {"vanphong@example.vn": ("sent", 1)}

@@ -25,7 +25,9 @@ def test_a_profile_summary_counts_own_and_inclusive_samples_per_function(tmp_pat
 
 def test_targets_compare_ratios_and_the_growth_from_5000_to_10000():
     def run(size, seconds, rss=100.0):
-        return {"nominations": size, "seconds": seconds, "peak_rss_mb": {"intake": rss, "review": 90.0, "notify": 80.0}}
+        return {"nominations": size, "seconds": seconds, "peak_rss_mb": {"intake": rss, "review": 90.0, "notify": 80.0},
+                "mails_expected": 10, "mails_received": 10, "distinct_message_ids": 10, "mail_rows": {"sent": 10},
+                "ballots_left_open": 0, "dead_letters": 0}
 
     rpc = {"intake_1": {"per_second": 90.0, "p99_ms": 9.0}, "bench_echo_1": {"per_second": 100.0, "p99_ms": 3.0},
            "intake_16": {"per_second": 70.0, "p99_ms": 40.0}, "bench_echo_16": {"per_second": 100.0, "p99_ms": 10.0}}
@@ -39,3 +41,13 @@ def test_targets_compare_ratios_and_the_growth_from_5000_to_10000():
     assert checks["peak RSS <= 250 MB per service (5,000)"]["met"]
     assert not checks["peak RSS <= 250 MB per service (10,000)"]["met"]
     assert checks["time(10,000) <= 2.2 x time(5,000)"]["measured"] == "2.17 x"
+    assert checks["every mail once, none failed, no dead letter (5,000)"]["met"]
+
+
+def test_a_doubled_mail_or_a_dead_letter_fails_the_delivery_check_and_a_profiled_run_is_not_timed():
+    run = {"nominations": 10000, "seconds": 100.0, "peak_rss_mb": {"intake": 1.0}, "mails_expected": 10,
+           "mails_received": 11, "distinct_message_ids": 10, "mail_rows": {"sent": 10}, "ballots_left_open": 0,
+           "dead_letters": 1, "profile": {"intake": {}}}
+    checks = {c["target"]: c for c in report.targets({"year_end": [run]})}
+    assert not checks["every mail once, none failed, no dead letter (10,000)"]["met"]
+    assert "10,000 nominations decided and mailed in <= 120 s" not in checks
