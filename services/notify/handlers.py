@@ -56,12 +56,12 @@ def invite(ballot: dict, requests, uow, renderer, now) -> None:
         uow.commit()
 
 
-def note_ballot(sitting_id: str, member_id: str | None, uow, **values) -> None:
+def note_ballot(sitting_id: str, member_id: str | None, uow, now, **values) -> None:
     """``vote_counted`` (that member) or ``sitting_closed`` (everyone): no more reminders."""
     with uow:
         if not uow.claim_message():
             return
-        Ballots(uow.session).mark(sitting_id, member_id, **values)
+        Ballots(uow.session).mark(sitting_id, member_id, uow.message_id, now, **values)
         uow.commit()
 
 
@@ -72,7 +72,7 @@ def remind(uow, renderer, reminders_for, before: timedelta, now) -> int:
         due = ballots.due_for_reminder(now, before)
         for ballot in due:
             _queue(reminders_for(ballot["payload"], ballot["event_id"]), uow, renderer, now)
-            ballots.mark(ballot["sitting_id"], ballot["member_id"], reminded=True)
+            ballots.mark_reminded(ballot["sitting_id"], ballot["member_id"])
         uow.commit()
     return len(due)
 

@@ -99,23 +99,49 @@ class Mails:
         return [dict(row) for row in self.session.execute(query).mappings()]
 
 
+WHOLE_SITTING = "*"  # the member id of a row that records a sitting's close (no real id has a "*")
+
+
 class Ballots:
     def __init__(self, session):
         self.session = session
 
     def add_once(self, sitting_id, member_id, event_id, deadline, payload) -> None:
-        insert_new(self.session, ballots, sitting_id=sitting_id, member_id=member_id, event_id=event_id,
-                   deadline=deadline, payload=payload, voted=False, closed=False, reminded=False)
+        """Record an issued ballot. Its member's vote or its sitting's close may have been handled
+        first (the events travel on different queues): what they said is kept. The sitting's row
+        (``WHOLE_SITTING``) is written first, so a close handled at the same moment waits for this
+        transaction and then closes this ballot too."""
+        self._placeholder(sitting_id, WHOLE_SITTING, event_id, deadline)
+        closed = self.session.execute(sa.select(ballots.c.closed).where(
+            ballots.c.sitting_id == sitting_id, ballots.c.member_id == WHOLE_SITTING)).scalar()
+        if not insert_new(self.session, ballots, sitting_id=sitting_id, member_id=member_id, event_id=event_id,
+                          deadline=deadline, payload=payload, voted=False, closed=closed, reminded=False):
+            self.session.execute(sa.update(ballots).where(
+                ballots.c.sitting_id == sitting_id, ballots.c.member_id == member_id).values(
+                event_id=event_id, deadline=deadline, payload=payload, closed=ballots.c.closed | closed))
 
-    def mark(self, sitting_id: str, member_id: str | None = None, **values) -> None:
+    def mark(self, sitting_id: str, member_id: str | None, event_id: str, now, **values) -> None:
+        """``voted`` for a member, ``closed`` for the whole sitting (``member_id`` None). A mark that
+        comes before its ballot is kept in a row of its own (``WHOLE_SITTING`` for a close), written
+        before the update so that a ballot being recorded at the same moment is waited for."""
+        self._placeholder(sitting_id, member_id or WHOLE_SITTING, event_id, now)
         query = sa.update(ballots).where(ballots.c.sitting_id == sitting_id)
         if member_id is not None:
             query = query.where(ballots.c.member_id == member_id)
         self.session.execute(query.values(**values))
 
+    def _placeholder(self, sitting_id, member_id, event_id, now) -> None:
+        insert_new(self.session, ballots, sitting_id=sitting_id, member_id=member_id, event_id=event_id,
+                   deadline=now, payload={}, voted=False, closed=False, reminded=False)
+
+    def mark_reminded(self, sitting_id: str, member_id: str) -> None:
+        self.session.execute(sa.update(ballots).where(ballots.c.sitting_id == sitting_id,
+                                                      ballots.c.member_id == member_id).values(reminded=True))
+
     def due_for_reminder(self, now, before) -> list[dict]:
         """Open ballots not yet cast whose deadline is within ``before`` of now, each reminded once."""
         query = (sa.select(ballots).where(~ballots.c.closed, ~ballots.c.voted, ~ballots.c.reminded,
+                                          ballots.c.member_id != WHOLE_SITTING,
                                           ballots.c.deadline > now, ballots.c.deadline <= now + before)
                  .with_for_update(skip_locked=True))
         return [dict(row) for row in self.session.execute(query).mappings()]

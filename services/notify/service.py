@@ -57,12 +57,12 @@ class NotifyService:
     @inbox_event_handler(contract.REVIEW, contract.VOTE_COUNTED)
     def on_vote_counted(self, payload):
         vote = schemas.load(schemas.VoteCounted, payload)
-        handlers.note_ballot(vote["sitting_id"], vote["member_id"], self.uow, voted=True)
+        handlers.note_ballot(vote["sitting_id"], vote["member_id"], self.uow, utcnow(), voted=True)
 
     @inbox_event_handler(contract.REVIEW, contract.SITTING_CLOSED)
     def on_sitting_closed(self, payload):
         closed = schemas.load(schemas.SittingClosed, payload, schemas.MAX_SITTING_BYTES)
-        handlers.note_ballot(closed["sitting_id"], None, self.uow, closed=True)
+        handlers.note_ballot(closed["sitting_id"], None, self.uow, utcnow(), closed=True)
 
     @inbox_event_handler(contract.REVIEW, contract.NOMINATION_ADVANCED)
     def on_nomination_advanced(self, payload):

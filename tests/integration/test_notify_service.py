@@ -1,4 +1,6 @@
 """Notify as a running container: each logical email once, however often its event arrives."""
+import json
+
 import pytest
 from nameko.testing.services import entrypoint_waiter
 
@@ -77,6 +79,43 @@ def test_members_who_have_not_voted_are_reminded_once_before_the_deadline(contai
     assert [m["To"] for m in reminders] == ["Thành viên m-2 <m-2@example.vn>"]
     engine = sa.create_engine(db_urls["notify"])
     with engine.connect() as connection:
-        assert dict(connection.execute(sa.text("SELECT member_id, reminded FROM ballots")).all()) == {
-            "m-1": False, "m-2": True}
+        assert dict(connection.execute(sa.text("SELECT member_id, reminded FROM ballots WHERE member_id != '*'"))
+                    .all()) == {"m-1": False, "m-2": True}
     engine.dispose()
+
+
+def test_a_vote_and_a_close_handled_before_their_ballots_still_count(container_factory, rabbit_config, service_env,
+                                                                     mail_sink, db_urls):
+    """The events travel on different queues: a fast member (or a busy notify) can see a vote counted,
+    even the sitting closed, before the invitation is handled. No one is reminded afterwards."""
+    from datetime import datetime, timedelta, timezone
+
+    import sqlalchemy as sa
+
+    notify = container_factory(NotifyService, rabbit_config)
+    notify.start()
+    publish = EventPublisher(rabbit_config["AMQP_URI"], "review")
+    with entrypoint_waiter(notify, "on_vote_counted", timeout=15):
+        publish("vote_counted", {"sitting_id": "s-early", "member_id": "m-1"}, "counted-early-m-1", {})
+    with entrypoint_waiter(notify, "on_sitting_closed", timeout=15):
+        publish("sitting_closed", {"sitting_id": "s-early", "council_id": "hd-vp", "stage": "unit", "quorum_met": True,
+                                   "closed_at": "2025-12-01T10:00:00+00:00", "participants": 1, "units": ["vp"],
+                                   "results": []}, "closed-early", {})
+    deadline = (datetime.now(timezone.utc) + timedelta(minutes=30)).isoformat()
+    for member in ("m-1", "m-2"):
+        with entrypoint_waiter(notify, "on_ballot_issued", timeout=15):
+            publish("ballot_issued", {
+                "sitting_id": "s-early", "council_id": "hd-vp", "deadline": deadline, "ballot_token": f"tok-{member}",
+                "member": {"id": member, "name": f"Thành viên {member}", "email": f"{member}@example.vn"},
+                "agenda": [{"nomination_id": "n-1", "award_code": "LDTT", "nominee_name": "Hoa", "unit_id": "vp"}]},
+                f"ballot-early-{member}", {})
+
+    engine = sa.create_engine(db_urls["notify"])
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT member_id, voted, closed, payload FROM ballots "
+                                          "WHERE member_id != '*'")).all()
+    engine.dispose()
+    assert {(member, bool(voted), bool(closed)) for member, voted, closed, _ in rows} == {
+        ("m-1", True, True), ("m-2", False, True)}
+    payloads = [json.loads(payload) if isinstance(payload, str) else payload for *_, payload in rows]  # SQLite: text
+    assert sorted(payload["ballot_token"] for payload in payloads) == ["tok-m-1", "tok-m-2"]
