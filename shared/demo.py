@@ -23,6 +23,18 @@ SURNAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "
 GIVEN = ("Thị Hoa", "Văn Nam", "Thị Lan", "Minh Tuấn", "Thu Hương", "Quốc Bảo", "Ngọc Anh", "Đức Thắng")
 
 
+def as_cstd_bo(nomination: dict, initiative_id: str) -> dict:
+    """Make ``nomination`` an eligible CSTD_BO: CSTDCS the two years before, and a ministry-level
+    initiative (with its certificate) in the award year."""
+    nomination["documents"].append(CERTIFICATE)
+    nomination["history"] = [
+        {"year": 2023, "rating": "HTXSNV", "titles": ["CSTDCS"]},
+        {"year": 2024, "rating": "HTXSNV", "titles": ["CSTDCS"]},
+        {"year": 2025, "rating": "HTXSNV", "initiatives": [
+            {"id": initiative_id, "title": "Số hoá quy trình", "scope": "bo"}]}]
+    return nomination
+
+
 def nominations_for(unit: dict, count: int) -> list[dict]:
     """``count`` nominations of a unit: LDTT and CSTDCS mostly, one CSTD_BO that goes to the ministry."""
     example = json.loads(EXAMPLE.read_text(encoding="utf-8"))
@@ -37,12 +49,7 @@ def nominations_for(unit: dict, count: int) -> list[dict]:
         nomination.update(submission_key=f"demo-{unit['id']}-{number}", award_code=award,
                           contact_email=unit["email"])
         if award == "CSTD_BO":
-            nomination["documents"].append(CERTIFICATE)
-            nomination["history"] = [
-                {"year": 2023, "rating": "HTXSNV", "titles": ["CSTDCS"]},
-                {"year": 2024, "rating": "HTXSNV", "titles": ["CSTDCS"]},
-                {"year": 2025, "rating": "HTXSNV", "initiatives": [
-                    {"id": f"SK-{unit['id']}", "title": "Số hoá quy trình", "scope": "bo"}]}]
+            as_cstd_bo(nomination, f"SK-{unit['id']}")
         batch.append(nomination)
     return batch
 

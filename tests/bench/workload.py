@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = json.loads((ROOT / "deploy" / "examples" / "nomination.json").read_text("utf-8"))
-CERTIFICATE = {"kind": "xac_nhan_sang_kien", "filename": "sang-kien.pdf", "sha256": "c" * 64, "size": 4096}
+from shared.demo import EXAMPLE as EXAMPLE_FILE, as_cstd_bo
+
+EXAMPLE = json.loads(EXAMPLE_FILE.read_text("utf-8"))  # read once: the run builds thousands
 UNIT_MEMBERS, MINISTRY_MEMBERS = 7, 15
 MINISTRY_COUNCIL = "hd-bo"
 
@@ -49,13 +48,8 @@ def nominations(unit_id: str, count: int) -> list[dict]:
                                      email=f"cb{number}.{unit_id}@example.vn")
         nomination.update(submission_key=f"bench-{unit_id}-{number}", award_code=award,
                           contact_email=f"tdkt.{unit_id}@example.vn")
-        if award == "CSTD_BO":
-            nomination["documents"].append(CERTIFICATE)
-            nomination["history"] = [
-                {"year": 2023, "rating": "HTXSNV", "titles": ["CSTDCS"]},
-                {"year": 2024, "rating": "HTXSNV", "titles": ["CSTDCS"]},
-                {"year": 2025, "rating": "HTXSNV", "initiatives": [
-                    {"id": f"SK-{unit_id}-{number}", "title": "Số hoá quy trình", "scope": "bo"}]}]
+        if award == "CSTD_BO":  # each nominee's own initiative: one achievement backs one award
+            as_cstd_bo(nomination, f"SK-{unit_id}-{number}")
         batch.append(nomination)
     return batch
 

@@ -52,6 +52,16 @@ def test_the_operator_reads_the_delivery_log_without_the_bodies(notify, rabbit_c
     assert denied.exit_code != 0 and "Chưa xác thực" in denied.output
 
 
+def issue_ballot(notify, publish, sitting_id, member, deadline):
+    """Review's ``ballot_issued`` for one member of a one-item sitting, waited for in notify."""
+    with entrypoint_waiter(notify, "on_ballot_issued", timeout=15):
+        publish("ballot_issued", {
+            "sitting_id": sitting_id, "council_id": "hd-vp", "deadline": deadline, "ballot_token": f"tok-{member}",
+            "member": {"id": member, "name": f"Thành viên {member}", "email": f"{member}@example.vn"},
+            "agenda": [{"nomination_id": "n-1", "award_code": "LDTT", "nominee_name": "Hoa", "unit_id": "vp"}]},
+            f"ballot-{sitting_id}-{member}", {})
+
+
 def test_members_who_have_not_voted_are_reminded_once_before_the_deadline(container_factory, rabbit_config,
                                                                           service_env, mail_sink, monkeypatch,
                                                                           db_urls):
@@ -65,12 +75,7 @@ def test_members_who_have_not_voted_are_reminded_once_before_the_deadline(contai
     publish = EventPublisher(rabbit_config["AMQP_URI"], "review")
     deadline = (datetime.now(timezone.utc) + timedelta(minutes=30)).isoformat()
     for member in ("m-1", "m-2"):
-        with entrypoint_waiter(notify, "on_ballot_issued", timeout=15):
-            publish("ballot_issued", {
-                "sitting_id": "s-rem", "council_id": "hd-vp", "deadline": deadline, "ballot_token": f"tok-{member}",
-                "member": {"id": member, "name": f"Thành viên {member}", "email": f"{member}@example.vn"},
-                "agenda": [{"nomination_id": "n-1", "award_code": "LDTT", "nominee_name": "Hoa", "unit_id": "vp"}]},
-                f"ballot-{member}", {})
+        issue_ballot(notify, publish, "s-rem", member, deadline)
     with entrypoint_waiter(notify, "on_vote_counted", timeout=15):
         publish("vote_counted", {"sitting_id": "s-rem", "member_id": "m-1"}, "counted-m-1", {})
 
@@ -103,12 +108,7 @@ def test_a_vote_and_a_close_handled_before_their_ballots_still_count(container_f
                                    "results": []}, "closed-early", {})
     deadline = (datetime.now(timezone.utc) + timedelta(minutes=30)).isoformat()
     for member in ("m-1", "m-2"):
-        with entrypoint_waiter(notify, "on_ballot_issued", timeout=15):
-            publish("ballot_issued", {
-                "sitting_id": "s-early", "council_id": "hd-vp", "deadline": deadline, "ballot_token": f"tok-{member}",
-                "member": {"id": member, "name": f"Thành viên {member}", "email": f"{member}@example.vn"},
-                "agenda": [{"nomination_id": "n-1", "award_code": "LDTT", "nominee_name": "Hoa", "unit_id": "vp"}]},
-                f"ballot-early-{member}", {})
+        issue_ballot(notify, publish, "s-early", member, deadline)
 
     engine = sa.create_engine(db_urls["notify"])
     with engine.connect() as connection:
