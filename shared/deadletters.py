@@ -1,7 +1,8 @@
 """Dead letters: what an operator sees of ``dlq.<service>`` and how a message is replayed.
 
-A dead letter keeps its body, message id and headers; RabbitMQ's ``x-death`` header names the queue it
-died in, which is where a replay sends it back (with the attempt count reset).
+A dead letter keeps its body, message id and headers; its ``x-tdkt-queue`` header (or, for one the broker
+dead-lettered, RabbitMQ's ``x-death``) names the queue it died in, which is where a replay sends it back
+(with the attempt count reset), and ``x-tdkt-reason`` says why it died.
 """
 from __future__ import annotations
 
@@ -10,21 +11,48 @@ import json
 from kombu import Connection
 
 from shared.config import load_settings
-from shared.messaging import ATTEMPTS, dead_letter_queue
+from shared.guard import header_count
+from shared.messaging import ATTEMPTS, MAX_ATTEMPTS, ORIGIN_QUEUE, REASON, dead_letter_queue
 
 SECRET_KEYS = ("ballot_token", "auth_token")
 
 
+def _headers(message) -> dict:
+    return message.headers if isinstance(message.headers, dict) else {}
+
+
+def _death(message) -> dict:
+    deaths = _headers(message).get("x-death")
+    return deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else {}
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _origin(message) -> str | None:
-    deaths = (message.headers or {}).get("x-death") or []
-    return deaths[0].get("queue") if deaths else None
+    return _text(_headers(message).get(ORIGIN_QUEUE)) or _text(_death(message).get("queue"))
 
 
-def _preview(body: bytes, width: int = 160) -> str:
+def _routing_key(message) -> str | None:
+    keys = _death(message).get("routing-keys")
+    return _text(keys[0]) if isinstance(keys, list) and keys else _text(message.delivery_info.get("routing_key"))
+
+
+def _reason(message) -> str:
+    reason = _text(_headers(message).get(REASON))
+    if reason:
+        return reason
+    return f"rejected ({_text(_death(message).get('reason')) or 'by the broker'})"
+
+
+def _preview(body, width: int = 160) -> str:
     """The body with secrets masked, cut to ``width`` characters."""
+    if isinstance(body, str):
+        body = body.encode("utf-8", "surrogatepass")
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return body[:width].decode("utf-8", "replace")
     if isinstance(data, dict):
         data = {key: "***" if key in SECRET_KEYS else value for key, value in data.items()}
@@ -43,10 +71,10 @@ def peek(amqp_uri: str, service: str, limit: int = 100) -> list[dict]:
             if message is None:
                 break
             taken.append(message)
-            found.append({"message_id": message.properties.get("message_id"), "queue": _origin(message),
-                          "routing_key": (message.headers or {}).get("x-death", [{}])[0].get("routing-keys",
-                                                                                             [None])[0],
-                          "attempts": (message.headers or {}).get(ATTEMPTS, 0), "body": _preview(message.body)})
+            found.append({"message_id": _text(message.properties.get("message_id")), "queue": _origin(message),
+                          "routing_key": _routing_key(message), "reason": _reason(message),
+                          "attempts": header_count(_headers(message), ATTEMPTS, MAX_ATTEMPTS),
+                          "body": _preview(message.body)})
         for message in taken:
             message.requeue()
         queue.queue_declare(passive=True)  # a round trip: the broker has put them back before we go
@@ -70,7 +98,8 @@ def replay(amqp_uri: str, service: str, limit: int = 100) -> int:
             if origin is None:
                 message.reject(requeue=True)
                 break
-            headers = {k: v for k, v in (message.headers or {}).items() if k not in (ATTEMPTS, "x-death")}
+            headers = {k: v for k, v in _headers(message).items()
+                       if k not in (ATTEMPTS, "x-death", REASON, ORIGIN_QUEUE)}
             producer.publish(message.body, exchange="", routing_key=origin, headers=headers,
                              content_type=message.content_type, content_encoding=message.content_encoding,
                              message_id=message.properties.get("message_id"), delivery_mode=2)

@@ -12,9 +12,12 @@ from kombu import Connection, Exchange, Queue, producers
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.events import SERVICE_POOL, EventHandler
+from nameko.exceptions import ContainerBeingKilled
 
 from shared.config import load_settings
 from shared.errors import ValidationError
+from shared.guard import (GuardedQueueConsumer, InflightMessages, body_bytes, describe, header_count,
+                          install_worker_guard, safe_context)
 from shared.outbox import Undeliverable
 
 log = logging.getLogger(__name__)
@@ -25,6 +28,9 @@ DEAD_LETTER_EXCHANGE = Exchange("tdkt.dead-letter", type="direct", durable=True)
 
 ATTEMPTS = "x-tdkt-attempts"  # header: how many times handlers failed on this message
 MAX_ATTEMPTS = 5
+REASON = "x-tdkt-reason"  # header of a dead letter: why it was dead-lettered
+ORIGIN_QUEUE = "x-tdkt-queue"  # header of a dead letter: the queue it was taken from (for a replay)
+MAX_MESSAGE_ID = 128
 
 
 def queue_arguments(queue_type: str, **arguments) -> dict:
@@ -64,22 +70,41 @@ class EventPublisher:
 
 
 def message_id_of(message) -> str:
-    """The publisher's message id, or for clients that set none, a digest of route and body."""
+    """The publisher's message id (a short printable string), or else a digest of it, or for clients
+    that set none, a digest of route and body: two identical deliveries are one message, two different
+    bodies two, whatever type py-amqp gave the body."""
     given = message.properties.get("message_id")
+    if isinstance(given, str) and given and len(given) <= MAX_MESSAGE_ID and given.isprintable():
+        return given
     if given:
-        return str(given)[:128]
-    route = message.delivery_info.get("routing_key", "")
-    return "sha256:" + hashlib.sha256(route.encode() + b"\0" + message.body).hexdigest()
+        return "sha256:" + hashlib.sha256(body_bytes(given)).hexdigest()
+    route = str((message.delivery_info or {}).get("routing_key", ""))
+    return "sha256:" + hashlib.sha256(body_bytes(route) + b"\0" + body_bytes(message.body)).hexdigest()
+
+
+def _publish_body(message) -> tuple[bytes, str]:
+    """The body and content encoding to publish a copy of ``message`` with, byte for byte."""
+    encoding = message.content_encoding if isinstance(message.content_encoding, str) else None
+    if isinstance(message.body, str):
+        try:
+            return message.body.encode(encoding or "utf-8"), encoding or "utf-8"
+        except (LookupError, UnicodeError):
+            return body_bytes(message.body), "utf-8"
+    return body_bytes(message.body), encoding or "binary"
 
 
 class InboxEventHandler(EventHandler):
     """A reliable, service-pool event handler that passes the message id on for the inbox.
 
     A handler that raises ``ValidationError`` (the payload is malformed) has its message dead-lettered
-    at once to ``dlq.<service>``. Any other error (a database outage, a bug) sends the message to
-    ``<queue>.retry``, from which it returns after a delay that doubles from ``TDKT_RETRY_SECONDS``;
-    after ``MAX_ATTEMPTS`` it is dead-lettered too, so one poison message never stops the others.
+    at once to ``dlq.<service>`` with the reason in its ``x-tdkt-reason`` header; so has a message the
+    guard refuses (a body that cannot be decoded, or too large). Any other error (a database outage, a
+    bug) sends the message to ``<queue>.retry``, from which it returns after a delay that doubles from
+    ``TDKT_RETRY_SECONDS``; after ``MAX_ATTEMPTS`` it is dead-lettered too, so one poison message never
+    stops the others.
     """
+
+    queue_consumer = GuardedQueueConsumer()
 
     def __init__(self, source_service, event_type, **kwargs):
         super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
@@ -87,7 +112,10 @@ class InboxEventHandler(EventHandler):
 
     def setup(self):
         super().setup()
+        install_worker_guard(self.container)
+        self.inflight = InflightMessages()
         service, settings = self.container.service_name, load_settings()
+        self.service = service
         # rejected messages of this queue go to the service's dead-letter queue
         self.queue = Queue(self.queue.name, exchange=self.queue.exchange, routing_key=self.queue.routing_key,
                            durable=True, auto_delete=False, queue_arguments=queue_arguments(
@@ -105,9 +133,66 @@ class InboxEventHandler(EventHandler):
         super().start()
 
     def unpack_message_headers(self, message):
-        context = super().unpack_message_headers(message)
+        context = safe_context(message)
         context[MESSAGE_ID] = message_id_of(message)
         return context
+
+    def handle_message(self, body, message):
+        try:
+            worker_ctx = self.container.spawn_worker(
+                self, (body,), {}, context_data=self.unpack_message_headers(message),
+                handle_result=lambda ctx, result, exc_info: self.handle_result(message, ctx, result, exc_info))
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+            return
+        self.inflight.add(worker_ctx, message)
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        self.inflight.pop(worker_ctx)
+        try:
+            self.handle_message_processed(message, result, exc_info)
+        except Exception as exc:  # settling must never raise in the worker: that would stop the service
+            log.exception("event %s: settling a message failed", self.event_type)
+            self.refuse(message, "settling failed: " + describe(exc))
+        return result, exc_info
+
+    def worker_died(self, worker_ctx, exc_info):
+        message = self.inflight.pop(worker_ctx)
+        if message is not None:
+            self.handle_message_processed(message, None, exc_info)
+
+    def refuse(self, message, reason: str):
+        """Dead-letter a message no handler may see, with its reason."""
+        log.error("event %s from %s (message %s) dead-lettered: %s", self.event_type, self.source_service,
+                  message_id_of(message), reason)
+        self.dead_letter(message, reason)
+
+    def dead_letter(self, message, reason: str):
+        """A copy in ``dlq.<service>`` carrying ``x-tdkt-reason`` and the queue it came from, confirmed
+        before the original is acknowledged; if the copy cannot be made, the broker dead-letters the
+        original (without a reason)."""
+        if not message.channel.connection:
+            return  # the broker has taken the message back already
+        headers = dict(message.headers) if isinstance(message.headers, dict) else {}
+        headers.update({REASON: reason[:500], ORIGIN_QUEUE: self.queue.name})
+        body, encoding = _publish_body(message)
+        content_type = message.content_type if isinstance(message.content_type, str) else None
+        message_id = message.properties.get("message_id")
+        try:
+            self._publish(body, exchange=DEAD_LETTER_EXCHANGE.name, routing_key=self.service, headers=headers,
+                          content_type=content_type or "application/octet-stream", content_encoding=encoding,
+                          message_id=message_id if isinstance(message_id, str) else None)
+        except Exception:
+            log.exception("event %s: cannot copy a message to dlq.%s; rejected to it", self.event_type,
+                          self.service)
+            message.reject(requeue=False)
+            return
+        message.ack()
+
+    def _publish(self, body, **options):
+        with producers[Connection(self.amqp_uri, transport_options={"confirm_publish": True})].acquire(
+                block=True, timeout=10) as producer:
+            producer.publish(body, delivery_mode=PERSISTENT, retry=True, **options)
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:
@@ -115,28 +200,28 @@ class InboxEventHandler(EventHandler):
             return
         if not message.channel.connection:
             return  # the broker has taken the message back already
-        attempts = int((message.headers or {}).get(ATTEMPTS, 0)) + 1
+        attempts = header_count(message.headers, ATTEMPTS, MAX_ATTEMPTS) + 1
         if issubclass(exc_info[0], ValidationError) or attempts >= MAX_ATTEMPTS:
-            why = exc_info[1].detail if issubclass(exc_info[0], ValidationError) else repr(exc_info[1])
+            why = exc_info[1].detail if issubclass(exc_info[0], ValidationError) else describe(exc_info[1])
             log.error("event %s from %s (message %s) dead-lettered after %d attempt(s): %s", self.event_type,
                       self.source_service, message_id_of(message), attempts, why)
-            message.reject(requeue=False)
+            self.dead_letter(message, f"{'invalid' if attempts == 1 else f'failed {attempts} times'}: {why}")
             return
         delay = self.retry_seconds * 2 ** (attempts - 1)
+        body, encoding = _publish_body(message)
+        content_type = message.content_type if isinstance(message.content_type, str) else None
+        message_id = message.properties.get("message_id")
         try:
-            with producers[Connection(self.amqp_uri, transport_options={"confirm_publish": True})].acquire(
-                    block=True, timeout=10) as producer:
-                producer.publish(message.body, exchange="", routing_key=self.retries.name,
-                                 headers={**(message.headers or {}), ATTEMPTS: attempts},
-                                 content_type=message.content_type, content_encoding=message.content_encoding,
-                                 message_id=message.properties.get("message_id"), delivery_mode=PERSISTENT,
-                                 expiration=delay, retry=True)
+            headers = dict(message.headers) if isinstance(message.headers, dict) else {}
+            self._publish(body, exchange="", routing_key=self.retries.name, headers={**headers, ATTEMPTS: attempts},
+                          content_type=content_type or "application/octet-stream", content_encoding=encoding,
+                          message_id=message_id if isinstance(message_id, str) else None, expiration=delay)
         except Exception:  # the retry queue is out of reach: let the broker redeliver it
             log.exception("event %s: cannot schedule a retry; requeued", self.event_type)
             message.requeue()
             return
-        log.warning("event %s from %s (message %s) failed (%r); retry %d in %.1fs", self.event_type,
-                    self.source_service, message_id_of(message), exc_info[1], attempts, delay)
+        log.warning("event %s from %s (message %s) failed (%s); retry %d in %.1fs", self.event_type,
+                    self.source_service, message_id_of(message), type(exc_info[1]).__name__, attempts, delay)
         message.ack()
 
 
