@@ -23,7 +23,7 @@ def dlq_list(service, limit):
     from shared.deadletters import peek
 
     letters = peek(_settings().amqp_uri, service, limit)
-    columns = ("message_id", "queue", "routing_key", "attempts", "body")
+    columns = ("message_id", "queue", "routing_key", "attempts", "reason", "body")
     for line in reports.table(columns, [[letter[c] for c in columns] for letter in letters], numeric=(3,)):
         click.echo(line)
     click.echo(f"{len(letters)} dead letter(s) in dlq.{service}")

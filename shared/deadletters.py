@@ -12,13 +12,15 @@ from kombu import Connection
 
 from shared.config import load_settings
 from shared.guard import header_count
-from shared.messaging import ATTEMPTS, MAX_ATTEMPTS, ORIGIN_QUEUE, REASON, dead_letter_queue
+from shared.messaging import (ATTEMPTS, MAX_ATTEMPTS, ORIGIN_QUEUE, REASON, content_type_of, dead_letter_queue,
+                              publishable_body)
 
 SECRET_KEYS = ("ballot_token", "auth_token")
 
 
 def _headers(message) -> dict:
-    return message.headers if isinstance(message.headers, dict) else {}
+    headers = message.properties.get("application_headers")
+    return headers if isinstance(headers, dict) else {}
 
 
 def _death(message) -> dict:
@@ -36,7 +38,7 @@ def _origin(message) -> str | None:
 
 def _routing_key(message) -> str | None:
     keys = _death(message).get("routing-keys")
-    return _text(keys[0]) if isinstance(keys, list) and keys else _text(message.delivery_info.get("routing_key"))
+    return _text(keys[0]) if isinstance(keys, list) and keys else _text((message.delivery_info or {}).get("routing_key"))
 
 
 def _reason(message) -> str:
@@ -53,30 +55,32 @@ def _preview(body, width: int = 160) -> str:
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
-        return body[:width].decode("utf-8", "replace")
+        text = body[:width].decode("utf-8", "replace")
+        return "".join(c if c.isprintable() else "\ufffd" for c in text)
     if isinstance(data, dict):
         data = {key: "***" if key in SECRET_KEYS else value for key, value in data.items()}
     return json.dumps(data, ensure_ascii=False)[:width]
 
 
 def peek(amqp_uri: str, service: str, limit: int = 100) -> list[dict]:
-    """Up to ``limit`` dead letters of ``service``, left in their queue, in their order."""
+    """Up to ``limit`` dead letters of ``service``, left in their queue, in their order. Messages are
+    read raw (py-amqp's), so that one kombu cannot decode is still listed."""
     found, taken = [], []
     with Connection(amqp_uri) as connection:
         channel = connection.channel()
         queue = dead_letter_queue(service, load_settings().queue_type)(channel)
         queue.declare()
         for _ in range(limit):
-            message = queue.get(no_ack=False)
+            message = channel.basic_get(queue=queue.name, no_ack=False)
             if message is None:
                 break
-            taken.append(message)
+            taken.append(message.delivery_tag)
             found.append({"message_id": _text(message.properties.get("message_id")), "queue": _origin(message),
                           "routing_key": _routing_key(message), "reason": _reason(message),
                           "attempts": header_count(_headers(message), ATTEMPTS, MAX_ATTEMPTS),
                           "body": _preview(message.body)})
-        for message in taken:
-            message.requeue()
+        for tag in taken:
+            channel.basic_reject(tag, requeue=True)
         queue.queue_declare(passive=True)  # a round trip: the broker has put them back before we go
         channel.close()
     return found
@@ -91,18 +95,19 @@ def replay(amqp_uri: str, service: str, limit: int = 100) -> int:
         queue.declare()
         producer = connection.Producer(channel=connection.channel())
         for _ in range(limit):
-            message = queue.get(no_ack=False)
+            message = channel.basic_get(queue=queue.name, no_ack=False)
             if message is None:
                 break
             origin = _origin(message)
             if origin is None:
-                message.reject(requeue=True)
+                channel.basic_reject(message.delivery_tag, requeue=True)
                 break
             headers = {k: v for k, v in _headers(message).items()
                        if k not in (ATTEMPTS, "x-death", REASON, ORIGIN_QUEUE)}
-            producer.publish(message.body, exchange="", routing_key=origin, headers=headers,
-                             content_type=message.content_type, content_encoding=message.content_encoding,
-                             message_id=message.properties.get("message_id"), delivery_mode=2)
-            message.ack()
+            body, encoding = publishable_body(message)
+            producer.publish(body, exchange="", routing_key=origin, headers=headers,
+                             content_type=content_type_of(message), content_encoding=encoding,
+                             message_id=_text(message.properties.get("message_id")), delivery_mode=2)
+            channel.basic_ack(message.delivery_tag)
             replayed += 1
     return replayed

@@ -19,7 +19,7 @@ import logging
 import sys
 from functools import partial
 
-from eventlet import GreenletExit
+from greenlet import GreenletExit
 from nameko.constants import CALL_ID_STACK_CONTEXT_KEY
 from nameko.messaging import QueueConsumer
 from nameko.timer import Timer

@@ -82,15 +82,22 @@ def message_id_of(message) -> str:
     return "sha256:" + hashlib.sha256(body_bytes(route) + b"\0" + body_bytes(message.body)).hexdigest()
 
 
-def _publish_body(message) -> tuple[bytes, str]:
-    """The body and content encoding to publish a copy of ``message`` with, byte for byte."""
-    encoding = message.content_encoding if isinstance(message.content_encoding, str) else None
+def publishable_body(message) -> tuple[bytes, str]:
+    """The body and content encoding to publish a copy of ``message`` with, byte for byte (``message``
+    is kombu's or py-amqp's)."""
+    encoding = message.properties.get("content_encoding")
+    encoding = encoding if isinstance(encoding, str) else None
     if isinstance(message.body, str):
         try:
             return message.body.encode(encoding or "utf-8"), encoding or "utf-8"
         except (LookupError, UnicodeError):
             return body_bytes(message.body), "utf-8"
     return body_bytes(message.body), encoding or "binary"
+
+
+def content_type_of(message) -> str:
+    content_type = message.properties.get("content_type")
+    return content_type if isinstance(content_type, str) and content_type else "application/octet-stream"
 
 
 class InboxEventHandler(EventHandler):
@@ -175,12 +182,11 @@ class InboxEventHandler(EventHandler):
             return  # the broker has taken the message back already
         headers = dict(message.headers) if isinstance(message.headers, dict) else {}
         headers.update({REASON: reason[:500], ORIGIN_QUEUE: self.queue.name})
-        body, encoding = _publish_body(message)
-        content_type = message.content_type if isinstance(message.content_type, str) else None
+        body, encoding = publishable_body(message)
         message_id = message.properties.get("message_id")
         try:
             self._publish(body, exchange=DEAD_LETTER_EXCHANGE.name, routing_key=self.service, headers=headers,
-                          content_type=content_type or "application/octet-stream", content_encoding=encoding,
+                          content_type=content_type_of(message), content_encoding=encoding,
                           message_id=message_id if isinstance(message_id, str) else None)
         except Exception:
             log.exception("event %s: cannot copy a message to dlq.%s; rejected to it", self.event_type,
@@ -208,13 +214,12 @@ class InboxEventHandler(EventHandler):
             self.dead_letter(message, f"{'invalid' if attempts == 1 else f'failed {attempts} times'}: {why}")
             return
         delay = self.retry_seconds * 2 ** (attempts - 1)
-        body, encoding = _publish_body(message)
-        content_type = message.content_type if isinstance(message.content_type, str) else None
+        body, encoding = publishable_body(message)
         message_id = message.properties.get("message_id")
         try:
             headers = dict(message.headers) if isinstance(message.headers, dict) else {}
             self._publish(body, exchange="", routing_key=self.retries.name, headers={**headers, ATTEMPTS: attempts},
-                          content_type=content_type or "application/octet-stream", content_encoding=encoding,
+                          content_type=content_type_of(message), content_encoding=encoding,
                           message_id=message_id if isinstance(message_id, str) else None, expiration=delay)
         except Exception:  # the retry queue is out of reach: let the broker redeliver it
             log.exception("event %s: cannot schedule a retry; requeued", self.event_type)
