@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-unit faults cluster-test bench venv clean
+.PHONY: run test test-unit faults fuzz cluster-test bench venv clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test-unit: venv
 # RabbitMQ and PostgreSQL, so run it on a machine of its own.
 faults: venv
 	EVENTLET_TESTS=1 $(BIN)/python -m tests.faults.chaos --nominations 500 --faults 2
+
+# The bus fuzz suite with 5,000 generated messages per service (make test sends 500).
+fuzz: venv
+	deploy/rabbitmq/management.sh
+	TDKT_FUZZ_MESSAGES=5000 $(BIN)/python -m pytest tests/e2e/test_bus_fuzz.py $(PYTEST_ARGS)
 
 # A batch of nominations while one node of a local three-node RabbitMQ cluster (quorum queues) stops
 # and starts (deploy/rabbitmq/cluster.sh); on demand.

@@ -176,10 +176,19 @@ class Observability(DependencyProvider):
         self.socket = eventlet.listen(("0.0.0.0", self.port))
         self.socket.settimeout(None)  # as nameko's WebServer: kombu may have set a default socket timeout
         app = http_app(self.metrics, self.problems)
-        self.thread = self.container.spawn_managed_thread(
-            lambda: wsgi.server(self.socket, app, log=log, log_output=False, socket_timeout=30),
-            identifier="observability.http")
+        self.thread = self.container.spawn_managed_thread(lambda: self._serve(app), identifier="observability.http")
         log.info("%s: health and metrics on port %d", self.container.service_name, self.port)
+
+    def _serve(self, app):
+        """The HTTP server; an error that ends it (such as running out of file descriptors) is logged
+        and the server started again, since an error in a managed thread would stop the service."""
+        while True:
+            try:
+                wsgi.server(self.socket, app, log=log, log_output=False, socket_timeout=30)
+                return
+            except Exception:
+                log.exception("%s: the health and metrics server failed; started again", self.container.service_name)
+                eventlet.sleep(1)
 
     def stop(self):
         if self.thread is not None:

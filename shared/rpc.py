@@ -10,7 +10,6 @@ that die outside their method are handled by :mod:`shared.guard`; none of them s
 import logging
 import re
 
-import kombu.serialization
 from kombu import Queue
 from nameko.exceptions import ContainerBeingKilled, MalformedRequest
 from nameko.rpc import Rpc, RpcConsumer
@@ -55,8 +54,9 @@ class SafeRpcConsumer(RpcConsumer):
         super().handle_message(body, message)
 
     def handle_result(self, message, result, exc_info):
-        if message.properties.get("content_type") not in kombu.serialization.registry.type_to_name:
-            message.properties["content_type"] = JSON  # Nameko replies in the request's own encoding
+        # Nameko replies in the request's own serialisation (pickle, for a request that claims to be
+        # pickled); replies here are always JSON, the only serialisation the services accept
+        message.properties["content_type"] = JSON
         try:
             return super().handle_result(message, result, exc_info)
         except Exception:  # the broker refused or lost the reply; the request itself is done

@@ -184,9 +184,12 @@ class Store(DependencyProvider):
         token = worker_ctx.data.get(AUTH_TOKEN)
         caller = hashlib.sha256(str(token).encode()).hexdigest()[:12] if token else "none"
         detail = f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name} caller={caller}: {exc_info[1]}"
-        with self.sessions() as session, session.begin():
-            session.execute(sa.insert(AUDIT).values(at=utcnow(), kind=exc_info[1].code, detail=detail[:500]))
         log.warning("security: %s %s", exc_info[1].code, detail)
+        try:
+            with self.sessions() as session, session.begin():
+                session.execute(sa.insert(AUDIT).values(at=utcnow(), kind=exc_info[1].code, detail=detail[:500]))
+        except Exception:  # the database is away: the log line above is the record (and the worker goes on)
+            log.exception("security: the audit row of %s could not be written", worker_ctx.entrypoint.method_name)
 
     def worker_teardown(self, worker_ctx):
         uow = self.workers.pop(worker_ctx, None)
