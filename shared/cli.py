@@ -94,7 +94,7 @@ def _submissions(nominations, amqp_uri, token, timeout, lang):
     from amqp.exceptions import AMQPError
     from kombu.exceptions import OperationalError
     from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
-    from nameko.standalone.rpc import ClusterRpcProxy
+    from shared.client import rpc_proxy
 
     from shared import clerk
     from shared.config import redact
@@ -105,8 +105,7 @@ def _submissions(nominations, amqp_uri, token, timeout, lang):
     level = amqp_log.level
     amqp_log.setLevel(logging.ERROR)  # its warnings while closing after an unroutable call are noise here
     try:
-        with ClusterRpcProxy({"AMQP_URI": amqp_uri}, context_data={"auth_token": token},
-                             timeout=timeout) as proxy, \
+        with rpc_proxy(amqp_uri, {"auth_token": token}, timeout=timeout) as proxy, \
                 click.progressbar(nominations, label=labels["progress"], file=stderr,
                                   hidden=len(nominations) < 2) as bar:
             for number, nomination in enumerate(bar, 1):

@@ -21,7 +21,7 @@ SAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "directory.sample.y
               help="Nominations each unit submits.")
 def demo(directory_file, units, per_unit):
     """Load the directory, submit a year-end batch, hold the sittings, vote, and show the outcomes."""
-    from nameko.standalone.rpc import ClusterRpcProxy
+    from shared.client import rpc_proxy
 
     from services.intake import handlers
     from services.intake.service import MIGRATIONS
@@ -44,7 +44,7 @@ def demo(directory_file, units, per_unit):
                 uow = standalone_uow("intake", MIGRATIONS, settings)
                 token = handlers.issue_unit_token(unit["id"], uow, utcnow())
                 uow.close()
-                with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, context_data={"auth_token": token},
+                with rpc_proxy(settings.amqp_uri, {"auth_token": token},
                                      timeout=60) as proxy:
                     submitted += [proxy.intake.submit_nomination(n)["nomination_id"]
                                   for n in nominations_for(unit, per_unit)]

@@ -43,15 +43,15 @@ def review_caller(token, lang, timeout, service="review"):
     settings' operator token); every failure raises one ``ClickException``."""
     def review(method, *args):
         from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
-        from nameko.standalone.rpc import ClusterRpcProxy
+        from shared.client import rpc_proxy
 
         from shared.errors import TdktError  # registers the wire errors, so they arrive as themselves
 
         settings = _settings()
         context = {"auth_token": token or settings.admin_token}
         try:
-            with _broker_errors(settings.amqp_uri, lang), ClusterRpcProxy(
-                    {"AMQP_URI": settings.amqp_uri}, context_data=context, timeout=timeout) as proxy:
+            with _broker_errors(settings.amqp_uri, lang), \
+                    rpc_proxy(settings.amqp_uri, context, timeout=timeout) as proxy:
                 return getattr(getattr(proxy, service), method)(*args)
         except TdktError as exc:
             message = reports.describe_error(exc.code, exc.detail, lang)
@@ -211,7 +211,7 @@ def report(year, as_csv, review, lang):
 def vote(token, written_opinion, lang, words):
     """Cast a ballot: each of approve, reject and abstain applies to the nomination ids after it."""
     from shared.contract import COUNCIL, VOTE_CAST
-    from shared.messaging import EventPublisher
+    from shared.client import event_publisher
     from shared.outbox import Undeliverable
 
     try:
@@ -224,7 +224,7 @@ def vote(token, written_opinion, lang, words):
     amqp_uri = _settings().amqp_uri
     try:
         with _broker_errors(amqp_uri, lang):
-            EventPublisher(amqp_uri, COUNCIL)(VOTE_CAST, payload, str(uuid.uuid4()), {})
+            event_publisher(amqp_uri, COUNCIL)(VOTE_CAST, payload, str(uuid.uuid4()), {})
     except Undeliverable:
         raise click.ClickException(label(lang, "undeliverable")) from None
     click.echo(label(lang, "vote_sent", n=len(choices)))

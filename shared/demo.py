@@ -14,7 +14,8 @@ from pathlib import Path
 
 from kombu import Connection, Queue
 
-from shared.messaging import EventPublisher, event_exchange
+from shared.client import event_publisher
+from shared.messaging import event_exchange
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "deploy" / "examples" / "nomination.json"
@@ -66,10 +67,10 @@ class BallotBox:
 
     def __init__(self, amqp_uri: str):
         self.connection = Connection(amqp_uri)
-        self.queue = Queue(f"demo-ballots-{uuid.uuid4().hex[:8]}", exchange=event_exchange("review"),
+        self.queue = Queue(f"demo-ballots-{uuid.uuid4().hex[:8]}", exchange=event_exchange("review", passive=True),
                            routing_key="ballot_issued", exclusive=True)
         self.queue(self.connection.default_channel).declare()
-        self.council = EventPublisher(amqp_uri, "council")
+        self.council = event_publisher(amqp_uri, "council")
 
     def vote_all(self, sitting_id: str, members: int, timeout: float = 120.0, progress=None) -> int:
         """Cast every member's vote of ``sitting_id`` as their ballots arrive."""

@@ -19,13 +19,16 @@ import logging
 import sys
 from functools import partial
 
+import eventlet.event
 from greenlet import GreenletExit
+from kombu import Connection
 from nameko.constants import CALL_ID_STACK_CONTEXT_KEY
 from nameko.messaging import QueueConsumer
 from nameko.timer import Timer
 
 log = logging.getLogger(__name__)
 
+KEEP_BINDINGS_SECONDS = 5.0  # how often a service re-declares its exchanges, queues and bindings
 MAX_BODY_BYTES = 8 * 1024 * 1024  # above any payload the services take (a directory file: 4 MiB)
 MAX_CALL_ID_STACK = 32
 MAX_CALL_ID = 256
@@ -93,7 +96,41 @@ class GuardedQueueConsumer(QueueConsumer):
     """Nameko's queue consumer, screening each message before it reaches its entrypoint.
 
     The providers registered with it (the guarded RPC consumer, the inbox event handlers) implement
-    ``refuse(message, reason)``."""
+    ``refuse(message, reason)``.
+
+    It also keeps the service reachable: every ``KEEP_BINDINGS_SECONDS`` it declares again each
+    provider's exchange, queue and binding (all idempotent), so an exchange someone deleted, which takes
+    the service's bindings with it while the service goes on consuming from an unreachable queue, is
+    back within seconds."""
+
+    _keeper = None
+
+    def start(self):
+        super().start()
+        if self._keeper is None:
+            self._keeping = eventlet.event.Event()
+            self._keeper = self.container.spawn_managed_thread(self._keep_bindings, identifier="keep_bindings")
+
+    def stop(self):
+        if self._keeper is not None:
+            self._keeping.send(True)
+            self._keeper = None
+        super().stop()
+
+    def _keep_bindings(self):
+        while not self._keeping.wait(KEEP_BINDINGS_SECONDS):
+            try:
+                self.declare_bindings()
+            except Exception as exc:  # the broker is away: the consumer reconnects and declares them itself
+                log.warning("keeping bindings: %s", describe(exc))
+
+    def declare_bindings(self):
+        with Connection(self.amqp_uri, connect_timeout=5) as connection:
+            channel = connection.channel()
+            for provider in list(self._providers):
+                kept = getattr(provider, "kept_queues", None)
+                for queue in kept() if kept else [provider.queue]:
+                    queue(channel).declare()
 
     def get_consumers(self, consumer_cls, channel):
         for provider in self._providers:

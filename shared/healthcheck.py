@@ -4,7 +4,8 @@
 
 Exits 0 when every queue the service's entrypoints consume from (its RPC queue and one queue per event
 handler, read off the service class as Nameko names them) exists on the broker at ``AMQP_URI`` with at
-least one consumer; 1 when a queue is absent or has no consumer, or the broker is out of reach; 2 on
+least one consumer and every exchange those queues are bound to exists; 1 when a queue is absent or has
+no consumer, an exchange is absent (its bindings went with it), or the broker is out of reach; 2 on
 bad usage or configuration. It looks with passive ``queue.declare``, so it creates nothing and needs no
 permission beyond the service's own user.
 
@@ -46,6 +47,41 @@ def consumed_queues(cls) -> list[str]:
             elif isinstance(entrypoint, Rpc):
                 queues.add(f"rpc-{cls.name}")
     return sorted(queues)
+
+
+def consumed_exchanges(cls) -> list[str]:
+    """The exchanges the queues of ``cls`` are bound to: a deleted one takes the bindings with it."""
+    exchanges = set()
+    for _, method in inspect.getmembers(cls, inspect.isfunction):
+        for entrypoint in getattr(method, ENTRYPOINT_EXTENSIONS_ATTR, ()):
+            if isinstance(entrypoint, EventHandler):
+                exchanges.add(f"{entrypoint.source_service}.events")
+            elif isinstance(entrypoint, Rpc):
+                exchanges.add("nameko-rpc")
+    return sorted(exchanges)
+
+
+def missing_exchanges(amqp_uri: str, exchanges: list[str], timeout: float) -> list[str]:
+    """The exchanges of ``exchanges`` that do not exist (looked up passively). Raises on a broker out of
+    reach."""
+    missing = []
+    with Connection(amqp_uri, connect_timeout=timeout,
+                    transport_options={"read_timeout": timeout, "write_timeout": timeout}) as connection:
+        connection.ensure_connection(max_retries=1)
+        for exchange in exchanges:
+            channel = connection.channel()  # a 404 closes the channel, so one per exchange
+            try:
+                channel.exchange_declare(exchange, "topic", passive=True)
+            except NotFound:
+                missing.append(exchange)
+            finally:
+                if channel.is_open:
+                    channel.close()
+    return missing
+
+
+def exchange_problems(missing: list[str]) -> list[str]:
+    return [f"exchange {exchange}: absent (the service re-creates it and its bindings)" for exchange in missing]
 
 
 def consumer_counts(amqp_uri: str, queues: list[str], timeout: float) -> dict[str, int | None]:
@@ -107,13 +143,17 @@ def main(argv: list[str] | None = None, environ: dict | None = None) -> int:
     except ConfigError as exc:
         print(f"{args.service}: configuration error: {exc}", file=sys.stderr)
         return USAGE
-    queues = consumed_queues(service_class(args.service))
+    cls = service_class(args.service)
+    queues = consumed_queues(cls)
     try:
         counts = consumer_counts(amqp_uri, queues, args.timeout)
+        missing = missing_exchanges(amqp_uri, consumed_exchanges(cls), args.timeout)
     except Exception as exc:  # any failure to reach the broker means the same: not healthy
         print(f"{args.service}: unhealthy: cannot reach RabbitMQ at {redact(amqp_uri)} ({exc})")
         return UNHEALTHY
     healthy, problems = verdict(counts)
+    problems += exchange_problems(missing)
+    healthy = healthy and not missing
     if healthy:
         print(f"{args.service}: healthy, {len(queues)} queue(s) consumed")
         return HEALTHY

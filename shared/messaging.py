@@ -50,15 +50,16 @@ def dead_letter_queue(service_name: str, queue_type: str = "classic") -> Queue:
                  durable=True, auto_delete=False, queue_arguments=queue_arguments(queue_type))
 
 
-def event_exchange(service_name: str) -> Exchange:
-    return Exchange(f"{service_name}.events", type="topic", durable=True, delivery_mode=PERSISTENT)
+def event_exchange(service_name: str, passive: bool = False) -> Exchange:
+    return Exchange(f"{service_name}.events", type="topic", durable=True, delivery_mode=PERSISTENT,
+                    passive=passive)
 
 
 class EventPublisher:
     """Publishes one event and returns once RabbitMQ has confirmed it (persistent, mandatory)."""
 
-    def __init__(self, amqp_uri: str, service_name: str):
-        self.exchange = event_exchange(service_name)
+    def __init__(self, amqp_uri: str, service_name: str, passive: bool = False):
+        self.exchange = event_exchange(service_name, passive)
         self.publisher = Publisher(amqp_uri, use_confirms=True, mandatory=True, declare=[self.exchange])
 
     def __call__(self, event_type: str, payload: dict, event_id: str, headers: dict):
@@ -138,6 +139,10 @@ class InboxEventHandler(EventHandler):
             self.dead_letters(connection.default_channel).declare()
             self.retries(connection.default_channel).declare()
         super().start()
+
+    def kept_queues(self):
+        """What the guard's binding keeper declares again and again: this queue, its retries, the DLQ."""
+        return [self.queue, self.retries, self.dead_letters]
 
     def unpack_message_headers(self, message):
         context = safe_context(message)

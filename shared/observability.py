@@ -30,7 +30,8 @@ from prometheus_client.core import GaugeMetricFamily
 
 from shared import contract
 from shared.config import ConfigError
-from shared.healthcheck import consumed_queues, consumer_counts, queue_states, verdict
+from shared.healthcheck import (consumed_exchanges, consumed_queues, consumer_counts, exchange_problems,
+                                missing_exchanges, queue_states, verdict)
 from shared.store import OUTBOX, Store
 
 log = logging.getLogger(__name__)
@@ -160,6 +161,7 @@ class Observability(DependencyProvider):
         if self.store is None:
             raise TypeError(f"{self.container.service_name}: Observability needs a Store dependency")
         self.queues = consumed_queues(self.container.service_cls)
+        self.exchanges = consumed_exchanges(self.container.service_cls)
         self.amqp_uri = self.container.config["AMQP_URI"]
         service = self.container.service_name
         retries = [f"{queue}.retry" for queue in self.queues if queue.startswith("evt-")]
@@ -210,8 +212,9 @@ class Observability(DependencyProvider):
         """Why the service is not ready: queues not consumed, broker or database out of reach."""
         problems = []
         try:
-            with eventlet.Timeout(CHECK_SECONDS + 1):
+            with eventlet.Timeout(2 * CHECK_SECONDS + 1):
                 problems += verdict(consumer_counts(self.amqp_uri, self.queues, CHECK_SECONDS))[1]
+                problems += exchange_problems(missing_exchanges(self.amqp_uri, self.exchanges, CHECK_SECONDS))
         except (Exception, eventlet.Timeout) as exc:
             problems.append(_reason("broker", exc))
         try:

@@ -15,10 +15,10 @@ import requests
 import yaml
 from amqp.exceptions import AccessRefused
 from nameko.exceptions import UnknownService
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.intake import handlers as intake_handlers
 from services.intake.service import MIGRATIONS as INTAKE_MIGRATIONS
+from shared.client import rpc_proxy
 from shared.config import LOCAL_ADMIN_TOKEN
 from shared.deadletters import peek, replay
 from shared.errors import NotFound
@@ -86,23 +86,34 @@ def test_a_unit_clerk_may_call_intake_but_not_review(broker):
 
 
 def test_a_unit_clerks_nameko_client_is_refused_before_review_hears_of_the_call(broker):
-    with ClusterRpcProxy({"AMQP_URI": broker.uri("tdkt-operator")}, timeout=10) as proxy:
+    with rpc_proxy(broker.uri("tdkt-operator"), timeout=10) as proxy:
         with pytest.raises(UnknownService):  # the broker took the call; no review is running to answer it
             proxy.review.convene_sitting("hd-vp", {"working_days": 5})
-    with ClusterRpcProxy({"AMQP_URI": broker.uri("tdkt-unit")}, timeout=10) as proxy:
+    with rpc_proxy(broker.uri("tdkt-unit"), timeout=10) as proxy:
         with pytest.raises(UnknownService):
             proxy.intake.award_catalogue()
         with pytest.raises(AccessRefused, match="access to topic 'review.convene_sitting'"):
             proxy.review.convene_sitting("hd-vp", {"working_days": 5})
 
 
-def test_a_unit_clerk_cannot_declare_or_delete_exchanges_except_the_rpc_one_nameko_declares(broker):
-    assert broker.allows("tdkt-unit", declare_exchange("nameko-rpc"))
+def test_no_client_can_declare_or_delete_a_shared_exchange_but_each_may_look_one_up(broker):
     assert broker.allows("tdkt-intake", delete_exchange("intake.events"), declare_exchange("intake.events"))
-    for action in (declare_exchange("review.events"), declare_exchange("unit.events"),
-                   declare_exchange("tdkt.dead-letter", "direct"), delete_exchange("intake.events"),
-                   delete_exchange("tdkt.dead-letter")):
-        assert broker.refuses("tdkt-unit", action)
+    for user in ("tdkt-unit", "tdkt-operator", "tdkt-council"):
+        for exchange in ("nameko-rpc", "council.events", "intake.events", "review.events"):
+            assert broker.allows(user, lambda channel: channel.exchange_declare(exchange, "topic", passive=True))
+            assert broker.refuses(user, declare_exchange(exchange))
+            assert broker.refuses(user, delete_exchange(exchange))
+        assert broker.refuses(user, declare_exchange("unit.events"))
+        assert broker.refuses(user, delete_exchange("tdkt.dead-letter"))
+
+
+def test_a_unit_clerks_client_cannot_cut_off_rpc_for_every_unit(broker):
+    """Once, every unit's shared user could delete ``nameko-rpc`` (configure allows delete), taking
+    ``rpc-intake``'s binding with it: intake ran on, unreachable, for good."""
+    assert broker.allows("tdkt-intake", declare_queue("rpc-intake", "nameko-rpc", "intake.*"))
+    assert broker.refuses("tdkt-unit", delete_exchange("nameko-rpc"))
+    assert broker.allows("tdkt-unit", publish("nameko-rpc", "intake.award_catalogue"))
+    assert wait_until(lambda: broker.take("tdkt-intake", "rpc-intake"), what="the call to reach intake's queue")
 
 
 def test_a_council_member_may_cast_a_vote_and_publish_nothing_else(broker):
@@ -213,7 +224,7 @@ def review_case(proxy, nomination_id):
 def test_the_services_work_under_their_own_users_for_a_unit_clerk_and_the_operator(
         services_under_their_own_users, broker, db_urls, mail_sink):
     unit = {"AMQP_URI": broker.uri("tdkt-unit")}
-    with ClusterRpcProxy(unit, context_data={"auth_token": unit_token(db_urls["intake"], "vp")},
+    with rpc_proxy(unit["AMQP_URI"], {"auth_token": unit_token(db_urls["intake"], "vp")},
                          timeout=30) as proxy:
         receipt = proxy.intake.submit_nomination(NOMINATION)
     [mail] = mail_sink.wait_for(1)
@@ -223,7 +234,7 @@ def test_the_services_work_under_their_own_users_for_a_unit_clerk_and_the_operat
     directory = json.loads(json.dumps(yaml.safe_load((ROOT / "deploy/directory.sample.yml").read_text(
         encoding="utf-8")), default=str))
     operator = {"AMQP_URI": broker.uri("tdkt-operator")}
-    with ClusterRpcProxy(operator, context_data={"auth_token": LOCAL_ADMIN_TOKEN}, timeout=30) as proxy:
+    with rpc_proxy(operator["AMQP_URI"], {"auth_token": LOCAL_ADMIN_TOKEN}, timeout=30) as proxy:
         assert proxy.review.load_directory(directory)["units"] == len(directory["units"])
         case = wait_until(lambda: review_case(proxy, receipt["nomination_id"]), what="review to record it")
         assert (case["stage"], case["state"]) == ("unit", "waiting")
