@@ -10,7 +10,7 @@ import json
 from marshmallow import Schema, ValidationError as SchemaError, fields, validate, validates_schema
 
 from shared import errors
-from shared.awards import AWARD_CODES
+from shared.awards import AWARD_CODES, DOCUMENT_KINDS
 
 def single_line(max_length: int):
     """A non-empty text of at most ``max_length`` characters without control characters."""
@@ -22,7 +22,6 @@ NAME = single_line(200)
 ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", error="must be 1-64 letters, digits or _.:-")
 RATINGS = ("HTXSNV", "HTTNV", "HTNV", "KHTNV")
 SCOPES = ("co_so", "bo", "toan_quoc")
-DOCUMENT_KINDS = ("to_trinh", "bao_cao_thanh_tich", "bien_ban", "xac_nhan_sang_kien", "other")
 YEAR = validate.Range(min=1990, max=2100)
 STATUSES = ("submitted", "in_review", "returned", "approved", "proposed", "rejected", "withdrawn")
 OUTCOMES = ("approved", "proposed", "rejected")
