@@ -19,3 +19,5 @@ AWARD_NAMES = {
     "HCLD3": "Huân chương Lao động hạng Ba",
 }
 AWARD_CODES = tuple(AWARD_NAMES)
+# The kinds of document a dossier may hold (contract: nomination ``documents``); a rule set requires some.
+DOCUMENT_KINDS = ("to_trinh", "bao_cao_thanh_tich", "bien_ban", "xac_nhan_sang_kien", "other")

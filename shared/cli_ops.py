@@ -22,7 +22,7 @@ def dlq_list(service, limit):
     """Show SERVICE's dead letters (secrets in their bodies masked); they stay in the queue."""
     from shared.deadletters import peek
 
-    letters = peek(_settings().amqp_uri, service, limit)
+    letters = _dead_letters(peek, service, limit)
     columns = ("message_id", "queue", "routing_key", "attempts", "reason", "body")
     for line in reports.table(columns, [[letter[c] for c in columns] for letter in letters], numeric=(3,)):
         click.echo(line)
@@ -36,4 +36,18 @@ def dlq_replay(service, limit):
     """Send SERVICE's dead letters back to the queues they came from (after the cause is fixed)."""
     from shared.deadletters import replay
 
-    click.echo(f"{replay(_settings().amqp_uri, service, limit)} message(s) replayed from dlq.{service}")
+    click.echo(f"{_dead_letters(replay, service, limit)} message(s) replayed from dlq.{service}")
+
+
+def _dead_letters(action, service, limit):
+    """``action(amqp_uri, service, limit)``, with an expected failure told in one line (exit 1)."""
+    from shared.deadletters import explain
+
+    amqp_uri = _settings().amqp_uri
+    try:
+        return action(amqp_uri, service, limit)
+    except Exception as exc:
+        message = explain(exc, amqp_uri, service)
+        if message is None:
+            raise
+        raise click.ClickException(message) from None

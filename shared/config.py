@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 LOCAL_ADMIN_TOKEN = "local-admin-token"
 LOCAL_SECRET_KEY = "local-secret-key-not-for-production"
 PROFILES = ("local", "production")
+PLACEHOLDER = "change-me"  # deploy/.env.example's secrets start with it
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
@@ -50,7 +51,13 @@ class Settings:
     smtp_connections: int = 4  # mails sent at once, each sender on a connection of its own
 
     def db_url(self, service: str) -> str:
-        return getattr(self, f"{service}_db_url")
+        """The service's database URL; the production profile refuses SQLite here, where the service
+        is known (a SQLite file is one private database per replica, not shared state)."""
+        url = getattr(self, f"{service}_db_url")
+        if self.profile == "production" and urlsplit(url).scheme.split("+")[0] == "sqlite":
+            raise ConfigError(f"{service.upper()}_DB_URL must be a PostgreSQL URL when TDKT_PROFILE is production "
+                              f"(SQLite is one private database per replica), got {redact(url)!r}")
+        return url
 
 
 def load_settings(environ: dict | None = None) -> Settings:
@@ -85,7 +92,36 @@ def load_settings(environ: dict | None = None) -> Settings:
     )
     if (settings.smtp_user is None) != (settings.smtp_password is None):
         raise ConfigError("SMTP_USER and SMTP_PASSWORD must be set together")
+    if profile == "production":
+        refuse_unsafe_production_values(settings)
     return settings
+
+
+def refuse_unsafe_production_values(settings: Settings) -> None:
+    """What the production profile refuses besides missing secrets: the ``change-me-...`` placeholders
+    of ``deploy/.env.example``, RabbitMQ's ``guest:guest`` and an SMTP login without STARTTLS (the
+    password would cross the network in clear). SQLite is refused by :meth:`Settings.db_url`."""
+    secrets = {"TDKT_ADMIN_TOKEN": settings.admin_token, "TDKT_SECRET_KEY": settings.secret_key,
+               "SMTP_PASSWORD": settings.smtp_password or "",
+               "AMQP_URI": " ".join(_passwords(settings.amqp_uri)),
+               **{f"{service.upper()}_DB_URL": " ".join(_passwords(getattr(settings, f"{service}_db_url")))
+                  for service in ("intake", "review", "notify")}}
+    for name, value in secrets.items():
+        if PLACEHOLDER in value.lower():
+            raise ConfigError(f"{name} still holds a {PLACEHOLDER}... placeholder from deploy/.env.example: "
+                              "set a fresh random secret when TDKT_PROFILE is production")
+    for uri in settings.amqp_uri.split(";"):
+        parts = urlsplit(uri.strip())
+        if (parts.username, parts.password) in (("guest", "guest"), ("guest", None)):
+            raise ConfigError("AMQP_URI must name a broker user of its own, not guest:guest, "
+                              f"when TDKT_PROFILE is production, got {redact(uri.strip())!r}")
+    if settings.smtp_user is not None and not settings.smtp_starttls:
+        raise ConfigError("SMTP_STARTTLS must be true when SMTP_USER and SMTP_PASSWORD are set and TDKT_PROFILE "
+                          "is production (the login would cross the network in clear)")
+
+
+def _passwords(urls: str) -> list[str]:
+    return [urlsplit(uri.strip()).password or "" for uri in urls.split(";")]
 
 
 class _Reader:

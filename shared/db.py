@@ -34,14 +34,16 @@ def _insert_new_statement(table, dialect: str):
 
 
 def make_engine(url: str, pool_size: int = 12) -> Engine:
-    """An engine for ``url``; SQLite gets one pooled connection per process (see below)."""
+    """An engine for ``url``; SQLite gets one pooled connection per process (see below). Its errors
+    and logs never show a statement's parameters (``hide_parameters``): they hold ballot choices,
+    member ids and token digests, and a database error is logged where anyone reading logs sees it."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
     _make_psycopg_green()
     # values_plus_batch: an UPDATE run for many rows goes in pages of statements, not one round trip each
     return create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                         pool_timeout=60, executemany_mode="values_plus_batch")
+                         pool_timeout=60, executemany_mode="values_plus_batch", hide_parameters=True)
 
 
 def _sqlite_engine(url) -> Engine:
@@ -50,7 +52,7 @@ def _sqlite_engine(url) -> Engine:
     # A SQLite call does not yield under eventlet: two green threads holding two connections could
     # wait on each other's lock while the hub is blocked. One connection per process serialises them
     # in the (green) pool instead; WAL lets other processes read meanwhile.
-    engine = create_engine(url, pool_size=1, max_overflow=0, pool_timeout=120,
+    engine = create_engine(url, pool_size=1, max_overflow=0, pool_timeout=120, hide_parameters=True,
                            connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")

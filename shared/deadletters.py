@@ -10,12 +10,13 @@ import json
 
 from kombu import Connection
 
-from shared.config import load_settings
+from shared.config import redact
 from shared.guard import header_count
 from shared.messaging import (ATTEMPTS, MAX_ATTEMPTS, ORIGIN_QUEUE, REASON, content_type_of, dead_letter_queue,
                               publishable_body)
 
 SECRET_KEYS = ("ballot_token", "auth_token")
+CONNECT_TIMEOUT = 5  # seconds; an operator's command must not hang on a broker out of reach
 
 
 def _headers(message) -> dict:
@@ -66,10 +67,9 @@ def peek(amqp_uri: str, service: str, limit: int = 100) -> list[dict]:
     """Up to ``limit`` dead letters of ``service``, left in their queue, in their order. Messages are
     read raw (py-amqp's), so that one kombu cannot decode is still listed."""
     found, taken = [], []
-    with Connection(amqp_uri) as connection:
+    with Connection(amqp_uri, connect_timeout=CONNECT_TIMEOUT) as connection:
         channel = connection.channel()
-        queue = dead_letter_queue(service, load_settings().queue_type)(channel)
-        queue.declare()
+        queue = existing_dead_letter_queue(channel, service)
         for _ in range(limit):
             message = channel.basic_get(queue=queue.name, no_ack=False)
             if message is None:
@@ -89,10 +89,10 @@ def peek(amqp_uri: str, service: str, limit: int = 100) -> list[dict]:
 def replay(amqp_uri: str, service: str, limit: int = 100) -> int:
     """Send up to ``limit`` dead letters back to the queues they died in; return how many."""
     replayed = 0
-    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
+    with Connection(amqp_uri, transport_options={"confirm_publish": True},
+                    connect_timeout=CONNECT_TIMEOUT) as connection:
         channel = connection.channel()
-        queue = dead_letter_queue(service, load_settings().queue_type)(channel)
-        queue.declare()
+        queue = existing_dead_letter_queue(channel, service)
         producer = connection.Producer(channel=connection.channel())
         for _ in range(limit):
             message = channel.basic_get(queue=queue.name, no_ack=False)
@@ -111,3 +111,30 @@ def replay(amqp_uri: str, service: str, limit: int = 100) -> int:
             channel.basic_ack(message.delivery_tag)
             replayed += 1
     return replayed
+
+
+def existing_dead_letter_queue(channel, service: str):
+    """``dlq.<service>`` as the services declared it, looked up passively: a passive declare ignores
+    the queue's arguments, so it works whatever its type (classic, or quorum under
+    ``TDKT_QUEUE_TYPE=quorum``) and creates nothing; a missing queue raises ``NotFound``."""
+    queue = dead_letter_queue(service)(channel)
+    queue.queue_declare(passive=True)
+    return queue
+
+
+def explain(exc: BaseException, amqp_uri: str, service: str) -> str | None:
+    """One line for what an operator may expect to go wrong (broker out of reach, no such queue, access
+    refused), or None for anything else (a bug, to be shown in full)."""
+    from amqp import exceptions as amqp_errors
+    from kombu.exceptions import OperationalError
+
+    broker = f"RabbitMQ at {redact(amqp_uri)}"
+    if isinstance(exc, amqp_errors.NotFound):
+        return f"dlq.{service} does not exist at {broker}: has the {service} service ever started there?"
+    if isinstance(exc, amqp_errors.AccessRefused):
+        return f"{broker} refused access to dlq.{service}: {exc.reply_text or exc}"
+    if isinstance(exc, amqp_errors.NotAllowed):
+        return f"{broker} does not allow this: {exc.reply_text or exc}"
+    if isinstance(exc, (OSError, OperationalError, amqp_errors.ConnectionError)):
+        return f"cannot reach {broker}: {exc}"
+    return None

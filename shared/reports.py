@@ -167,12 +167,28 @@ def table(headers, rows, numeric=()) -> list[str]:
     return [line(cells[0]), "  ".join("-" * w for w in widths), *(line(row) for row in cells[1:])]
 
 
+BOM = "\ufeff"  # Excel reads a CSV as UTF-8 (Vietnamese intact) only when it starts with one
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet takes for the start of a formula
+
+
 def to_csv(headers, rows) -> str:
+    """The one CSV writer of every export (``tdkt sitting result``, ``tdkt report``, ``tdkt mail log``):
+    UTF-8 with a byte-order mark, and text cells neutralised with :func:`spreadsheet_text`."""
     out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(headers)
-    writer.writerows(rows)
-    return out.getvalue()
+    # CRLF (RFC 4180, Excel's own): the writer then also quotes a cell holding a lone CR, which with
+    # "\n" it left bare, breaking the row where a spreadsheet sees a line end
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([spreadsheet_text(cell) for cell in headers])
+    writer.writerows([spreadsheet_text(cell) for cell in row] for row in rows)
+    return BOM + out.getvalue()
+
+
+def spreadsheet_text(cell):
+    """A text cell starting like a formula (a nominee named ``=HYPERLINK(...)``) gets a leading single
+    quote, so a spreadsheet shows it as text instead of evaluating it; numbers are left as they are."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_START):
+        return "'" + cell
+    return cell
 
 
 ITEM_FIELDS = ("nomination_id", "nominee_name", "award_code", "unit_id", "approve", "reject", "abstain",

@@ -10,7 +10,7 @@ import json
 from marshmallow import Schema, ValidationError as SchemaError, fields, validate, validates_schema
 
 from shared import errors
-from shared.awards import AWARD_CODES
+from shared.awards import AWARD_CODES, DOCUMENT_KINDS
 
 def single_line(max_length: int):
     """A non-empty text of at most ``max_length`` characters without control characters."""
@@ -22,7 +22,6 @@ NAME = single_line(200)
 ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", error="must be 1-64 letters, digits or _.:-")
 RATINGS = ("HTXSNV", "HTTNV", "HTNV", "KHTNV")
 SCOPES = ("co_so", "bo", "toan_quoc")
-DOCUMENT_KINDS = ("to_trinh", "bao_cao_thanh_tich", "bien_ban", "xac_nhan_sang_kien", "other")
 YEAR = validate.Range(min=1990, max=2100)
 STATUSES = ("submitted", "in_review", "returned", "approved", "proposed", "rejected", "withdrawn")
 OUTCOMES = ("approved", "proposed", "rejected")
@@ -228,7 +227,8 @@ def load(schema: Schema | type[Schema], data, max_bytes: int = MAX_PAYLOAD_BYTES
         schema = _instance(schema)
     if not isinstance(data, dict):
         raise errors.ValidationError({"_schema": ["must be an object"]})
-    if len(json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")) > max_bytes:
+    # surrogatepass: a lone surrogate (JSON may carry "\ud800") is measured, not an encoding error
+    if len(json.dumps(data, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")) > max_bytes:
         raise errors.ValidationError({"_schema": [f"payload is larger than {max_bytes // 1024} KiB"]})
     try:
         return schema.load(data)
@@ -240,7 +240,9 @@ class VoteCast(Schema):
     """Event ``council.vote_cast``. Choice values are checked by review (an unknown one is a
     ``vote_rejected``, not a malformed event)."""
 
-    ballot_token = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    # any string, even empty or huge (bounded by the payload's size): review answers a bad one with
+    # vote_rejected and an audit row instead of dead-lettering the event
+    ballot_token = fields.String(required=True)
     choices = fields.Dict(keys=fields.String(validate=ID), values=fields.String(validate=validate.Length(max=16)),
                           required=True, validate=validate.Length(max=MAX_AGENDA))
     written_opinion = fields.Boolean(load_default=False)

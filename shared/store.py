@@ -144,11 +144,11 @@ class Store(DependencyProvider):
         self.container.config.setdefault(HEARTBEAT_CONFIG_KEY, HEARTBEAT_SECONDS)
         try:
             self.settings = load_settings()
+            url = self.settings.db_url(self.service)
         except ConfigError as exc:
             log.critical("%s cannot start: %s", self.service, exc)
             raise
-        self.engine = make_engine(self.settings.db_url(self.service),
-                                  pool_size=self.container.max_workers + 2)
+        self.engine = make_engine(url, pool_size=self.container.max_workers + 2)
         migrate(self.engine, self.migrations)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         publisher = EventPublisher(self.container.config["AMQP_URI"], self.container.service_name)

@@ -2,7 +2,8 @@
 
 ``--script 451,451,250`` answers the n-th DATA with the n-th code (the last one repeats); ``hang`` makes
 that DATA wait ``--hang`` seconds before accepting; ``--refuse ADDRESS`` answers RCPT TO that address
-with 550; ``--auth USER:PASSWORD`` requires that login; ``--tls-cert/--tls-key`` requires STARTTLS.
+with 550; ``--auth USER:PASSWORD`` requires that login; ``--tls-cert/--tls-key`` requires STARTTLS;
+``--delay SECONDS`` makes every reply (the greeting included) wait that long, like a slow server.
 Accepted mail is kept like the development sink keeps it (shared.mailsink.FileSink).
 """
 import argparse
@@ -41,6 +42,18 @@ class ScriptedSink(FileSink):
         return await super().handle_DATA(server, session, envelope)
 
 
+class SlowSMTP(SMTP):
+    """Waits ``delay`` seconds before each reply it sends."""
+
+    def __init__(self, handler, delay: float = 0.0, **options):
+        super().__init__(handler, **options)
+        self.delay = delay
+
+    async def push(self, status):
+        await asyncio.sleep(self.delay)
+        await super().push(status)
+
+
 def _authenticator(expected: str):
     """Accepts only ``user:password`` given with ``--auth``."""
     user, _, password = expected.partition(":")
@@ -63,7 +76,7 @@ async def main(args):
         options.update(authenticator=_authenticator(args.auth), auth_required=True,
                        auth_require_tls=bool(args.tls_cert))
     server = await asyncio.get_running_loop().create_server(
-        lambda: SMTP(handler, **options), "127.0.0.1", args.port)
+        lambda: SlowSMTP(handler, args.delay, **options), "127.0.0.1", args.port)
     print(f"scripted smtp listening on {args.port}", flush=True)
     async with server:
         await asyncio.Event().wait()
@@ -76,6 +89,7 @@ if __name__ == "__main__":
     parser.add_argument("--script", default="250")
     parser.add_argument("--refuse", action="append", default=[])
     parser.add_argument("--hang", type=float, default=30.0)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each reply")
     parser.add_argument("--auth", help="user:password the server requires")
     parser.add_argument("--tls-cert", help="offer STARTTLS with this certificate (and --tls-key); require it")
     parser.add_argument("--tls-key")

@@ -16,6 +16,9 @@ log = logging.getLogger(__name__)
 
 MAIL_RELAY = "mail"
 BATCH = 10  # mails claimed at a time; each is settled as soon as it is tried
+# SMTP replies one mail may wait for, each up to SMTP_TIMEOUT: connect and greeting, EHLO, STARTTLS,
+# the TLS handshake, EHLO again, AUTH (up to three), MAIL, RCPT, DATA, the end of the data
+REPLIES_PER_MAIL = 13
 STEP = 500  # at most this many mails per relay step, over one SMTP connection
 
 
@@ -92,7 +95,7 @@ def send_due(db, sender, now_fn, retry_seconds: float, batch: int = BATCH, most:
     same Message-ID); a broken connection (a timeout, a hang-up) is replaced for the next mail. Claims
     and settlements are single statements through ``db`` (``models.AutocommitStatements``).
     """
-    lease = timedelta(seconds=(batch + 1) * sender.settings.smtp_timeout)
+    lease = mail_lease(sender.settings.smtp_timeout)
     smtp, done, tried = None, 0, 0
     try:
         while tried < most:
@@ -102,6 +105,10 @@ def send_due(db, sender, now_fn, retry_seconds: float, batch: int = BATCH, most:
                 break
             tried += len(due)
             for position, mail in enumerate(due):
+                with db() as connection:  # the claim covers one mail's worst case from now on
+                    if not Mails(connection).renew(mail, now_fn() + lease):
+                        log.info("mail: %s %s was claimed by another sender meanwhile", mail.kind, mail.key[:12])
+                        continue
                 if smtp is None:
                     try:
                         smtp = sender.open()
@@ -127,6 +134,13 @@ def send_due(db, sender, now_fn, retry_seconds: float, batch: int = BATCH, most:
             except Exception:  # the connection may already be gone; the mails are settled
                 pass
     return done
+
+
+def mail_lease(smtp_timeout: float) -> timedelta:
+    """How long a sender holds a mail it is about to send: the worst case of one mail, in which every
+    reply of a new connection takes almost ``SMTP_TIMEOUT`` (the timeout applies to each reply, not
+    to the mail). The claim is renewed before each mail of a batch, so the batch's size plays no part."""
+    return timedelta(seconds=(REPLIES_PER_MAIL + 1) * smtp_timeout)
 
 
 def _settle(db, outcomes, now_fn, retry_seconds, patience: float = 300.0) -> None:

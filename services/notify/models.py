@@ -83,6 +83,17 @@ class Mails:
                                     .values(next_attempt_at=now + lease).returning(*mails.c)).mappings().all()
         return sorted((Mail(**row) for row in rows), key=lambda mail: (mail.created_at, mail.key))
 
+    def renew(self, mail: Mail, until) -> bool:
+        """Extend this sender's claim on ``mail`` to ``until``, unless its lease ran out and another
+        sender claimed it since; True (and ``mail`` holds the new lease) when it is still this one's."""
+        renewed = self.session.execute(sa.update(mails).where(
+            mails.c.key == mail.key, mails.c.status == "pending", mails.c.next_attempt_at == mail.next_attempt_at)
+            .values(next_attempt_at=until).returning(mails.c.next_attempt_at)).scalar()
+        if renewed is None:
+            return False
+        mail.next_attempt_at = renewed
+        return True
+
     def settle(self, mail: Mail, **values) -> bool:
         """Record what happened to a claimed ``mail``, unless its lease ran out and another sender
         claimed it since (its ``next_attempt_at`` is no longer this claim's); True when recorded."""

@@ -42,7 +42,9 @@ def issue(key: str, sitting_id: str, member_id: str, expires: datetime) -> str:
 
 def verify(key: str, token, now: datetime) -> tuple[str, str]:
     """``(sitting_id, member_id)`` of a genuine, unexpired token; ``BadToken`` otherwise."""
-    if not isinstance(token, str) or len(token) > 1000 or token.count(".") != 1:
+    # Any string may arrive (non-ASCII, lone surrogates, empty, not base64): each is refused here,
+    # before anything encodes it as ASCII or compares it, so it is answered as a bad token.
+    if not isinstance(token, str) or len(token) > 1000 or token.count(".") != 1 or not token.isascii():
         raise BadToken("malformed")
     body, mac = token.split(".")
     if not hmac.compare_digest(mac, _mac(key, body)):
@@ -50,7 +52,7 @@ def verify(key: str, token, now: datetime) -> tuple[str, str]:
     try:
         payload = json.loads(_unb64(body))
         sitting_id, member_id, expires = str(payload["s"]), str(payload["m"]), int(payload["e"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
         raise BadToken("malformed") from None
     if now.timestamp() > expires:
         raise BadToken("expired")
@@ -59,4 +61,4 @@ def verify(key: str, token, now: datetime) -> tuple[str, str]:
 
 def fingerprint(token) -> str:
     """A short digest to name a token in the audit without revealing it."""
-    return hashlib.sha256(str(token).encode("utf-8")).hexdigest()[:12]
+    return hashlib.sha256(str(token).encode("utf-8", "surrogatepass")).hexdigest()[:12]

@@ -6,6 +6,8 @@ import sqlalchemy as sa
 from services.review.models import agenda, audit, cases, councils, members, quotas, roster, sittings, units
 from shared.db import insert_new
 
+MARKS = ("approve", "reject", "abstain")  # the agenda's counters, one per choice
+
 
 class Reviews:
     def __init__(self, session):
@@ -112,16 +114,16 @@ class Reviews:
                          .order_by(agenda.c.nomination_id))
 
     def count_marks(self, sitting_id: str, choices: dict) -> None:
-        """Add one mark per agenda item to its counter; no row says whose mark it was. One statement
-        per kind of mark (approve, reject, abstain), whatever the size of the agenda."""
-        marked: dict[str, list[str]] = {}
-        for nomination_id, choice in choices.items():
-            marked.setdefault(choice, []).append(nomination_id)
-        for choice, nomination_ids in sorted(marked.items()):
-            column = agenda.c[choice]
-            self.session.execute(sa.update(agenda).where(agenda.c.sitting_id == sitting_id,
-                                                         agenda.c.nomination_id.in_(nomination_ids))
-                                 .values({column: column + 1}))
+        """Add one mark per agenda item to its counter; no row says whose mark it was. One batched
+        statement whose text is the same whatever the choices (all three counters, one row of
+        parameters per item), so a database error that logs the statement reveals no choice."""
+        self.session.execute(
+            sa.update(agenda).where(agenda.c.sitting_id == sa.bindparam("m_sitting"),
+                                    agenda.c.nomination_id == sa.bindparam("m_id"))
+            .values({agenda.c[choice]: agenda.c[choice] + sa.bindparam(f"m_{choice}") for choice in MARKS}),
+            [{"m_sitting": sitting_id, "m_id": nomination_id,
+              **{f"m_{mark}": int(mark == choice) for mark in MARKS}}
+             for nomination_id, choice in sorted(choices.items())])
 
     def record_outcomes(self, sitting_id: str, outcomes: list[dict]) -> None:
         """Each agenda item's ``required``, ``outcome`` and ``reasons`` (keyed by ``nomination_id``), in one

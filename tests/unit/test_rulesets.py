@@ -232,3 +232,60 @@ def test_a_threshold_written_as_a_decimal_means_the_same_as_the_fraction(tmp_pat
     rules = load_rules(rules_file(tmp_path, "nd98-2023: {awards: {CSTDCS: {threshold: 0.8}}}\n"))
 
     assert rules.by_id("nd98-2023").awards["CSTDCS"].stages[0].threshold.required(5) == 4
+
+
+@pytest.mark.parametrize("text, key", [
+    ("nd152-2025: {awards: {LDTT: {documents: to_trinh}}}", "nd152-2025.awards.LDTT.documents"),
+    ("nd152-2025: {awards: {LDTT: {documents: [to_trinh, to-trinh]}}}", "nd152-2025.awards.LDTT.documents"),
+    ("nd152-2025: {awards: {LDTT: {documents: [to_trinh, to_trinh]}}}", "nd152-2025.awards.LDTT.documents"),
+    ("nd152-2025: {awards: {LDTT: {documents: [1, 2]}}}", "nd152-2025.awards.LDTT.documents"),
+    ("nd152-2025: {awards: {LDTT: {documents: {to_trinh: 1}}}}", "nd152-2025.awards.LDTT.documents"),
+    ("nd152-2025: {awards: {LDTT: {threshold: high}}}", "nd152-2025.awards.LDTT.threshold"),
+    ("nd152-2025: {awards: {LDTT: {threshold: [4, 5]}}}", "nd152-2025.awards.LDTT.threshold"),
+    ("nd152-2025: {awards: {LDTT: {threshold: .nan}}}", "nd152-2025.awards.LDTT.threshold"),
+    ("nd152-2025: {awards: {LDTT: {threshold: true}}}", "nd152-2025.awards.LDTT.threshold"),
+    ("nd152-2025: {quorum: 1.5}", "nd152-2025.quorum"),
+    ("nd152-2025: {quorum: {a: 1}}", "nd152-2025.quorum"),
+    ("nd152-2025: {awards: {ldtt: {threshold: 0.5}}}", "nd152-2025.awards"),
+    ("nd152-2025: {awards: {LDTT: {threshhold: 0.5}}}", "nd152-2025.awards.LDTT"),
+    ("nd152-2025: {awards: {LDTT: 0.5}}", "nd152-2025.awards.LDTT"),
+    ("nd152-2025: {awards: {CSTDCS: {quota: {share: 15/100, base: ldtt}}}}", "nd152-2025.awards.CSTDCS.quota.base"),
+    ("nd152-2025: {awards: {CSTDCS: {quota: {share: 15/100}}}}", "nd152-2025.awards.CSTDCS.quota.base"),
+    ("nd152-2025: {awards: {CSTDCS: {quota: {share: 15%, base: LDTT}}}}", "nd152-2025.awards.CSTDCS.quota.share"),
+    ("nd152-2025: {awards: {CSTDCS: {quota: {count: 0}}}}", "nd152-2025.awards.CSTDCS.quota.count"),
+    ("nd152-2025: {awards: {CSTDCS: {quota: {count: '3'}}}}", "nd152-2025.awards.CSTDCS.quota.count"),
+    ("nd152-2025: {awards: {CSTDCS: {quota: {count: 3, share: 1/2, base: LDTT}}}}", "nd152-2025.awards.CSTDCS.quota"),
+    ("nd152-2025: {awards: {CSTDCS: {quota: {base: LDTT}}}}", "nd152-2025.awards.CSTDCS.quota"),
+    ("nd152-2025: {awards: {CSTDCS: {quota: 3}}}", "nd152-2025.awards.CSTDCS.quota"),
+    ("nd152-2025: [quorum]", "nd152-2025"),
+    ("2025: {quorum: 2/3}", "unknown rule sets: 2025"),
+])
+def test_a_mistyped_rules_file_stops_the_service_naming_the_file_and_the_key(tmp_path, text, key):
+    path = rules_file(tmp_path, text + "\n")
+
+    with pytest.raises(ConfigError) as refused:
+        load_rules(path)
+
+    assert str(refused.value).startswith(f"TDKT_RULES_FILE {path}: ") and key in str(refused.value)
+
+
+def test_a_documents_override_lists_known_kinds_and_keeps_them_whole(tmp_path):
+    rules = load_rules(rules_file(tmp_path, "nd152-2025: {awards: {LDTT: {documents: [to_trinh, bien_ban]}}}\n"))
+
+    assert rules.by_id("nd152-2025").awards["LDTT"].documents == ("to_trinh", "bien_ban")
+
+
+def test_the_rule_sets_document_kinds_are_the_ones_a_nomination_may_carry():
+    from shared.schemas import DOCUMENT_KINDS
+
+    for rule_set in DEFAULT_RULE_SETS:
+        for award in rule_set.awards.values():
+            assert set(award.documents) <= set(DOCUMENT_KINDS), award.code
+
+
+def test_a_rules_service_refuses_to_start_with_a_bad_rules_file(tmp_path, monkeypatch):
+    from shared.rulebook import RuleBook
+
+    monkeypatch.setenv("TDKT_RULES_FILE", str(rules_file(tmp_path, "nd152-2025: {awards: {LDTT: {documents: to_trinh}}}\n")))
+    with pytest.raises(ConfigError, match="LDTT.documents"):
+        RuleBook().setup()

@@ -1,0 +1,160 @@
+"""A database failing under any handler of the three services logs no statement parameters, no token
+and nothing that links a member to a ballot's choices (issue #22, finding 3).
+
+Real containers on a real broker, each over its real database; the failure is raised by the driver
+(its ``OperationalError``) under SQLAlchemy, exactly where a lost connection or a full disk would be,
+so the logged errors are the ones SQLAlchemy builds from the statement and its parameters.
+"""
+import logging
+import re
+import uuid
+
+import pytest
+from nameko.exceptions import RemoteError
+from nameko.rpc import Rpc
+from nameko.standalone.rpc import ClusterRpcProxy
+from sqlalchemy import event
+
+from services.intake import handlers as intake_handlers
+from services.intake.service import MIGRATIONS as INTAKE_MIGRATIONS, IntakeService
+from services.notify.service import NotifyService
+from services.review.service import ReviewService
+from shared.config import LOCAL_ADMIN_TOKEN
+from shared.messaging import EventPublisher, InboxEventHandler
+from shared.outbox import utcnow
+from shared.store import Store
+from tests.harness import wait_until
+from tests.integration.conftest import EXAMPLE
+from tests.integration.delivery import Tables, Tap
+from tests.integration.review_support import TOMORROW, Review, directory, submitted
+
+SERVICES = (IntakeService, ReviewService, NotifyService)
+FAILED = re.compile(r"error handling worker <WorkerContext \[(\w+)\.(\w+)\]")
+SQL = re.compile(r"\[SQL: (.*?)\]", re.S)
+
+
+class Outage:
+    """Makes a container's database fail: each statement ``which(statement)`` accepts raises the
+    driver's own ``OperationalError``, which SQLAlchemy wraps with the statement (and, unless hidden,
+    its parameters) as it would a real failure."""
+
+    def __init__(self, container):
+        self.engine = next(d for d in container.dependencies if isinstance(d, Store)).engine
+        self.which = None
+        for name in ("do_execute", "do_executemany", "do_execute_no_params"):
+            event.listen(self.engine, name, self._maybe_fail)
+
+    def _maybe_fail(self, cursor, statement, *rest):
+        if self.which is not None and self.which(statement):
+            raise self.engine.dialect.dbapi.OperationalError("simulated database failure")
+
+
+def entrypoints(service_class) -> set[tuple[str, str]]:
+    """Every RPC method and event handler of a service (not its timers)."""
+    return {(service_class.name, name) for name, method in vars(service_class).items()
+            if any(isinstance(ext, (Rpc, InboxEventHandler)) for ext in getattr(method, "nameko_entrypoints", ()))}
+
+
+def failed(caplog) -> set[tuple[str, str]]:
+    return {match.groups() for record in caplog.records if (match := FAILED.search(record.getMessage()))}
+
+
+def rpc(rabbit_config, service, method, *args, token=LOCAL_ADMIN_TOKEN):
+    with ClusterRpcProxy(rabbit_config, context_data={"auth_token": token}, timeout=15) as proxy:
+        try:
+            getattr(getattr(proxy, service), method)(*args)
+        except RemoteError:
+            pass  # the database failed: the error is what this test reads the logs for
+
+
+@pytest.fixture
+def three(container_factory, rabbit_config, service_env, db_urls, monkeypatch):
+    monkeypatch.setenv("TDKT_RETRY_SECONDS", "0.01")  # five attempts, then the dead-letter queue, quickly
+    tables = Tables(db_urls["intake"], INTAKE_MIGRATIONS)
+    unit_token = intake_handlers.issue_unit_token("vp", tables.uow(), utcnow())
+    tables.dispose()
+    containers = {cls.name: container_factory(cls, rabbit_config) for cls in SERVICES}
+    containers["review"].start()
+    review = Review(containers["review"], rabbit_config)
+    review.call("load_directory", directory())
+    yield containers, review, unit_token
+    review.close()
+
+
+def test_a_failing_database_under_every_handler_logs_no_parameters_tokens_or_choices(three, rabbit_config, caplog):
+    caplog.set_level(logging.DEBUG)
+    containers, review, unit_token = three
+    amqp = rabbit_config["AMQP_URI"]
+    vote_counted = Tap(amqp, "review", "vote_counted")
+
+    # Real events first, from a review that works: a sitting of two items, one going on to the ministry.
+    review.submit(submitted("n-1", "LDTT"))
+    review.submit(submitted("n-2", "CSTD_BO"))
+    review.submit(submitted("n-3", "LDTT"))
+    review.call("return_nomination", "n-3", ["Thiếu biên bản"])
+    sitting_id = review.call("convene_sitting", "hd-vp", TOMORROW)["sitting_id"]
+    ballots = wait_until(lambda: len(review.ballots(sitting_id)) == 7 and review.ballots(sitting_id))
+    members = sorted(ballots)
+    for member in members[:5]:
+        review.vote(ballots[member]["ballot_token"], {"n-1": "approve", "n-2": "approve"})
+
+    # A vote whose marks cannot be written: an all-approve ballot and an all-reject one must log the same.
+    outage = {name: Outage(containers[name]) if name == "review" else None for name in containers}
+    outage["review"].which = lambda statement: statement.lstrip().upper().startswith("UPDATE AGENDA")
+    statements = {}
+    for member, choice in ((members[5], "approve"), (members[6], "reject")):
+        start = len(caplog.records)
+        review.vote(ballots[member]["ballot_token"], {"n-1": choice, "n-2": choice})
+        wait_until(lambda: any("dead-lettered" in r.getMessage() for r in caplog.records[start:]),
+                   what=f"the {choice} ballot to fail five times")
+        statements[choice] = {SQL.search(r.getMessage() + str(r.exc_info)).group(1) for r in caplog.records[start:]
+                              if SQL.search(r.getMessage() + str(r.exc_info))}
+    assert statements["approve"] and statements["approve"] == statements["reject"]
+    assert all("agenda" in statement for statement in statements["approve"])
+
+    outage["review"].which = None  # the database is back: the two members vote again, the sitting closes
+    review.vote(ballots[members[5]]["ballot_token"], {"n-1": "approve", "n-2": "approve"})
+    review.vote(ballots[members[6]]["ballot_token"], {"n-1": "reject", "n-2": "approve"})  # n-2 needs 7 of 7
+    published = {event: wait_until(lambda: review.events(event), what=event)[0] for event in (
+        "ballot_issued", "sitting_closed", "nomination_decided", "nomination_advanced", "nomination_returned")}
+    published["vote_counted"] = wait_until(vote_counted.get_all, what="vote_counted")[0].payload
+    vote_counted.close()
+
+    # Then every database fails, under every handler of every service.
+    for name in ("intake", "notify"):
+        containers[name].start()
+        outage[name] = Outage(containers[name])
+    for each in outage.values():
+        each.which = lambda statement: True
+    intake_events, review_events = EventPublisher(amqp, "intake"), EventPublisher(amqp, "review")
+    council = EventPublisher(amqp, "council")
+    intake_events("nomination_submitted", submitted("n-4", "LDTT"), str(uuid.uuid4()), {})
+    intake_events("nomination_amended", {**submitted("n-1", "LDTT"), "resubmitted": True}, str(uuid.uuid4()), {})
+    intake_events("nomination_withdrawn", {"nomination_id": "n-1", "unit_id": "vp", "reason": "rút"},
+                  str(uuid.uuid4()), {})
+    for event_type, payload in published.items():
+        review_events(event_type, payload, str(uuid.uuid4()), {})
+    token = ballots[members[0]]["ballot_token"]
+    council("vote_cast", {"ballot_token": token, "choices": {"n-1": "approve", "n-2": "reject"}}, str(uuid.uuid4()), {})
+    for method, args in (("submit_nomination", [EXAMPLE]), ("get_nomination", ["n-1"]), ("list_nominations", [{}]),
+                         ("amend_nomination", ["n-1", {"achievements": "Hoàn thành xuất sắc"}]),
+                         ("withdraw_nomination", ["n-1", "rút"]), ("award_catalogue", [])):
+        rpc(rabbit_config, "intake", method, *args, token=unit_token)
+    for method, args in (("load_directory", [directory()]), ("convene_sitting", ["hd-vp", TOMORROW]),
+                         ("close_sitting", [sitting_id]), ("sitting_result", [sitting_id]),
+                         ("resolve_tie", [sitting_id, "LDTT", ["n-1"]]), ("return_nomination", ["n-1", ["Sai"]]),
+                         ("set_quota", ["hd-vp", "LDTT", 2025, 2]), ("statistics", [2025]), ("get_case", ["n-1"])):
+        rpc(rabbit_config, "review", method, *args)
+    rpc(rabbit_config, "notify", "mail_log", {})
+
+    expected = set().union(*(entrypoints(cls) for cls in SERVICES)) - {("intake", "award_catalogue")}
+    wait_until(lambda: failed(caplog) >= expected, timeout=60,
+               what=f"a database error under every handler: {sorted(expected - failed(caplog))} missing")
+
+    text = caplog.text
+    assert "[SQL: " in text  # the failed statements were logged ...
+    assert "[parameters:" not in text and "parameters hidden" in text  # ... without their parameters
+    assert unit_token not in text
+    assert not [ballot for ballot in ballots.values() if ballot["ballot_token"] in text]
+    for line in text.splitlines():  # nothing links a member to a choice
+        assert not (any(member in line for member in members) and re.search(r"'(approve|reject|abstain)'", line)), line
