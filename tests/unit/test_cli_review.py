@@ -131,7 +131,7 @@ def test_a_directory_file_that_is_not_yaml_sends_nothing(tmp_path, fake_review):
 # what the commands send and print, through a fake review service
 
 class FakeReview:
-    """Stands in for nameko's ``ClusterRpcProxy``: records ``(method, args, auth_token)`` of each call
+    """Stands in for ``shared.client.rpc_proxy``: records ``(method, args, auth_token)`` of each call
     and answers from ``answers`` (a value, or an exception to raise); ``refuse`` fails to connect."""
 
     def __init__(self):
@@ -166,7 +166,8 @@ class FakeReview:
 @pytest.fixture
 def fake_review(monkeypatch):
     fake = FakeReview()
-    monkeypatch.setattr("nameko.standalone.rpc.ClusterRpcProxy", fake)
+    monkeypatch.setattr("shared.client.rpc_proxy", lambda amqp_uri, context_data=None, timeout=None:
+                        fake({"AMQP_URI": amqp_uri}, context_data, timeout))
     return fake
 
 
@@ -176,13 +177,14 @@ def sent_events(monkeypatch):
     events = []
 
     class Publisher:
-        def __init__(self, amqp_uri, service):
+        def __init__(self, amqp_uri, service, passive=False):
             self.service = service
+            assert passive, "a client must not declare a shared exchange"
 
         def __call__(self, event_type, payload, message_id, headers):
             events.append((self.service, event_type, payload))
 
-    monkeypatch.setattr("shared.messaging.EventPublisher", Publisher)
+    monkeypatch.setattr("shared.client.EventPublisher", Publisher)
     return events
 
 
@@ -291,7 +293,7 @@ def test_a_vote_nobody_listens_for_says_review_is_not_running(monkeypatch):
     def unroutable(self, *args):
         raise Undeliverable("vote_cast")
 
-    monkeypatch.setattr("shared.messaging.EventPublisher.__init__", lambda self, uri, service: None)
+    monkeypatch.setattr("shared.messaging.EventPublisher.__init__", lambda self, uri, service, passive=False: None)
     monkeypatch.setattr("shared.messaging.EventPublisher.__call__", unroutable)
 
     result = tdkt("vote", "--token", "ballot-1", "--lang", "en", "abstain", "n1")
