@@ -59,13 +59,13 @@ def submit_nomination(body: dict, token, uow, rules, now) -> dict:
         if existing is None:
             rule_set = rules.in_force(domain.submission_date(now))
             nomination = domain.new_nomination(body, unit_id, rule_set.id, now)
-            admit(body, unit_id, rule_set, uow, nomination.id, new=True)
-            try:
+            try:  # the key first: a retry overlapping the first call waits for it here, then loses
                 repo.add(nomination)
             except KeyTaken:  # a concurrent call with the same key committed first
                 uow.session.rollback()
                 existing = repo.by_submission_key(unit_id, body["submission_key"])
             else:
+                admit(body, unit_id, rule_set, uow, nomination.id, new=True)  # Ineligible rolls back
                 uow.publish(contract.NOMINATION_SUBMITTED, domain.submitted_event(nomination))
                 uow.commit()
                 log.info("nomination %s submitted: unit=%s award=%s", nomination.id, unit_id, nomination.award_code)
