@@ -16,6 +16,16 @@ def case_from_submission(event: dict, now: datetime) -> dict:
             "state": WAITING, "received_at": now, "rule_set": event.get("rule_set")}
 
 
+def amended_case(case: dict, event: dict) -> dict:
+    """The changes an accepted amendment makes. A dossier that changes award or year starts its pipeline
+    again at the unit council: no council has voted on the new title, and a stage the new award does
+    not have (a ministry stage for LDTT) could never be decided."""
+    restart = (event["award_code"], event["award_year"]) != (case["award_code"], case["award_year"])
+    return {"award_code": event["award_code"], "award_year": event["award_year"], "nominee": event["nominee"],
+            "contact_email": event["contact_email"], "state": WAITING,
+            "stage": UNIT_COUNCIL if restart else case["stage"]}
+
+
 def case_view(case: dict) -> dict:
     return {"nomination_id": case["nomination_id"], "unit_id": case["unit_id"],
             "award_code": case["award_code"], "award_year": case["award_year"], "stage": case["stage"],

@@ -30,9 +30,7 @@ def record_amendment(event: dict, uow) -> None:
         repo = Reviews(uow.session)
         case = repo.case(event["nomination_id"], for_update=True)
         if case is not None and case["state"] in (domain.WAITING, domain.RETURNED):
-            repo.update_case(case["nomination_id"], award_code=event["award_code"],
-                             award_year=event["award_year"], nominee=event["nominee"],
-                             contact_email=event["contact_email"], state=domain.WAITING)
+            repo.update_case(case["nomination_id"], **domain.amended_case(case, event))
         uow.commit()
 
 
