@@ -26,6 +26,7 @@ cases = sa.Table(
     sa.Column("sitting_id", sa.String(64), nullable=True),
     sa.Column("outcome", sa.String(16), nullable=True),
     sa.Column("decided_at", TS, nullable=True),
+    sa.Column("revision", sa.Integer, nullable=True),  # the dossier revision this case holds
     sa.Index("ix_cases_stage_state", "stage", "state"),
 )
 
