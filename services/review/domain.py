@@ -14,7 +14,7 @@ def case_from_submission(event: dict, now: datetime) -> dict:
             "award_code": event["award_code"], "award_year": event["award_year"],
             "nominee": event["nominee"], "contact_email": event["contact_email"], "stage": UNIT_COUNCIL,
             "state": WAITING, "received_at": now, "rule_set": event.get("rule_set"),
-            "revision": event.get("revision") or 1}
+            "revision": event.get("revision") or 1, "considered": False}
 
 
 def amended_case(case: dict, event: dict) -> dict:
@@ -24,8 +24,15 @@ def amended_case(case: dict, event: dict) -> dict:
     restart = (event["award_code"], event["award_year"]) != (case["award_code"], case["award_year"])
     return {"award_code": event["award_code"], "award_year": event["award_year"], "nominee": event["nominee"],
             "contact_email": event["contact_email"], "state": WAITING,
-            "stage": UNIT_COUNCIL if restart else case["stage"],
+            "stage": UNIT_COUNCIL if restart else case["stage"], "considered": False,
             "revision": event.get("revision") or (case["revision"] or 1) + 1}
+
+
+def takes_amendment(case: dict) -> bool:
+    """A returned case, or one waiting that no council has taken since it was (re)submitted. Once a
+    council took it, even a sitting without quorum that sent it back to wait, only a return reopens it:
+    intake closed amendments when it heard of the agenda, so a later one crossed that news."""
+    return case["state"] == RETURNED or (case["state"] == WAITING and not case["considered"])
 
 
 def amendment_is_stale(case: dict, event: dict) -> bool:

@@ -32,7 +32,7 @@ def record_amendment(event: dict, uow) -> None:
         case = repo.case(event["nomination_id"], for_update=True)
         if case is None or case["state"] == domain.WITHDRAWN or domain.amendment_is_stale(case, event):
             pass
-        elif case["state"] in (domain.WAITING, domain.RETURNED):
+        elif domain.takes_amendment(case):
             repo.update_case(case["nomination_id"], **domain.amended_case(case, event))
         else:
             uow.publish(contract.AMENDMENT_REFUSED, domain.amendment_refused_event(case, event))

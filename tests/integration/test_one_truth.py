@@ -73,6 +73,19 @@ def test_review_refuses_an_amendment_for_a_case_on_an_agenda_aloud_once(review, 
     assert review.events("amendment_refused") == [refused]
 
 
+def test_an_amendment_arriving_after_a_sitting_without_quorum_sent_the_case_back_to_wait_is_refused(review):
+    review.taps["amendment_refused"] = Tap(review.rabbit_config["AMQP_URI"], "review", "amendment_refused")
+    review.seen["amendment_refused"] = []
+    review.submit(submitted("n-q", "CSTDCS"))
+    sitting_id = review.call("convene_sitting", "hd-vp", TOMORROW)["sitting_id"]
+    assert review.call("close_sitting", sitting_id)["quorum_met"] is False  # nobody voted: it waits again
+    deliver(review.container, "intake", "nomination_amended", {**submitted("n-q", "LDTT"), "revision": 2},
+            amqp_uri=review.rabbit_config["AMQP_URI"])
+    [refused] = wait_until(lambda: review.events("amendment_refused"), what="amendment_refused")
+    assert (refused["considered_revision"], refused["state"]) == (1, "waiting")
+    assert review.call("get_case", "n-q")["award_code"] == "CSTDCS"
+
+
 def test_an_amendment_that_crossed_the_agenda_is_undone_in_intake_and_the_outcome_is_the_voted_award(intake):
     nomination_id = intake.submit(award_code="CSTDCS")["nomination_id"]
     amended = intake.call("vp", "amend_nomination", nomination_id, {"award_code": "LDTT"})  # crossing
