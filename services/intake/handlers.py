@@ -118,9 +118,12 @@ def follow_review(event_type: str, event: dict, uow, now, rules=None) -> None:
         repo = Nominations(uow.session)
         nomination = repo.get(event["nomination_id"], for_update=True)
         if nomination is not None and nomination.status not in domain.FINAL:
-            if revisions.align(nomination, event, now) and rules is not None:
-                reclaim(nomination, uow, rules)
-            domain.apply_review(nomination, event_type, event, now)
+            if event_type == contract.NOMINATION_RETURNED:
+                revisions.follow_return(nomination, event, now)
+            else:
+                if revisions.align(nomination, event, now) and rules is not None:
+                    reclaim(nomination, uow, rules)
+                domain.apply_review(nomination, event_type, event, now)
             repo.save(nomination)
             if nomination.status == "rejected":  # no award: its initiatives may back another
                 Initiatives(uow.session).release(nomination.id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.intake.domain import FINAL, IN_REVIEW, RETURNED, SUBMITTED, Nomination
+from services.intake.domain import FINAL, IN_REVIEW, RETURNED, SUBMITTED, Nomination, apply_review
 
 REFUSED_REASON = ("Hội đồng đã đưa hồ sơ (lần sửa {considered}) vào phiên họp trước khi nhận bản sửa đổi lần "
                   "{refused}; bản sửa đổi không được xét. / The council had put revision {considered} on its "
@@ -58,6 +58,18 @@ def refuse_amendment(nomination: Nomination, event: dict, now: datetime) -> bool
     if nomination.status == SUBMITTED:
         nomination.status = IN_REVIEW
     return restored
+
+
+def follow_return(nomination: Nomination, event: dict, now: datetime) -> bool:
+    """``review.nomination_returned``. A return of revision N that crossed amendment N+1 was already
+    answered by it (review takes an amendment of a returned case): the later revision stands and waits
+    in review as it does here, so the return is only noted. True when the status changed."""
+    revision = event.get("revision")
+    if revision is None or revision >= nomination.revision:
+        return apply_review(nomination, "nomination_returned", event, now)
+    _note(nomination, now, "nomination_returned", revision=revision, answered_by_revision=nomination.revision,
+          reasons=list(event.get("reasons") or []))
+    return False
 
 
 def align(nomination: Nomination, event: dict, now: datetime) -> bool:

@@ -63,3 +63,17 @@ def test_an_outcome_without_a_revision_from_an_older_review_changes_nothing_firs
     nomination = amended_to_ldtt()
     assert revisions.align(nomination, {"outcome": "approved", "stage": "unit"}, NOW) is False
     assert nomination.award_code == "LDTT"
+
+
+def test_a_return_of_revision_1_that_crossed_amendment_2_is_noted_and_revision_2_stays_amendable():
+    nomination = amended_to_ldtt()
+    returned = {"stage": "unit", "reasons": ["Thiếu biên bản"], "revision": 1}
+    revisions.follow_return(nomination, returned, NOW)
+    assert (nomination.status, nomination.award_code, nomination.revision) == ("submitted", "LDTT", 2)
+    assert nomination.history[-1]["event"] == "nomination_returned"
+
+
+def test_a_return_of_the_current_revision_returns_it():
+    nomination = amended_to_ldtt()
+    revisions.follow_return(nomination, {"stage": "unit", "reasons": [], "revision": 2}, NOW)
+    assert nomination.status == "returned"
