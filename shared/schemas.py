@@ -23,6 +23,7 @@ ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", error="must be 1-64 
 RATINGS = ("HTXSNV", "HTTNV", "HTNV", "KHTNV")
 SCOPES = ("co_so", "bo", "toan_quoc")
 YEAR = validate.Range(min=1990, max=2100)
+REVISION = validate.Range(min=1, max=1_000_000)  # a dossier's revision: 1 when submitted, +1 per amendment
 STATUSES = ("submitted", "in_review", "returned", "approved", "proposed", "rejected", "withdrawn")
 OUTCOMES = ("approved", "proposed", "rejected")
 MAX_PAYLOAD_BYTES = 256 * 1024  # a nomination with its history and document list fits in a few KiB
@@ -173,6 +174,7 @@ class NominationSubmitted(Schema):
     contact_email = Email(required=True)
     submitted_at = fields.String(required=True, validate=validate.Length(max=40))
     rule_set = fields.String(load_default=None, allow_none=True, validate=ID)
+    revision = fields.Integer(allow_none=True, strict=True, validate=REVISION)  # absent: an older sender
 
 
 class NominationAmended(NominationSubmitted):
@@ -213,6 +215,40 @@ class ReviewOutcome(Schema):
     nominee_email = Email(load_default=None, allow_none=True)
     sitting_id = fields.String(load_default=None, allow_none=True, validate=ID)
     decided_at = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    # what was voted on (issue #21): intake records the outcome on that award, year and revision
+    award_code = fields.String(allow_none=True, validate=validate.OneOf(AWARD_CODES))
+    award_year = fields.Integer(allow_none=True, strict=True, validate=YEAR)
+    revision = fields.Integer(allow_none=True, strict=True, validate=REVISION)
+
+
+class NominationOnAgenda(Schema):
+    """Event ``review.nomination_on_agenda``: a council put this revision of the dossier on a sitting."""
+
+    nomination_id = fields.String(required=True, validate=ID)
+    unit_id = fields.String(required=True, validate=ID)
+    sitting_id = fields.String(required=True, validate=ID)
+    council_id = fields.String(required=True, validate=ID)
+    stage = fields.String(required=True, validate=validate.Length(max=32))
+    award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
+    award_year = fields.Integer(required=True, strict=True, validate=YEAR)
+    revision = fields.Integer(load_default=None, allow_none=True, strict=True, validate=REVISION)
+
+
+class AmendmentRefused(Schema):
+    """Event ``review.amendment_refused``: amendment ``revision`` came after the council took
+    ``considered_revision`` (of ``award_code`` / ``award_year``); it is not considered."""
+
+    nomination_id = fields.String(required=True, validate=ID)
+    unit_id = fields.String(required=True, validate=ID)
+    revision = fields.Integer(required=True, strict=True, validate=REVISION)
+    considered_revision = fields.Integer(required=True, strict=True, validate=REVISION)
+    award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
+    award_year = fields.Integer(required=True, strict=True, validate=YEAR)
+    stage = fields.String(required=True, validate=validate.Length(max=32))
+    state = fields.String(required=True, validate=validate.Length(max=24))
+    sitting_id = fields.String(load_default=None, allow_none=True, validate=ID)
+    reasons = fields.List(fields.String(validate=validate.Length(max=2000)), load_default=list,
+                          validate=validate.Length(max=50))
 
 
 @functools.lru_cache(maxsize=None)

@@ -23,16 +23,20 @@ def record_submission(event: dict, uow, now) -> None:
 
 
 def record_amendment(event: dict, uow) -> None:
-    """``intake.nomination_amended``: new details; a resubmitted (returned) one waits again."""
+    """``intake.nomination_amended``: new details while the case waits or was returned (a returned one
+    waits again); once a council holds it, the amendment is refused aloud (``amendment_refused``)."""
     with uow:
         if not uow.claim_message():
             return
         repo = Reviews(uow.session)
         case = repo.case(event["nomination_id"], for_update=True)
-        if case is not None and case["state"] in (domain.WAITING, domain.RETURNED):
-            repo.update_case(case["nomination_id"], award_code=event["award_code"],
-                             award_year=event["award_year"], nominee=event["nominee"],
-                             contact_email=event["contact_email"], state=domain.WAITING)
+        if case is None or case["state"] == domain.WITHDRAWN or domain.amendment_is_stale(case, event):
+            pass
+        elif domain.takes_amendment(case):
+            repo.update_case(case["nomination_id"], **domain.amended_case(case, event))
+        else:
+            uow.publish(contract.AMENDMENT_REFUSED, domain.amendment_refused_event(case, event))
+            log.info("amendment of %s refused: the case is %s", case["nomination_id"], case["state"])
         uow.commit()
 
 
@@ -61,7 +65,7 @@ def return_nomination(nomination_id: str, reasons: list, uow) -> dict:
         uow.publish(contract.NOMINATION_RETURNED, {
             "nomination_id": nomination_id, "stage": case["stage"], "reasons": reasons,
             "unit_id": case["unit_id"], "contact_email": case["contact_email"],
-            "nominee_email": case["nominee"].get("email")})
+            "nominee_email": case["nominee"].get("email"), **domain.voted_on(case)})
         uow.commit()
         return domain.case_view({**case, "state": domain.RETURNED})
 

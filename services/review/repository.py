@@ -83,9 +83,10 @@ class Reviews:
         return self._all(sa.select(cases).where(cases.c.award_year == award_year, cases.c.outcome.is_not(None)))
 
     # sittings ----------------------------------------------------------------------------------
-    def sitting(self, sitting_id: str, for_update: bool = False) -> dict | None:
+    def sitting(self, sitting_id: str, for_update: bool = False, skip_locked: bool = False) -> dict | None:
+        """The sitting (locked if asked; with ``skip_locked``, None while another worker holds it)."""
         query = sa.select(sittings).where(sittings.c.id == sitting_id)
-        return self._one(query.with_for_update() if for_update else query)
+        return self._one(query.with_for_update(skip_locked=skip_locked) if for_update else query)
 
     def add_sitting(self, values: dict, roster_rows: list[dict], agenda_rows: list[dict]) -> None:
         self.session.execute(sa.insert(sittings).values(**values))
@@ -97,8 +98,9 @@ class Reviews:
         self.session.execute(sa.update(sittings).where(sittings.c.id == sitting_id).values(**values))
 
     def due_sittings(self, now) -> list[str]:
+        """Open sittings past their deadline (the caller locks each in its own transaction)."""
         query = (sa.select(sittings.c.id).where(sittings.c.status == "open", sittings.c.deadline <= now)
-                 .with_for_update(skip_locked=True))
+                 .order_by(sittings.c.deadline, sittings.c.id))
         return list(self.session.execute(query).scalars())
 
     def roster_of(self, sitting_id: str) -> list[dict]:
