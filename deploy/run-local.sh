@@ -41,7 +41,7 @@ for port in "${busy[@]}"; do
     fi
 done
 
-python -m shared.preflight || exit 1
+python -m shared.platform.preflight || exit 1
 
 pids=()
 start() {  # start NAME COMMAND...: COMMAND in a session (and process group) of its own, lines prefixed
@@ -69,7 +69,7 @@ trap 'stop; exit 143' TERM
 trap stop EXIT
 
 if $local_sink; then
-    start mail python -m shared.mailsink --host 127.0.0.1 --port "$SMTP_PORT" --dir "$TDKT_VAR_DIR/mail"
+    start mail python -m shared.devtools.mailsink --host 127.0.0.1 --port "$SMTP_PORT" --dir "$TDKT_VAR_DIR/mail"
 fi
 for service in intake review notify; do
     class="$(tr '[:lower:]' '[:upper:]' <<<"${service:0:1}")${service:1}Service"

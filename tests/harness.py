@@ -49,7 +49,7 @@ def wait_until(condition, timeout: float = 20.0, interval: float = 0.05, what: s
 
 
 class MailSink:
-    """``python -m shared.mailsink`` in its own process: every mail it accepts becomes a file."""
+    """``python -m shared.devtools.mailsink`` in its own process: every mail it accepts becomes a file."""
 
     def __init__(self, directory: Path, port: int, *script_args: str):
         self.directory, self.port, self.script_args = Path(directory), port, script_args
@@ -57,7 +57,7 @@ class MailSink:
 
     def start(self):
         """The development sink, or with ``script_args`` the scripted server of tests/smtp_script.py."""
-        module = "tests.smtp_script" if self.script_args else "shared.mailsink"
+        module = "tests.smtp_script" if self.script_args else "shared.devtools.mailsink"
         self.directory.mkdir(parents=True, exist_ok=True)
         log = self.directory.parent / f"{self.directory.name}.log"  # a file: a pipe nobody drains would fill
         with open(log, "ab") as output:

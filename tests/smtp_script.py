@@ -4,7 +4,7 @@
 that DATA wait ``--hang`` seconds before accepting; ``--refuse ADDRESS`` answers RCPT TO that address
 with 550; ``--auth USER:PASSWORD`` requires that login; ``--tls-cert/--tls-key`` requires STARTTLS;
 ``--delay SECONDS`` makes every reply (the greeting included) wait that long, like a slow server.
-Accepted mail is kept like the development sink keeps it (shared.mailsink.FileSink).
+Accepted mail is kept like the development sink keeps it (shared.devtools.mailsink.FileSink).
 """
 import argparse
 import asyncio
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
-from shared.mailsink import FileSink
+from shared.devtools.mailsink import FileSink
 
 REPLIES = {"250": None, "451": "451 4.3.0 Try again later", "550": "550 5.1.1 Mailbox unavailable",
            "421": "421 4.7.0 Too busy"}

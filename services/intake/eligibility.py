@@ -13,7 +13,7 @@ from fractions import Fraction
 
 from services.intake.history import History
 from services.intake.messages import unmet
-from shared.rulesets import RuleSet
+from shared.law.rulesets import RuleSet
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Intake use cases: plain functions over a unit of work (``shared.store.UnitOfWork``)."""
+"""Intake use cases: plain functions over a unit of work (``shared.platform.store.UnitOfWork``)."""
 from __future__ import annotations
 
 import logging
@@ -8,7 +8,7 @@ from services.intake.eligibility import assess, check_dossier
 from services.intake.models import InitiativeTaken, Initiatives, KeyTaken, Nominations, Tokens
 from services.intake.messages import unmet
 from shared import contract
-from shared.errors import Conflict, Forbidden, Ineligible, NotFound, Unauthorized
+from shared.contract.errors import Conflict, Forbidden, Ineligible, NotFound, Unauthorized
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from services.intake.domain import Nomination
-from shared.db import insert_new
+from shared.platform.db import insert_new
 
 metadata = sa.MetaData()
 

@@ -6,8 +6,8 @@ from datetime import date
 from services.intake import domain
 from services.intake.handlers import authenticate_unit, own_nomination
 from services.intake.models import Nominations
-from shared import rulesets
-from shared.errors import ValidationError
+from shared.law import rulesets
+from shared.contract.errors import ValidationError
 
 
 def get_nomination(nomination_id: str, token, uow) -> dict:

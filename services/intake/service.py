@@ -2,17 +2,19 @@
 from pathlib import Path
 
 from nameko.contextdata import AuthToken
-from shared.rpc import rpc
+from shared.platform.rpc import rpc
 
 from services.intake import handlers, queries
-from shared import contract, schemas
-from shared.errors import EXPECTED
-from shared.messaging import inbox_event_handler
-from shared.logs import JsonLogging
-from shared.observability import Observability
-from shared.outbox import utcnow
-from shared.rulebook import RuleBook
-from shared.store import Store
+from shared import contract
+from shared.contract import schemas
+from shared.contract.errors import EXPECTED
+from shared.platform.auth import OperatorOnly
+from shared.platform.messaging import inbox_event_handler
+from shared.platform.logs import JsonLogging
+from shared.platform.observability import Observability
+from shared.platform.outbox import utcnow
+from shared.platform.rules import RuleBook
+from shared.platform.store import Store
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -26,6 +28,7 @@ class IntakeService:
     uow = Store(contract.INTAKE, MIGRATIONS)
     rules = RuleBook()
     auth_token = AuthToken()  # Nameko context data "auth_token"
+    require_operator = OperatorOnly()
     observability = Observability()  # /healthz, /readyz, /metrics on TDKT_HTTP_PORT
     logs = JsonLogging()  # JSON log lines with the Nameko call id (TDKT_LOG_FORMAT=json|text)
 
@@ -57,6 +60,12 @@ class IntakeService:
     @rpc(expected_exceptions=EXPECTED)
     def award_catalogue(self, on_date=None):
         return queries.award_catalogue(on_date, self.rules, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def issue_unit_token(self, unit_id, revoke_others=False):
+        self.require_operator()
+        request = schemas.load(schemas.UnitTokenRequest, {"unit_id": unit_id, "revoke_others": revoke_others})
+        return handlers.issue_unit_token(request["unit_id"], self.uow, utcnow(), request["revoke_others"])
 
     @inbox_event_handler(contract.REVIEW, contract.NOMINATION_ADVANCED)
     def on_nomination_advanced(self, payload):

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from services.notify import domain
 from services.notify.mail import ConnectionLost, PermanentFailure, TemporaryFailure
 from services.notify.models import Ballots, Mail, Mails
-from shared.errors import ValidationError
+from shared.contract.errors import ValidationError
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from functools import partial
 
 from services.notify.domain import MailRequest, Recipient
 from shared import contract  # event names only (constants)
-from shared.awards import AWARD_NAMES
+from shared.contract.awards import AWARD_NAMES
 
 INVITATION, REMINDER = "invitation", "reminder"
 ADVANCED, DECIDED, RETURNED = "advanced", "decided", "returned"

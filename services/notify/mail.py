@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from nameko.extensions import DependencyProvider
 
 from services.notify.domain import MailRequest, message_id, safe_header
-from shared.awards import AWARD_NAMES
+from shared.contract.awards import AWARD_NAMES
 
 TEMPLATES = Path(__file__).parent / "templates"
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")

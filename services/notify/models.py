@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from shared.db import insert_new
+from shared.platform.db import insert_new
 
 metadata = sa.MetaData()
 

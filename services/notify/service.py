@@ -2,21 +2,22 @@
 from datetime import timedelta
 from pathlib import Path
 
-from shared.rpc import rpc
+from shared.platform.rpc import rpc
 from nameko.timer import timer
 
 from services.notify import domain, handlers, kinds
 from services.notify.mail import SmtpSender, Templates
 from services.notify.models import AutocommitStatements
-from shared import contract, schemas
-from shared.auth import OperatorOnly
-from shared.errors import EXPECTED
-from shared.messaging import inbox_event_handler
-from shared.logs import JsonLogging
-from shared.observability import Observability
-from shared.outbox import utcnow
-from shared.settings import Configuration
-from shared.store import Relay, Store
+from shared import contract
+from shared.contract import schemas
+from shared.platform.auth import OperatorOnly
+from shared.contract.errors import EXPECTED
+from shared.platform.messaging import inbox_event_handler
+from shared.platform.logs import JsonLogging
+from shared.platform.observability import Observability
+from shared.platform.outbox import utcnow
+from shared.platform.settings import Configuration
+from shared.platform.store import Relay, Store
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 REMINDER_TICK = 5.0  # seconds between looks for members to remind

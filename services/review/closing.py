@@ -9,7 +9,7 @@ from services.review.decisions import ADVANCED, REQUEUED, RESTAGED, WITHDRAWN, I
 from services.review.repository import Reviews
 from services.review.tally import woman_first
 from shared import contract
-from shared.errors import Conflict, NotFound, ValidationError
+from shared.contract.errors import Conflict, NotFound, ValidationError
 
 log = logging.getLogger(__name__)
 OPEN, AWAITING_TIE_BREAK, CLOSED = "open", "awaiting_tie_break", "closed"

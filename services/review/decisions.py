@@ -28,7 +28,7 @@ class Item:
     reject: int
     abstain: int
     priority: bool  # a woman, or a collective with >= 70 % women
-    rule_set: object  # shared.rulesets.RuleSet
+    rule_set: object  # shared.law.rulesets.RuleSet
     withdrawn: bool = False
     award_year: int | None = None
 
@@ -39,7 +39,7 @@ class Places:
     ``explicit`` number of places (``set_quota``, which wins), how many the council passed ``already``
     in earlier sittings, and the base title's holders approved before this sitting (``base_before``)."""
 
-    quota: object = None  # shared.rulesets.Quota
+    quota: object = None  # shared.law.rulesets.Quota
     explicit: int | None = None
     already: int = 0
     base_before: int = 0

@@ -7,7 +7,7 @@ from services.review import domain
 from services.review.models import councils, members, quotas, units
 from services.review.repository import Reviews
 from shared import contract
-from shared.errors import Conflict, NotFound, ValidationError
+from shared.contract.errors import Conflict, NotFound, ValidationError
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from services.review.models import agenda, audit, cases, councils, members, quotas, roster, sittings, units
-from shared.db import insert_new
+from shared.platform.db import insert_new
 
 MARKS = ("approve", "reject", "abstain")  # the agenda's counters, one per choice
 

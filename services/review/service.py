@@ -1,21 +1,22 @@
 """Nameko entrypoints of review: load the payload, call one handler, return its result."""
 from pathlib import Path
 
-from shared.rpc import rpc
+from shared.platform.rpc import rpc
 from nameko.timer import timer
 
 from services.review import closing, handlers, sittings
 from services.review.calendar import DEFAULT_HOLIDAYS_2025_2026
-from shared import contract, schemas
-from shared.auth import OperatorOnly
-from shared.errors import EXPECTED
-from shared.messaging import inbox_event_handler
-from shared.logs import JsonLogging
-from shared.observability import Observability
-from shared.outbox import utcnow
-from shared.rulebook import RuleBook
-from shared.settings import Configuration
-from shared.store import Store
+from shared import contract
+from shared.contract import schemas
+from shared.platform.auth import OperatorOnly
+from shared.contract.errors import EXPECTED
+from shared.platform.messaging import inbox_event_handler
+from shared.platform.logs import JsonLogging
+from shared.platform.observability import Observability
+from shared.platform.outbox import utcnow
+from shared.platform.rules import RuleBook
+from shared.platform.settings import Configuration
+from shared.platform.store import Store
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEADLINE_TICK = 5.0  # seconds between checks for sittings past their deadline

@@ -10,8 +10,8 @@ from services.review.calendar import deadline_after
 from services.review.closing import OPEN, finalize
 from services.review.repository import Reviews
 from shared import contract
-from shared.errors import Conflict, NotFound, ValidationError
-from shared.schemas import MAX_AGENDA
+from shared.contract.errors import Conflict, NotFound, ValidationError
+from shared.contract.schemas import MAX_AGENDA
 
 log = logging.getLogger(__name__)
 CHOICES = ("approve", "reject", "abstain")

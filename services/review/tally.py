@@ -1,6 +1,6 @@
 """Council tallies: quorum, and choosing among passing candidates under a quota (standard library only).
 
-Thresholds themselves live in ``shared.rulesets.Threshold`` (fractions of ALL members, NĐ 98 Art. 30.7).
+Thresholds themselves live in ``shared.law.rulesets.Threshold`` (fractions of ALL members, NĐ 98 Art. 30.7).
 This module answers the questions asked after the ballots are counted: was the sitting valid, and which of
 the candidates who passed fit the quota (NĐ 98 Art. 4: ties go to women or to collectives with ≥ 70 %
 women, then to the chair).
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil, floor
 
-from shared.rulesets import Quota
+from shared.law.rulesets import Quota
 
 WOMEN_SHARE_FOR_PRIORITY = Fraction(7, 10)  # NĐ 98 Art. 4: a collective with at least 70 % women
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import os
 import subprocess
 
-from shared.config import load_settings
-from shared.outbox import utcnow
-from shared.store import standalone_uow
+from shared.platform.config import load_settings
+from shared.platform.outbox import utcnow
+from shared.platform.store import standalone_uow
 from services.intake import handlers as intake_handlers
 from services.intake.service import MIGRATIONS as INTAKE_MIGRATIONS
 from tests.bench import workload

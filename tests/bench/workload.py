@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import json
 
-from shared.demo import EXAMPLE as EXAMPLE_FILE, as_cstd_bo
+from shared.devtools.demo import EXAMPLE as EXAMPLE_FILE, as_cstd_bo
 
 EXAMPLE = json.loads(EXAMPLE_FILE.read_text("utf-8"))  # read once: the run builds thousands
 UNIT_MEMBERS, MINISTRY_MEMBERS = 7, 15

@@ -17,10 +17,10 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.intake import handlers as intake_handlers
 from services.intake.service import MIGRATIONS as INTAKE_MIGRATIONS
-from shared.config import LOCAL_ADMIN_TOKEN, load_settings
-from shared.messaging import EventPublisher, event_exchange
-from shared.outbox import utcnow
-from shared.store import standalone_uow
+from shared.platform.config import LOCAL_ADMIN_TOKEN, load_settings
+from shared.platform.messaging import EventPublisher, event_exchange
+from shared.platform.outbox import utcnow
+from shared.platform.store import standalone_uow
 from tests.bench import workload
 from tests.harness import RABBIT_API
 

@@ -43,7 +43,7 @@ def test_the_rpc_phase_measures_intake_beside_the_echo_service_with_the_same_cal
 
 
 def test_a_clerk_whose_nomination_is_refused_ends_the_run_at_once_with_the_error(monkeypatch):
-    from shared.errors import ValidationError
+    from shared.contract.errors import ValidationError
 
     valid = workload.nominations
 

@@ -19,8 +19,8 @@ from nameko.standalone.events import event_dispatcher
 from nameko.exceptions import RpcTimeout
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared.guard import MAX_BODY_BYTES
-from shared.messaging import REASON
+from shared.platform.guard import MAX_BODY_BYTES
+from shared.platform.messaging import REASON
 from tests.e2e.test_first_thread import EXAMPLE, issue_token
 from tests.harness import expected_queues, wait_until
 

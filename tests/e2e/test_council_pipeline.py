@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared.config import LOCAL_ADMIN_TOKEN
-from shared.messaging import EventPublisher
+from shared.platform.config import LOCAL_ADMIN_TOKEN
+from shared.platform.messaging import EventPublisher
 from tests.e2e.test_first_thread import issue_token
 from tests.harness import wait_until
 from tests.integration.delivery import Tap
@@ -93,7 +93,7 @@ def test_a_ministry_award_goes_through_both_councils_and_intake_follows(system, 
 
 
 def _waiting(proxy, nomination_id):
-    from shared.errors import NotFound
+    from shared.contract.errors import NotFound
 
     try:
         return proxy.review.get_case(nomination_id)["state"] == "waiting"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared.config import LOCAL_ADMIN_TOKEN
+from shared.platform.config import LOCAL_ADMIN_TOKEN
 from tests.harness import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -45,7 +45,7 @@ def test_a_submitted_nomination_waits_for_its_unit_council_and_the_unit_is_maile
 
 
 def _case(proxy, nomination_id):
-    from shared.errors import NotFound
+    from shared.contract.errors import NotFound
 
     try:
         return proxy.review.get_case(nomination_id)

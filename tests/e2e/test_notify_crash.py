@@ -5,7 +5,7 @@ import signal
 import pytest
 import sqlalchemy as sa
 
-from shared.messaging import EventPublisher
+from shared.platform.messaging import EventPublisher
 from tests.harness import MailSink, System, free_port, wait_until
 
 pytestmark = pytest.mark.e2e

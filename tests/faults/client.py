@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from kombu import Connection, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared.config import LOCAL_ADMIN_TOKEN
-from shared.errors import Conflict, TdktError
-from shared.messaging import EventPublisher, event_exchange
+from shared.platform.config import LOCAL_ADMIN_TOKEN
+from shared.contract.errors import Conflict, TdktError
+from shared.platform.messaging import EventPublisher, event_exchange
 
 EXAMPLE = json.loads((Path(__file__).resolve().parents[2] / "deploy/examples/nomination.json").read_text("utf-8"))
 MEMBERS = 7

@@ -8,7 +8,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from services.intake import handlers
 from services.intake.service import MIGRATIONS, IntakeService
 from services.review.service import ReviewService
-from shared.outbox import utcnow
+from shared.platform.outbox import utcnow
 from tests.integration.delivery import Tables, Tap
 from tests.integration.review_support import Review, directory
 

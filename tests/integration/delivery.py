@@ -3,9 +3,9 @@ import sqlalchemy as sa
 from kombu import Connection, Queue
 from sqlalchemy.orm import sessionmaker
 
-from shared.db import make_engine, migrate
-from shared.messaging import event_exchange
-from shared.store import UnitOfWork
+from shared.platform.db import make_engine, migrate
+from shared.platform.messaging import event_exchange
+from shared.platform.store import UnitOfWork
 
 
 class Tap:

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_waiter
 
-from shared.config import LOCAL_ADMIN_TOKEN
-from shared.messaging import EventPublisher
+from shared.platform.config import LOCAL_ADMIN_TOKEN
+from shared.platform.messaging import EventPublisher
 from tests.integration.delivery import Tap
 
 TOMORROW = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()

@@ -3,10 +3,10 @@ import pytest
 from kombu import Connection
 from nameko.exceptions import UnknownService
 
-from shared import guard
-from shared.client import rpc_proxy
-from shared.healthcheck import main as healthcheck, missing_exchanges
-from shared.messaging import event_exchange
+from shared.platform import guard
+from shared.platform.client import rpc_proxy
+from shared.platform.healthcheck import main as healthcheck, missing_exchanges
+from shared.platform.messaging import event_exchange
 from tests.harness import wait_until
 
 

@@ -16,10 +16,10 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_waiter
 
 from services.review.service import ReviewService
-from shared.config import LOCAL_ADMIN_TOKEN
-from shared.deadletters import peek
-from shared.errors import NotFound, ValidationError
-from shared.messaging import REASON
+from shared.platform.config import LOCAL_ADMIN_TOKEN
+from shared.platform.deadletters import peek
+from shared.contract.errors import NotFound, ValidationError
+from shared.platform.messaging import REASON
 from tests.harness import wait_until
 from tests.integration.review_support import TOMORROW, Review, directory, submitted
 
@@ -117,7 +117,7 @@ def test_a_dead_lettered_poison_message_is_shown_with_its_reason_by_tdkt_dlq_lis
                                                                                   monkeypatch):
     from click.testing import CliRunner
 
-    from shared.cli import main
+    from shared.cli.commands import main
 
     publish_raw(rabbit_config, b"\x00\xff", content_type="application/json", content_encoding="gzip",
                 message_id="poison-cli")

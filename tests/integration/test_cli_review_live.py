@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from nameko.testing.services import entrypoint_waiter
 
 from services.review.service import ReviewService
-from shared.cli import main
+from shared.cli.commands import main
 from tests.harness import wait_until
 from tests.integration.review_support import Review, submitted
 

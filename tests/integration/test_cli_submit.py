@@ -8,8 +8,8 @@ from click.testing import CliRunner
 
 from services.intake import handlers
 from services.intake.service import MIGRATIONS, IntakeService
-from shared.cli import main
-from shared.outbox import utcnow
+from shared.cli.commands import main
+from shared.platform.outbox import utcnow
 from tests.harness import free_port
 from tests.integration.delivery import Tables
 

@@ -19,10 +19,10 @@ from services.intake import handlers as intake_handlers
 from services.intake.service import MIGRATIONS as INTAKE_MIGRATIONS, IntakeService
 from services.notify.service import NotifyService
 from services.review.service import ReviewService
-from shared.config import LOCAL_ADMIN_TOKEN
-from shared.messaging import EventPublisher, InboxEventHandler
-from shared.outbox import utcnow
-from shared.store import Store
+from shared.platform.config import LOCAL_ADMIN_TOKEN
+from shared.platform.messaging import EventPublisher, InboxEventHandler
+from shared.platform.outbox import utcnow
+from shared.platform.store import Store
 from tests.harness import wait_until
 from tests.integration.conftest import EXAMPLE
 from tests.integration.delivery import Tables, Tap

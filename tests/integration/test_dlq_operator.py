@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 from kombu import Connection, Queue
 
-from shared.cli import main
+from shared.cli.commands import main
 from tests.harness import free_port
 
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from shared.healthcheck import HEALTHY, UNHEALTHY, SERVICE_CLASSES, service_class
+from shared.platform.healthcheck import HEALTHY, UNHEALTHY, SERVICE_CLASSES, service_class
 from tests.harness import ROOT
 from tests.rabbit_users import Broker
 
@@ -19,7 +19,7 @@ def broker(rabbit_config, request):
 
 
 def check(service: str, amqp_uri: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "shared.healthcheck", service, "--timeout", "10"], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "shared.platform.healthcheck", service, "--timeout", "10"], cwd=ROOT,
                           env={**os.environ, "AMQP_URI": amqp_uri, "EVENTLET_TESTS": "1"},
                           capture_output=True, text=True, timeout=60)
 

@@ -4,7 +4,7 @@ from nameko.testing.services import entrypoint_waiter
 
 from services.notify.service import MIGRATIONS as NOTIFY_MIGRATIONS, NotifyService
 from services.review.service import MIGRATIONS as REVIEW_MIGRATIONS, ReviewService
-from shared.messaging import EventPublisher
+from shared.platform.messaging import EventPublisher
 from tests.integration.delivery import Tables
 
 EVENT = {

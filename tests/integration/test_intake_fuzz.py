@@ -5,9 +5,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared.errors import ValidationError
-from shared.awards import AWARD_CODES
-from shared.schemas import NominationSchema
+from shared.contract.errors import ValidationError
+from shared.contract.awards import AWARD_CODES
+from shared.contract.schemas import NominationSchema
 from tests.integration.conftest import EXAMPLE
 
 FIELDS = set(NominationSchema().fields)  # every one of them is in WRONG_TYPES below

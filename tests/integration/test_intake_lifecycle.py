@@ -2,8 +2,8 @@
 import pytest
 from nameko.testing.services import entrypoint_waiter
 
-from shared.errors import Conflict, Ineligible, NotFound, ValidationError
-from shared.messaging import EventPublisher
+from shared.contract.errors import Conflict, Ineligible, NotFound, ValidationError
+from shared.platform.messaging import EventPublisher
 
 from tests.integration.conftest import EXAMPLE
 

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from services.intake import handlers
 from services.intake.models import Nominations
 from services.intake.service import MIGRATIONS, _load_nomination
-from shared.outbox import utcnow
-from shared.rulebook import load_rules
-from shared.store import UnitOfWork
+from shared.platform.outbox import utcnow
+from shared.platform.rules import load_rules
+from shared.platform.store import UnitOfWork
 from tests.harness import wait_until
 from tests.integration.conftest import EXAMPLE
 from tests.integration.delivery import Tables

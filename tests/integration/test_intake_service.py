@@ -4,7 +4,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from shared.errors import Conflict, Forbidden, Ineligible, Unauthorized, ValidationError
+from shared.contract.errors import Conflict, Forbidden, Ineligible, Unauthorized, ValidationError
 from tests.harness import wait_until
 from tests.integration.conftest import EXAMPLE
 

@@ -14,8 +14,8 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from services.intake import handlers
 from services.intake.service import MIGRATIONS, IntakeService
 from services.review.service import ReviewService
-from shared.logs import JsonFormatter, JsonLogging
-from shared.outbox import utcnow
+from shared.platform.logs import JsonFormatter, JsonLogging
+from shared.platform.outbox import utcnow
 from tests.harness import wait_until
 from tests.integration.conftest import EXAMPLE
 from tests.integration.delivery import Tables

@@ -5,7 +5,7 @@ import pytest
 from nameko.testing.services import entrypoint_waiter
 
 from services.notify.service import NotifyService
-from shared.messaging import EventPublisher
+from shared.platform.messaging import EventPublisher
 from tests.harness import wait_until
 
 DECIDED = {"nomination_id": "n-dec", "outcome": "approved", "stage": "unit",
@@ -37,7 +37,7 @@ def test_the_same_decision_delivered_three_times_mails_each_recipient_once(notif
 def test_the_operator_reads_the_delivery_log_without_the_bodies(notify, rabbit_config, mail_sink, monkeypatch):
     from click.testing import CliRunner
 
-    from shared.cli import main
+    from shared.cli.commands import main
 
     with entrypoint_waiter(notify, "on_nomination_decided", timeout=15):
         EventPublisher(rabbit_config["AMQP_URI"], "review")("nomination_decided", DECIDED, "decided-log", {})

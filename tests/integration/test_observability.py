@@ -5,9 +5,9 @@ import pytest
 import requests
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared.config import LOCAL_ADMIN_TOKEN
-from shared.errors import NotFound
-from shared.healthcheck import SERVICE_CLASSES, service_class
+from shared.platform.config import LOCAL_ADMIN_TOKEN
+from shared.contract.errors import NotFound
+from shared.platform.healthcheck import SERVICE_CLASSES, service_class
 from tests.harness import free_port, wait_until
 
 

@@ -7,8 +7,8 @@ import uuid
 import pytest
 from nameko.testing.services import entrypoint_waiter
 
-from shared.errors import Conflict
-from shared.messaging import EventPublisher
+from shared.contract.errors import Conflict
+from shared.platform.messaging import EventPublisher
 from tests.harness import wait_until
 from services.review.service import MIGRATIONS
 from tests.integration.delivery import Tables, Tap
@@ -41,7 +41,7 @@ def test_once_on_an_agenda_a_nomination_cannot_be_amended_and_the_decision_names
 
 
 def _case(review, nomination_id):
-    from shared.errors import NotFound
+    from shared.contract.errors import NotFound
 
     try:
         return review.call("get_case", nomination_id)

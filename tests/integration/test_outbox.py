@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from services.intake.service import MIGRATIONS
-from shared.messaging import EventPublisher
-from shared.outbox import publish_pending
-from shared.store import OUTBOX
+from shared.platform.messaging import EventPublisher
+from shared.platform.outbox import publish_pending
+from shared.platform.store import OUTBOX
 from tests.integration.delivery import Tables, Tap
 
 
@@ -68,9 +68,9 @@ def test_an_event_committed_just_before_a_sigkill_is_published_after_restart(db_
                                                                                relay_once):
     script = textwrap.dedent(f"""
         import os, signal
-        from shared.store import standalone_uow
+        from shared.platform.store import standalone_uow
         from services.intake.service import MIGRATIONS
-        from shared.config import load_settings
+        from shared.platform.config import load_settings
         uow = standalone_uow("intake", MIGRATIONS, load_settings({{"INTAKE_DB_URL": {db_urls["intake"]!r}}}))
         uow.publish("nomination_submitted", {{"nomination_id": "n3"}})
         uow.commit()

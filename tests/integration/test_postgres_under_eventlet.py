@@ -8,7 +8,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from psycopg2 import extensions
 
 from services.intake.service import MIGRATIONS
-from shared.store import Store
+from shared.platform.store import Store
 
 
 class Napper:

@@ -18,11 +18,11 @@ from nameko.exceptions import UnknownService
 
 from services.intake import handlers as intake_handlers
 from services.intake.service import MIGRATIONS as INTAKE_MIGRATIONS
-from shared.client import rpc_proxy
-from shared.config import LOCAL_ADMIN_TOKEN
-from shared.deadletters import peek, replay
-from shared.errors import NotFound
-from shared.outbox import utcnow
+from shared.platform.client import rpc_proxy
+from shared.platform.config import LOCAL_ADMIN_TOKEN
+from shared.platform.deadletters import peek, replay
+from shared.contract.errors import NotFound
+from shared.platform.outbox import utcnow
 from tests.harness import ROOT, System, expected_queues, free_port, wait_until
 from tests.integration.delivery import Tables
 from tests.rabbit_users import (LOADER_PATH, Broker, bind, consume, declare_exchange, declare_queue, delete_exchange,

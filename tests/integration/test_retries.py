@@ -4,7 +4,7 @@ import json
 import pytest
 from nameko.testing.services import entrypoint_waiter
 
-from shared.messaging import MAX_ATTEMPTS, EventPublisher, inbox_event_handler
+from shared.platform.messaging import MAX_ATTEMPTS, EventPublisher, inbox_event_handler
 from tests.harness import wait_until
 
 CALLS = []
@@ -69,7 +69,7 @@ def _get(get_message_from_queue, queue):
 def test_the_operator_lists_and_replays_dead_letters_without_seeing_tokens(flaky, rabbit_config, monkeypatch):
     from click.testing import CliRunner
 
-    from shared.cli import main
+    from shared.cli.commands import main
 
     monkeypatch.setenv("AMQP_URI", rabbit_config["AMQP_URI"])
     EventPublisher(rabbit_config["AMQP_URI"], "intake")("nomination_submitted", {

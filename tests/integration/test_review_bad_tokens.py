@@ -9,7 +9,7 @@ from nameko.testing.services import entrypoint_waiter
 
 from services.review import ballots
 from services.review.service import MIGRATIONS
-from shared.config import LOCAL_SECRET_KEY
+from shared.platform.config import LOCAL_SECRET_KEY
 from tests.harness import wait_until
 from tests.integration.delivery import Tables
 

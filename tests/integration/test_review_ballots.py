@@ -62,7 +62,7 @@ def test_concurrent_votes_on_two_review_instances_are_each_counted_once(containe
 
 
 def _recorded(review, nomination_id):
-    from shared.errors import NotFound
+    from shared.contract.errors import NotFound
 
     try:
         return review.call("get_case", nomination_id)

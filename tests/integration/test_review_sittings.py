@@ -6,8 +6,8 @@ import sqlalchemy as sa
 
 from services.review import ballots
 from services.review.service import MIGRATIONS
-from shared.config import LOCAL_SECRET_KEY
-from shared.errors import Conflict, Unauthorized
+from shared.platform.config import LOCAL_SECRET_KEY
+from shared.contract.errors import Conflict, Unauthorized
 from tests.harness import wait_until
 from tests.integration.delivery import Tables
 from tests.integration.review_support import TOMORROW, submitted

@@ -9,8 +9,8 @@ from services.notify import domain, handlers
 from services.notify.mail import Renderer, SmtpSender
 from services.notify.models import AutocommitStatements, Mails, mails
 from services.notify.service import MIGRATIONS
-from shared.config import load_settings
-from shared.outbox import utcnow
+from shared.platform.config import load_settings
+from shared.platform.outbox import utcnow
 from tests.harness import MailSink, free_port, wait_until
 from tests.integration.delivery import Tables
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from shared.db import make_engine, migrate
+from shared.platform.db import make_engine, migrate
 from tests.harness import ROOT, SERVICE_CLASSES
 
 NAMEKO = str(Path(sys.executable).parent / "nameko")

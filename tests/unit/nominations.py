@@ -6,7 +6,7 @@ a body is ``person("CSTD_BO", 2025, *rows)`` or ``collective("TTLDTT", 2025, *ro
 import pytest
 
 from services.intake.eligibility import assess
-from shared.rulesets import DEFAULT_RULE_SETS, by_id
+from shared.law.rulesets import DEFAULT_RULE_SETS, by_id
 
 ND91, ND98, ND152 = (by_id(rs_id) for rs_id in ("nd91-2017", "nd98-2023", "nd152-2025"))
 

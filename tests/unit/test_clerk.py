@@ -1,12 +1,17 @@
-"""The clerk's batch files and report: what ``tdkt submit`` reads, and how it tells each outcome."""
+"""The clerk's batch files and report: what ``tdkt submit`` reads, and how it tells each outcome.
+
+Long because it holds one test per mistake a clerk's batch file can make, over one set of fixtures.
+"""
 import json
 from pathlib import Path
 
 import pytest
 
-from shared import clerk, schemas
-from shared.clerk import BatchFileError, describe_error, describe_file_error, read_nominations
-from shared.errors import ValidationError
+from shared.cli import clerk
+
+from shared.contract import schemas
+from shared.cli.clerk import BatchFileError, describe_error, describe_file_error, read_nominations
+from shared.contract.errors import ValidationError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "deploy" / "examples"
 EXAMPLE = json.loads((EXAMPLES / "nomination.json").read_text(encoding="utf-8"))

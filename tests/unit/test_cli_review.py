@@ -1,6 +1,9 @@
 """The operator's and council member's commands: ``tdkt vote``'s words, the printed result of a sitting and
 a year's statistics, the sample directory, and what each command sends to ``review`` (through a fake
-proxy: the broker is not what these tests are about)."""
+proxy: the broker is not what these tests are about).
+
+Long because it holds every operator and member command's output and failures, over one fake service.
+"""
 import csv
 import io
 from collections import Counter
@@ -10,10 +13,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from shared import reports
-from shared.cli import main
-from shared.reports import ChoiceError, parse_choices
-from shared.errors import Conflict, ValidationError
+from shared.cli import reports
+from shared.cli.commands import main
+from shared.cli.reports import ChoiceError, parse_choices
+from shared.contract.errors import Conflict, ValidationError
 
 SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "directory.sample.yml"
 RESULT = {"sitting_id": "s-1", "council_id": "hd-vp", "status": "closed", "members": 7, "participants": 7,
@@ -131,7 +134,7 @@ def test_a_directory_file_that_is_not_yaml_sends_nothing(tmp_path, fake_review):
 # what the commands send and print, through a fake review service
 
 class FakeReview:
-    """Stands in for ``shared.client.rpc_proxy``: records ``(method, args, auth_token)`` of each call
+    """Stands in for ``shared.platform.client.rpc_proxy``: records ``(method, args, auth_token)`` of each call
     and answers from ``answers`` (a value, or an exception to raise); ``refuse`` fails to connect."""
 
     def __init__(self):
@@ -166,7 +169,7 @@ class FakeReview:
 @pytest.fixture
 def fake_review(monkeypatch):
     fake = FakeReview()
-    monkeypatch.setattr("shared.client.rpc_proxy", lambda amqp_uri, context_data=None, timeout=None:
+    monkeypatch.setattr("shared.platform.client.rpc_proxy", lambda amqp_uri, context_data=None, timeout=None:
                         fake({"AMQP_URI": amqp_uri}, context_data, timeout))
     return fake
 
@@ -184,7 +187,7 @@ def sent_events(monkeypatch):
         def __call__(self, event_type, payload, message_id, headers):
             events.append((self.service, event_type, payload))
 
-    monkeypatch.setattr("shared.client.EventPublisher", Publisher)
+    monkeypatch.setattr("shared.platform.client.EventPublisher", Publisher)
     return events
 
 
@@ -288,13 +291,13 @@ def test_a_vote_is_published_as_the_council_service_and_not_awaited(sent_events)
 
 
 def test_a_vote_nobody_listens_for_says_review_is_not_running(monkeypatch):
-    from shared.outbox import Undeliverable
+    from shared.platform.outbox import Undeliverable
 
     def unroutable(self, *args):
         raise Undeliverable("vote_cast")
 
-    monkeypatch.setattr("shared.messaging.EventPublisher.__init__", lambda self, uri, service, passive=False: None)
-    monkeypatch.setattr("shared.messaging.EventPublisher.__call__", unroutable)
+    monkeypatch.setattr("shared.platform.messaging.EventPublisher.__init__", lambda self, uri, service, passive=False: None)
+    monkeypatch.setattr("shared.platform.messaging.EventPublisher.__call__", unroutable)
 
     result = tdkt("vote", "--token", "ballot-1", "--lang", "en", "abstain", "n1")
 
@@ -397,7 +400,7 @@ def test_the_sample_directory_passes_the_services_own_checks():
     import yaml
 
     from services.review.domain import directory_problems
-    from shared.schemas import Directory, load
+    from shared.contract.schemas import Directory, load
 
     text = (Path(__file__).resolve().parents[2] / "deploy" / "directory.sample.yml").read_text("utf-8")
     directory = load(Directory(), yaml.safe_load(text), 4 * 1024 * 1024)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.config import LOCAL_ADMIN_TOKEN, ConfigError, load_settings, redact
+from shared.platform.config import LOCAL_ADMIN_TOKEN, ConfigError, load_settings, redact
 
 SECRETS = {"TDKT_ADMIN_TOKEN": "a" * 16, "TDKT_SECRET_KEY": "k" * 32}
 PRODUCTION = {"TDKT_PROFILE": "production", **SECRETS, "AMQP_URI": "amqp://tdkt-intake:s3cret-pass@rabbitmq:5672/tdkt",

@@ -4,7 +4,8 @@ from fractions import Fraction
 
 from services.review.decisions import (APPROVED, REJECTED, RESTAGED, WITHDRAWN, Item, Places, conclude,
                                        group_key)
-from shared.rulesets import DEFAULT_RULE_SETS, Quota, apply_overrides, by_id
+from shared.law.rulesets import DEFAULT_RULE_SETS, Quota, by_id
+from shared.law.overrides import apply_overrides
 
 ND152 = by_id("nd152-2025")
 SHARE = by_id("nd152-2025", apply_overrides(DEFAULT_RULE_SETS, {

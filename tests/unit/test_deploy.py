@@ -2,7 +2,10 @@
 Kubernetes would (no engine or cluster runs here): every variable resolves from ``.env.example``, every
 service's environment is a valid production configuration, every broker user exists with its password
 and the permissions its queues need, each command starts a real service class, and the containers have
-health checks, restart policies, probes, limits and disruption budgets."""
+health checks, restart policies, probes, limits and disruption budgets.
+
+Long because every file of deploy/ is checked against the others over one parse of each.
+"""
 import importlib
 import re
 import subprocess
@@ -12,8 +15,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from shared.config import ConfigError, load_settings
-from shared.observability import http_port
+from shared.platform.config import ConfigError, load_settings
+from shared.platform.observability import http_port
 from tests.deploy_files import (DEPLOY, dockerfile_stages, exec_form, interpolate, k8s_documents, load_compose,
                                 read_env_file, variables_in)
 from tests.harness import ROOT, expected_queues
@@ -179,7 +182,7 @@ def test_every_container_has_a_health_check_and_a_restart_policy():
 def test_a_service_is_healthy_when_the_broker_says_its_queues_are_consumed(service):
     healthcheck = COMPOSE["services"][service]["healthcheck"]
 
-    assert healthcheck["test"] == ["CMD", "python", "-m", "shared.healthcheck", service]
+    assert healthcheck["test"] == ["CMD", "python", "-m", "shared.platform.healthcheck", service]
     assert healthcheck["start_period"] and healthcheck["timeout"]
 
 

@@ -1,13 +1,17 @@
 """Eligibility of collectives (Luật TĐKT 06/2022/QH15 Art. 25-28, 74-75; NĐ 91/2017 for TTLDTT before 2024),
 what every nominee meets alike (holds, discipline, nominee kind, every unmet criterion at once, in Vietnamese
-and English) and the dossier's documents (Art. 84.1)."""
+and English) and the dossier's documents (Art. 84.1).
+
+Long because it holds one test per criterion of the law, in the law's order.
+"""
 import re
 
 import pytest
 
 from services.intake.eligibility import assess, check_dossier
 from services.intake.messages import TEXTS
-from shared.rulesets import DEFAULT_RULE_SETS, apply_overrides
+from shared.law.rulesets import DEFAULT_RULE_SETS
+from shared.law.overrides import apply_overrides
 from tests.unit.nominations import (DOCUMENTS, ND91, collective, every_rule_set, initiative, message, person,
                                     since_2024, unmet_codes, year)
 

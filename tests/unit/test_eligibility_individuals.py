@@ -1,5 +1,8 @@
 """Eligibility of individuals (Luật TĐKT 06/2022/QH15 Art. 21-24, 44, 73, 74; NĐ 98 Art. 4; NĐ 91/2017):
-a passing and a failing case per award and rule set, with the streak edges the law turns on."""
+a passing and a failing case per award and rule set, with the streak edges the law turns on.
+
+Long because it holds one test per criterion of the law, in the law's order.
+"""
 import pytest
 
 from tests.unit.nominations import (ND91, ND98, ND152, every_rule_set, good_years, initiative, message, outcome,

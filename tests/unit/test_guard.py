@@ -3,8 +3,8 @@ from types import SimpleNamespace
 
 from hypothesis import given, strategies as st
 
-from shared.guard import body_bytes, header_count, safe_context
-from shared.messaging import message_id_of
+from shared.platform.guard import body_bytes, header_count, safe_context
+from shared.platform.messaging import message_id_of
 
 
 def message(body=b"{}", headers=None, message_id=None, routing_key="vote_cast"):

@@ -1,11 +1,11 @@
-"""``python -m shared.healthcheck SERVICE``: which queues it looks at, how it reads its arguments and
+"""``python -m shared.platform.healthcheck SERVICE``: which queues it looks at, how it reads its arguments and
 environment, and what it answers without a broker (tests/integration/test_healthcheck.py has one)."""
 import subprocess
 import sys
 
 import pytest
 
-from shared import healthcheck
+from shared.platform import healthcheck
 from tests.harness import ROOT, expected_queues, free_port
 
 
@@ -26,7 +26,7 @@ def test_a_missing_or_unknown_service_is_a_usage_error(argv, capsys):
         healthcheck.main(argv, {})
 
     assert exited.value.code == healthcheck.USAGE
-    assert "usage: python -m shared.healthcheck" in capsys.readouterr().err
+    assert "usage: python -m shared.platform.healthcheck" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("timeout", ["0", "-1", "301", "soon", "nan"])
@@ -57,7 +57,7 @@ def test_a_broker_out_of_reach_is_unhealthy_and_the_password_stays_hidden(capsys
 
 
 def test_it_runs_as_a_module_with_usage_on_bad_arguments():
-    ran = subprocess.run([sys.executable, "-m", "shared.healthcheck", "billing"], cwd=ROOT,
+    ran = subprocess.run([sys.executable, "-m", "shared.platform.healthcheck", "billing"], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
 
     assert ran.returncode == healthcheck.USAGE and "invalid choice: 'billing'" in ran.stderr

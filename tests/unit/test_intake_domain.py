@@ -2,7 +2,7 @@
 from datetime import datetime, timezone
 
 from services.intake import domain
-from shared.schemas import NominationSubmitted, load
+from shared.contract.schemas import NominationSubmitted, load
 
 NOW = datetime(2025, 3, 1, 8, 30, tzinfo=timezone.utc)
 

@@ -12,9 +12,9 @@ import eventlet
 import pytest
 from nameko.timer import Timer
 
-from shared import logs
-from shared.config import ConfigError
-from shared.logs import JsonFormatter, JsonLogging, RedactSecrets, install, log_format
+from shared.platform import logs
+from shared.platform.config import ConfigError
+from shared.platform.logs import JsonFormatter, JsonLogging, RedactSecrets, install, log_format
 
 BALLOT_TOKEN = "eyJzIjoiYWJjIiwibSI6Im0tdnAtMSIsImUiOjE3NjQ5MjYwMDAsIm4iOiJhYmNkIn0." + "M" * 43
 UNIT_TOKEN = "Zq3v_8-xYtR2mN0pL5kJ7hG4fD1sA9wE6cB3uI0oPaQ"  # secrets.token_urlsafe(32): 43 characters
@@ -136,7 +136,7 @@ def test_concurrent_workers_each_log_their_own_call_id(lines):
 
 
 def test_each_worker_ends_with_one_line_of_its_outcome_never_its_arguments(lines, caplog):
-    caplog.set_level(logging.DEBUG, logger="shared.logs")
+    caplog.set_level(logging.DEBUG, logger="shared.platform.logs")
     provider, tick = JsonLogging(), Timer(interval=5)
     tick.method_name = "tick"
     for ctx, exc_info in ((worker(), None), (worker(n=2), (ValueError, ValueError(BALLOT_TOKEN), None)),
@@ -204,7 +204,7 @@ def test_installing_twice_changes_nothing_more_and_text_keeps_the_plain_format()
 
 
 def test_an_expected_error_of_a_caller_is_one_line_without_its_traceback():
-    from shared.logs import RedactSecrets
+    from shared.platform.logs import RedactSecrets
 
     try:
         raise ValueError("no such nomination")

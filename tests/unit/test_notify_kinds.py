@@ -8,7 +8,7 @@ import pytest
 
 from services.notify import kinds
 from services.notify.mail import Renderer, build_message
-from shared.awards import AWARD_NAMES
+from shared.contract.awards import AWARD_NAMES
 
 TOKEN = "eyJzIjoiczEiLCJtIjoibTEifQ.Zm9vYmFy_-1"
 COMMAND = f"tdkt vote --token {TOKEN} approve n-1 n-2"

@@ -1,4 +1,8 @@
-"""Notify's mail identity, retry rules, rendering, MIME building and SMTP failure classes (no server)."""
+"""Notify's mail identity, retry rules, rendering, MIME building and SMTP failure classes (no server).
+
+Long because it holds one test per mail rule (identity, retries, rendering, MIME, SMTP failures) over
+one set of fixtures.
+"""
 import email
 import email.policy
 import smtplib
@@ -11,8 +15,8 @@ import pytest
 
 from services.notify import domain
 from services.notify.mail import PermanentFailure, Renderer, SmtpSender, TemporaryFailure, build_message
-from shared.awards import AWARD_NAMES
-from shared.config import load_settings
+from shared.contract.awards import AWARD_NAMES
+from shared.platform.config import load_settings
 
 NOW = datetime(2025, 3, 1, 8, 30, tzinfo=timezone.utc)
 SUBJECT = "[TĐKT] Đã nhận hồ sơ đề nghị Lao động tiên tiến – Nguyễn Thị Hoa, Phòng Tổ chức cán bộ"

@@ -6,8 +6,8 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 from prometheus_client import generate_latest
 
-from shared.config import ConfigError
-from shared.observability import Metrics, ScrapedGauges, http_app, http_port
+from shared.platform.config import ConfigError
+from shared.platform.observability import Metrics, ScrapedGauges, http_app, http_port
 
 RETRY = "evt-intake-nomination_submitted--review.on_nomination_submitted.retry"
 QUEUES = {"rpc-review": (2, 1), RETRY: (1, 0), "dlq.review": None}

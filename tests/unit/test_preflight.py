@@ -1,5 +1,5 @@
 """`make run` says plainly what to do when RabbitMQ cannot be reached."""
-from shared import preflight
+from shared.platform import preflight
 from tests.harness import free_port
 
 

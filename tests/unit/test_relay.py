@@ -9,7 +9,7 @@ import time
 import eventlet
 import pytest
 
-from shared.store import Relay
+from shared.platform.store import Relay
 
 pytestmark = pytest.mark.timeout(20)  # backstop for a relay that spins without ever yielding
 LONG = 30.0  # an idle wait this long trips the eventlet timeout, so a test that finishes did not wait it

@@ -1,16 +1,20 @@
 """Rule sets: the law's data, versioned by effective date (NĐ 91/2017, NĐ 98/2023 Art. 30, NĐ 152/2025), and an
-operator's overrides read from ``TDKT_RULES_FILE``."""
+operator's overrides read from ``TDKT_RULES_FILE``.
+
+Long because it holds one test per value the decrees fix, in the decrees' order.
+"""
 import json
 from datetime import date
 from fractions import Fraction
 
 import pytest
 
-from shared.awards import AWARD_CODES, AWARD_NAMES
-from shared.config import ConfigError
-from shared.rulebook import load_rules
-from shared.rulesets import (DEFAULT_RULE_SETS, EIGHTY, MAJORITY, NINETY, Quota, Threshold, apply_overrides, by_id,
-                             catalogue, in_force)
+from shared.contract.awards import AWARD_CODES, AWARD_NAMES
+from shared.platform.config import ConfigError
+from shared.platform.rules import load_rules
+from shared.law.overrides import apply_overrides
+from shared.law.rulesets import (DEFAULT_RULE_SETS, EIGHTY, MAJORITY, NINETY, Quota, Threshold, by_id,
+                                 catalogue, in_force)
 
 every_rule_set = pytest.mark.parametrize("rule_set", DEFAULT_RULE_SETS, ids=lambda rs: rs.id)
 UNIT_LEVEL, MINISTRY_LEVEL = ("LDTT", "CSTDCS", "TTLDTT", "GK"), ("CSTD_BO", "TTLDXS", "CO_BO", "BK_BO")
@@ -276,7 +280,7 @@ def test_a_documents_override_lists_known_kinds_and_keeps_them_whole(tmp_path):
 
 
 def test_the_rule_sets_document_kinds_are_the_ones_a_nomination_may_carry():
-    from shared.schemas import DOCUMENT_KINDS
+    from shared.contract.schemas import DOCUMENT_KINDS
 
     for rule_set in DEFAULT_RULE_SETS:
         for award in rule_set.awards.values():
@@ -284,7 +288,7 @@ def test_the_rule_sets_document_kinds_are_the_ones_a_nomination_may_carry():
 
 
 def test_a_rules_service_refuses_to_start_with_a_bad_rules_file(tmp_path, monkeypatch):
-    from shared.rulebook import RuleBook
+    from shared.platform.rules import RuleBook
 
     monkeypatch.setenv("TDKT_RULES_FILE", str(rules_file(tmp_path, "nd152-2025: {awards: {LDTT: {documents: to_trinh}}}\n")))
     with pytest.raises(ConfigError, match="LDTT.documents"):

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.errors import ValidationError
-from shared.schemas import NominationSchema, NominationSubmitted, load
+from shared.contract.errors import ValidationError
+from shared.contract.schemas import NominationSchema, NominationSubmitted, load
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "nomination.json"
 COLLECTIVE = {"kind": "collective", "name": "Phòng Tổ chức cán bộ", "members_total": 10,
@@ -166,7 +166,7 @@ def ballot(items):
 
 
 def test_a_ministry_sized_ballot_and_vote_load_and_one_over_the_agenda_limit_does_not():
-    from shared.schemas import MAX_AGENDA, MAX_BALLOT_BYTES, BallotIssued, VoteCast
+    from shared.contract.schemas import MAX_AGENDA, MAX_BALLOT_BYTES, BallotIssued, VoteCast
 
     assert len(load(BallotIssued(), ballot(MAX_AGENDA), MAX_BALLOT_BYTES)["agenda"]) == MAX_AGENDA
     choices = {f"n{n}": "approve" for n in range(MAX_AGENDA)}
@@ -180,7 +180,7 @@ def test_a_ministry_sized_ballot_and_vote_load_and_one_over_the_agenda_limit_doe
 
 
 def test_the_close_of_a_sitting_of_the_largest_agenda_loads_with_every_result():
-    from shared.schemas import MAX_AGENDA, MAX_SITTING_BYTES, SittingClosed
+    from shared.contract.schemas import MAX_AGENDA, MAX_SITTING_BYTES, SittingClosed
 
     result = {"nomination_id": "0" * 32, "award_code": "CSTD_BO", "nominee_name": "Nguyễn Thị Thu Hương " * 3,
               "unit_id": "don-vi-so-100", "approve": 15, "reject": 0, "abstain": 0, "members": 15, "required": 12,

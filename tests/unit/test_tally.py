@@ -5,7 +5,7 @@ from fractions import Fraction
 import pytest
 
 from services.review.tally import Candidate, Selection, places_left, quorum_met, select, woman_first
-from shared.rulesets import EIGHTY, NINETY, Quota
+from shared.law.rulesets import EIGHTY, NINETY, Quota
 
 TWO_THIRDS = Fraction(2, 3)
 

@@ -1,6 +1,6 @@
-"""Alembic environment: the shared runner (``shared.db.run_migrations_online``)."""
+"""Alembic environment: the shared runner (``shared.platform.db.run_migrations_online``)."""
 from alembic import context
 
-from shared.db import run_migrations_online
+from shared.platform.db import run_migrations_online
 
 run_migrations_online(context)

@@ -4,7 +4,7 @@ Revision ID: intake_0003
 """
 from alembic import op
 
-from shared.outbox import create_audit_table_v1
+from shared.platform.outbox import create_audit_table_v1
 
 revision = "intake_0003"
 down_revision = "intake_0002"

@@ -5,7 +5,7 @@ Revision ID: notify_0001
 import sqlalchemy as sa
 from alembic import op
 
-from shared.outbox import create_delivery_tables_v1
+from shared.platform.outbox import create_delivery_tables_v1
 
 revision = "notify_0001"
 down_revision = None

@@ -10,9 +10,9 @@ import json
 
 from kombu import Connection
 
-from shared.config import redact
-from shared.guard import header_count
-from shared.messaging import (ATTEMPTS, MAX_ATTEMPTS, ORIGIN_QUEUE, REASON, content_type_of, dead_letter_queue,
+from shared.platform.config import redact
+from shared.platform.guard import header_count
+from shared.platform.messaging import (ATTEMPTS, MAX_ATTEMPTS, ORIGIN_QUEUE, REASON, content_type_of, dead_letter_queue,
                               publishable_body)
 
 SECRET_KEYS = ("ballot_token", "auth_token")

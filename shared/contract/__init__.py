@@ -1,4 +1,7 @@
-"""Names that cross the bus: services, events and the context key of credentials (contract.md)."""
+"""What crosses the bus: the names here (services, events, the credential's context key), the payload
+schemas, the wire errors and the award codes. Anyone may import it; it imports nothing else of tdkt.
+
+The names themselves are this package's own attributes (``contract.REVIEW``); contract.md binds them."""
 
 INTAKE = "intake"
 REVIEW = "review"

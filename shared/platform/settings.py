@@ -1,7 +1,7 @@
-"""Injects the service's :class:`shared.config.Settings`, read once when it starts."""
+"""Injects the service's :class:`shared.platform.config.Settings`, read once when it starts."""
 from nameko.extensions import DependencyProvider
 
-from shared.config import load_settings
+from shared.platform.config import load_settings
 
 
 class Configuration(DependencyProvider):

@@ -5,7 +5,7 @@ Every request ends in exactly one of: a reply (the result, or an error such as `
 when it names no one to answer (no valid ``reply_to`` or ``correlation_id``), a drop with a log line.
 A reply the broker refuses is logged: the request's effect is already committed, and the caller
 retries idempotently after its timeout. Bodies kombu cannot decode, forged context headers and workers
-that die outside their method are handled by :mod:`shared.guard`; none of them stops the service.
+that die outside their method are handled by :mod:`shared.platform.guard`; none of them stops the service.
 """
 import logging
 import re
@@ -14,10 +14,10 @@ from kombu import Queue
 from nameko.exceptions import ContainerBeingKilled, MalformedRequest
 from nameko.rpc import Rpc, RpcConsumer
 
-from shared.config import load_settings
-from shared.errors import ValidationError
-from shared.guard import GuardedQueueConsumer, InflightMessages, install_worker_guard, safe_context
-from shared.messaging import queue_arguments
+from shared.platform.config import load_settings
+from shared.contract.errors import ValidationError
+from shared.platform.guard import GuardedQueueConsumer, InflightMessages, install_worker_guard, safe_context
+from shared.platform.messaging import queue_arguments
 
 log = logging.getLogger(__name__)
 REPLY_TO = re.compile(r"[0-9a-fA-F-]{32,36}")  # Nameko's clients reply on a uuid routing key

@@ -15,7 +15,7 @@ from kombu import Exchange, Queue
 from nameko.rpc import RPC_REPLY_QUEUE_TEMPLATE, RPC_REPLY_QUEUE_TTL, get_rpc_exchange
 from nameko.standalone.rpc import ClusterRpcProxy, SingleThreadedReplyListener
 
-from shared.messaging import EventPublisher
+from shared.platform.messaging import EventPublisher
 
 
 class PassiveReplyListener(SingleThreadedReplyListener):

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from kombu import Connection, Queue
 
-from shared.client import event_publisher
-from shared.messaging import event_exchange
+from shared.platform.client import event_publisher
+from shared.platform.messaging import event_exchange
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "deploy" / "examples" / "nomination.json"

@@ -3,9 +3,9 @@ import hmac
 
 from nameko.extensions import DependencyProvider
 
-from shared.config import load_settings
+from shared.platform.config import load_settings
 from shared.contract import AUTH_TOKEN
-from shared.errors import Unauthorized
+from shared.contract.errors import Unauthorized
 
 
 def check_operator(token, admin_token: str) -> None:

@@ -1,28 +1,12 @@
-"""``tdkt``: the command line for unit clerks, council members and operators."""
+"""``tdkt unit token`` and ``tdkt submit``: a unit's credential and its nominations."""
 from __future__ import annotations
-
-import warnings
 
 import click
 
-from shared.config import ConfigError, load_settings
+from shared.cli.app import _settings
 
 
 @click.group()
-def main():
-    """Thi đua, khen thưởng: nominations, council sittings and notifications."""
-    # eventlet announces its own deprecation on import; a clerk's terminal is no place for it
-    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
-
-
-def _settings():
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration: {exc}") from None
-
-
-@main.group()
 def unit():
     """Units and their credentials."""
 
@@ -30,27 +14,23 @@ def unit():
 @unit.command("token")
 @click.argument("unit_id")
 @click.option("--revoke-others", is_flag=True, help="Revoke the unit's earlier tokens.")
-def unit_token(unit_id, revoke_others):
-    """Print a new token for UNIT_ID, alone on standard output."""
-    from services.intake import handlers
-    from services.intake.service import MIGRATIONS
-    from shared.outbox import utcnow
-    from shared.schemas import ID
-    from shared.store import standalone_uow
+@click.option("--token", help="The operator token (default: TDKT_ADMIN_TOKEN).")
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="en", show_default=True)
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.1))
+def unit_token(unit_id, revoke_others, token, lang, timeout):
+    """Print a new token for UNIT_ID, alone on standard output (issued by intake; only its digest is
+    stored there). Needs the operator token (TDKT_ADMIN_TOKEN)."""
+    from shared.cli.review import review_caller
+    from shared.contract.schemas import ID
 
     try:
         ID(unit_id)
     except Exception:
         raise click.BadParameter("must be 1-64 letters, digits or _.:-", param_hint="UNIT_ID") from None
-    uow = standalone_uow("intake", MIGRATIONS, _settings())
-    try:
-        token = handlers.issue_unit_token(unit_id, uow, utcnow(), revoke_others)
-    finally:
-        uow.close()
-    click.echo(token)
+    click.echo(review_caller(token, lang, timeout, service="intake")("issue_unit_token", unit_id, revoke_others))
 
 
-@main.command()
+@click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--token", envvar="TDKT_UNIT_TOKEN", required=True,
               help="The unit's token (or set TDKT_UNIT_TOKEN).")
@@ -64,7 +44,7 @@ def submit(file, token, lang, timeout):
     Prints one line per nomination in file order (each refused one followed by all its faults) and a
     summary last; exits with status 1 unless every nomination was accepted. A malformed file submits
     nothing."""
-    from shared import clerk
+    from shared.cli import clerk
 
     try:
         nominations = clerk.read_nominations(file)
@@ -94,11 +74,11 @@ def _submissions(nominations, amqp_uri, token, timeout, lang):
     from amqp.exceptions import AMQPError
     from kombu.exceptions import OperationalError
     from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
-    from shared.client import rpc_proxy
+    from shared.platform.client import rpc_proxy
 
-    from shared import clerk
-    from shared.config import redact
-    from shared.errors import TdktError
+    from shared.cli import clerk
+    from shared.platform.config import redact
+    from shared.contract.errors import TdktError
 
     labels, stderr = clerk.LABELS[lang], click.get_text_stream("stderr")
     amqp_log = logging.getLogger("amqp")
@@ -125,16 +105,4 @@ def _submissions(nominations, amqp_uri, token, timeout, lang):
         amqp_log.setLevel(level)
 
 
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=1025, show_default=True, type=int)
-@click.option("--dir", "directory", default="var/mail", show_default=True, type=click.Path())
-def mailsink(host, port, directory):
-    """Development SMTP server that writes each mail it receives to DIR as an .eml file."""
-    from shared.mailsink import serve
-
-    serve(host, port, directory)
-
-
-from shared import cli_demo, cli_mail, cli_ops, cli_review, cli_status  # noqa: E402,F401  (register commands)
-
+COMMANDS = (unit, submit)

@@ -5,7 +5,7 @@
 each request in its own green thread, so a slow broker check never holds up ``/healthz``):
 
 - ``/healthz``: 200 while the container runs (the process serves requests);
-- ``/readyz``: 200 when every queue the service consumes exists with a consumer (as ``shared.healthcheck``
+- ``/readyz``: 200 when every queue the service consumes exists with a consumer (as ``shared.platform.healthcheck``
   sees it: the service as a whole) and its database answers ``SELECT 1``; else 503 with the reasons;
 - ``/metrics``: the Prometheus text format, from a registry of its own (several containers may share a
   process). The backlogs and queue gauges are read when scraped; one that cannot be read is left out of
@@ -29,10 +29,10 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_a
 from prometheus_client.core import GaugeMetricFamily
 
 from shared import contract
-from shared.config import ConfigError
-from shared.healthcheck import (consumed_exchanges, consumed_queues, consumer_counts, exchange_problems,
+from shared.platform.config import ConfigError
+from shared.platform.healthcheck import (consumed_exchanges, consumed_queues, consumer_counts, exchange_problems,
                                 missing_exchanges, queue_states, verdict)
-from shared.store import OUTBOX, Store
+from shared.platform.store import OUTBOX, Store
 
 log = logging.getLogger(__name__)
 PORT_VARIABLE = "TDKT_HTTP_PORT"

@@ -101,7 +101,7 @@ def run_migrations_online(context) -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    from shared.config import load_settings
+    from shared.platform.config import load_settings
 
     service = Path(context.config.get_main_option("script_location")).parent.name
     engine = make_engine(load_settings().db_url(service))

@@ -6,14 +6,14 @@ from pathlib import Path
 import click
 import yaml
 
-from shared import reports
-from shared.cli import _settings, main
-from shared.cli_review import review_caller
+from shared.cli import reports
+from shared.cli.app import _settings
+from shared.cli.review import review_caller
 
 SAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "directory.sample.yml"
 
 
-@main.command()
+@click.command()
 @click.option("--directory", "directory_file", type=click.Path(exists=True, dir_okay=False), default=str(SAMPLE),
               show_default=True, help="The directory to load (units, councils, members).")
 @click.option("--units", default=12, show_default=True, type=click.IntRange(1, 100), help="How many units take part.")
@@ -21,16 +21,12 @@ SAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "directory.sample.y
               help="Nominations each unit submits.")
 def demo(directory_file, units, per_unit):
     """Load the directory, submit a year-end batch, hold the sittings, vote, and show the outcomes."""
-    from shared.client import rpc_proxy
-
-    from services.intake import handlers
-    from services.intake.service import MIGRATIONS
-    from shared.demo import BallotBox, nominations_for
-    from shared.outbox import utcnow
-    from shared.store import standalone_uow
+    from shared.devtools.demo import BallotBox, nominations_for
+    from shared.platform.client import rpc_proxy
 
     settings = _settings()
     operator = review_caller(None, "en", 60)
+    tokens = review_caller(None, "en", 60, service="intake")
     directory = yaml.safe_load(Path(directory_file).read_text(encoding="utf-8"))
     operator("load_directory", directory)
     councils = {c["unit"]: c for c in directory["councils"] if c["level"] == "unit"}
@@ -41,11 +37,8 @@ def demo(directory_file, units, per_unit):
         submitted = []
         with click.progressbar(taking_part, label="Submitting nominations", file=None) as bar:
             for unit in bar:
-                uow = standalone_uow("intake", MIGRATIONS, settings)
-                token = handlers.issue_unit_token(unit["id"], uow, utcnow())
-                uow.close()
-                with rpc_proxy(settings.amqp_uri, {"auth_token": token},
-                                     timeout=60) as proxy:
+                token = tokens("issue_unit_token", unit["id"])
+                with rpc_proxy(settings.amqp_uri, {"auth_token": token}, timeout=60) as proxy:
                     submitted += [proxy.intake.submit_nomination(n)["nomination_id"]
                                   for n in nominations_for(unit, per_unit)]
         _wait(lambda: all(_known(operator, n) for n in submitted[-len(taking_part):]), "review to record them")
@@ -101,3 +94,17 @@ def _wait(condition, what, timeout=120.0):
         if time.monotonic() > deadline:
             raise click.ClickException(f"timed out waiting for {what}")
         time.sleep(0.3)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=1025, show_default=True, type=int)
+@click.option("--dir", "directory", default="var/mail", show_default=True, type=click.Path())
+def mailsink(host, port, directory):
+    """Development SMTP server that writes each mail it receives to DIR as an .eml file."""
+    from shared.devtools.mailsink import serve
+
+    serve(host, port, directory)
+
+
+COMMANDS = (demo, mailsink)

@@ -14,11 +14,11 @@ from nameko.constants import PERSISTENT
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.exceptions import ContainerBeingKilled
 
-from shared.config import load_settings
-from shared.errors import ValidationError
-from shared.guard import (GuardedQueueConsumer, InflightMessages, body_bytes, describe, header_count,
+from shared.platform.config import load_settings
+from shared.contract.errors import ValidationError
+from shared.platform.guard import (GuardedQueueConsumer, InflightMessages, body_bytes, describe, header_count,
                           install_worker_guard, safe_context)
-from shared.outbox import Undeliverable
+from shared.platform.outbox import Undeliverable
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ import json
 
 from marshmallow import Schema, ValidationError as SchemaError, fields, validate, validates_schema
 
-from shared import errors
-from shared.awards import AWARD_CODES, DOCUMENT_KINDS
+from shared.contract import errors
+from shared.contract.awards import AWARD_CODES, DOCUMENT_KINDS
 
 def single_line(max_length: int):
     """A non-empty text of at most ``max_length`` characters without control characters."""
@@ -187,6 +187,13 @@ class NominationWithdrawn(Schema):
     nomination_id = fields.String(required=True, validate=ID)
     unit_id = fields.String(required=True, validate=ID)
     reason = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class UnitTokenRequest(Schema):
+    """``intake.issue_unit_token`` (operator): a new credential for a unit."""
+
+    unit_id = fields.String(required=True, validate=ID)
+    revoke_others = fields.Boolean(load_default=False, truthy={True}, falsy={False})
 
 
 class WithdrawReason(Schema):

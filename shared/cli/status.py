@@ -1,15 +1,15 @@
 """``tdkt status``: which services consume, what waits in their queues, what was dead-lettered."""
 import click
 
-from shared import reports
-from shared.cli import _settings, main
+from shared.cli import reports
+from shared.cli.app import _settings
 
 SERVICES = ("intake", "review", "notify")
 
 
 def status_rows(amqp_uri: str, timeout: float = 5.0) -> list[list]:
     """One row per service: up or down, messages waiting (and retrying), dead letters."""
-    from shared.healthcheck import consumed_queues, queue_states, service_class
+    from shared.platform.healthcheck import consumed_queues, queue_states, service_class
 
     rows = []
     for service in SERVICES:
@@ -25,7 +25,7 @@ def status_rows(amqp_uri: str, timeout: float = 5.0) -> list[list]:
     return rows
 
 
-@main.command()
+@click.command()
 @click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1))
 def status(timeout):
     """Services up (every queue consumed), queue depths, retries waiting and dead letters."""
@@ -39,3 +39,6 @@ def status(timeout):
         click.echo(line)
     if any(row[1] != "up" for row in rows):
         raise SystemExit(1)
+
+
+COMMANDS = (status,)

@@ -3,7 +3,10 @@ each outcome in Vietnamese (``vi``, the default) or English (``en``).
 
 ``read_nominations`` reads the whole file before anything is sent, so a malformed file submits nothing;
 its :class:`BatchFileError` names the line, the nomination and the column. ``describe_*`` turn a receipt or
-a wire error (code and detail of ``shared.errors``) into report lines. Every label lives in ``LABELS``.
+a wire error (code and detail of ``shared.contract.errors``) into report lines. Every label lives in ``LABELS``.
+
+Long because reading a batch file and reporting on it in two languages is one job: split, the halves
+would share every label.
 """
 from __future__ import annotations
 
@@ -62,7 +65,7 @@ LABELS = {  # one table per language; file problems and wire error codes are key
            "not_boolean": "{detail!r} is not true/false/1/0/có/không"},
 }
 
-# marshmallow's own messages and those of shared/schemas.py; a message not listed is printed as it came
+# marshmallow's own messages and those of shared/contract/schemas.py; a message not listed is printed as it came
 VI_MESSAGES = [(re.compile(pattern), text) for pattern, text in {
     r"Missing data for required field\.": "Thiếu dữ liệu cho trường bắt buộc.",
     r"Unknown field\.": "Trường không được phép.", r"Field may not be null\.": "Không được để trống (null).",

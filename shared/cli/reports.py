@@ -1,9 +1,12 @@
-"""What the operator and council commands of ``tdkt`` (``shared/cli_review.py``) read and print: the words
+"""What the operator and council commands of ``tdkt`` (``shared/cli/review.py``) read and print: the words
 of a vote, and plain-text tables and CSV of a sitting's result and of a year's statistics, in Vietnamese
 (``vi``) or English (``en``).
 
 Tables are lists of lines, columns aligned on the characters a terminal shows. CSV keeps the contract's
 field names and codes in every language, so that scripts and spreadsheets can rely on them.
+
+Long because the two languages' labels of every operator command live together, so that a
+translation is made in one place.
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import csv
 import io
 import unicodedata
 
-from shared import clerk
+from shared.cli import clerk
 
 OUTCOMES = ("approved", "proposed", "rejected")
 VERDICTS = ("approve", "reject", "abstain")
@@ -106,7 +109,7 @@ def term(lang: str, kind: str, code) -> str:
 
 
 def describe_error(code: str, detail, lang: str) -> str:
-    """A wire error of ``shared.errors`` as one line, or a heading and each field fault of a
+    """A wire error of ``shared.contract.errors`` as one line, or a heading and each field fault of a
     ``ValidationError``."""
     heading = f"{label(lang, 'error')} — {LABELS[lang].get(code, code)}"
     if code != "validation_error" or not isinstance(detail, dict):

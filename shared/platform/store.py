@@ -19,12 +19,12 @@ from nameko.constants import HEARTBEAT_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import sessionmaker
 
-from shared.config import ConfigError, load_settings
+from shared.platform.config import ConfigError, load_settings
 from shared.contract import AUTH_TOKEN
-from shared.errors import Forbidden, Unauthorized
-from shared.db import insert_new, make_engine, migrate
-from shared.messaging import MESSAGE_ID, EventPublisher
-from shared.outbox import delivery_tables, publish_pending, utcnow
+from shared.contract.errors import Forbidden, Unauthorized
+from shared.platform.db import insert_new, make_engine, migrate
+from shared.platform.messaging import MESSAGE_ID, EventPublisher
+from shared.platform.outbox import delivery_tables, publish_pending, utcnow
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 15

@@ -1,14 +1,13 @@
 """``tdkt mail log``: notify's delivery log, for the operator."""
 import click
 
-from shared import reports
-from shared.cli import main
-from shared.cli_review import LANG, review_caller
+from shared.cli import reports
+from shared.cli.review import LANG, review_caller
 
 COLUMNS = ("created_at", "kind", "recipient", "status", "attempts", "sent_at", "last_error")
 
 
-@main.group()
+@click.group()
 def mail():
     """Mail sent by notify."""
 
@@ -29,3 +28,6 @@ def mail_log(status, limit, as_csv, token, lang, timeout):
     else:
         for line in reports.table(COLUMNS, rows, numeric=(4,)):
             click.echo(line)
+
+
+COMMANDS = (mail,)

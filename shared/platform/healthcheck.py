@@ -1,6 +1,6 @@
 """Whether a service is consuming: its containers' health check in Compose, and half of its ``/readyz``.
 
-    python -m shared.healthcheck SERVICE [--timeout SECONDS]
+    python -m shared.platform.healthcheck SERVICE [--timeout SECONDS]
 
 Exits 0 when every queue the service's entrypoints consume from (its RPC queue and one queue per event
 handler, read off the service class as Nameko names them) exists on the broker at ``AMQP_URI`` with at
@@ -25,7 +25,7 @@ from nameko.events import EventHandler
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from nameko.rpc import Rpc
 
-from shared.config import ConfigError, load_settings, redact
+from shared.platform.config import ConfigError, load_settings, redact
 
 SERVICE_CLASSES = {"intake": "IntakeService", "review": "ReviewService", "notify": "NotifyService"}
 HEALTHY, UNHEALTHY, USAGE = 0, 1, 2
@@ -127,7 +127,7 @@ def positive_seconds(text: str) -> float:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m shared.healthcheck",
+    parser = argparse.ArgumentParser(prog="python -m shared.platform.healthcheck",
                                      description="Exit 0 when SERVICE consumes every queue it should.")
     parser.add_argument("service", choices=sorted(SERVICE_CLASSES), metavar="SERVICE",
                         help=f"one of {', '.join(sorted(SERVICE_CLASSES))}")

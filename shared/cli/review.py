@@ -3,8 +3,8 @@
 Operator commands call the ``review`` service over RPC with the operator token: ``--token``, or else
 ``TDKT_ADMIN_TOKEN`` as the settings read it. A member's vote is not a call but the event
 ``council.vote_cast`` carrying the ballot token; its outcome (accepted, or ``review.vote_rejected``) is
-not awaited. Any failure is one clear message and a non-zero exit. ``shared/cli.py`` imports this module
-so that its commands join ``main``.
+not awaited. Any failure is one clear message and a non-zero exit. :mod:`shared.cli.commands` registers
+them on ``tdkt``.
 """
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import click
 
-from shared import reports
-from shared.cli import _settings, main
-from shared.reports import ChoiceError, label, parse_choices
+from shared.cli import reports
+from shared.cli.app import _settings
+from shared.cli.reports import ChoiceError, label, parse_choices
 
 LANG = click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
                     help="Language of the output.")
@@ -43,9 +43,9 @@ def review_caller(token, lang, timeout, service="review"):
     settings' operator token); every failure raises one ``ClickException``."""
     def review(method, *args):
         from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
-        from shared.client import rpc_proxy
+        from shared.platform.client import rpc_proxy
 
-        from shared.errors import TdktError  # registers the wire errors, so they arrive as themselves
+        from shared.contract.errors import TdktError  # registers the wire errors, so they arrive as themselves
 
         settings = _settings()
         context = {"auth_token": token or settings.admin_token}
@@ -71,7 +71,7 @@ def _broker_errors(amqp_uri, lang):
     from amqp.exceptions import AMQPError
     from kombu.exceptions import OperationalError
 
-    from shared.config import redact
+    from shared.platform.config import redact
 
     amqp_log = logging.getLogger("amqp")
     level = amqp_log.level
@@ -84,7 +84,7 @@ def _broker_errors(amqp_uri, lang):
         amqp_log.setLevel(level)
 
 
-@main.group()
+@click.group()
 def directory():
     """The ministry's units, councils and council members."""
 
@@ -109,7 +109,7 @@ def directory_load(file, review, lang):
     click.echo(label(lang, "loaded", **counts))
 
 
-@main.group()
+@click.group()
 def sitting():
     """Council sittings: convene, close, read the result, break a tie at a quota."""
 
@@ -174,7 +174,7 @@ def sitting_tie(sitting_id, award_code, nomination_ids, review, lang):
     click.echo(label(lang, "tie", sitting_id=sitting_id, award=award_code, ids=", ".join(nomination_ids)))
 
 
-@main.group()
+@click.group()
 def nomination():
     """Nominations under review."""
 
@@ -189,7 +189,7 @@ def nomination_return(nomination_id, reasons, review, lang):
     click.echo(label(lang, "returned", id=nomination_id))
 
 
-@main.command()
+@click.command()
 @click.option("--year", type=click.IntRange(1945, 9999), required=True, help="The award year.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV (field names and codes of the contract).")
 @operator
@@ -202,7 +202,7 @@ def report(year, as_csv, review, lang):
         click.echo("\n".join(reports.statistics_lines(stats, lang)))
 
 
-@main.command()
+@click.command()
 @click.option("--token", envvar="TDKT_BALLOT_TOKEN", required=True,
               help="The ballot token of the invitation email (or set TDKT_BALLOT_TOKEN).")
 @click.option("--written-opinion", is_flag=True, help="The written opinion of an absent member.")
@@ -211,8 +211,8 @@ def report(year, as_csv, review, lang):
 def vote(token, written_opinion, lang, words):
     """Cast a ballot: each of approve, reject and abstain applies to the nomination ids after it."""
     from shared.contract import COUNCIL, VOTE_CAST
-    from shared.client import event_publisher
-    from shared.outbox import Undeliverable
+    from shared.platform.client import event_publisher
+    from shared.platform.outbox import Undeliverable
 
     try:
         choices = parse_choices(words)
@@ -228,3 +228,6 @@ def vote(token, written_opinion, lang, words):
     except Undeliverable:
         raise click.ClickException(label(lang, "undeliverable")) from None
     click.echo(label(lang, "vote_sent", n=len(choices)))
+
+
+COMMANDS = (directory, sitting, nomination, report, vote)

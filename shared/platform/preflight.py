@@ -3,7 +3,7 @@ import sys
 
 from kombu import Connection
 
-from shared.config import ConfigError, redact, load_settings
+from shared.platform.config import ConfigError, redact, load_settings
 
 
 def main() -> int:

@@ -1,8 +1,8 @@
 """``tdkt dlq list|replay``: the operator's view of dead letters."""
 import click
 
-from shared import reports
-from shared.cli import _settings, main
+from shared.cli import reports
+from shared.cli.app import _settings
 
 def _service(ctx, param, value):
     if not value.isidentifier():
@@ -10,7 +10,7 @@ def _service(ctx, param, value):
     return value
 
 
-@main.group()
+@click.group()
 def dlq():
     """Dead letters: events a service could not handle."""
 
@@ -20,7 +20,7 @@ def dlq():
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
 def dlq_list(service, limit):
     """Show SERVICE's dead letters (secrets in their bodies masked); they stay in the queue."""
-    from shared.deadletters import peek
+    from shared.platform.deadletters import peek
 
     letters = _dead_letters(peek, service, limit)
     columns = ("message_id", "queue", "routing_key", "attempts", "reason", "body")
@@ -34,14 +34,14 @@ def dlq_list(service, limit):
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
 def dlq_replay(service, limit):
     """Send SERVICE's dead letters back to the queues they came from (after the cause is fixed)."""
-    from shared.deadletters import replay
+    from shared.platform.deadletters import replay
 
     click.echo(f"{_dead_letters(replay, service, limit)} message(s) replayed from dlq.{service}")
 
 
 def _dead_letters(action, service, limit):
     """``action(amqp_uri, service, limit)``, with an expected failure told in one line (exit 1)."""
-    from shared.deadletters import explain
+    from shared.platform.deadletters import explain
 
     amqp_uri = _settings().amqp_uri
     try:
@@ -51,3 +51,6 @@ def _dead_letters(action, service, limit):
         if message is None:
             raise
         raise click.ClickException(message) from None
+
+
+COMMANDS = (dlq,)

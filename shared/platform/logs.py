@@ -32,7 +32,7 @@ from eventlet.corolocal import local
 from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
-from shared.config import ConfigError
+from shared.platform.config import ConfigError
 
 log = logging.getLogger(__name__)
 
