@@ -164,8 +164,11 @@ class Store(DependencyProvider):
                 self.container.spawn_managed_thread(relay.run, identifier=f"relay.{relay.name}.{runner}")
 
     def stop(self):
+        """After the workers: stop the relays and close the pool's connections (a stopped container
+        holds none, which matters to a PostgreSQL that counts its clients)."""
         for relay in self.relays.values():
             relay.stop()
+        self.engine.dispose()
 
     def kill(self):
         self.stop()
