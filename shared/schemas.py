@@ -32,6 +32,12 @@ MAX_BALLOT_BYTES = 4 * 1024 * 1024  # a ballot or a vote of MAX_AGENDA items
 MAX_SITTING_BYTES = 16 * 1024 * 1024  # a closed sitting's results for MAX_AGENDA items, with reasons
 
 
+def REVISION():
+    """The nomination's revision in intake's events (1 when submitted, one more per amendment or
+    withdrawal); absent from events published before it was carried."""
+    return fields.Integer(strict=True, validate=validate.Range(min=1))
+
+
 def Email(**kwargs):
     return fields.Email(validate=validate.Length(max=254), **kwargs)
 
@@ -174,6 +180,7 @@ class NominationSubmitted(Schema):
     contact_email = Email(required=True)
     submitted_at = fields.String(required=True, validate=validate.Length(max=40))
     rule_set = fields.String(load_default=None, allow_none=True, validate=ID)
+    revision = REVISION()
 
 
 class NominationAmended(NominationSubmitted):
@@ -186,6 +193,7 @@ class NominationWithdrawn(Schema):
     nomination_id = fields.String(required=True, validate=ID)
     unit_id = fields.String(required=True, validate=ID)
     reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    revision = REVISION()
 
 
 class WithdrawReason(Schema):

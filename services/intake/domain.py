@@ -37,6 +37,9 @@ class Nomination:
     submitted_at: datetime
     rule_set: str
     history: list = field(default_factory=list)
+    # counts intake's events of this nomination (submitted: 1, then one more per amendment or
+    # withdrawal) and travels in each, so a consumer can tell an old event from a newer one
+    revision: int = 1
 
     @property
     def nominee(self) -> dict:
@@ -72,6 +75,7 @@ def amend(nomination: Nomination, body: dict, now: datetime) -> bool:
     if nomination.status not in (SUBMITTED, RETURNED):
         raise NotAllowed(f"a nomination that is {nomination.status} cannot be amended")
     resubmitted = nomination.status == RETURNED
+    nomination.revision += 1
     nomination.body, nomination.award_code, nomination.award_year = body, body["award_code"], body["award_year"]
     nomination.status = IN_REVIEW if resubmitted else SUBMITTED
     nomination.history = [*nomination.history, {"at": now.isoformat(), "status": nomination.status,
@@ -82,6 +86,7 @@ def amend(nomination: Nomination, body: dict, now: datetime) -> bool:
 def withdraw(nomination: Nomination, reason: str, now: datetime) -> None:
     if nomination.status in FINAL:
         raise NotAllowed(f"a nomination that is {nomination.status} cannot be withdrawn")
+    nomination.revision += 1
     nomination.status = WITHDRAWN
     nomination.history = [*nomination.history, {"at": now.isoformat(), "status": WITHDRAWN,
                                                 "stage": nomination.stage, "reasons": [reason] if reason else []}]
@@ -121,7 +126,14 @@ def submitted_event(nomination: Nomination) -> dict:
         "contact_email": nomination.contact_email,
         "submitted_at": nomination.submitted_at.isoformat(),
         "rule_set": nomination.rule_set,
+        "revision": nomination.revision,
     }
+
+
+def withdrawn_event(nomination: Nomination, reason: str) -> dict:
+    """Payload of ``intake.nomination_withdrawn``."""
+    return {"nomination_id": nomination.id, "unit_id": nomination.unit_id, "reason": reason,
+            "revision": nomination.revision}
 
 
 def view(nomination: Nomination) -> dict:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from services.review import domain
+from services.review import domain, early
 from services.review.models import councils, members, quotas, units
 from services.review.repository import Reviews
 from shared import contract
@@ -17,7 +17,7 @@ def record_submission(event: dict, uow, now) -> None:
     with uow:
         if not uow.claim_message():
             return
-        Reviews(uow.session).add_case(domain.case_from_submission(event, now))  # once per nomination
+        early.admit(Reviews(uow.session), event, now)  # once per nomination, with what came before it
         uow.commit()
     log.info("nomination %s waits for its unit council: unit=%s", event["nomination_id"], event["unit_id"])
 
@@ -28,7 +28,7 @@ def record_amendment(event: dict, uow) -> None:
         if not uow.claim_message():
             return
         repo = Reviews(uow.session)
-        case = repo.case(event["nomination_id"], for_update=True)
+        case = early.arrival(repo, early.AMENDED, event)  # None: kept for its submission, or old news
         if case is not None and case["state"] in (domain.WAITING, domain.RETURNED):
             repo.update_case(case["nomination_id"], award_code=event["award_code"],
                              award_year=event["award_year"], nominee=event["nominee"],
@@ -42,7 +42,7 @@ def record_withdrawal(event: dict, uow) -> None:
         if not uow.claim_message():
             return
         repo = Reviews(uow.session)
-        case = repo.case(event["nomination_id"], for_update=True)
+        case = early.arrival(repo, early.WITHDRAWN, event)  # None: kept for its submission, or old news
         if case is not None and case["state"] != domain.DECIDED:
             repo.update_case(case["nomination_id"], state=domain.WITHDRAWN)
         uow.commit()
