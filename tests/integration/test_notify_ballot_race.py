@@ -7,14 +7,12 @@ and its member is never reminded.
 """
 from datetime import datetime, timedelta, timezone
 
-import eventlet
 import pytest
 import sqlalchemy as sa
 
 from services.notify.models import Ballots
 from services.notify.service import MIGRATIONS
-from tests.harness import wait_until
-from tests.integration.delivery import Tables
+from tests.integration.delivery import Tables, commit_after_the_other_waits
 
 pytestmark = pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
 
@@ -41,28 +39,14 @@ def close(session):
 def run_while_held(tables, held, other):
     """Run ``held`` in a transaction left open, then ``other`` (committing) in a green thread; once
     ``other`` has finished or waits on a lock, commit ``held`` and let ``other`` end."""
-    first, second = tables.sessions(), tables.sessions()
-    with tables.engine.connect() as watcher:
+    with tables.sessions() as first, tables.sessions() as second:
         held(first)
 
-        backend = {}
-
         def run_other():
-            backend["pid"] = second.connection().connection.dbapi_connection.get_backend_pid()
             other(second)
             second.commit()
 
-        thread = eventlet.spawn(run_other)
-        wait_until(lambda: thread.dead or ("pid" in backend and _waits_on_a_lock(watcher, backend["pid"])),
-                   timeout=10, what="the second transaction to finish or wait on the first")
-        first.commit()
-        thread.wait()
-    first.close(), second.close()
-
-
-def _waits_on_a_lock(watcher, pid) -> bool:
-    return watcher.execute(sa.text("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = :pid"),
-                           {"pid": pid}).scalar() is True
+        commit_after_the_other_waits(tables.engine, first, run_other)
 
 
 def open_ballots(tables) -> dict:

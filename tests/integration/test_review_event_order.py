@@ -23,7 +23,7 @@ from shared import schemas
 from shared.outbox import publish_pending, utcnow
 from shared.rulebook import load_rules
 from shared.store import OUTBOX
-from tests.integration.delivery import Tables
+from tests.integration.delivery import Tables, commit_after_the_other_waits
 from tests.integration.review_support import submitted
 
 NOW = datetime(2025, 11, 20, 8, 0, tzinfo=timezone.utc)
@@ -152,3 +152,23 @@ def test_two_intake_relays_publish_a_withdrawal_before_its_submission_and_review
     for event_type, payload, event_id in delivered:
         deliver(reviews, event_type, payload, event_id)
     assert case(reviews, nomination_id)["state"] == "withdrawn"
+
+
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("held_first", ["submission", "withdrawal"])
+def test_a_submission_and_its_withdrawal_handled_at_the_same_moment_end_withdrawn(reviews, held_first):
+    """Two review instances: one handles the submission, the other the withdrawal, at once. Whichever
+    transaction is first holds the nomination's lock; the other waits for it, then sees its effect."""
+    from services.review import early
+    from services.review.repository import Reviews
+
+    withdrawal = {**WITHDRAWN, "revision": 2}
+    with reviews.sessions() as held:
+        if held_first == "submission":
+            early.admit(Reviews(held), SUBMITTED, utcnow())
+            other = lambda: deliver(reviews, "nomination_withdrawn", withdrawal)  # noqa: E731
+        else:
+            early.arrival(Reviews(held), early.WITHDRAWN, withdrawal)
+            other = lambda: deliver(reviews, "nomination_submitted", SUBMITTED)  # noqa: E731
+        commit_after_the_other_waits(reviews.engine, held, other)
+    assert case(reviews)["state"] == "withdrawn" and reviews.count("early_events") == 0
