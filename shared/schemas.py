@@ -227,7 +227,7 @@ class NominationSubmitted(Schema):
     nominee = fields.Nested(NomineeSummary, required=True)
     contact_email = Email(required=True)
     submitted_at = fields.String(required=True, validate=validate.Length(max=40))
-    rule_set = fields.String(load_default=None, allow_none=True, validate=ID)
+    rule_set = fields.String(load_default=None, allow_none=True, validate=validate.And(ID, validate.Length(max=32)))
     revision = REVISION()
 
 

@@ -92,3 +92,13 @@ def test_a_name_of_spaces_only_is_empty():
 def test_ids_the_law_does_not_fold_stay_exact_but_trimmed():
     event = schemas.load(schemas.NominationWithdrawn, {"nomination_id": " ab12\n", "unit_id": "VP"})
     assert (event["nomination_id"], event["unit_id"]) == ("ab12", "VP")
+
+
+def test_a_rule_set_id_longer_than_reviews_column_is_refused_before_the_database():
+    event = {"nomination_id": "n-1", "unit_id": "vp", "award_code": "LDTT", "award_year": 2025,
+             "nominee": {"kind": "individual", "name": "Hoa"}, "contact_email": "vp@example.vn",
+             "submitted_at": "2025-11-20T08:00:00+00:00", "rule_set": "r" * 33}
+    with pytest.raises(ValidationError) as error:
+        schemas.load(schemas.NominationSubmitted, event)
+    assert "rule_set" in error.value.detail
+    assert schemas.load(schemas.NominationSubmitted, {**event, "rule_set": "r" * 32})["rule_set"] == "r" * 32
