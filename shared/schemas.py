@@ -12,12 +12,14 @@ lets a trailing newline through). So what passes here fits its column.
 import functools
 import json
 import unicodedata
+from collections import Counter
 
 from marshmallow import Schema as BaseSchema, ValidationError as SchemaError, fields, pre_load, validate
 from marshmallow import validates_schema
 
 from shared import errors
 from shared.awards import AWARD_CODES
+
 
 def normalised(value):
     """Every text in ``value`` (a payload) in Unicode NFC and without surrounding white space: one
@@ -176,8 +178,8 @@ class NominationSchema(Schema):
     @validates_schema
     def each_initiative_is_listed_once(self, data, **kwargs):
         """One achievement, one award (NĐ 98 Art. 4): an initiative is recognised once."""
-        ids = [i["id"] for row in data.get("history", []) for i in row.get("initiatives", [])]
-        if repeated := sorted({i for i in ids if ids.count(i) > 1}):
+        ids = Counter(i["id"] for row in data.get("history", []) for i in row.get("initiatives", []))
+        if repeated := sorted(i for i, count in ids.items() if count > 1):
             raise SchemaError({"history": [f"lists initiative {', '.join(repeated)} more than once"]})
 
 
