@@ -37,7 +37,10 @@ class Nomination:
     submitted_at: datetime
     rule_set: str
     history: list = field(default_factory=list)
-    revision: int = 1  # 1 when submitted, one more for each amendment
+    # the dossier's revision: 1 when submitted, one more for each amendment; it travels in every event
+    # of the nomination, so review knows which dossier a council considers and can tell an old
+    # amendment from a newer one (a withdrawal carries the revision it withdraws)
+    revision: int = 1
     superseded: list = field(default_factory=list)  # [{"revision", "body"}] review may still hold
 
     @property
@@ -129,6 +132,12 @@ def submitted_event(nomination: Nomination) -> dict:
         "rule_set": nomination.rule_set,
         "revision": nomination.revision,
     }
+
+
+def withdrawn_event(nomination: Nomination, reason: str) -> dict:
+    """Payload of ``intake.nomination_withdrawn``."""
+    return {"nomination_id": nomination.id, "unit_id": nomination.unit_id, "reason": reason,
+            "revision": nomination.revision}
 
 
 def view(nomination: Nomination) -> dict:

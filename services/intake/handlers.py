@@ -103,8 +103,7 @@ def withdraw_nomination(nomination_id: str, reason: str, token, uow, now) -> dic
             raise Conflict(str(exc)) from None
         Nominations(uow.session).save(nomination)
         Initiatives(uow.session).release(nomination.id)
-        uow.publish(contract.NOMINATION_WITHDRAWN,
-                    {"nomination_id": nomination.id, "unit_id": unit_id, "reason": reason})
+        uow.publish(contract.NOMINATION_WITHDRAWN, domain.withdrawn_event(nomination, reason))
         uow.commit()
         return domain.view(nomination)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from services.review import domain
+from services.review import domain, early
 from services.review.models import councils, members, quotas, units
 from services.review.repository import Reviews
 from shared import contract
@@ -17,7 +17,7 @@ def record_submission(event: dict, uow, now) -> None:
     with uow:
         if not uow.claim_message():
             return
-        Reviews(uow.session).add_case(domain.case_from_submission(event, now))  # once per nomination
+        early.admit(Reviews(uow.session), event, now)  # once per nomination, with what came before it
         uow.commit()
     log.info("nomination %s waits for its unit council: unit=%s", event["nomination_id"], event["unit_id"])
 
@@ -29,8 +29,8 @@ def record_amendment(event: dict, uow) -> None:
         if not uow.claim_message():
             return
         repo = Reviews(uow.session)
-        case = repo.case(event["nomination_id"], for_update=True)
-        if case is None or case["state"] == domain.WITHDRAWN or domain.amendment_is_stale(case, event):
+        case = early.arrival(repo, early.AMENDED, event)  # None: kept for its submission, or old news
+        if case is None or case["state"] == domain.WITHDRAWN:
             pass
         elif domain.takes_amendment(case):
             repo.update_case(case["nomination_id"], **domain.amended_case(case, event))
@@ -46,7 +46,7 @@ def record_withdrawal(event: dict, uow) -> None:
         if not uow.claim_message():
             return
         repo = Reviews(uow.session)
-        case = repo.case(event["nomination_id"], for_update=True)
+        case = early.arrival(repo, early.WITHDRAWN, event)  # None: kept for its submission, or old news
         if case is not None and case["state"] != domain.DECIDED:
             repo.update_case(case["nomination_id"], state=domain.WITHDRAWN)
         uow.commit()

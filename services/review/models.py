@@ -31,6 +31,14 @@ cases = sa.Table(
     sa.Index("ix_cases_stage_state", "stage", "state"),
 )
 
+early_events = sa.Table(  # an amendment or withdrawal handled before its nomination's submission
+    "early_events", metadata,
+    sa.Column("nomination_id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=True),
+    sa.Column("payload", sa.JSON, nullable=False),
+)
+
 units = sa.Table(
     "units", metadata,
     sa.Column("id", sa.String(64), primary_key=True),

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from services.review.models import agenda, audit, cases, councils, members, quotas, roster, sittings, units
+from services.review.models import (agenda, audit, cases, councils, early_events, members, quotas, roster, sittings,
+                                    units)
 from shared.platform.db import insert_new
 
 MARKS = ("approve", "reject", "abstain")  # the agenda's counters, one per choice
@@ -81,6 +82,29 @@ class Reviews:
 
     def decided_cases(self, award_year: int) -> list[dict]:
         return self._all(sa.select(cases).where(cases.c.award_year == award_year, cases.c.outcome.is_not(None)))
+
+    # intake's events that came before their nomination (services/review/early.py) --------------
+    NOMINATION_LOCKS = 21006  # the advisory lock space of nomination ids
+
+    def lock_nomination(self, nomination_id: str) -> None:
+        """Serialise the handling of one nomination's intake events, to the end of the transaction
+        (PostgreSQL; SQLite lets one writer at a time anyway)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(sa.text("SELECT pg_advisory_xact_lock(:space, hashtext(:id))"),
+                                 {"space": self.NOMINATION_LOCKS, "id": nomination_id})
+
+    def early_event(self, nomination_id: str) -> dict | None:
+        return self._one(sa.select(early_events).where(early_events.c.nomination_id == nomination_id))
+
+    def keep_early(self, nomination_id: str, kind: str, revision: int | None, payload: dict) -> None:
+        self.upsert(early_events, {"nomination_id": nomination_id},
+                    {"kind": kind, "revision": revision, "payload": payload})
+
+    def take_early(self, nomination_id: str) -> dict | None:
+        kept = self.early_event(nomination_id)
+        if kept is not None:
+            self.session.execute(sa.delete(early_events).where(early_events.c.nomination_id == nomination_id))
+        return kept
 
     # sittings ----------------------------------------------------------------------------------
     def sitting(self, sitting_id: str, for_update: bool = False, skip_locked: bool = False) -> dict | None:
