@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli.app import clerk
+from shared.cli import clerk
 
 from shared.contract import schemas
 from shared.cli.clerk import BatchFileError, describe_error, describe_file_error, read_nominations

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from shared.cli.app import reports
+from shared.cli import reports
 from shared.cli.commands import main
 from shared.cli.reports import ChoiceError, parse_choices
 from shared.contract.errors import Conflict, ValidationError

@@ -1,0 +1,160 @@
+"""Review's payloads: the events it publishes (outcomes, ``nomination_on_agenda``, ``amendment_refused``,
+``ballot_issued``, ``vote_counted``, ``sitting_closed``) and its operator methods' arguments (the
+directory, returns, ties, quotas, years)."""
+from marshmallow import fields, validate
+
+from shared.contract.awards import AWARD_CODES
+from shared.contract.schemas.base import Email, ID, MAX_AGENDA, NAME, OUTCOMES, REVISION, Schema, YEAR
+
+
+class Tally(Schema):
+    approve = fields.Integer(required=True, strict=True)
+    reject = fields.Integer(required=True, strict=True)
+    abstain = fields.Integer(required=True, strict=True)
+    members = fields.Integer(required=True, strict=True)
+    required = fields.Integer(required=True, strict=True)
+
+
+class ReviewOutcome(Schema):
+    """Events ``review.nomination_advanced``, ``nomination_decided`` and ``nomination_returned``."""
+
+    nomination_id = fields.String(required=True, validate=ID)
+    stage = fields.String(required=True, validate=validate.Length(max=32))
+    outcome = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(OUTCOMES))
+    tally = fields.Nested(Tally, load_default=None, allow_none=True)
+    reasons = fields.List(fields.String(validate=validate.Length(max=2000)), load_default=list,
+                          validate=validate.Length(max=50))
+    unit_id = fields.String(load_default=None, allow_none=True, validate=ID)
+    contact_email = Email(load_default=None, allow_none=True)
+    nominee_email = Email(load_default=None, allow_none=True)
+    sitting_id = fields.String(load_default=None, allow_none=True, validate=ID)
+    decided_at = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    # what was voted on (issue #21): intake records the outcome on that award, year and revision
+    award_code = fields.String(allow_none=True, validate=validate.OneOf(AWARD_CODES))
+    award_year = fields.Integer(allow_none=True, strict=True, validate=YEAR)
+    revision = fields.Integer(allow_none=True, strict=True, validate=REVISION)
+
+
+class NominationOnAgenda(Schema):
+    """Event ``review.nomination_on_agenda``: a council put this revision of the dossier on a sitting."""
+
+    nomination_id = fields.String(required=True, validate=ID)
+    unit_id = fields.String(required=True, validate=ID)
+    sitting_id = fields.String(required=True, validate=ID)
+    council_id = fields.String(required=True, validate=ID)
+    stage = fields.String(required=True, validate=validate.Length(max=32))
+    award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
+    award_year = fields.Integer(required=True, strict=True, validate=YEAR)
+    revision = fields.Integer(load_default=None, allow_none=True, strict=True, validate=REVISION)
+
+
+class AmendmentRefused(Schema):
+    """Event ``review.amendment_refused``: amendment ``revision`` came after the council took
+    ``considered_revision`` (of ``award_code`` / ``award_year``); it is not considered."""
+
+    nomination_id = fields.String(required=True, validate=ID)
+    unit_id = fields.String(required=True, validate=ID)
+    revision = fields.Integer(required=True, strict=True, validate=REVISION)
+    considered_revision = fields.Integer(required=True, strict=True, validate=REVISION)
+    award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
+    award_year = fields.Integer(required=True, strict=True, validate=YEAR)
+    stage = fields.String(required=True, validate=validate.Length(max=32))
+    state = fields.String(required=True, validate=validate.Length(max=24))
+    sitting_id = fields.String(load_default=None, allow_none=True, validate=ID)
+    reasons = fields.List(fields.String(validate=validate.Length(max=2000)), load_default=list,
+                          validate=validate.Length(max=50))
+
+
+class DirectoryUnit(Schema):
+    id = fields.String(required=True, validate=ID)
+    name = fields.String(required=True, validate=NAME)
+    email = Email(load_default=None, allow_none=True)
+    parent = fields.String(load_default=None, allow_none=True, validate=ID)
+
+
+class DirectoryMember(Schema):
+    id = fields.String(required=True, validate=ID)
+    name = fields.String(required=True, validate=NAME)
+    email = Email(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(("chair", "vice_chair", "member")))
+
+
+class DirectoryCouncil(Schema):
+    id = fields.String(required=True, validate=ID)
+    name = fields.String(required=True, validate=NAME)
+    level = fields.String(required=True, validate=validate.OneOf(("unit", "ministry")))
+    unit = fields.String(required=True, validate=ID)
+    members = fields.List(fields.Nested(DirectoryMember), required=True,
+                          validate=validate.Length(min=1, max=100))
+
+
+class Directory(Schema):
+    """``tdkt directory load FILE.yml`` (contract.md)."""
+
+    units = fields.List(fields.Nested(DirectoryUnit), load_default=list, validate=validate.Length(max=5000))
+    councils = fields.List(fields.Nested(DirectoryCouncil), load_default=list, validate=validate.Length(max=5000))
+
+
+class ReturnReasons(Schema):
+    reasons = fields.List(fields.String(validate=validate.Length(min=1, max=2000)), required=True,
+                          validate=validate.Length(min=1, max=20))
+
+
+class TieDecision(Schema):
+    award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
+    nomination_ids = fields.List(fields.String(validate=ID), required=True, validate=validate.Length(min=1, max=100))
+
+
+class AwardYear(Schema):
+    award_year = fields.Integer(required=True, strict=True, validate=YEAR)
+
+
+class QuotaSetting(Schema):
+    """``review.set_quota``: at most ``places`` of an award a council may pass in a year."""
+
+    council_id = fields.String(required=True, validate=ID)
+    award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
+    award_year = fields.Integer(required=True, strict=True, validate=YEAR)
+    places = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
+
+
+class AgendaItem(Schema):
+    nomination_id = fields.String(required=True, validate=ID)
+    award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
+    nominee_name = fields.String(required=True, validate=NAME)
+    unit_id = fields.String(required=True, validate=ID)
+
+
+class Member(Schema):
+    id = fields.String(required=True, validate=ID)
+    name = fields.String(required=True, validate=NAME)
+    email = Email(required=True)
+
+
+class BallotIssued(Schema):
+    """Event ``review.ballot_issued`` (contract.md): one per member of a sitting."""
+
+    sitting_id = fields.String(required=True, validate=ID)
+    council_id = fields.String(required=True, validate=ID)
+    member = fields.Nested(Member, required=True)
+    ballot_token = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    deadline = fields.String(required=True, validate=validate.Length(max=40))
+    agenda = fields.List(fields.Nested(AgendaItem), required=True, validate=validate.Length(max=MAX_AGENDA))
+
+
+class VoteCounted(Schema):
+    sitting_id = fields.String(required=True, validate=ID)
+    member_id = fields.String(required=True, validate=ID)
+
+
+class SittingClosed(Schema):
+    """Event ``review.sitting_closed``: the published results for the units in scope."""
+
+    sitting_id = fields.String(required=True, validate=ID)
+    council_id = fields.String(required=True, validate=ID)
+    stage = fields.String(required=True, validate=validate.Length(max=32))
+    quorum_met = fields.Boolean(required=True)
+    closed_at = fields.String(required=True, validate=validate.Length(max=40))
+    participants = fields.Integer(required=True, strict=True)
+    units = fields.List(fields.String(validate=ID), required=True, validate=validate.Length(max=5000))
+    results = fields.List(fields.Dict(), required=True, validate=validate.Length(max=MAX_AGENDA))
