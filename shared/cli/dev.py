@@ -10,7 +10,7 @@ from shared.cli import reports
 from shared.cli.app import _settings
 from shared.cli.review import review_caller
 
-SAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "directory.sample.yml"
+SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "directory.sample.yml"
 
 
 @click.command()

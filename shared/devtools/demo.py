@@ -17,7 +17,7 @@ from kombu import Connection, Queue
 from shared.platform.client import event_publisher
 from shared.platform.messaging import event_exchange
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy" / "examples" / "nomination.json"
 CERTIFICATE = {"kind": "xac_nhan_sang_kien", "filename": "sang-kien.pdf", "sha256": "c" * 64, "size": 4096}
 SURNAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi")

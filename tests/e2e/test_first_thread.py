@@ -15,9 +15,12 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "nominat
 
 
 def issue_token(env, unit_id):
+    """``tdkt unit token UNIT``: intake issues it over RPC; the command never opens intake's database
+    (here it could not: the URL it would use points nowhere)."""
     tdkt = Path(sys.executable).parent / "tdkt"
-    result = subprocess.run([str(tdkt), "unit", "token", unit_id], env=env, capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run([str(tdkt), "unit", "token", unit_id],
+                            env={**env, "INTAKE_DB_URL": "sqlite:////nonexistent/tdkt/intake.db"},
+                            capture_output=True, text=True, check=True)
     return result.stdout.strip()
 
 
