@@ -21,7 +21,7 @@ from services.review import handlers as review
 from services.review.service import MIGRATIONS as REVIEW_MIGRATIONS
 from shared.contract import schemas
 from shared.platform.outbox import publish_pending, utcnow
-from shared.law.rulebook import load_rules
+from shared.platform.rules import load_rules
 from shared.platform.store import OUTBOX
 from tests.integration.delivery import Tables, commit_after_the_other_waits
 from tests.integration.review_support import submitted
