@@ -145,6 +145,7 @@ def test_a_failing_database_under_every_handler_logs_no_parameters_tokens_or_cho
                          ("amend_nomination", ["n-1", {"achievements": "Hoàn thành xuất sắc"}]),
                          ("withdraw_nomination", ["n-1", "rút"]), ("award_catalogue", [])):
         rpc(rabbit_config, "intake", method, *args, token=unit_token)
+    rpc(rabbit_config, "intake", "issue_unit_token", "vp")
     for method, args in (("load_directory", [directory()]), ("convene_sitting", ["hd-vp", TOMORROW]),
                          ("close_sitting", [sitting_id]), ("sitting_result", [sitting_id]),
                          ("resolve_tie", [sitting_id, "LDTT", ["n-1"]]), ("return_nomination", ["n-1", ["Sai"]]),
