@@ -9,6 +9,7 @@ export EVENTLET_TESTS=${EVENTLET_TESTS:-1}
 export TDKT_LOG_FORMAT=${TDKT_LOG_FORMAT:-text}  # plain lines for a terminal; JSON elsewhere
 # nameko's CLI imports pkg_resources, which warns that it is deprecated (hence setuptools<82)
 export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore:pkg_resources is deprecated:UserWarning}
+# the services read it from the environment through deploy/nameko.yml (not --broker: no password in ps)
 export AMQP_URI=${AMQP_URI:-amqp://guest:guest@localhost:5672/}
 export SMTP_HOST=${SMTP_HOST:-127.0.0.1} SMTP_PORT=${SMTP_PORT:-1025}
 mkdir -p var/mail var/log
@@ -31,7 +32,7 @@ fi
 declare -A http_ports=([intake]=8001 [review]=8002 [notify]=8003)
 for service in intake review notify; do
     class="$(tr '[:lower:]' '[:upper:]' <<<"${service:0:1}")${service:1}Service"
-    TDKT_HTTP_PORT=${http_ports[$service]} nameko run "services.$service.service:$class" --broker "$AMQP_URI" 2>&1 \
+    TDKT_HTTP_PORT=${http_ports[$service]} nameko run --config deploy/nameko.yml "services.$service.service:$class" 2>&1 \
         | sed -u "s/^/[$service] /" &
     pids+=($!)
 done
