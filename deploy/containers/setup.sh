@@ -6,7 +6,8 @@ set -euo pipefail
 [ "$(id -u)" -eq 0 ] || { echo "deploy/containers/setup.sh: run as root (apt-get, /etc/containers)" >&2; exit 1; }
 
 # catatonit: the init of `init: true` (podman --init)
-packages=(podman runc catatonit debootstrap podman-compose uidmap slirp4netns fuse-overlayfs)
+# the dnsname CNI plugin: compose services find each other by name on podman-compose's network
+packages=(podman runc catatonit debootstrap podman-compose golang-github-containernetworking-plugin-dnsname uidmap slirp4netns fuse-overlayfs)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
