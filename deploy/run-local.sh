@@ -9,7 +9,7 @@ export EVENTLET_TESTS=${EVENTLET_TESTS:-1}
 export TDKT_LOG_FORMAT=${TDKT_LOG_FORMAT:-text}  # plain lines for a terminal; JSON elsewhere
 # nameko's CLI imports pkg_resources, which warns that it is deprecated (hence setuptools<82)
 export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore:pkg_resources is deprecated:UserWarning}
-# the services read it from the environment through deploy/nameko.yml (not --broker: no password in ps)
+# the services read it from the environment through deploy/nameko.yml, never their command line (ps)
 export AMQP_URI=${AMQP_URI:-amqp://guest:guest@localhost:5672/}
 export SMTP_HOST=${SMTP_HOST:-127.0.0.1} SMTP_PORT=${SMTP_PORT:-1025}
 mkdir -p var/mail var/log
