@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 
@@ -114,7 +115,7 @@ def test_the_compose_file_comes_up_healthy_with_stand_ins_and_mails_a_submitted_
     token = podman("exec", container(project, "intake"), "tdkt", "unit", "token", "vp").stdout.strip()
     env = {**os.environ, "TDKT_UNIT_TOKEN": token,
            "AMQP_URI": f"amqp://tdkt-unit:tdkt-unit-local@localhost:{project.env['TDKT_AMQP_PORT']}/tdkt"}
-    tdkt = shutil.which("tdkt", path=os.path.dirname(os.sys.executable))
+    tdkt = shutil.which("tdkt", path=os.path.dirname(sys.executable))
     submitted = subprocess.run(["nsenter", f"--net=/run/netns/{project.namespace}", tdkt, "submit",
                                 str(ROOT / "deploy/examples/nomination.json")], env=env, capture_output=True,
                                text=True, timeout=120)
