@@ -32,8 +32,9 @@ fi
 declare -A http_ports=([intake]=8001 [review]=8002 [notify]=8003)
 for service in intake review notify; do
     class="$(tr '[:lower:]' '[:upper:]' <<<"${service:0:1}")${service:1}Service"
-    TDKT_HTTP_PORT=${http_ports[$service]} nameko run --config deploy/nameko.yml "services.$service.service:$class" 2>&1 \
-        | sed -u "s/^/[$service] /" &
+    # the prefixing sed in a process substitution, so that $! (whom stop() signals) is nameko itself
+    TDKT_HTTP_PORT=${http_ports[$service]} nameko run --config deploy/nameko.yml "services.$service.service:$class" \
+        > >(sed -u "s/^/[$service] /") 2>&1 &
     pids+=($!)
 done
 echo "tdkt is running: mail goes to var/mail/; health and metrics on http://localhost:8001 (intake), :8002"
