@@ -17,7 +17,7 @@ LOCAL_ADMIN_TOKEN = "local-admin-token"
 LOCAL_SECRET_KEY = "local-secret-key-not-for-production"
 PROFILES = ("local", "production")
 PLACEHOLDER = "change-me"  # deploy/.env.example's secrets start with it
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+\Z")
 
 
 class ConfigError(Exception):

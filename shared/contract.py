@@ -18,6 +18,8 @@ NOMINATION_DECIDED = "nomination_decided"
 NOMINATION_RETURNED = "nomination_returned"
 VOTE_REJECTED = "vote_rejected"
 VOTE_COUNTED = "vote_counted"  # who took part (never what they chose): notify stops reminding them
+NOMINATION_ON_AGENDA = "nomination_on_agenda"  # a council holds this revision: intake closes amendments
+AMENDMENT_REFUSED = "amendment_refused"  # an amendment arrived after the council took the dossier
 
 # events dispatched by council members
 VOTE_CAST = "vote_cast"

@@ -3,32 +3,79 @@
 Unknown fields are rejected (marshmallow's default ``RAISE``) and every string has a length limit, so a
 payload that passes here is bounded. ``load(schema, data)`` turns marshmallow's errors into the wire
 error ``ValidationError`` carrying every field error at once.
+
+Identity rules (README "Identity rules"), applied here once, at the edge, before any check: every text
+is Unicode NFC and trimmed; employee ids and initiative ids are compared without regard to case and
+kept in capitals (``CaselessId``); every pattern matches the whole value (``\Z``, never ``$``, which
+lets a trailing newline through). So what passes here fits its column.
 """
 import functools
 import json
+import unicodedata
+from collections import Counter
 
-from marshmallow import Schema, ValidationError as SchemaError, fields, validate, validates_schema
+from marshmallow import Schema as BaseSchema, ValidationError as SchemaError, fields, pre_load, validate
+from marshmallow import validates_schema
 
 from shared import errors
 from shared.awards import AWARD_CODES, DOCUMENT_KINDS
 
+
+def normalised(value):
+    """Every text in ``value`` (a payload) in Unicode NFC and without surrounding white space: one
+    spelling for what a reader sees as the same text. Mapping keys are left as they are."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value).strip()
+    if isinstance(value, dict):
+        return {key: normalised(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [normalised(item) for item in value]
+    return value
+
+
+class Schema(BaseSchema):
+    """Every payload schema: its texts are normalised (``normalised``) before they are validated."""
+
+    @pre_load
+    def normalise_texts(self, data, **kwargs):
+        return normalised(data)
+
+
 def single_line(max_length: int):
     """A non-empty text of at most ``max_length`` characters without control characters."""
     return validate.And(validate.Length(min=1, max=max_length),
-                        validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="must not contain control characters"))
+                        validate.Regexp(r"[^\x00-\x1f\x7f]*\Z", error="must not contain control characters"))
 
 
 NAME = single_line(200)
-ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", error="must be 1-64 letters, digits or _.:-")
+ID = validate.Regexp(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}\Z", error="must be 1-64 letters, digits or _.:-")
+SHA256 = validate.Regexp(r"[0-9a-f]{64}\Z", error="must be 64 lowercase hex digits")
 RATINGS = ("HTXSNV", "HTTNV", "HTNV", "KHTNV")
 SCOPES = ("co_so", "bo", "toan_quoc")
 YEAR = validate.Range(min=1990, max=2100)
+REVISION = validate.Range(min=1, max=1_000_000)  # a dossier's revision: 1 when submitted, +1 per amendment
 STATUSES = ("submitted", "in_review", "returned", "approved", "proposed", "rejected", "withdrawn")
 OUTCOMES = ("approved", "proposed", "rejected")
 MAX_PAYLOAD_BYTES = 256 * 1024  # a nomination with its history and document list fits in a few KiB
 MAX_AGENDA = 5000  # items one sitting may take (a ministry council takes about a tenth of a year's work)
 MAX_BALLOT_BYTES = 4 * 1024 * 1024  # a ballot or a vote of MAX_AGENDA items
 MAX_SITTING_BYTES = 16 * 1024 * 1024  # a closed sitting's results for MAX_AGENDA items, with reasons
+
+
+class CaselessId(fields.String):
+    """An id the law reads without regard to case (an employee's, an initiative's): checked as ``ID``,
+    then kept in capitals, so ``vp-0042`` and ``VP-0042`` are one person."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        ID(value)
+        return value.upper()
+
+
+def revision_field():
+    """The dossier's revision in intake's events (1 when submitted, one more per amendment; a
+    withdrawal carries the revision it withdraws); absent from events published before it was carried."""
+    return fields.Integer(allow_none=True, strict=True, validate=REVISION)
 
 
 def Email(**kwargs):
@@ -38,7 +85,7 @@ def Email(**kwargs):
 class Individual(Schema):
     kind = fields.String(required=True, validate=validate.Equal("individual"))
     full_name = fields.String(required=True, validate=NAME)
-    employee_id = fields.String(required=True, validate=ID)
+    employee_id = CaselessId(required=True)
     gender = fields.String(required=True, validate=validate.OneOf(("female", "male")))
     email = Email(load_default=None, allow_none=True)
     direct_worker = fields.Boolean(load_default=False)
@@ -83,7 +130,7 @@ class Nominee(fields.Field):
 
 
 class Initiative(Schema):
-    id = fields.String(required=True, validate=ID)
+    id = CaselessId(required=True)
     title = fields.String(required=True, validate=single_line(500))
     scope = fields.String(required=True, validate=validate.OneOf(SCOPES))
 
@@ -103,8 +150,7 @@ class HistoryYear(Schema):
 class Document(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(DOCUMENT_KINDS))
     filename = fields.String(required=True, validate=single_line(255))
-    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$",
-                                                                   error="must be 64 lowercase hex digits"))
+    sha256 = fields.String(required=True, validate=SHA256)
     size = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=50 * 1024 * 1024))
 
 
@@ -129,6 +175,13 @@ class NominationSchema(Schema):
         if any(year > data["award_year"] for year in years):
             raise SchemaError({"history": ["has a row after the award year"]})
 
+    @validates_schema
+    def each_initiative_is_listed_once(self, data, **kwargs):
+        """One achievement, one award (NĐ 98 Art. 4): an initiative is recognised once."""
+        ids = Counter(i["id"] for row in data.get("history", []) for i in row.get("initiatives", []))
+        if repeated := sorted(i for i, count in ids.items() if count > 1):
+            raise SchemaError({"history": [f"lists initiative {', '.join(repeated)} more than once"]})
+
 
 class NominationChanges(NominationSchema):
     """``intake.amend_nomination(nomination_id, changes)``: any fields but the key, replaced whole."""
@@ -141,6 +194,10 @@ class NominationChanges(NominationSchema):
 
     @validates_schema
     def history_is_one_row_per_past_year(self, data, **kwargs):
+        pass  # checked on the merged nomination
+
+    @validates_schema
+    def each_initiative_is_listed_once(self, data, **kwargs):
         pass  # checked on the merged nomination
 
 
@@ -172,7 +229,8 @@ class NominationSubmitted(Schema):
     nominee = fields.Nested(NomineeSummary, required=True)
     contact_email = Email(required=True)
     submitted_at = fields.String(required=True, validate=validate.Length(max=40))
-    rule_set = fields.String(load_default=None, allow_none=True, validate=ID)
+    rule_set = fields.String(load_default=None, allow_none=True, validate=validate.And(ID, validate.Length(max=32)))
+    revision = revision_field()  # absent: an older sender
 
 
 class NominationAmended(NominationSubmitted):
@@ -185,6 +243,7 @@ class NominationWithdrawn(Schema):
     nomination_id = fields.String(required=True, validate=ID)
     unit_id = fields.String(required=True, validate=ID)
     reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    revision = revision_field()
 
 
 class WithdrawReason(Schema):
@@ -213,6 +272,40 @@ class ReviewOutcome(Schema):
     nominee_email = Email(load_default=None, allow_none=True)
     sitting_id = fields.String(load_default=None, allow_none=True, validate=ID)
     decided_at = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    # what was voted on (issue #21): intake records the outcome on that award, year and revision
+    award_code = fields.String(allow_none=True, validate=validate.OneOf(AWARD_CODES))
+    award_year = fields.Integer(allow_none=True, strict=True, validate=YEAR)
+    revision = fields.Integer(allow_none=True, strict=True, validate=REVISION)
+
+
+class NominationOnAgenda(Schema):
+    """Event ``review.nomination_on_agenda``: a council put this revision of the dossier on a sitting."""
+
+    nomination_id = fields.String(required=True, validate=ID)
+    unit_id = fields.String(required=True, validate=ID)
+    sitting_id = fields.String(required=True, validate=ID)
+    council_id = fields.String(required=True, validate=ID)
+    stage = fields.String(required=True, validate=validate.Length(max=32))
+    award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
+    award_year = fields.Integer(required=True, strict=True, validate=YEAR)
+    revision = fields.Integer(load_default=None, allow_none=True, strict=True, validate=REVISION)
+
+
+class AmendmentRefused(Schema):
+    """Event ``review.amendment_refused``: amendment ``revision`` came after the council took
+    ``considered_revision`` (of ``award_code`` / ``award_year``); it is not considered."""
+
+    nomination_id = fields.String(required=True, validate=ID)
+    unit_id = fields.String(required=True, validate=ID)
+    revision = fields.Integer(required=True, strict=True, validate=REVISION)
+    considered_revision = fields.Integer(required=True, strict=True, validate=REVISION)
+    award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
+    award_year = fields.Integer(required=True, strict=True, validate=YEAR)
+    stage = fields.String(required=True, validate=validate.Length(max=32))
+    state = fields.String(required=True, validate=validate.Length(max=24))
+    sitting_id = fields.String(load_default=None, allow_none=True, validate=ID)
+    reasons = fields.List(fields.String(validate=validate.Length(max=2000)), load_default=list,
+                          validate=validate.Length(max=50))
 
 
 @functools.lru_cache(maxsize=None)

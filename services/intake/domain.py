@@ -37,6 +37,11 @@ class Nomination:
     submitted_at: datetime
     rule_set: str
     history: list = field(default_factory=list)
+    # the dossier's revision: 1 when submitted, one more for each amendment; it travels in every event
+    # of the nomination, so review knows which dossier a council considers and can tell an old
+    # amendment from a newer one (a withdrawal carries the revision it withdraws)
+    revision: int = 1
+    superseded: list = field(default_factory=list)  # [{"revision", "body"}] review may still hold
 
     @property
     def nominee(self) -> dict:
@@ -72,10 +77,13 @@ def amend(nomination: Nomination, body: dict, now: datetime) -> bool:
     if nomination.status not in (SUBMITTED, RETURNED):
         raise NotAllowed(f"a nomination that is {nomination.status} cannot be amended")
     resubmitted = nomination.status == RETURNED
+    nomination.superseded = [*nomination.superseded, {"revision": nomination.revision, "body": nomination.body}]
+    nomination.revision += 1
     nomination.body, nomination.award_code, nomination.award_year = body, body["award_code"], body["award_year"]
     nomination.status = IN_REVIEW if resubmitted else SUBMITTED
     nomination.history = [*nomination.history, {"at": now.isoformat(), "status": nomination.status,
-                                                "stage": nomination.stage, "event": "amended"}]
+                                                "stage": nomination.stage, "event": "amended",
+                                                "revision": nomination.revision}]
     return resubmitted
 
 
@@ -88,7 +96,8 @@ def withdraw(nomination: Nomination, reason: str, now: datetime) -> None:
 
 
 def apply_review(nomination: Nomination, event_type: str, event: dict, now: datetime) -> bool:
-    """Follow review's outcome events; a final status never changes again. True if anything changed."""
+    """Follow review's outcome events; a final status never changes again. True if anything changed.
+    (The caller first aligns the dossier on the revision review considered: ``revisions.align``.)"""
     if nomination.status in FINAL:
         return False
     status = {"nomination_advanced": IN_REVIEW, "nomination_returned": RETURNED}.get(
@@ -121,14 +130,22 @@ def submitted_event(nomination: Nomination) -> dict:
         "contact_email": nomination.contact_email,
         "submitted_at": nomination.submitted_at.isoformat(),
         "rule_set": nomination.rule_set,
+        "revision": nomination.revision,
     }
+
+
+def withdrawn_event(nomination: Nomination, reason: str) -> dict:
+    """Payload of ``intake.nomination_withdrawn``."""
+    return {"nomination_id": nomination.id, "unit_id": nomination.unit_id, "reason": reason,
+            "revision": nomination.revision}
 
 
 def view(nomination: Nomination) -> dict:
     """What ``get_nomination`` answers: the body with status, stage and history."""
     return {**nomination.body, "nomination_id": nomination.id, "unit_id": nomination.unit_id,
             "status": nomination.status, "stage": nomination.stage, "rule_set": nomination.rule_set,
-            "submitted_at": nomination.submitted_at.isoformat(), "history": nomination.history}
+            "submitted_at": nomination.submitted_at.isoformat(), "revision": nomination.revision,
+            "history": nomination.history}
 
 
 def summary(nomination: Nomination) -> dict:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from services.intake import domain
+from services.intake import domain, revisions
 from services.intake.eligibility import assess, check_dossier
 from services.intake.models import InitiativeTaken, Initiatives, KeyTaken, Nominations, Tokens
 from services.intake.messages import unmet
@@ -59,13 +59,13 @@ def submit_nomination(body: dict, token, uow, rules, now) -> dict:
         if existing is None:
             rule_set = rules.in_force(domain.submission_date(now))
             nomination = domain.new_nomination(body, unit_id, rule_set.id, now)
-            admit(body, unit_id, rule_set, uow, nomination.id, new=True)
-            try:
+            try:  # the key first: a retry overlapping the first call waits for it here, then loses
                 repo.add(nomination)
             except KeyTaken:  # a concurrent call with the same key committed first
                 uow.session.rollback()
                 existing = repo.by_submission_key(unit_id, body["submission_key"])
             else:
+                admit(body, unit_id, rule_set, uow, nomination.id, new=True)  # Ineligible rolls back
                 uow.publish(contract.NOMINATION_SUBMITTED, domain.submitted_event(nomination))
                 uow.commit()
                 log.info("nomination %s submitted: unit=%s award=%s", nomination.id, unit_id, nomination.award_code)
@@ -103,24 +103,65 @@ def withdraw_nomination(nomination_id: str, reason: str, token, uow, now) -> dic
             raise Conflict(str(exc)) from None
         Nominations(uow.session).save(nomination)
         Initiatives(uow.session).release(nomination.id)
-        uow.publish(contract.NOMINATION_WITHDRAWN,
-                    {"nomination_id": nomination.id, "unit_id": unit_id, "reason": reason})
+        uow.publish(contract.NOMINATION_WITHDRAWN, domain.withdrawn_event(nomination, reason))
         uow.commit()
         return domain.view(nomination)
 
 
-def follow_review(event_type: str, event: dict, uow, now) -> None:
-    """Status and history follow review's outcome events (idempotent through the inbox)."""
+def follow_review(event_type: str, event: dict, uow, now, rules=None) -> None:
+    """Status and history follow review's outcome events (idempotent through the inbox); the outcome is
+    recorded on the dossier revision that was voted on."""
     with uow:
         if not uow.claim_message():
             return
         repo = Nominations(uow.session)
         nomination = repo.get(event["nomination_id"], for_update=True)
-        if nomination is not None and domain.apply_review(nomination, event_type, event, now):
+        if nomination is not None and nomination.status not in domain.FINAL:
+            if event_type == contract.NOMINATION_RETURNED:
+                revisions.follow_return(nomination, event, now)
+            else:
+                if revisions.align(nomination, event, now) and rules is not None:
+                    reclaim(nomination, uow, rules)
+                domain.apply_review(nomination, event_type, event, now)
             repo.save(nomination)
             if nomination.status == "rejected":  # no award: its initiatives may back another
                 Initiatives(uow.session).release(nomination.id)
         uow.commit()
+
+
+FOLLOW_CONSIDERED = {contract.NOMINATION_ON_AGENDA: revisions.put_on_agenda,
+                     contract.AMENDMENT_REFUSED: revisions.refuse_amendment}
+
+
+def follow_considered(event_type: str, event: dict, uow, rules, now) -> None:
+    """``review.nomination_on_agenda`` / ``review.amendment_refused``: the council holds a revision;
+    amendments close, and a crossing amendment is undone (idempotent through the inbox)."""
+    with uow:
+        if not uow.claim_message():
+            return
+        repo = Nominations(uow.session)
+        nomination = repo.get(event["nomination_id"], for_update=True)
+        if nomination is not None:
+            if FOLLOW_CONSIDERED[event_type](nomination, event, now):
+                reclaim(nomination, uow, rules)
+            repo.save(nomination)
+        uow.commit()
+    log.info("nomination %s: %s (revision %s)", event["nomination_id"], event_type, event.get("revision"))
+
+
+def reclaim(nomination: domain.Nomination, uow, rules) -> None:
+    """After the dossier went back to an earlier revision: its initiatives, not the amendment's, are
+    the ones this nomination holds (one achievement, one award)."""
+    person = domain.person_key(nomination.unit_id, nomination.nominee)
+    ledger = Initiatives(uow.session)
+    ledger.release(nomination.id)
+    if person is None:
+        return
+    verdict = assess(nomination.body, rules.by_id(nomination.rule_set), ledger.used_by_others(person, nomination.id))
+    try:
+        ledger.take(person, verdict.initiatives, nomination.id)
+    except InitiativeTaken as taken:  # claimed meanwhile by another nomination: say so, keep going
+        log.warning("nomination %s: initiative %s now backs another nomination", nomination.id, taken)
 
 
 def issue_unit_token(unit_id: str, uow, now, revoke_others: bool = False) -> str:

@@ -23,6 +23,8 @@ nominations = sa.Table(
     sa.Column("history", sa.JSON, nullable=False),
     sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("rule_set", sa.String(32), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("superseded", sa.JSON, nullable=False, default=list),  # bodies review may still hold
     sa.UniqueConstraint("unit_id", "submission_key", name="uq_nominations_unit_key"),
     sa.Index("ix_nominations_unit_status", "unit_id", "status"),
     sa.Index("ix_nominations_unit_year", "unit_id", "award_year"),
@@ -60,7 +62,8 @@ class Nominations:
     def save(self, nomination: Nomination) -> None:
         self.session.execute(sa.update(nominations).where(nominations.c.id == nomination.id).values(
             status=nomination.status, stage=nomination.stage, body=nomination.body,
-            history=nomination.history, award_code=nomination.award_code, award_year=nomination.award_year))
+            history=nomination.history, award_code=nomination.award_code, award_year=nomination.award_year,
+            revision=nomination.revision, superseded=nomination.superseded))
 
     def page(self, unit_id: str, filters: dict, page: int, size: int) -> tuple[list[Nomination], int]:
         condition = sa.and_(nominations.c.unit_id == unit_id, *(

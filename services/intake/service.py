@@ -70,6 +70,16 @@ class IntakeService:
     def on_nomination_returned(self, payload):
         self._follow(contract.NOMINATION_RETURNED, payload)
 
+    @inbox_event_handler(contract.REVIEW, contract.NOMINATION_ON_AGENDA)
+    def on_nomination_on_agenda(self, payload):
+        event = schemas.load(schemas.NominationOnAgenda, payload)
+        handlers.follow_considered(contract.NOMINATION_ON_AGENDA, event, self.uow, self.rules, utcnow())
+
+    @inbox_event_handler(contract.REVIEW, contract.AMENDMENT_REFUSED)
+    def on_amendment_refused(self, payload):
+        event = schemas.load(schemas.AmendmentRefused, payload)
+        handlers.follow_considered(contract.AMENDMENT_REFUSED, event, self.uow, self.rules, utcnow())
+
     def _follow(self, event_type, payload):
         event = schemas.load(schemas.ReviewOutcome, payload)
-        handlers.follow_review(event_type, event, self.uow, utcnow())
+        handlers.follow_review(event_type, event, self.uow, utcnow(), self.rules)

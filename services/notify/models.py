@@ -119,12 +119,15 @@ class Ballots:
 
     def add_once(self, sitting_id, member_id, event_id, deadline, payload) -> None:
         """Record an issued ballot. Its member's vote or its sitting's close may have been handled
-        first (the events travel on different queues): what they said is kept. The sitting's row
-        (``WHOLE_SITTING``) is written first, so a close handled at the same moment waits for this
-        transaction and then closes this ballot too."""
+        first (the events travel on different queues): what they said is kept.
+
+        The sitting's row (``WHOLE_SITTING``) is the sitting's lock: this reads it ``FOR UPDATE``
+        (an existing row takes no lock from ``ON CONFLICT DO NOTHING``), and a close updates it
+        before any ballot (``mark``). So a close either committed first, and is read here, or waits
+        for this transaction and then, in a statement of its own, sees and closes this ballot."""
         self._placeholder(sitting_id, WHOLE_SITTING, event_id, deadline)
         closed = self.session.execute(sa.select(ballots.c.closed).where(
-            ballots.c.sitting_id == sitting_id, ballots.c.member_id == WHOLE_SITTING)).scalar()
+            ballots.c.sitting_id == sitting_id, ballots.c.member_id == WHOLE_SITTING).with_for_update()).scalar()
         if not insert_new(self.session, ballots, sitting_id=sitting_id, member_id=member_id, event_id=event_id,
                           deadline=deadline, payload=payload, voted=False, closed=closed, reminded=False):
             self.session.execute(sa.update(ballots).where(
@@ -133,11 +136,15 @@ class Ballots:
 
     def mark(self, sitting_id: str, member_id: str | None, event_id: str, now, **values) -> None:
         """``voted`` for a member, ``closed`` for the whole sitting (``member_id`` None). A mark that
-        comes before its ballot is kept in a row of its own (``WHOLE_SITTING`` for a close), written
-        before the update so that a ballot being recorded at the same moment is waited for."""
+        comes before its ballot is kept in a row of its own (``WHOLE_SITTING`` for a close). A close
+        updates the sitting's row first, which waits for a ballot being recorded at the same moment
+        (``add_once`` holds that row), then every ballot in a second statement, whose snapshot
+        (read committed) includes that ballot."""
         self._placeholder(sitting_id, member_id or WHOLE_SITTING, event_id, now)
         query = sa.update(ballots).where(ballots.c.sitting_id == sitting_id)
-        if member_id is not None:
+        if member_id is None:
+            self.session.execute(query.where(ballots.c.member_id == WHOLE_SITTING).values(**values))
+        else:
             query = query.where(ballots.c.member_id == member_id)
         self.session.execute(query.values(**values))
 

@@ -5,9 +5,9 @@ import logging
 from datetime import datetime
 
 from services.review import domain
-from services.review.decisions import ADVANCED, REQUEUED, WITHDRAWN, Item, conclude
+from services.review.decisions import ADVANCED, REQUEUED, RESTAGED, WITHDRAWN, Item, Places, conclude
 from services.review.repository import Reviews
-from services.review.tally import places_left, woman_first
+from services.review.tally import woman_first
 from shared import contract
 from shared.errors import Conflict, NotFound, ValidationError
 
@@ -15,8 +15,8 @@ log = logging.getLogger(__name__)
 OPEN, AWAITING_TIE_BREAK, CLOSED = "open", "awaiting_tie_break", "closed"
 
 
-def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime) -> None:
-    """Decide every agenda item, or wait for the chair when a tie at a quota cut-off remains."""
+def evaluate(sitting: dict, repo: Reviews, rules, chair_choices: dict | None = None):
+    """Read the agenda and decide it as things stand now: ``(rows, cases, participants, conclusion)``."""
     rows = repo.agenda_of(sitting["id"])
     cases = repo.cases_by_id((row["nomination_id"] for row in rows), for_update=True)
     participants = sum(member["voted"] for member in repo.roster_of(sitting["id"]))
@@ -24,11 +24,19 @@ def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime) -> None:
     for row in rows:
         case = cases[row["nomination_id"]]
         items.append(Item(row["nomination_id"], row["award_code"], row["approve"], row["reject"], row["abstain"],
-                          woman_first(case["nominee"]), _rule_set(rules, case), case["state"] == domain.WITHDRAWN))
-    first_of_award = {item.award_code: item for item in reversed(items)}  # quotas are per award: once each
-    places = {code: _places(repo, sitting, item, cases[item.nomination_id]) for code, item in first_of_award.items()}
+                          woman_first(case["nominee"]), _rule_set(rules, case), case["state"] == domain.WITHDRAWN,
+                          award_year=case["award_year"]))
+    groups = {(item.award_code, item.award_year): item for item in items}  # quotas: per award AND year
+    places = {key: _places(repo, sitting, key, item.rule_set) for key, item in groups.items()}
+    choices = sitting["chair_choices"] if chair_choices is None else chair_choices
     conclusion = conclude(items, sitting["stage"], sitting["members_total"], participants, places,
-                          {k: tuple(v) for k, v in (sitting["chair_choices"] or {}).items()})
+                          {k: tuple(v) for k, v in (choices or {}).items()})
+    return rows, cases, participants, conclusion
+
+
+def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime) -> None:
+    """Decide every agenda item, or wait for the chair when a tie at a quota cut-off remains."""
+    rows, cases, participants, conclusion = evaluate(sitting, repo, rules)
     if conclusion.waiting_for_chair:
         repo.update_sitting(sitting["id"], status=AWAITING_TIE_BREAK, pending_ties=conclusion.ties)
         log.info("sitting %s waits for the chair: %s", sitting["id"], sorted(conclusion.ties))
@@ -64,6 +72,11 @@ def _apply(uow, sitting, case, outcome, tally, now) -> dict | None:
         return None
     if outcome.result == REQUEUED:
         return {"nomination_id": nomination_id, "state": domain.WAITING, "sitting_id": None}
+    if outcome.result == RESTAGED:
+        log.warning("nomination %s restarts at the %s council: its award has no %s stage", nomination_id,
+                    outcome.next_stage, sitting["stage"])
+        return {"nomination_id": nomination_id, "stage": outcome.next_stage, "state": domain.WAITING,
+                "sitting_id": None}
     if outcome.result == ADVANCED:
         uow.publish(contract.NOMINATION_ADVANCED, domain.outcome_event(
             case, ADVANCED, outcome.next_stage, tally, outcome.reasons, sitting["id"], now))
@@ -80,60 +93,82 @@ def _rule_set(rules, case):
     return rules.in_force(case["received_at"].date())
 
 
-def _places(repo, sitting, item, case):
-    """Places left for this award and year at this council: its own quota, else the rule set's."""
-    year = case["award_year"]
-    already = repo.selected_before(sitting["council_id"], item.award_code, year, sitting["id"])
-    explicit = repo.quota(sitting["council_id"], item.award_code, year)
-    if explicit is not None:
-        return max(0, explicit - already)
-    quota = item.rule_set.awards[item.award_code].quota
-    base = None
+def _places(repo, sitting, key, rule_set) -> Places:
+    """What bounds this award and year at this council: its own quota, else the rule set's."""
+    award_code, year = key
+    already = repo.selected_before(sitting["council_id"], award_code, year, sitting["id"])
+    quota = rule_set.awards[award_code].quota
+    base_before = 0
     if quota is not None and quota.base:
         council = repo.council(sitting["council_id"])
-        base = repo.approved_count(council["unit_id"], quota.base, year)
-    return places_left(quota, already, base)
+        base_before = repo.approved_count(council["unit_id"], quota.base, year)
+    return Places(quota, repo.quota(sitting["council_id"], award_code, year), already, base_before)
 
 
 def close_sitting(sitting_id: str, uow, rules, now: datetime) -> dict:
-    """Close early (``close_sitting``); closing a closed sitting answers its result again."""
+    """Close early (``close_sitting``), or decide again a sitting waiting for the chair (it closes if its
+    ties are gone); closing a closed sitting answers its result again."""
     with uow:
         repo = Reviews(uow.session)
         sitting = _sitting(repo, sitting_id, for_update=True)
-        if sitting["status"] == OPEN:
+        if sitting["status"] in (OPEN, AWAITING_TIE_BREAK):  # a tie that vanished lets it close now
             finalize(sitting, repo, uow, rules, now)
             uow.commit()
         return result_of(repo, sitting_id)
 
 
 def close_due(uow, rules, now: datetime) -> int:
-    """The deadline timer: close every open sitting whose deadline has passed."""
+    """The deadline timer: close every open sitting past its deadline, each in its own transaction, so
+    one that cannot be closed is logged and never holds back the others."""
     with uow:
-        repo = Reviews(uow.session)
-        due = repo.due_sittings(now)
-        for sitting_id in due:
-            finalize(repo.sitting(sitting_id), repo, uow, rules, now)
-        uow.commit()
-    return len(due)
+        due = Reviews(uow.session).due_sittings(now)
+    closed = 0
+    for sitting_id in due:
+        try:
+            with uow:
+                repo = Reviews(uow.session)
+                sitting = repo.sitting(sitting_id, for_update=True, skip_locked=True)
+                if sitting is not None and sitting["status"] == OPEN:  # not closed meanwhile
+                    finalize(sitting, repo, uow, rules, now)
+                    uow.commit()
+                    closed += 1
+        except Exception:  # noqa: BLE001 - one broken sitting must not stop the timer for the rest
+            log.exception("sitting %s could not be closed at its deadline; the others go on", sitting_id)
+    return closed
 
 
 def resolve_tie(sitting_id: str, award_code: str, nomination_ids: list, uow, rules, now) -> dict:
-    """The chair's decision at a quota cut-off: which of the tied candidates take the places left."""
+    """The chair's decision at a quota cut-off: which of the tied candidates take the places left.
+
+    Checked against the tie as it stands now (a withdrawal or new places may have changed it since the
+    sitting began to wait). When that award has no tie left, the choice is not needed: the sitting is
+    decided again and closes, or waits on another award's tie."""
     with uow:
         repo = Reviews(uow.session)
         sitting = _sitting(repo, sitting_id, for_update=True)
-        ties = sitting["pending_ties"] or {}
-        if sitting["status"] != AWAITING_TIE_BREAK or award_code not in ties:
-            raise Conflict(f"sitting {sitting_id!r} has no tie to resolve for {award_code}")
-        tie = ties[award_code]
-        if not set(nomination_ids) <= set(tie["tied"]) or len(set(nomination_ids)) != tie["places"]:
-            raise ValidationError({"nomination_ids": [
-                f"choose exactly {tie['places']} of the tied nominations {tie['tied']}"]})
-        choices = {**(sitting["chair_choices"] or {}), award_code: list(nomination_ids)}
+        if sitting["status"] != AWAITING_TIE_BREAK:
+            raise Conflict(f"sitting {sitting_id!r} is {sitting['status']}: it waits for no chair's decision")
+        standing = {key: choice for key, choice in (sitting["chair_choices"] or {}).items()
+                    if not key.startswith(f"{award_code}/")}
+        ties = {key: tie for key, tie in evaluate(sitting, repo, rules, standing)[3].ties.items()
+                if tie["award_code"] == award_code}
+        choices = dict(standing)
+        if ties:
+            key, tie = _tie_chosen(ties, set(nomination_ids))
+            if not set(nomination_ids) <= set(tie["tied"]) or len(set(nomination_ids)) != tie["places"]:
+                raise ValidationError({"nomination_ids": [
+                    f"choose exactly {tie['places']} of the tied nominations {tie['tied']}"]})
+            choices[key] = list(nomination_ids)
         repo.update_sitting(sitting_id, chair_choices=choices)
         finalize({**sitting, "chair_choices": choices}, repo, uow, rules, now)
         uow.commit()
         return result_of(repo, sitting_id)
+
+
+def _tie_chosen(ties: dict, chosen: set):
+    """The tie (of one award, perhaps in several years) the chair's choice is about."""
+    matching = [(key, tie) for key, tie in sorted(ties.items()) if chosen & set(tie["tied"])]
+    return matching[0] if matching else sorted(ties.items())[0]
 
 
 def sitting_result(sitting_id: str, uow) -> dict:

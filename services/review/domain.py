@@ -13,14 +13,55 @@ def case_from_submission(event: dict, now: datetime) -> dict:
     return {"nomination_id": event["nomination_id"], "unit_id": event["unit_id"],
             "award_code": event["award_code"], "award_year": event["award_year"],
             "nominee": event["nominee"], "contact_email": event["contact_email"], "stage": UNIT_COUNCIL,
-            "state": WAITING, "received_at": now, "rule_set": event.get("rule_set")}
+            "state": WAITING, "received_at": now, "rule_set": event.get("rule_set"),
+            "revision": event.get("revision") or 1, "considered": False}
+
+
+def amended_case(case: dict, event: dict) -> dict:
+    """The changes an accepted amendment makes. A dossier that changes award or year starts its pipeline
+    again at the unit council: no council has voted on the new title, and a stage the new award does
+    not have (a ministry stage for LDTT) could never be decided."""
+    restart = (event["award_code"], event["award_year"]) != (case["award_code"], case["award_year"])
+    return {"award_code": event["award_code"], "award_year": event["award_year"], "nominee": event["nominee"],
+            "contact_email": event["contact_email"], "state": WAITING,
+            "stage": UNIT_COUNCIL if restart else case["stage"], "considered": False,
+            "revision": event.get("revision") or (case["revision"] or 1) + 1}
+
+
+def takes_amendment(case: dict) -> bool:
+    """A returned case, or one waiting that no council has taken since it was (re)submitted. Once a
+    council took it, even a sitting without quorum that sent it back to wait, only a return reopens it:
+    intake closed amendments when it heard of the agenda, so a later one crossed that news."""
+    return case["state"] == RETURNED or (case["state"] == WAITING and not case["considered"])
+
+
+def amendment_is_stale(case: dict, event: dict) -> bool:
+    """An amendment older than (or the same as) the revision the case holds: a late duplicate."""
+    return event.get("revision") is not None and case["revision"] is not None and event["revision"] <= case["revision"]
+
+
+def amendment_refused_event(case: dict, event: dict) -> dict:
+    """Payload of ``amendment_refused``: review holds ``considered_revision`` and keeps it."""
+    return {"nomination_id": case["nomination_id"], "unit_id": case["unit_id"],
+            "revision": event.get("revision") or (case["revision"] or 1) + 1,
+            "considered_revision": case["revision"] or 1, "award_code": case["award_code"],
+            "award_year": case["award_year"], "stage": case["stage"], "state": case["state"],
+            "sitting_id": case["sitting_id"], "reasons": [
+                f"Hồ sơ đang ở trạng thái {case['state']} tại hội đồng cấp {case['stage']}: chỉ sửa được khi "
+                "đang chờ xét hoặc bị trả lại. / The dossier is no longer waiting or returned."]}
+
+
+def voted_on(case: dict) -> dict:
+    """What a council considers of a case: the award, the year and the dossier revision."""
+    return {"award_code": case["award_code"], "award_year": case["award_year"],
+            "revision": case["revision"] or 1}
 
 
 def case_view(case: dict) -> dict:
     return {"nomination_id": case["nomination_id"], "unit_id": case["unit_id"],
             "award_code": case["award_code"], "award_year": case["award_year"], "stage": case["stage"],
             "state": case["state"], "outcome": case["outcome"], "sitting_id": case["sitting_id"],
-            "received_at": case["received_at"].isoformat()}
+            "received_at": case["received_at"].isoformat(), "revision": case["revision"] or 1}
 
 
 def outcome_event(case: dict, result: str, stage: str, tally: dict, reasons, sitting_id, now) -> dict:
@@ -28,7 +69,7 @@ def outcome_event(case: dict, result: str, stage: str, tally: dict, reasons, sit
     return {"nomination_id": case["nomination_id"], "outcome": result if result in (*AWARDED, "rejected")
             else None, "stage": stage, "tally": tally, "reasons": list(reasons), "unit_id": case["unit_id"],
             "contact_email": case["contact_email"], "nominee_email": case["nominee"].get("email"),
-            "sitting_id": sitting_id, "decided_at": now.isoformat()}
+            "sitting_id": sitting_id, "decided_at": now.isoformat(), **voted_on(case)}
 
 
 def statistics(cases: list[dict], award_year: int) -> dict:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from services.review import domain
+from services.review import domain, early
 from services.review.models import councils, members, quotas, units
 from services.review.repository import Reviews
 from shared import contract
@@ -17,22 +17,26 @@ def record_submission(event: dict, uow, now) -> None:
     with uow:
         if not uow.claim_message():
             return
-        Reviews(uow.session).add_case(domain.case_from_submission(event, now))  # once per nomination
+        early.admit(Reviews(uow.session), event, now)  # once per nomination, with what came before it
         uow.commit()
     log.info("nomination %s waits for its unit council: unit=%s", event["nomination_id"], event["unit_id"])
 
 
 def record_amendment(event: dict, uow) -> None:
-    """``intake.nomination_amended``: new details; a resubmitted (returned) one waits again."""
+    """``intake.nomination_amended``: new details while the case waits or was returned (a returned one
+    waits again); once a council holds it, the amendment is refused aloud (``amendment_refused``)."""
     with uow:
         if not uow.claim_message():
             return
         repo = Reviews(uow.session)
-        case = repo.case(event["nomination_id"], for_update=True)
-        if case is not None and case["state"] in (domain.WAITING, domain.RETURNED):
-            repo.update_case(case["nomination_id"], award_code=event["award_code"],
-                             award_year=event["award_year"], nominee=event["nominee"],
-                             contact_email=event["contact_email"], state=domain.WAITING)
+        case = early.arrival(repo, early.AMENDED, event)  # None: kept for its submission, or old news
+        if case is None or case["state"] == domain.WITHDRAWN:
+            pass
+        elif domain.takes_amendment(case):
+            repo.update_case(case["nomination_id"], **domain.amended_case(case, event))
+        else:
+            uow.publish(contract.AMENDMENT_REFUSED, domain.amendment_refused_event(case, event))
+            log.info("amendment of %s refused: the case is %s", case["nomination_id"], case["state"])
         uow.commit()
 
 
@@ -42,7 +46,7 @@ def record_withdrawal(event: dict, uow) -> None:
         if not uow.claim_message():
             return
         repo = Reviews(uow.session)
-        case = repo.case(event["nomination_id"], for_update=True)
+        case = early.arrival(repo, early.WITHDRAWN, event)  # None: kept for its submission, or old news
         if case is not None and case["state"] != domain.DECIDED:
             repo.update_case(case["nomination_id"], state=domain.WITHDRAWN)
         uow.commit()
@@ -61,7 +65,7 @@ def return_nomination(nomination_id: str, reasons: list, uow) -> dict:
         uow.publish(contract.NOMINATION_RETURNED, {
             "nomination_id": nomination_id, "stage": case["stage"], "reasons": reasons,
             "unit_id": case["unit_id"], "contact_email": case["contact_email"],
-            "nominee_email": case["nominee"].get("email")})
+            "nominee_email": case["nominee"].get("email"), **domain.voted_on(case)})
         uow.commit()
         return domain.case_view({**case, "state": domain.RETURNED})
 

@@ -26,7 +26,17 @@ cases = sa.Table(
     sa.Column("sitting_id", sa.String(64), nullable=True),
     sa.Column("outcome", sa.String(16), nullable=True),
     sa.Column("decided_at", TS, nullable=True),
+    sa.Column("revision", sa.Integer, nullable=True),  # the dossier revision this case holds
+    sa.Column("considered", sa.Boolean, nullable=True),  # put on an agenda since its last (re)submission
     sa.Index("ix_cases_stage_state", "stage", "state"),
+)
+
+early_events = sa.Table(  # an amendment or withdrawal handled before its nomination's submission
+    "early_events", metadata,
+    sa.Column("nomination_id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=True),
+    sa.Column("payload", sa.JSON, nullable=False),
 )
 
 units = sa.Table(

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from services.review.models import agenda, audit, cases, councils, members, quotas, roster, sittings, units
+from services.review.models import (agenda, audit, cases, councils, early_events, members, quotas, roster, sittings,
+                                    units)
 from shared.db import insert_new
 
 MARKS = ("approve", "reject", "abstain")  # the agenda's counters, one per choice
@@ -82,10 +83,34 @@ class Reviews:
     def decided_cases(self, award_year: int) -> list[dict]:
         return self._all(sa.select(cases).where(cases.c.award_year == award_year, cases.c.outcome.is_not(None)))
 
+    # intake's events that came before their nomination (services/review/early.py) --------------
+    NOMINATION_LOCKS = 21006  # the advisory lock space of nomination ids
+
+    def lock_nomination(self, nomination_id: str) -> None:
+        """Serialise the handling of one nomination's intake events, to the end of the transaction
+        (PostgreSQL; SQLite lets one writer at a time anyway)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(sa.text("SELECT pg_advisory_xact_lock(:space, hashtext(:id))"),
+                                 {"space": self.NOMINATION_LOCKS, "id": nomination_id})
+
+    def early_event(self, nomination_id: str) -> dict | None:
+        return self._one(sa.select(early_events).where(early_events.c.nomination_id == nomination_id))
+
+    def keep_early(self, nomination_id: str, kind: str, revision: int | None, payload: dict) -> None:
+        self.upsert(early_events, {"nomination_id": nomination_id},
+                    {"kind": kind, "revision": revision, "payload": payload})
+
+    def take_early(self, nomination_id: str) -> dict | None:
+        kept = self.early_event(nomination_id)
+        if kept is not None:
+            self.session.execute(sa.delete(early_events).where(early_events.c.nomination_id == nomination_id))
+        return kept
+
     # sittings ----------------------------------------------------------------------------------
-    def sitting(self, sitting_id: str, for_update: bool = False) -> dict | None:
+    def sitting(self, sitting_id: str, for_update: bool = False, skip_locked: bool = False) -> dict | None:
+        """The sitting (locked if asked; with ``skip_locked``, None while another worker holds it)."""
         query = sa.select(sittings).where(sittings.c.id == sitting_id)
-        return self._one(query.with_for_update() if for_update else query)
+        return self._one(query.with_for_update(skip_locked=skip_locked) if for_update else query)
 
     def add_sitting(self, values: dict, roster_rows: list[dict], agenda_rows: list[dict]) -> None:
         self.session.execute(sa.insert(sittings).values(**values))
@@ -97,8 +122,9 @@ class Reviews:
         self.session.execute(sa.update(sittings).where(sittings.c.id == sitting_id).values(**values))
 
     def due_sittings(self, now) -> list[str]:
+        """Open sittings past their deadline (the caller locks each in its own transaction)."""
         query = (sa.select(sittings.c.id).where(sittings.c.status == "open", sittings.c.deadline <= now)
-                 .with_for_update(skip_locked=True))
+                 .order_by(sittings.c.deadline, sittings.c.id))
         return list(self.session.execute(query).scalars())
 
     def roster_of(self, sitting_id: str) -> list[dict]:

@@ -41,10 +41,14 @@ def convene_sitting(council_id: str, deadline, uow, key: str, holidays, now: dat
               "role": m["role"], "voted": False, "written_opinion": False} for m in roster],
             [{"sitting_id": sitting_id, "nomination_id": c["nomination_id"], "award_code": c["award_code"],
               "approve": 0, "reject": 0, "abstain": 0} for c in cases])
-        repo.update_cases([{"nomination_id": c["nomination_id"], "state": domain.ON_AGENDA, "sitting_id": sitting_id}
-                           for c in cases])
+        repo.update_cases([{"nomination_id": c["nomination_id"], "state": domain.ON_AGENDA,
+                            "sitting_id": sitting_id, "considered": True} for c in cases])
         items = [{"nomination_id": c["nomination_id"], "award_code": c["award_code"],
                   "nominee_name": c["nominee"]["name"], "unit_id": c["unit_id"]} for c in cases]
+        for c in cases:  # intake closes amendments: this revision is the one the council considers
+            uow.publish(contract.NOMINATION_ON_AGENDA, {
+                "nomination_id": c["nomination_id"], "unit_id": c["unit_id"], "sitting_id": sitting_id,
+                "council_id": council_id, "stage": stage, **domain.voted_on(c)})
         for member in roster:
             uow.publish(contract.BALLOT_ISSUED, {
                 "sitting_id": sitting_id, "council_id": council_id,

@@ -76,7 +76,10 @@ def test_a_ministry_award_goes_through_both_councils_and_intake_follows(system, 
                 lambda member: {bo_id: "reject" if member == "m-bo-15" else "approve"})  # 14/15 >= 90 %
         wait_until(lambda: status(unit, bo_id) == "approved", what="CSTD_BO approved")
         history = unit.intake.get_nomination(bo_id)["history"]
-        assert [entry["status"] for entry in history] == ["submitted", "in_review", "approved"]
+        assert [(entry["status"], entry.get("event")) for entry in history] == [
+            ("submitted", None), ("in_review", "nomination_on_agenda"), ("in_review", "nomination_advanced"),
+            ("in_review", "nomination_on_agenda"), ("approved", "nomination_decided")]
+        assert (history[-1]["stage"], unit.intake.get_nomination(bo_id)["award_code"]) == ("ministry", "CSTD_BO")
         assert history[-1]["tally"] == {"approve": 14, "reject": 1, "abstain": 0, "members": 15, "required": 14}
     ballots.close()
 

@@ -44,3 +44,25 @@ class Tables:
 
     def dispose(self):
         self.engine.dispose()
+
+
+def commit_after_the_other_waits(engine, held, other) -> None:
+    """Force an interleaving on PostgreSQL without sleeping: ``held`` (a session whose transaction is
+    open) stays open while ``other()`` runs in a green thread; once ``other`` has finished or waits
+    on a lock (``pg_stat_activity``), ``held`` commits and ``other`` is waited for."""
+    import eventlet
+
+    from tests.harness import wait_until
+
+    query = sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'")
+
+    def someone_waits() -> bool:  # a new transaction each time: pg_stat_activity is read once per transaction
+        with engine.connect() as watcher:
+            return watcher.execute(query).scalar() > 0
+
+    thread = eventlet.spawn(other)
+    wait_until(lambda: thread.dead or someone_waits(), timeout=10,
+               what="the other transaction to finish or wait on a lock")
+    held.commit()
+    thread.wait()

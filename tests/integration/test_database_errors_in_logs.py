@@ -134,6 +134,11 @@ def test_a_failing_database_under_every_handler_logs_no_parameters_tokens_or_cho
                   str(uuid.uuid4()), {})
     for event_type, payload in published.items():
         review_events(event_type, payload, str(uuid.uuid4()), {})
+    held = {"nomination_id": "n-1", "unit_id": "vp", "award_code": "LDTT", "award_year": 2025, "stage": "unit"}
+    review_events("nomination_on_agenda", {**held, "sitting_id": sitting_id, "council_id": "hd-vp", "revision": 1},
+                  str(uuid.uuid4()), {})
+    review_events("amendment_refused", {**held, "revision": 2, "considered_revision": 1, "state": "on_agenda",
+                                        "sitting_id": sitting_id, "reasons": ["đang xét"]}, str(uuid.uuid4()), {})
     token = ballots[members[0]]["ballot_token"]
     council("vote_cast", {"ballot_token": token, "choices": {"n-1": "approve", "n-2": "reject"}}, str(uuid.uuid4()), {})
     for method, args in (("submit_nomination", [EXAMPLE]), ("get_nomination", ["n-1"]), ("list_nominations", [{}]),

@@ -105,7 +105,8 @@ def test_a_quota_ranks_by_approvals_and_a_tie_waits_for_the_chair(review):
                                              "n-c": "reject" if member == "m-vp-2" else "approve"})
     waiting = review.call("sitting_result", sitting_id)
     assert waiting["status"] == "awaiting_tie_break"
-    assert waiting["pending_ties"] == {"LDTT": {"tied": ["n-b", "n-c"], "places": 1}}
+    assert waiting["pending_ties"] == {"LDTT/2025": {"award_code": "LDTT", "award_year": 2025,
+                                                     "tied": ["n-b", "n-c"], "places": 1}}
     result = review.call("resolve_tie", sitting_id, "LDTT", ["n-c"])
     outcomes = {item["nomination_id"]: item["outcome"] for item in result["items"]}
     assert outcomes == {"n-a": "approved", "n-b": "rejected", "n-c": "approved"}
