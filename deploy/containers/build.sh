@@ -33,5 +33,3 @@ if [ "$what" = standins ] || [ "$what" = all ]; then
             -t "localhost/tdkt-$standin:standin" deploy/containers
     done
 fi
-# a rebuild leaves the previous layers untagged: drop them, so reruns do not fill the disk
-podman image prune --force > /dev/null
