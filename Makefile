@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-unit faults fuzz cluster-test bench venv clean
+.PHONY: run test test-unit faults fuzz cluster-test container-test bench venv clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,15 @@ fuzz: venv
 # and starts (deploy/rabbitmq/cluster.sh); on demand.
 cluster-test: venv
 	$(BIN)/python -m pytest -m cluster tests/cluster -s
+
+# deploy/Dockerfile built and run with podman (as root; deploy/containers/setup.sh installs podman, runc,
+# debootstrap and podman-compose from Debian): the three services as hardened containers against the
+# local RabbitMQ and PostgreSQL, then deploy/compose.yml itself with stand-ins for the images that
+# cannot be pulled here (tests/containers); on demand. The first run makes a Debian base image (a few
+# minutes, cached under var/containers/).
+container-test: venv
+	deploy/containers/setup.sh
+	$(BIN)/python -m pytest -m containers tests/containers -s $(PYTEST_ARGS)
 
 # The year-end benchmark (tests/bench): submit_nomination against a bare Nameko echo service, then
 # 2,500, 5,000 and 10,000 nominations through both councils to the last mail; about 10 minutes.

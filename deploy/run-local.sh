@@ -15,6 +15,7 @@ export EVENTLET_TESTS=${EVENTLET_TESTS:-1}
 export TDKT_LOG_FORMAT=${TDKT_LOG_FORMAT:-text}  # plain lines for a terminal; JSON elsewhere
 # nameko's CLI imports pkg_resources, which warns that it is deprecated (hence setuptools<82)
 export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore:pkg_resources is deprecated:UserWarning}
+# the services read it from the environment through deploy/nameko.yml, never their command line (ps)
 export AMQP_URI=${AMQP_URI:-amqp://guest:guest@localhost:5672/}
 export SMTP_HOST=${SMTP_HOST:-127.0.0.1} SMTP_PORT=${SMTP_PORT:-1025}
 export TDKT_VAR_DIR=${TDKT_VAR_DIR:-var}
@@ -74,7 +75,7 @@ fi
 for service in intake review notify; do
     class="$(tr '[:lower:]' '[:upper:]' <<<"${service:0:1}")${service:1}Service"
     TDKT_HTTP_PORT=${http_ports[$service]} start "$service" \
-        nameko run "services.$service.service:$class" --broker "$AMQP_URI"
+        nameko run --config deploy/nameko.yml "services.$service.service:$class"
 done
 echo "tdkt is running: mail goes to $TDKT_VAR_DIR/mail/; health and metrics on http://localhost:${ports[0]}" \
      "(intake), :${ports[1]} (review) and :${ports[2]} (notify), at /healthz, /readyz and /metrics." \

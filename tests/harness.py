@@ -24,6 +24,7 @@ from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from nameko.rpc import Rpc
 
 ROOT = Path(__file__).resolve().parent.parent
+NAMEKO_CONFIG = ROOT / "deploy" / "nameko.yml"  # AMQP_URI from the environment, as every deployment
 SERVICE_CLASSES = {"intake": "IntakeService", "review": "ReviewService", "notify": "NotifyService"}
 SERVICES = tuple(SERVICE_CLASSES)
 PG_ADMIN = os.environ.get("TDKT_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
@@ -128,11 +129,12 @@ class System:
             self.wait_ready(service)
 
     def start_service(self, service, target: str | None = None):
-        """``nameko run`` of one of the services, or of ``target`` (``module:Class``) under that name."""
+        """``nameko run`` of one of the services, or of ``target`` (``module:Class``) under that name.
+        The broker URI reaches it through the environment (deploy/nameko.yml), not its command line."""
         target = target or f"services.{service}.service:{SERVICE_CLASSES[service]}"
         log = open(self.log_dir / f"{service}.log", "ab")
         self.processes[service] = subprocess.Popen(
-            [self.nameko, "run", target, "--broker", self.env["AMQP_URI"]], cwd=ROOT, env=self.env,
+            [self.nameko, "run", "--config", str(NAMEKO_CONFIG), target], cwd=ROOT, env=self.env,
             stdout=log, stderr=log)
 
     def wait_ready(self, service, timeout: float = 60.0, queues: list[str] | None = None):

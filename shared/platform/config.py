@@ -202,7 +202,7 @@ class _Reader:
         return value
 
     def db_url(self, name, default_path):
-        value = self.text(name, f"sqlite:///{default_path}")
+        value = with_driver(self.text(name, f"sqlite:///{default_path}"))
         scheme = urlsplit(value).scheme.split("+")[0]
         if scheme not in ("sqlite", "postgresql"):
             raise ConfigError(
@@ -224,6 +224,16 @@ class _Reader:
         if len(value) < 16:
             raise ConfigError(f"{name} must be at least 16 characters long")
         return value
+
+
+def with_driver(url: str) -> str:
+    """``url`` with the driver the services ship (psycopg2) when it names PostgreSQL without one, as
+    a managed PostgreSQL hands it out (``postgresql://`` or Heroku-style ``postgres://``): SQLAlchemy
+    2.1 reads a bare ``postgresql://`` as psycopg 3, which is not installed, and knows no ``postgres``."""
+    scheme, separator, rest = url.partition("://")
+    if separator and scheme.lower() in ("postgresql", "postgres"):
+        return f"postgresql+psycopg2://{rest}"
+    return url
 
 
 def redact(url: str) -> str:

@@ -37,7 +37,9 @@ def make_engine(url: str, pool_size: int = 12) -> Engine:
     """An engine for ``url``; SQLite gets one pooled connection per process (see below). Its errors
     and logs never show a statement's parameters (``hide_parameters``): they hold ballot choices,
     member ids and token digests, and a database error is logged where anyone reading logs sees it."""
-    parsed = make_url(url)
+    from shared.platform.config import with_driver
+
+    parsed = make_url(with_driver(url))
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
     _make_psycopg_green()

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from shared.platform.db import make_engine, migrate
-from tests.harness import ROOT, SERVICE_CLASSES
+from tests.harness import NAMEKO_CONFIG, ROOT, SERVICE_CLASSES
 
 NAMEKO = str(Path(sys.executable).parent / "nameko")
 
@@ -20,10 +20,10 @@ NAMEKO = str(Path(sys.executable).parent / "nameko")
     ("TDKT_HTTP_PORT", "http"),
 ])
 def test_a_malformed_config_value_stops_the_service_at_start_naming_the_variable(variable, value, tmp_path):
-    env = {**os.environ, "TDKT_VAR_DIR": str(tmp_path), "EVENTLET_TESTS": "1", variable: value}
-    process = subprocess.run([NAMEKO, "run", "services.review.service:ReviewService", "--broker",
-                              "amqp://guest:guest@127.0.0.1:5672/"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=60)
+    env = {**os.environ, "TDKT_VAR_DIR": str(tmp_path), "EVENTLET_TESTS": "1",
+           "AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/", variable: value}
+    process = subprocess.run([NAMEKO, "run", "--config", str(NAMEKO_CONFIG), "services.review.service:ReviewService"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert process.returncode != 0
     last_line = process.stderr.strip().splitlines()[-1]
     assert variable in last_line and "ConfigError" in last_line
@@ -72,3 +72,19 @@ def test_sigterm_stops_a_service_gracefully_and_promptly(service_env, rabbit_con
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
     assert time.monotonic() - started < 15
+
+
+def test_a_started_service_keeps_the_broker_password_off_its_command_line(service_env, rabbit_config, tmp_path):
+    from urllib.parse import urlsplit
+
+    from tests.harness import System
+
+    uri = rabbit_config["AMQP_URI"]
+    system = System({**os.environ, **service_env, "AMQP_URI": uri, "EVENTLET_TESTS": "1"}, tmp_path / "logs")
+    system.start(["intake"])  # ready: it reached the broker with the URI of its environment
+    try:
+        arguments = Path(f"/proc/{system.processes['intake'].pid}/cmdline").read_bytes().split(b"\0")
+    finally:
+        system.stop()
+    password = urlsplit(uri).password.encode()
+    assert password and not [argument for argument in arguments if password in argument], arguments

@@ -25,8 +25,8 @@ from tests.rabbit_users import loader
 SERVICES = ("intake", "review", "notify")
 RAW, COMPOSE, ENV = load_compose()
 LOAD = loader()
-START = re.compile(r'^exec nameko run (?P<module>services\.(?P<service>\w+)\.service):(?P<cls>\w+) '
-                   r'--broker "\$AMQP_URI"$')
+IMAGE_CONFIG = "/etc/tdkt/nameko.yml"  # deploy/nameko.yml in the image
+START = re.compile(r"^(?P<module>services\.(?P<service>\w+)\.service):(?P<cls>\w+)$")
 SECRET_NAMES = re.compile(r"^(AMQP_URI|\w+_DB_URL|TDKT_ADMIN_TOKEN|TDKT_SECRET_KEY|SMTP_USER|SMTP_PASSWORD)$")
 
 
@@ -47,12 +47,51 @@ def mounts(service: str) -> dict[str, str]:
 
 
 def started_class(command: list[str]):
-    assert command[:2] == ["sh", "-c"], command
-    start = START.match(command[2])
+    """The service class a container's command starts: nameko with the image's config file (the
+    broker from the environment), never a shell or a --broker argument that would show the password."""
+    assert command[:4] == ["nameko", "run", "--config", IMAGE_CONFIG] and len(command) == 5, command
+    start = START.match(command[4])
     assert start, command
     cls = getattr(importlib.import_module(start["module"]), start["cls"])
     assert cls.name == start["service"]
     return cls
+
+
+# --- the services' nameko config ---
+
+def nameko_config(environ: dict[str, str]) -> dict:
+    """deploy/nameko.yml as ``nameko run --config`` reads it in an environment ``environ``."""
+    import functools
+
+    import yaml
+    from nameko.cli.main import IMPLICIT_ENV_VAR_MATCHER, env_var_constructor
+
+    class Loader(yaml.SafeLoader):
+        """nameko's setup_yaml_parser() on a loader of our own (it changes yaml.SafeLoader for good)."""
+
+    Loader.add_constructor("!env_var", env_var_constructor)
+    Loader.add_constructor("!raw_env_var", functools.partial(env_var_constructor, raw=True))
+    Loader.add_implicit_resolver("!env_var", IMPLICIT_ENV_VAR_MATCHER, None)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("AMQP_URI", raising=False)
+        for key, value in environ.items():
+            patch.setenv(key, value)
+        return yaml.load((DEPLOY / "nameko.yml").read_text(encoding="utf-8"), Loader=Loader)
+
+
+def test_the_nameko_config_takes_the_broker_from_the_environment_as_written():
+    uri = "amqp://tdkt-review:p#ss:w0rd@rabbitmq:5672/tdkt"
+
+    assert nameko_config({"AMQP_URI": uri}) == {"AMQP_URI": uri}
+    assert nameko_config({}) == {"AMQP_URI": "amqp://guest:guest@localhost:5672/"}  # the local default
+
+
+def test_no_way_of_starting_a_service_puts_the_broker_on_its_command_line():
+    files = [DEPLOY / "run-local.sh", DEPLOY / "compose.yml", DEPLOY / "Dockerfile", ROOT / "tests" / "harness.py",
+             ROOT / "README.md", *sorted((DEPLOY / "k8s").glob("*.yaml"))]
+    for path in files:
+        assert "--broker" not in path.read_text(encoding="utf-8"), path
+    assert "COPY deploy/nameko.yml /etc/tdkt/nameko.yml" in (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
 
 
 # --- Compose ---
