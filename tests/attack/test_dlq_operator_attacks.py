@@ -47,3 +47,18 @@ def test_tdkt_dlq_list_prints_no_control_characters_of_the_sender(review, rabbit
     output = CliRunner().invoke(main, ["dlq", "list", "review"]).output
     assert "1 dead letter(s)" in output
     assert "\x1b" not in output and "\x07" not in output, repr(output)
+
+
+@pytest.mark.xfail(strict=True, reason="finding 7: replay publishes without mandatory and acks: a letter whose "
+                                       "origin queue is gone is dropped by the broker and deleted from the DLQ")
+def test_replay_keeps_a_letter_whose_origin_queue_no_longer_exists(review, rabbit_config):
+    from kombu import Connection
+
+    publish_raw(rabbit_config["AMQP_URI"], "council.events", "vote_cast", b"[]", message_id="orphan")
+    wait_until(lambda: peek(rabbit_config["AMQP_URI"], "review"), what="the junk vote dead-lettered")
+    review.container.stop()  # a release renamed the handler: its old queue is deleted
+    with Connection(rabbit_config["AMQP_URI"]) as connection:
+        connection.default_channel.queue_delete("evt-council-vote_cast--review.on_vote_cast")
+    replayed = replay(rabbit_config["AMQP_URI"], "review")
+    assert (replayed, [letter["message_id"] for letter in peek(rabbit_config["AMQP_URI"], "review")]) == \
+        (0, ["orphan"])
