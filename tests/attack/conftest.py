@@ -13,3 +13,9 @@ def api(request):
 @pytest.fixture
 def broker(rabbit_config, api):
     return Broker(rabbit_config, api)
+
+
+@pytest.fixture
+def db_backend():
+    """The findings here are about the bus, not the database: SQLite only (no second run on PostgreSQL)."""
+    return "sqlite"

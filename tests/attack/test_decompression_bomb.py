@@ -28,7 +28,7 @@ def stored_bytes(rabbit_config, queue):
     def settled():
         info = requests.get(f"http://127.0.0.1:15672/api/queues/{vhost}/{queue}", auth=("guest", "guest"),
                             timeout=5).json()
-        return info if info.get("messages") and "message_bytes" in info else None
+        return info if info.get("messages") and info.get("message_bytes") else None  # stats lag a few s
     return wait_until(settled, timeout=15, interval=0.5, what=f"{queue}'s statistics")["message_bytes"]
 
 
