@@ -77,3 +77,25 @@ def test_a_vote_retried_after_a_transient_failure_is_copied_nowhere_else(broker,
                                                  application_headers={"CC": [INTAKE_DECIDED]}))
     copied = arrival(broker, INTAKE_DECIDED, 5)
     assert copied is None, copied.body
+
+
+@pytest.mark.xfail(strict=True, reason="finding 2: through a replayed dead letter's CC header a council member "
+                                       "decides a nomination in intake")
+def test_a_council_member_cannot_decide_a_nomination_through_a_replayed_dead_letter(broker, intake, review,
+                                                                                      rabbit_config):
+    nomination_id = intake.submit()["nomination_id"]  # council members read ids like it on their agenda
+    forged = {"nomination_id": nomination_id, "stage": "ministry", "outcome": "rejected"}
+    assert broker.allows("tdkt-council", publish("council.events", "vote_cast", json.dumps(forged).encode(),
+                                                 application_headers={"CC": [INTAKE_DECIDED]}))
+    assert wait_until(lambda: peek(rabbit_config["AMQP_URI"], "review"), what="the junk vote dead-lettered")
+    replay(broker.uri("tdkt-operator"), "review")
+
+    def status():
+        return intake.call("vp", "get_nomination", nomination_id)["status"]
+
+    try:
+        wait_until(lambda: status() != "submitted", timeout=5, interval=0.5)
+    except AssertionError:
+        pass
+    stored = intake.call("vp", "get_nomination", nomination_id)
+    assert (stored["status"], stored["stage"]) == ("submitted", "unit"), stored["history"][-1]
