@@ -18,7 +18,7 @@ import json
 
 import pytest
 
-from shared.deadletters import peek, replay
+from shared.platform.deadletters import peek, replay
 from tests.harness import wait_until
 from tests.rabbit_users import declare_queue, publish
 

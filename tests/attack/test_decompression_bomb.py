@@ -16,7 +16,7 @@ import bz2
 import pytest
 import requests
 
-from shared.deadletters import peek
+from shared.platform.deadletters import peek
 from tests.attack.raw import publish_raw, table
 from tests.harness import wait_until
 

@@ -20,7 +20,7 @@ import json
 import eventlet
 import pytest
 
-from shared.deadletters import peek, replay
+from shared.platform.deadletters import peek, replay
 from tests.attack.test_cc_headers import FORGED_OUTCOME, INTAKE_DECIDED, arrival
 from tests.harness import wait_until
 from tests.rabbit_users import declare_queue, publish
@@ -59,7 +59,7 @@ def test_replay_sends_a_dead_letter_only_back_to_the_queue_it_died_in(broker, re
 def test_a_vote_whose_retry_cannot_be_published_is_handled_at_most_max_attempts_times(broker, review,
                                                                                     monkeypatch):
     from services.review import sittings
-    from shared.messaging import MAX_ATTEMPTS
+    from shared.platform.messaging import MAX_ATTEMPTS
 
     calls = []
 

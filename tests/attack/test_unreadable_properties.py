@@ -18,7 +18,7 @@ import eventlet
 import pytest
 
 from services.review.service import ReviewService
-from shared.errors import NotFound
+from shared.contract.errors import NotFound
 from tests.attack.raw import nested, publish_raw, table, timestamp
 from tests.integration.review_support import Review
 
