@@ -11,7 +11,7 @@
 import pytest
 from click.testing import CliRunner
 
-from shared.cli import main
+from shared.cli.commands import main
 from shared.platform.deadletters import peek, replay
 from tests.attack.raw import publish_raw
 from tests.harness import wait_until
