@@ -1,19 +1,24 @@
 """Dead letters: what an operator sees of ``dlq.<service>`` and how a message is replayed.
 
-A dead letter keeps its body, message id and headers; its ``x-tdkt-queue`` header (or, for one the broker
-dead-lettered, RabbitMQ's ``x-death``) names the queue it died in, which is where a replay sends it back
-(with the attempt count reset), and ``x-tdkt-reason`` says why it died.
+A dead letter keeps its body and message id, and only the headers tdkt writes: ``x-tdkt-reason`` says why
+it died and ``x-tdkt-queue`` the queue it died in. A letter the broker dead-lettered itself (when the
+copy could not be made) carries the sender's headers and the broker's own ``x-death``, whose first entry
+names the queue; that entry is believed, never a ``x-tdkt-queue`` the sender may have forged. A replay
+sends a letter back only to a queue of its own service that still exists, with only the Nameko call id
+stack among its headers, and takes each letter once (those already in the queue when it starts).
 """
 from __future__ import annotations
 
 import json
+import re
 
+from amqp import exceptions as amqp_errors
 from kombu import Connection
 
 from shared.platform.config import redact
-from shared.platform.guard import header_count
+from shared.platform.guard import header_count, printable
 from shared.platform.messaging import (ATTEMPTS, MAX_ATTEMPTS, ORIGIN_QUEUE, REASON, content_type_of, dead_letter_queue,
-                              publishable_body)
+                                       kept_headers, publishable_body)
 
 SECRET_KEYS = ("ballot_token", "auth_token")
 CONNECT_TIMEOUT = 5  # seconds; an operator's command must not hang on a broker out of reach
@@ -33,8 +38,11 @@ def _text(value) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _origin(message) -> str | None:
-    return _text(_headers(message).get(ORIGIN_QUEUE)) or _text(_death(message).get("queue"))
+def _origin(message, service: str) -> str | None:
+    """The event queue of ``service`` the letter died in, or None when no trustworthy one is named."""
+    deaths = _headers(message).get("x-death")
+    queue = _text(_death(message).get("queue")) if deaths else _text(_headers(message).get(ORIGIN_QUEUE))
+    return queue if queue and re.fullmatch(rf"evt-[a-z_]+-[a-z_]+--{re.escape(service)}\.[a-z_]+", queue) else None
 
 
 def _routing_key(message) -> str | None:
@@ -75,8 +83,9 @@ def peek(amqp_uri: str, service: str, limit: int = 100) -> list[dict]:
             if message is None:
                 break
             taken.append(message.delivery_tag)
-            found.append({"message_id": _text(message.properties.get("message_id")), "queue": _origin(message),
-                          "routing_key": _routing_key(message), "reason": _reason(message),
+            found.append({"message_id": printable(_text(message.properties.get("message_id")) or "", 80),
+                          "queue": _origin(message, service), "routing_key": printable(_routing_key(message) or ""),
+                          "reason": printable(_reason(message), 300),
                           "attempts": header_count(_headers(message), ATTEMPTS, MAX_ATTEMPTS),
                           "body": _preview(message.body)})
         for tag in taken:
@@ -87,30 +96,45 @@ def peek(amqp_uri: str, service: str, limit: int = 100) -> list[dict]:
 
 
 def replay(amqp_uri: str, service: str, limit: int = 100) -> int:
-    """Send up to ``limit`` dead letters back to the queues they died in; return how many."""
-    replayed = 0
+    """Send up to ``limit`` dead letters back to the queues they died in; return how many. A letter
+    naming no queue of ``service`` that exists stays in the dead-letter queue; a replayed letter that
+    fails again comes back behind the others and is not taken again by this replay."""
+    replayed, kept = 0, []
     with Connection(amqp_uri, transport_options={"confirm_publish": True},
                     connect_timeout=CONNECT_TIMEOUT) as connection:
         channel = connection.channel()
         queue = existing_dead_letter_queue(channel, service)
+        waiting = channel.queue_declare(queue.name, passive=True).message_count
         producer = connection.Producer(channel=connection.channel())
-        for _ in range(limit):
+        for _ in range(min(limit, waiting)):
             message = channel.basic_get(queue=queue.name, no_ack=False)
             if message is None:
                 break
-            origin = _origin(message)
-            if origin is None:
-                channel.basic_reject(message.delivery_tag, requeue=True)
-                break
-            headers = {k: v for k, v in _headers(message).items()
-                       if k not in (ATTEMPTS, "x-death", REASON, ORIGIN_QUEUE)}
+            origin = _origin(message, service)
+            if origin is None or not _exists(connection, origin):
+                kept.append(message.delivery_tag)
+                continue
             body, encoding = publishable_body(message)
-            producer.publish(body, exchange="", routing_key=origin, headers=headers,
+            producer.publish(body, exchange="", routing_key=origin, headers=kept_headers(message),
                              content_type=content_type_of(message), content_encoding=encoding,
                              message_id=_text(message.properties.get("message_id")), delivery_mode=2)
             channel.basic_ack(message.delivery_tag)
             replayed += 1
+        for tag in kept:
+            channel.basic_reject(tag, requeue=True)
     return replayed
+
+
+def _exists(connection, queue: str) -> bool:
+    channel = connection.channel()  # a 404 closes the channel
+    try:
+        channel.queue_declare(queue, passive=True)
+        return True
+    except amqp_errors.NotFound:
+        return False
+    finally:
+        if channel.is_open:
+            channel.close()
 
 
 def existing_dead_letter_queue(channel, service: str):
@@ -125,7 +149,6 @@ def existing_dead_letter_queue(channel, service: str):
 def explain(exc: BaseException, amqp_uri: str, service: str) -> str | None:
     """One line for what an operator may expect to go wrong (broker out of reach, no such queue, access
     refused), or None for anything else (a bug, to be shown in full)."""
-    from amqp import exceptions as amqp_errors
     from kombu.exceptions import OperationalError
 
     broker = f"RabbitMQ at {redact(amqp_uri)}"

@@ -35,6 +35,8 @@ MAX_CALL_ID = 256
 MAX_AUTH_TOKEN = 1024
 CONTEXT_KEYS = ("auth_token",)  # the context data a caller may send besides the call id stack
 HEADER_PREFIX = "nameko."
+UNREADABLE = "x-tdkt-unreadable"  # set by the reader shim on a message whose content header py-amqp could not read
+ENCODINGS = {"", "utf-8", "utf8", "ascii", "us-ascii", "binary"}  # content encodings that cannot inflate a body
 
 
 def body_bytes(body) -> bytes:
@@ -73,10 +75,49 @@ def header_count(headers, name: str, ceiling: int) -> int:
     return min(max(value, 0), ceiling)
 
 
+def printable(value, width: int = 200) -> str:
+    """``value`` as one line of at most ``width`` printable characters: a sender's text may carry
+    escape sequences meant for an operator's terminal."""
+    text = value if isinstance(value, str) else repr(value)
+    return "".join(c if c.isprintable() else "?" for c in text[:width])
+
+
 def describe(exc: BaseException) -> str:
     """A short reason for a log line or a dead-letter header: the class, and a bounded message."""
-    text = str(exc).replace("\n", " ")
-    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+    text = printable(str(exc))
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def install_reader_shim() -> None:
+    """Let a content header py-amqp cannot read reach the guard instead of killing the connection.
+
+    py-amqp decodes a message's properties inside the connection's frame loop, before kombu or Nameko
+    see the message: a property that is not UTF-8, a timestamp past the year 9999 or a header table
+    nested deep enough raises there, the queue consumer's thread dies with it, and so does the
+    container (and the next, since the message was never acknowledged). Once installed (per process,
+    by the guarded entrypoints), such a message arrives with only ``x-tdkt-unreadable`` for properties,
+    and the guard dead-letters or drops it. A ``compression`` header is refused the same way: kombu
+    would inflate the body before any size check (tdkt never compresses)."""
+    from amqp.serialization import GenericContent
+
+    if getattr(GenericContent._load_properties, "tdkt_shim", False):
+        return
+    load = GenericContent._load_properties
+
+    def load_properties(self, class_id, buf, offset):
+        try:
+            end = load(self, class_id, buf, offset)
+        except Exception as exc:
+            self.properties = {UNREADABLE: "content header cannot be read: " + describe(exc)}
+            return offset
+        headers = self.properties.get("application_headers")
+        if isinstance(headers, dict) and "compression" in headers:
+            headers.pop("compression")
+            self.properties[UNREADABLE] = "compressed bodies are not accepted"
+        return end
+
+    load_properties.tdkt_shim = True
+    GenericContent._load_properties = load_properties
 
 
 def refuse(provider, message, reason: str) -> None:
@@ -141,9 +182,21 @@ class GuardedQueueConsumer(QueueConsumer):
             self._consumers[provider] = consumer
         return self._consumers.values()
 
+    def setup(self):
+        super().setup()
+        install_reader_shim()
+
     def on_raw_message(self, provider, message):
         """The consumer thread: nothing here may raise."""
         try:
+            properties = message.properties if isinstance(message.properties, dict) else {}
+            if properties.get(UNREADABLE):
+                refuse(provider, message, properties[UNREADABLE])
+                return
+            encoding = properties.get("content_encoding")
+            if encoding is not None and (not isinstance(encoding, str) or encoding.lower() not in ENCODINGS):
+                refuse(provider, message, f"content_encoding {printable(encoding, 40)!r} is not accepted")
+                return
             if len(body_bytes(message.body)) > MAX_BODY_BYTES:
                 refuse(provider, message, f"body larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB")
                 return

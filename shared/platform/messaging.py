@@ -17,7 +17,7 @@ from nameko.exceptions import ContainerBeingKilled
 from shared.platform.config import load_settings
 from shared.contract.errors import ValidationError
 from shared.platform.guard import (GuardedQueueConsumer, InflightMessages, body_bytes, describe, header_count,
-                          install_worker_guard, safe_context)
+                                   install_worker_guard, printable, safe_context)
 from shared.platform.outbox import Undeliverable
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,15 @@ def publishable_body(message) -> tuple[bytes, str]:
         except (LookupError, UnicodeError):
             return body_bytes(message.body), "utf-8"
     return body_bytes(message.body), encoding or "binary"
+
+
+def kept_headers(message) -> dict:
+    """The only headers of a message that tdkt publishes again (retry, dead letter, replay): the Nameko
+    call id stack, when well typed. A sender's other headers stay behind: ``CC``/``BCC`` would route the
+    copy to any queue by name on the default exchange, a forged ``x-tdkt-queue`` would steer a replay,
+    and a large table would not fit the copy in a frame."""
+    stack = safe_context(message).get("call_id_stack")
+    return {"nameko.call_id_stack": stack} if stack else {}
 
 
 def content_type_of(message) -> str:
@@ -185,14 +194,13 @@ class InboxEventHandler(EventHandler):
         original (without a reason)."""
         if not message.channel.connection:
             return  # the broker has taken the message back already
-        headers = dict(message.headers) if isinstance(message.headers, dict) else {}
-        headers.update({REASON: reason[:500], ORIGIN_QUEUE: self.queue.name})
+        headers = {**kept_headers(message), REASON: printable(reason, 500), ORIGIN_QUEUE: self.queue.name,
+                   ATTEMPTS: header_count(message.headers, ATTEMPTS, MAX_ATTEMPTS)}
         body, encoding = publishable_body(message)
-        message_id = message.properties.get("message_id")
         try:
             self._publish(body, exchange=DEAD_LETTER_EXCHANGE.name, routing_key=self.service, headers=headers,
                           content_type=content_type_of(message), content_encoding=encoding,
-                          message_id=message_id if isinstance(message_id, str) else None)
+                          message_id=message_id_of(message))
         except Exception:
             log.exception("event %s: cannot copy a message to dlq.%s; rejected to it", self.event_type,
                           self.service)
@@ -220,15 +228,16 @@ class InboxEventHandler(EventHandler):
             return
         delay = self.retry_seconds * 2 ** (attempts - 1)
         body, encoding = publishable_body(message)
-        message_id = message.properties.get("message_id")
-        try:
-            headers = dict(message.headers) if isinstance(message.headers, dict) else {}
-            self._publish(body, exchange="", routing_key=self.retries.name, headers={**headers, ATTEMPTS: attempts},
+        try:  # the retry keeps the message's identity, whatever route it comes back by
+            self._publish(body, exchange="", routing_key=self.retries.name,
+                          headers={**kept_headers(message), ATTEMPTS: attempts},
                           content_type=content_type_of(message), content_encoding=encoding,
-                          message_id=message_id if isinstance(message_id, str) else None, expiration=delay)
-        except Exception:  # the retry queue is out of reach: let the broker redeliver it
-            log.exception("event %s: cannot schedule a retry; requeued", self.event_type)
-            message.requeue()
+                          message_id=message_id_of(message), expiration=delay)
+        except Exception as exc:  # with the broker away the message comes back by itself; else it is
+            log.exception("event %s: cannot schedule a retry", self.event_type)  # dead-lettered, not looped
+            if message.channel.connection:
+                self.dead_letter(message, f"failed {attempts} time(s), and its retry could not be scheduled: "
+                                          + describe(exc))
             return
         log.warning("event %s from %s (message %s) failed (%s); retry %d in %.1fs", self.event_type,
                     self.source_service, message_id_of(message), type(exc_info[1]).__name__, attempts, delay)

@@ -19,7 +19,6 @@ from tests.harness import wait_until
 ESCAPES = "\x1b[2J\x1b[1;1H\x1b]52;c;cm0gLXJmIH4K\x07"  # clear, home, set the clipboard
 
 
-@pytest.mark.xfail(strict=True, reason="finding 4: replay takes the re-dead-lettered letter again and again")
 def test_replaying_a_letter_that_fails_again_sends_it_once(review, rabbit_config, monkeypatch):
     import eventlet
     from kombu import Producer
@@ -38,7 +37,6 @@ def test_replaying_a_letter_that_fails_again_sends_it_once(review, rabbit_config
     assert replay(rabbit_config["AMQP_URI"], "review", limit=20) == 5
 
 
-@pytest.mark.xfail(strict=True, reason="finding 5: tdkt dlq list prints the sender's control characters")
 def test_tdkt_dlq_list_prints_no_control_characters_of_the_sender(review, rabbit_config, monkeypatch):
     publish_raw(rabbit_config["AMQP_URI"], "council.events", "vote_cast", b"{}", message_id=ESCAPES,
                 content_type="text/x-" + ESCAPES)
@@ -49,8 +47,6 @@ def test_tdkt_dlq_list_prints_no_control_characters_of_the_sender(review, rabbit
     assert "\x1b" not in output and "\x07" not in output, repr(output)
 
 
-@pytest.mark.xfail(strict=True, reason="finding 7: replay publishes without mandatory and acks: a letter whose "
-                                       "origin queue is gone is dropped by the broker and deleted from the DLQ")
 def test_replay_keeps_a_letter_whose_origin_queue_no_longer_exists(review, rabbit_config):
     from kombu import Connection
 

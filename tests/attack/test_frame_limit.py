@@ -29,8 +29,6 @@ PAD = "x" * 130_900  # the vote's header table fits a frame; with tdkt's two hea
 FORGED_PAD = "x" * 130_800  # idem with a forged x-tdkt-queue, which the replay strips: the replay fits
 
 
-@pytest.mark.xfail(strict=True, reason="finding 3: the copy exceeds frame_max; the original is rejected "
-                                       "and dead-lettered by the broker without its reason")
 def test_a_junk_vote_with_headers_near_the_frame_limit_is_dead_lettered_with_its_reason(broker, review,
                                                                                          rabbit_config):
     assert broker.allows("tdkt-council", publish("council.events", "vote_cast", b"{}", message_id="junk",
@@ -39,8 +37,6 @@ def test_a_junk_vote_with_headers_near_the_frame_limit_is_dead_lettered_with_its
     assert "invalid" in letters[0]["reason"], letters[0]["reason"]
 
 
-@pytest.mark.xfail(strict=True, reason="finding 3: replay trusts the sender's x-tdkt-queue on a message the "
-                                       "broker dead-lettered: a council member's body reaches any queue")
 def test_replay_sends_a_dead_letter_only_back_to_the_queue_it_died_in(broker, review, rabbit_config):
     assert broker.allows("tdkt-intake", declare_queue(INTAKE_DECIDED, "review.events", "nomination_decided"))
     assert broker.allows("tdkt-council", publish("council.events", "vote_cast", json.dumps(FORGED_OUTCOME).encode(),
@@ -54,8 +50,6 @@ def test_replay_sends_a_dead_letter_only_back_to_the_queue_it_died_in(broker, re
         (shown, forged and json.loads(forged.body))
 
 
-@pytest.mark.xfail(strict=True, reason="finding 3: a retry that cannot be published is requeued uncounted: "
-                                       "the vote is redelivered for ever and never dead-lettered")
 def test_a_vote_whose_retry_cannot_be_published_is_handled_at_most_max_attempts_times(broker, review,
                                                                                     monkeypatch):
     from services.review import sittings
@@ -74,8 +68,6 @@ def test_a_vote_whose_retry_cannot_be_published_is_handled_at_most_max_attempts_
     assert len(calls) <= MAX_ATTEMPTS, f"handled {len(calls)} times in 5 s"
 
 
-@pytest.mark.xfail(strict=True, reason="finding 3: the replay of such a letter raises FRAME_ERROR; the letter "
-                                       "goes back to the head of the DLQ and blocks every later replay")
 def test_one_dead_letter_with_headers_near_the_frame_limit_does_not_block_tdkt_dlq_replay(broker, review,
                                                                                           rabbit_config):
     assert broker.allows("tdkt-council", publish("council.events", "vote_cast", b"{}", message_id="junk",
