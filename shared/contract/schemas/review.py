@@ -140,11 +140,35 @@ class BallotIssued(Schema):
     ballot_token = fields.String(required=True, validate=validate.Length(min=1, max=1000))
     deadline = fields.String(required=True, validate=validate.Length(max=40))
     agenda = fields.List(fields.Nested(AgendaItem), required=True, validate=validate.Length(max=MAX_AGENDA))
+    # the sitting's public key (32 bytes, standard base64): clients seal the choices to it
+    # (shared.contract.ballots); absent from ballots issued before sealing
+    public_key = fields.String(validate=validate.Length(min=1, max=64))
+
+
+RECEIPT = validate.Regexp(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}\Z", error="must be a receipt code XXXX-XXXX-XXXX-XXXX")
 
 
 class VoteCounted(Schema):
+    """Event ``review.vote_counted``: who took part and their receipt (never what they chose)."""
+
     sitting_id = fields.String(required=True, validate=ID)
     member_id = fields.String(required=True, validate=ID)
+    receipt = fields.String(validate=RECEIPT)  # absent from votes counted before receipts
+    member = fields.Nested(Member)  # where the receipt goes
+
+
+class Addressee(Schema):
+    name = fields.String(required=True, validate=NAME)
+    email = Email(required=True)
+
+
+class Receipts(Schema):
+    """What ``sitting_closed`` publishes to the council's members: every receipt counted, without names."""
+
+    codes = fields.List(fields.String(validate=RECEIPT), required=True, validate=validate.Length(max=100))
+    ballots_counted = fields.Integer(required=True, strict=True)
+    # where the list goes: the roster's addresses (no ids, and no order tied to the codes)
+    members = fields.List(fields.Nested(Addressee), required=True, validate=validate.Length(max=100))
 
 
 class SittingClosed(Schema):
@@ -158,3 +182,4 @@ class SittingClosed(Schema):
     participants = fields.Integer(required=True, strict=True)
     units = fields.List(fields.String(validate=ID), required=True, validate=validate.Length(max=5000))
     results = fields.List(fields.Dict(), required=True, validate=validate.Length(max=MAX_AGENDA))
+    receipts = fields.Nested(Receipts)  # absent from sittings closed before receipts
