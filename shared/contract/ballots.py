@@ -32,7 +32,7 @@ def seal_choices(public_key_b64: str, choices: dict, written_opinion: bool = Fal
     ``public_key_b64`` (``ballot_issued["public_key"]``). Only that sitting's private key opens it."""
     try:
         key = PublicKey(base64.b64decode(public_key_b64, validate=True))
-    except (binascii.Error, ValueError, NaclTypeError, CryptoError):
+    except (binascii.Error, ValueError, TypeError, NaclTypeError, CryptoError):
         raise BadPublicKey("not a sitting's public key") from None
     plain = json.dumps({"choices": dict(choices), "written_opinion": bool(written_opinion)},
                        ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
