@@ -62,9 +62,10 @@ def vote_payload(token: str, nomination_ids: list[str], public_key: str | None =
 
 
 def sealed_content(nomination_ids: list[str]) -> str:
-    """What a client seals to the sitting's public key (``shared.contract.ballots.seal_choices``)."""
-    return json.dumps({"choices": {nid: "approve" for nid in nomination_ids}, "written_opinion": False},
-                      ensure_ascii=False)
+    """What a client seals to the sitting's public key (``shared.contract.ballots.seal_choices``): the
+    shape, each value one of the three choices."""
+    return json.dumps({"choices": {nid: "approve|reject|abstain" for nid in nomination_ids},
+                       "written_opinion": False}, ensure_ascii=False)
 
 
 def ballot_context(ballot: dict) -> dict:
@@ -109,13 +110,10 @@ def receipt(event: dict, event_id: str) -> list[MailRequest]:
     return [MailRequest(event_id, RECEIPT, Recipient(member["email"], member.get("name")), context)]
 
 
-def receipts(event: dict, event_id: str) -> list[MailRequest]:
-    """``review.sitting_closed`` -> every member of the roster gets the receipts counted, without names:
-    each finds their own, and the list is as long as the ballots counted."""
-    published = event.get("receipts")
-    if not published:
-        return []
-    context = {"sitting_id": event["sitting_id"], "council_id": event["council_id"],
+def receipts(published: dict, event_id: str) -> list[MailRequest]:
+    """``review.receipts_published`` -> every member of the roster gets the receipts counted, without
+    names: each finds their own, and the list is as long as the ballots counted."""
+    context = {"sitting_id": published["sitting_id"], "council_id": published["council_id"],
                "codes": list(published["codes"]), "ballots_counted": published["ballots_counted"],
                "members_total": len(published["members"])}
     return [MailRequest(event_id, RECEIPTS, Recipient(m["email"], m.get("name")),

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import datetime
 from typing import Callable
 
 PREFIX = "b1."
@@ -38,10 +37,11 @@ def digest(key: str, token: str) -> str:
     return hmac.new(key.encode("utf-8"), token.encode("ascii"), hashlib.sha256).hexdigest()
 
 
-def verify(key: str, token, lookup: Callable[[str], tuple | None], now: datetime) -> tuple[str, str]:
+def verify(key: str, token, lookup: Callable[[str], tuple | None]) -> tuple[str, str]:
     """``(sitting_id, member_id)`` of a genuine, unexpired token; ``BadToken`` otherwise.
 
-    ``lookup(digest)`` answers ``(sitting_id, member_id, deadline)`` for a digest review issued, else None.
+    ``lookup(digest)`` answers ``(sitting_id, member_id, expired)`` for a digest review issued (expired:
+    its sitting's deadline has passed), else None.
     """
     # Any string may arrive (non-ASCII, lone surrogates, empty, an old signed token): each is refused
     # here, before anything encodes or looks it up, so it is answered as a bad token.
@@ -50,8 +50,8 @@ def verify(key: str, token, lookup: Callable[[str], tuple | None], now: datetime
     found = lookup(digest(key, token))
     if found is None:
         raise BadToken("forged")
-    sitting_id, member_id, deadline = found
-    if now > deadline:
+    sitting_id, member_id, expired = found
+    if expired:
         raise BadToken("expired")
     return sitting_id, member_id
 

@@ -62,16 +62,17 @@ def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime) -> None:
     uow.publish(contract.SITTING_CLOSED, {
         "sitting_id": sitting["id"], "council_id": sitting["council_id"], "stage": sitting["stage"],
         "quorum_met": conclusion.quorum_met, "closed_at": now.isoformat(), "participants": participants,
-        "units": sorted({r["unit_id"] for r in results}), "results": results,
-        "receipts": receipts_published(repo, sitting["id"])})
+        "units": sorted({r["unit_id"] for r in results}), "results": results})
+    uow.publish(contract.RECEIPTS_PUBLISHED, receipts_published(repo, sitting))
     log.info("sitting %s closed: items=%d quorum_met=%s", sitting["id"], len(results), conclusion.quorum_met)
 
 
-def receipts_published(repo: Reviews, sitting_id: str) -> dict:
+def receipts_published(repo: Reviews, sitting: dict) -> dict:
     """The receipts counted, sorted (no order of casting), for every member of the roster: each finds
     their own, and the list is exactly as long as the ballots counted."""
-    roster = repo.roster_of(sitting_id)
-    return {"codes": repo.receipts_of(sitting_id), "ballots_counted": sum(m["voted"] for m in roster),
+    roster = repo.roster_of(sitting["id"])
+    return {"sitting_id": sitting["id"], "council_id": sitting["council_id"],
+            "codes": repo.receipts_of(sitting["id"]), "ballots_counted": sum(m["voted"] for m in roster),
             "members": [{"name": m["name"], "email": m["email"]} for m in roster]}
 
 

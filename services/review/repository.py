@@ -130,10 +130,11 @@ class Reviews:
     def roster_of(self, sitting_id: str) -> list[dict]:
         return self._all(sa.select(roster).where(roster.c.sitting_id == sitting_id).order_by(roster.c.member_id))
 
-    def ballot_of(self, token_digest: str) -> tuple | None:
-        """``(sitting_id, member_id, deadline)`` of the roster row holding this token digest, else None."""
+    def ballot_of(self, token_digest: str, now) -> tuple | None:
+        """``(sitting_id, member_id, expired)`` of the roster row holding this token digest, else None;
+        ``expired`` when its sitting's deadline is before ``now`` (compared as the deadline timer does)."""
         row = self.session.execute(
-            sa.select(roster.c.sitting_id, roster.c.member_id, sittings.c.deadline)
+            sa.select(roster.c.sitting_id, roster.c.member_id, sittings.c.deadline < now)
             .join(sittings, sittings.c.id == roster.c.sitting_id)
             .where(roster.c.token_digest == token_digest)).first()
         return tuple(row) if row else None

@@ -94,7 +94,7 @@ def cast_vote(event: dict, uow, key: str, rules, now: datetime, sealed_only: boo
         repo = Reviews(uow.session)
         token = event["ballot_token"]
         try:
-            sitting_id, member_id = ballots.verify(key, token, repo.ballot_of, now)
+            sitting_id, member_id = ballots.verify(key, token, lambda digest: repo.ballot_of(digest, now))
         except ballots.BadToken as bad:
             _reject(uow, repo, now, None, None, f"{bad.reason}_token", ballots.fingerprint(token))
             return

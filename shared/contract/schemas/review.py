@@ -162,9 +162,13 @@ class Addressee(Schema):
     email = Email(required=True)
 
 
-class Receipts(Schema):
-    """What ``sitting_closed`` publishes to the council's members: every receipt counted, without names."""
+class ReceiptsPublished(Schema):
+    """Event ``review.receipts_published``, once a sitting has closed: every receipt counted, sorted and
+    without names, and the roster's addresses it goes to. Each member finds their own receipt; the list
+    is exactly as long as the ballots counted."""
 
+    sitting_id = fields.String(required=True, validate=ID)
+    council_id = fields.String(required=True, validate=ID)
     codes = fields.List(fields.String(validate=RECEIPT), required=True, validate=validate.Length(max=100))
     ballots_counted = fields.Integer(required=True, strict=True)
     # where the list goes: the roster's addresses (no ids, and no order tied to the codes)
@@ -182,4 +186,3 @@ class SittingClosed(Schema):
     participants = fields.Integer(required=True, strict=True)
     units = fields.List(fields.String(validate=ID), required=True, validate=validate.Length(max=5000))
     results = fields.List(fields.Dict(), required=True, validate=validate.Length(max=MAX_AGENDA))
-    receipts = fields.Nested(Receipts)  # absent from sittings closed before receipts
