@@ -64,7 +64,7 @@ def vote_payload(token: str, nomination_ids: list[str], public_key: str | None =
 def sealed_content(nomination_ids: list[str]) -> str:
     """What a client seals to the sitting's public key (``shared.contract.ballots.seal_choices``): the
     shape, each value one of the three choices."""
-    return json.dumps({"choices": {nid: "approve|reject|abstain" for nid in nomination_ids},
+    return json.dumps({"choices": {nid: "<approve|reject|abstain>" for nid in nomination_ids},
                        "written_opinion": False}, ensure_ascii=False)
 
 
