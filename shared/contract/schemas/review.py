@@ -1,6 +1,6 @@
 """Review's payloads: the events it publishes (outcomes, ``nomination_on_agenda``, ``amendment_refused``,
-``ballot_issued``, ``vote_counted``, ``sitting_closed``) and its operator methods' arguments (the
-directory, returns, ties, quotas, years)."""
+``ballot_issued``, ``vote_counted``, ``sitting_closed``, ``receipts_published``) and its operator methods'
+arguments (the directory, returns, ties, quotas, years)."""
 from marshmallow import fields, validate
 
 from shared.contract.awards import AWARD_CODES
