@@ -13,7 +13,8 @@ def _choices(**kwargs):
 class VoteCast(Schema):
     """Event ``council.vote_cast``: ``{"ballot_token", "sealed"}`` (``shared.contract.ballots``), or the
     plain ``{"ballot_token", "choices", "written_opinion"}`` that only the local profile accepts. Exactly
-    one of ``sealed`` and ``choices``. Choice values are checked by review (an unknown one is a
+    one of ``sealed`` and ``choices``; beside ``sealed`` a top-level ``written_opinion`` is ignored (the
+    sealed one counts). Choice values are checked by review (an unknown one is a
     ``vote_rejected``, not a malformed event), as is a sealed box that does not open."""
 
     # any string, even empty or huge (bounded by the payload's size): review answers a bad one with
