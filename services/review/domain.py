@@ -14,7 +14,7 @@ def case_from_submission(event: dict, now: datetime) -> dict:
             "award_code": event["award_code"], "award_year": event["award_year"],
             "nominee": event["nominee"], "contact_email": event["contact_email"], "stage": UNIT_COUNCIL,
             "state": WAITING, "received_at": now, "rule_set": event.get("rule_set"),
-            "revision": event.get("revision") or 1, "considered": False}
+            "revision": event.get("revision") or 1, "considered": False, "dossier": event.get("dossier")}
 
 
 def amended_case(case: dict, event: dict) -> dict:
@@ -24,7 +24,7 @@ def amended_case(case: dict, event: dict) -> dict:
     restart = (event["award_code"], event["award_year"]) != (case["award_code"], case["award_year"])
     return {"award_code": event["award_code"], "award_year": event["award_year"], "nominee": event["nominee"],
             "contact_email": event["contact_email"], "state": WAITING,
-            "stage": UNIT_COUNCIL if restart else case["stage"], "considered": False,
+            "stage": UNIT_COUNCIL if restart else case["stage"], "considered": False, "dossier": event.get("dossier"),
             "revision": event.get("revision") or (case["revision"] or 1) + 1}
 
 

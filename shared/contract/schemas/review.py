@@ -123,6 +123,7 @@ class AgendaItem(Schema):
     award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
     nominee_name = fields.String(required=True, validate=NAME)
     unit_id = fields.String(required=True, validate=ID)
+    unit_name = fields.String(load_default=None, allow_none=True, validate=NAME)
 
 
 class Member(Schema):
@@ -140,6 +141,8 @@ class BallotIssued(Schema):
     ballot_token = fields.String(required=True, validate=validate.Length(min=1, max=1000))
     deadline = fields.String(required=True, validate=validate.Length(max=40))
     agenda = fields.List(fields.Nested(AgendaItem), required=True, validate=validate.Length(max=MAX_AGENDA))
+    council_name = fields.String(load_default=None, allow_none=True, validate=NAME)
+    ballot_url = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
 class VoteCounted(Schema):
