@@ -42,6 +42,27 @@ def vietnam_time(deadline: str) -> str:
     return moment.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y")
 
 
+def vietnam_date(moment) -> str | None:
+    """``"05/12/2025"`` (the day in Vietnam) for an ISO 8601 time; None if it is not one."""
+    try:
+        parsed = datetime.fromisoformat(str(moment))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(VIETNAM).strftime("%d/%m/%Y")
+
+
+def agenda_groups(agenda: list[dict]) -> list[dict]:
+    """The agenda by unit and award, in names: what a member reads in the invitation."""
+    grouped: dict[tuple, dict] = {}
+    for item in sorted(agenda, key=lambda i: (i["unit_name"], i["award_name"], i["nominee_name"])):
+        grouped.setdefault((item["unit_name"], item["award_name"]),
+                           {"unit_name": item["unit_name"], "award_name": item["award_name"], "items": []}
+                           )["items"].append(item)
+    return list(grouped.values())
+
+
 def vote_command(token: str, nomination_ids: list[str]) -> str:
     """The shell line that approves every item; the member moves ids after ``reject``/``abstain``."""
     words = ["tdkt", "vote", "--token", token, "approve", *nomination_ids]
@@ -58,13 +79,19 @@ def ballot_context(ballot: dict) -> dict:
     """What an invitation and a reminder show: the sitting, the agenda, the token and how to vote."""
     agenda = [{"nomination_id": item["nomination_id"], "award_code": item.get("award_code"),
                "award_name": AWARD_NAMES.get(item.get("award_code"), item.get("award_code") or ""),
-               "nominee_name": item.get("nominee_name") or "", "unit_id": item.get("unit_id") or ""}
+               "nominee_name": item.get("nominee_name") or "", "unit_id": item.get("unit_id") or "",
+               "unit_name": item.get("unit_name") or item.get("unit_id") or ""}
               for item in ballot["agenda"]]
     ids = [item["nomination_id"] for item in agenda]
     token = ballot["ballot_token"]
-    return {"sitting_id": ballot["sitting_id"], "council_id": ballot["council_id"],
+    council_name = ballot.get("council_name") or ballot["council_id"]
+    sitting_date = vietnam_date(ballot.get("convened_at"))
+    return {"sitting_id": ballot["sitting_id"], "council_id": ballot["council_id"], "council_name": council_name,
+            "sitting_date": sitting_date,
+            "sitting_name": f"{council_name} ngày {sitting_date}" if sitting_date else council_name,
             "member_name": ballot["member"].get("name") or "", "deadline": ballot["deadline"],
-            "deadline_vi": vietnam_time(ballot["deadline"]), "agenda": agenda, "ballot_token": token,
+            "deadline_vi": vietnam_time(ballot["deadline"]), "agenda": agenda, "groups": agenda_groups(agenda),
+            "ballot_token": token, "ballot_url": ballot.get("ballot_url"),
             "vote_command": vote_command(token, ids), "vote_payload": vote_payload(token, ids)}
 
 

@@ -57,7 +57,7 @@ def convene_sitting(council_id: str, deadline, uow, key: str, holidays, now: dat
             uow.publish(contract.BALLOT_ISSUED, {
                 "sitting_id": sitting_id, "council_id": council_id, "council_name": council["name"],
                 "member": {"id": member["id"], "name": member["name"], "email": member["email"]},
-                "ballot_token": token, "deadline": due.isoformat(), "agenda": items,
+                "ballot_token": token, "deadline": due.isoformat(), "agenda": items, "convened_at": now.isoformat(),
                 "ballot_url": f"{public_url}/ballot/{token}" if public_url else None})
         uow.commit()
     log.info("sitting %s convened: council=%s items=%d members=%d", sitting_id, council_id, len(cases),

@@ -32,6 +32,7 @@ from shared import contract
 from shared.platform.config import ConfigError
 from shared.platform.healthcheck import (consumed_exchanges, consumed_queues, consumer_counts, exchange_problems,
                                 missing_exchanges, queue_states, verdict)
+from shared.platform.logs import RedactedLog
 from shared.platform.store import OUTBOX, Store
 
 log = logging.getLogger(__name__)
@@ -151,30 +152,6 @@ def http_app(metrics: Metrics, problems, mounts: dict | None = None):
         return [data]
 
     return app
-
-
-class RedactedLog:
-    """The WSGI server's logger, with every ``/ballot/TOKEN`` path blanked to ``/ballot/…``."""
-
-    TOKEN_PATH = re.compile(r"/ballot/[^\s\"?]+")
-
-    def __init__(self, logger):
-        self.logger = logger
-
-    def _say(self, level, message, *args):
-        self.logger.log(level, self.TOKEN_PATH.sub("/ballot/…", str(message)), *args)
-
-    def debug(self, message, *args):
-        self._say(logging.DEBUG, message, *args)
-
-    def info(self, message, *args):
-        self._say(logging.INFO, message, *args)
-
-    def error(self, message, *args):
-        self._say(logging.ERROR, message, *args)
-
-    def write(self, message):
-        self._say(logging.INFO, message.rstrip())
 
 
 class Observability(DependencyProvider):

@@ -17,7 +17,7 @@ class Individual(Schema):
     gender = fields.String(required=True, validate=validate.OneOf(("female", "male")))
     email = Email(load_default=None, allow_none=True)
     direct_worker = fields.Boolean(load_default=False)
-    position = fields.String(load_default=None, allow_none=True, validate=single_line(200))  # chức vụ
+    position = fields.String(allow_none=True, validate=single_line(200))  # chức vụ (optional)
 
 
 class Collective(Schema):
@@ -146,7 +146,7 @@ class NomineeSummary(Schema):
     direct_worker = fields.Boolean(load_default=False)
     members_total = fields.Integer(load_default=None, allow_none=True, strict=True)
     members_female = fields.Integer(load_default=None, allow_none=True, strict=True)
-    position = fields.String(load_default=None, allow_none=True, validate=single_line(200))
+    position = fields.String(allow_none=True, validate=single_line(200))
 
 
 class DocumentSummary(Schema):
@@ -175,7 +175,7 @@ class NominationSubmitted(Schema):
     submitted_at = fields.String(required=True, validate=validate.Length(max=40))
     rule_set = fields.String(load_default=None, allow_none=True, validate=validate.And(ID, validate.Length(max=32)))
     revision = revision_field()  # absent: an older sender
-    dossier = fields.Nested(Dossier, load_default=None, allow_none=True)  # absent: an older sender
+    dossier = fields.Nested(Dossier, allow_none=True)  # absent: an older sender
 
 
 class NominationAmended(NominationSubmitted):

@@ -123,7 +123,7 @@ class AgendaItem(Schema):
     award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
     nominee_name = fields.String(required=True, validate=NAME)
     unit_id = fields.String(required=True, validate=ID)
-    unit_name = fields.String(load_default=None, allow_none=True, validate=NAME)
+    unit_name = fields.String(allow_none=True, validate=NAME)
 
 
 class Member(Schema):
@@ -141,8 +141,9 @@ class BallotIssued(Schema):
     ballot_token = fields.String(required=True, validate=validate.Length(min=1, max=1000))
     deadline = fields.String(required=True, validate=validate.Length(max=40))
     agenda = fields.List(fields.Nested(AgendaItem), required=True, validate=validate.Length(max=MAX_AGENDA))
-    council_name = fields.String(load_default=None, allow_none=True, validate=NAME)
-    ballot_url = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    council_name = fields.String(allow_none=True, validate=NAME)
+    ballot_url = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    convened_at = fields.String(allow_none=True, validate=validate.Length(max=40))
 
 
 class VoteCounted(Schema):
