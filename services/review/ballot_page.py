@@ -9,7 +9,9 @@ server renders the form again with the member's choices kept (hidden inputs for 
 """
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import hmac
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -71,8 +73,21 @@ def read_choices(form: dict, nomination_ids: list[str]) -> dict[str, str]:
 
 
 def vietnam_date(moment: datetime, with_time: bool = True) -> str:
+    """``"17:00, 05/12/2025"`` in Vietnam; a naive time (SQLite keeps no zone) is UTC, as review writes it."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
     local = moment.astimezone(VIETNAM)
     return local.strftime("%H:%M, %d/%m/%Y" if with_time else "%d/%m/%Y")
+
+
+def token_expiry(token: str) -> datetime | None:
+    """The deadline a genuine ballot token carries (its ``e``), exact whatever the database keeps."""
+    try:
+        body = token.split(".", 1)[0]
+        payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        return datetime.fromtimestamp(int(payload["e"]), timezone.utc)
+    except (ValueError, KeyError, TypeError, OverflowError):
+        return None
 
 
 def _label(table: dict, code, lang: str) -> str:

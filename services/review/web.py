@@ -37,9 +37,9 @@ STATIC = Path(__file__).parent / "static"
 
 
 class Refusal(Exception):
-    def __init__(self, status: str, reason: str, ballot: dict | None = None):
+    def __init__(self, status: str, reason: str, ballot: dict | None = None, casting: bool = False):
         super().__init__(reason)
-        self.status, self.reason, self.ballot = status, reason, ballot
+        self.status, self.reason, self.ballot, self.casting = status, reason, ballot, casting
 
 
 class BallotPage(DependencyProvider):
@@ -79,7 +79,8 @@ class BallotPage(DependencyProvider):
                 raise Refusal("405 Method Not Allowed", "method")
             return _answer(start_response, "200 OK", body)
         except Refusal as refusal:
-            return _answer(start_response, refusal.status, self.message(refusal.reason, lang, token, refusal.ballot))
+            return _answer(start_response, refusal.status,
+                           self.message(refusal.reason, lang, token, refusal.ballot, casting=refusal.casting))
         except Exception:
             log.exception("ballot page: request failed")  # never the path: it holds the token
             return _answer(start_response, "500 Internal Server Error", b"", "text/plain; charset=utf-8")
@@ -116,7 +117,8 @@ class BallotPage(DependencyProvider):
         suffix = "?lang=en" if lang == "en" else ""
         return {"lang": lang, "council_name": ballot["council_name"],
                 "sitting_date": page.vietnam_date(sitting["convened_at"], with_time=False),
-                "deadline": page.vietnam_date(sitting["deadline"]), "members": sitting["members_total"],
+                "deadline": page.vietnam_date(page.token_expiry(token) or sitting["deadline"]),
+                "members": sitting["members_total"],
                 "action": f"/ballot/{quote(token)}{suffix}", "csrf": page.csrf_field(self.key, token),
                 "switch_url": f"/ballot/{quote(token)}" + ("" if lang == "en" else "?lang=en")}
 
@@ -165,7 +167,7 @@ class BallotPage(DependencyProvider):
             return self.message("recorded", lang, token, ballot, ok=True)
         if outcome is None:
             return self.message("pending", lang, token, ballot, ok=True)
-        raise Refusal("409 Conflict", page.REFUSALS.get(outcome, "foreign"), ballot)
+        raise Refusal("409 Conflict", page.REFUSALS.get(outcome, "foreign"), ballot, casting=True)
 
     def wait(self, sitting_id, member_id, digest, after_audit) -> str | None:
         """``recorded``, review's reason for refusing the vote, or None if review said nothing in time."""
@@ -185,11 +187,11 @@ class BallotPage(DependencyProvider):
             eventlet.sleep(0.1)
         return None
 
-    def message(self, reason: str, lang: str, token: str, ballot=None, ok=False) -> bytes:
+    def message(self, reason: str, lang: str, token: str, ballot=None, ok=False, casting=False) -> bytes:
         t = page.TEXT[lang]
         sitting = ballot["sitting"] if ballot else None
         again = f"/ballot/{quote(token)}" + ("?lang=en" if lang == "en" else "") if reason == "agenda_changed" else None
-        heading = t["recorded"] if reason == "recorded" else (t["pending"] if reason == "pending" else t["refused"])
+        heading = {"recorded": t["recorded"], "pending": t["pending"]}.get(reason, t["refused"] if casting else t["title"])
         lines = [t["recorded_note"]] if reason == "recorded" else ([] if reason == "pending" else [t[reason]])
         return page.render("message.html.j2", lang=lang, heading=heading, lines=lines, tone="ok" if ok else "bad",
                            council=ballot["council_name"] if ballot else None,

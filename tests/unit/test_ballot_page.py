@@ -91,9 +91,18 @@ def test_a_filter_keeps_the_hidden_items_choices_as_hidden_fields():
 
 def test_unmarked_items_are_pointed_out():
     html = render_form({"n-1": "approve"}, missing=["n-2", "n-3"])
-    assert "Còn 2 hồ sơ chưa chọn" in html and html.count("item unmarked") == 2
+    assert "(3 hồ sơ)" in html and "Còn 2 hồ sơ chưa chọn" in html and html.count("item unmarked") == 2
 
 
 def test_dates_are_shown_the_vietnamese_way_in_vietnam_time():
     moment = datetime(2026, 12, 8, 20, 30, tzinfo=timezone.utc)
     assert page.vietnam_date(moment) == "03:30, 09/12/2026" and page.vietnam_date(moment, False) == "09/12/2026"
+
+
+def test_the_deadline_comes_from_the_token_and_a_naive_time_is_utc():
+    from services.review import ballots
+
+    due = datetime(2026, 12, 9, 16, 59, 59, tzinfo=timezone.utc)
+    assert page.token_expiry(ballots.issue(KEY, "s-1", "m-1", due)) == due
+    assert page.vietnam_date(due.replace(tzinfo=None)) == "23:59, 09/12/2026"
+    assert page.token_expiry("not a token") is None
