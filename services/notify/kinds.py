@@ -19,7 +19,7 @@ from services.notify.domain import MailRequest, Recipient
 from shared import contract  # event names only (constants)
 from shared.contract.awards import AWARD_NAMES
 
-INVITATION, REMINDER = "invitation", "reminder"
+INVITATION, REMINDER, SITTING_OUTCOMES = "invitation", "reminder", "sitting_outcomes"
 ADVANCED, DECIDED, RETURNED = "advanced", "decided", "returned"
 VIETNAM = timezone(timedelta(hours=7), "ICT")  # no daylight saving time in Vietnam
 
@@ -112,26 +112,62 @@ def reminder(ballot: dict, event_id: str) -> list[MailRequest]:
 
 
 def outcome(event_type: str, event: dict, event_id: str) -> list[MailRequest]:
-    """``nomination_advanced`` / ``_decided`` / ``_returned`` -> the unit contact and the nominee
-    (when known and a different address) are each told, with the tally and the reasons."""
+    """``nomination_advanced`` / ``_decided`` -> the nominee (when known) is told, with the tally and the
+    reasons; the unit contact learns it in the sitting's one mail (:func:`sitting_outcomes`), which also
+    serves a nominee at the contact's own address. ``nomination_returned`` -> the unit contact and the
+    nominee (a different address) are each told."""
     kind = OUTCOME_KINDS[event_type]
     stage = event.get("stage")
     stage_vi, stage_en = STAGE_NAMES.get(stage, (stage or "", stage or ""))
     result = event.get("outcome")
     outcome_vi, outcome_en = OUTCOME_WORDS.get(result, (result or "", result or ""))
+    award_code = event.get("award_code")
     context = {"nomination_id": event["nomination_id"], "stage": stage, "stage_vi": stage_vi,
                "stage_en": stage_en, "outcome": result, "outcome_vi": outcome_vi, "outcome_en": outcome_en,
                "tally": _tally(event.get("tally")), "reasons": list(event.get("reasons") or []),
-               "unit_id": event.get("unit_id") or "", "sitting_id": event.get("sitting_id"),
-               "award_code": event.get("award_code"), "nominee_name": event.get("nominee_name")}
+               "unit_id": event.get("unit_id") or "", "unit_name": event.get("unit_name") or event.get("unit_id") or "",
+               "sitting_id": event.get("sitting_id"), "award_code": award_code,
+               "award_name": AWARD_NAMES.get(award_code, award_code or ""), "award_year": event.get("award_year"),
+               "nominee_name": event.get("nominee_name"), "council_name": event.get("council_name") or stage_vi,
+               "sitting_date": vietnam_date(event.get("decided_at")) if event.get("decided_at") else None}
     requests = []
     contact, nominee = event.get("contact_email"), event.get("nominee_email")
-    if contact:
+    if contact and kind == RETURNED:
         requests.append(MailRequest(event_id, kind, Recipient(contact), {**context, "audience": "unit"}))
     if nominee and (not contact or nominee.strip().lower() != contact.strip().lower()):
         requests.append(MailRequest(event_id, kind, Recipient(nominee, event.get("nominee_name")),
                                     {**context, "audience": "nominee"}))
     return requests
+
+
+def sitting_outcomes(closed: dict, event_id: str) -> list[MailRequest]:
+    """``sitting_closed`` -> ONE mail to each unit contact: a table of the unit's nominations decided or
+    advanced at that sitting (nominee, award, votes, outcome, reasons)."""
+    council_name = closed.get("council_name") or closed.get("council_id") or ""
+    by_contact: dict[str, list[dict]] = {}
+    for result in closed.get("results") or []:
+        if result.get("outcome") in SITTING_RESULTS and result.get("contact_email"):
+            by_contact.setdefault(str(result["contact_email"]).strip(), []).append(result)
+    requests = []
+    for contact, results in sorted(by_contact.items()):  # one unit, one contact address
+        rows = [{"nominee_name": r.get("nominee_name") or "", "award_name": AWARD_NAMES.get(r.get("award_code"),
+                 r.get("award_code") or ""), "approve": r.get("approve"), "members": r.get("members"),
+                 "required": r.get("required"), "reject": r.get("reject"), "abstain": r.get("abstain"),
+                 "outcome_vi": SITTING_RESULTS[r["outcome"]][0], "outcome_en": SITTING_RESULTS[r["outcome"]][1],
+                 "reasons": list(r.get("reasons") or []), "nomination_id": r.get("nomination_id")}
+                for r in sorted(results, key=lambda r: (r.get("award_code") or "", r.get("nominee_name") or ""))]
+        first = results[0]
+        context = {"council_name": council_name, "sitting_id": closed["sitting_id"],
+                   "sitting_date": vietnam_date(closed.get("closed_at")), "unit_id": first.get("unit_id") or "",
+                   "unit_name": first.get("unit_name") or first.get("unit_id") or "", "rows": rows,
+                   "quorum_met": closed.get("quorum_met"), "participants": closed.get("participants")}
+        requests.append(MailRequest(event_id, SITTING_OUTCOMES, Recipient(contact), context))
+    return requests
+
+
+SITTING_RESULTS = {"approved": OUTCOME_WORDS["approved"], "proposed": OUTCOME_WORDS["proposed"],
+                   "rejected": OUTCOME_WORDS["rejected"],
+                   "advanced": ("được chuyển lên Hội đồng TĐKT Bộ", "advanced to the ministry council")}
 
 
 def _tally(tally: dict | None) -> dict | None:
@@ -142,7 +178,7 @@ def _tally(tally: dict | None) -> dict | None:
 
 OUTCOME_KINDS = {contract.NOMINATION_ADVANCED: ADVANCED, contract.NOMINATION_DECIDED: DECIDED,
                  contract.NOMINATION_RETURNED: RETURNED}
-HANDLERS = {contract.BALLOT_ISSUED: invitation,
+HANDLERS = {contract.BALLOT_ISSUED: invitation, contract.SITTING_CLOSED: sitting_outcomes,
             **{event_type: partial(outcome, event_type) for event_type in OUTCOME_KINDS}}
 
 

@@ -64,9 +64,18 @@ def case_view(case: dict) -> dict:
             "received_at": case["received_at"].isoformat(), "revision": case["revision"] or 1}
 
 
-def outcome_event(case: dict, result: str, stage: str, tally: dict, reasons, sitting_id, now) -> dict:
+def names(case: dict, unit_names: dict, council: dict | None = None) -> dict:
+    """What a mail calls a case by: its nominee, unit and (at a sitting) council."""
+    found = {"nominee_name": case["nominee"].get("name"), "unit_name": unit_names.get(case["unit_id"])}
+    if council:
+        found.update(council_id=council["id"], council_name=council["name"])
+    return {key: value for key, value in found.items() if value}
+
+
+def outcome_event(case: dict, result: str, stage: str, tally: dict, reasons, sitting_id, now,
+                  named: dict | None = None) -> dict:
     """Payload of ``nomination_decided`` / ``nomination_advanced`` (contract.md)."""
-    return {"nomination_id": case["nomination_id"], "outcome": result if result in (*AWARDED, "rejected")
+    return {**(named or {}), "nomination_id": case["nomination_id"], "outcome": result if result in (*AWARDED, "rejected")
             else None, "stage": stage, "tally": tally, "reasons": list(reasons), "unit_id": case["unit_id"],
             "contact_email": case["contact_email"], "nominee_email": case["nominee"].get("email"),
             "sitting_id": sitting_id, "decided_at": now.isoformat(), **voted_on(case)}

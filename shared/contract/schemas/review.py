@@ -33,6 +33,11 @@ class ReviewOutcome(Schema):
     award_code = fields.String(allow_none=True, validate=validate.OneOf(AWARD_CODES))
     award_year = fields.Integer(allow_none=True, strict=True, validate=YEAR)
     revision = fields.Integer(allow_none=True, strict=True, validate=REVISION)
+    # names for the mail (issue #14), from review's directory and the case; absent from older senders
+    nominee_name = fields.String(allow_none=True, validate=NAME)
+    unit_name = fields.String(allow_none=True, validate=NAME)
+    council_id = fields.String(allow_none=True, validate=ID)
+    council_name = fields.String(allow_none=True, validate=NAME)
 
 
 class NominationOnAgenda(Schema):
@@ -162,3 +167,4 @@ class SittingClosed(Schema):
     participants = fields.Integer(required=True, strict=True)
     units = fields.List(fields.String(validate=ID), required=True, validate=validate.Length(max=5000))
     results = fields.List(fields.Dict(), required=True, validate=validate.Length(max=MAX_AGENDA))
+    council_name = fields.String(allow_none=True, validate=NAME)  # issue #14: mail speaks in names
