@@ -90,10 +90,12 @@ class YearEnd:
 
     @property
     def expected_mails(self) -> int:
-        """An acknowledgement per nomination, an invitation per member of each sitting, and each outcome
-        (advanced, decided) to the unit and to the nominee."""
+        """An acknowledgement per nomination, an invitation per member of each sitting, each outcome
+        (advanced, decided) to the nominee, and one mail per sitting to each unit it decided on: every unit
+        after its own council's sitting, and (each unit having a tenth CSTD_BO) after the ministry's."""
         invitations = workload.UNIT_MEMBERS * len(self.sittings) + workload.MINISTRY_MEMBERS * bool(self.advanced)
-        return self.total + invitations + 2 * (self.total + self.advanced)
+        unit_mails = len(self.sittings) + (len(self.units) if self.advanced else 0)
+        return self.total + invitations + (self.total + self.advanced) + unit_mails
 
     def _submit_all(self):
         pool, pending = eventlet.GreenPool(self.callers), iter(self.units)

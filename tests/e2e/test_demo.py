@@ -15,9 +15,11 @@ def test_the_demo_runs_a_year_end_batch_through_both_councils(system, mail_sink)
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "CSTD_BO" in result.stdout and "Mail sent:" in result.stdout
-    # 12 acknowledgements, 3 x 7 + 15 invitations, and outcome mail to unit and nominee
-    mails = mail_sink.wait_for(12 + 21 + 15 + 24)
+    # 12 acknowledgements, 3 x 7 + 15 invitations, each outcome to its nominee, and one mail per sitting
+    # to each unit it decided on: 3 unit sittings, then the ministry's for the 3 units' CSTD_BO
+    mails = mail_sink.wait_for(12 + 21 + 15 + 12 + 6)
     assert sum("Phiếu bầu" in m["Subject"] for m in mails) == 36
+    assert sum("Kết quả phiên họp" in m["Subject"] for m in mails) == 6
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
