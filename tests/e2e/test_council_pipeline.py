@@ -89,7 +89,7 @@ def test_a_ministry_award_goes_through_both_councils_and_intake_follows(system, 
     invitations = [m for m in mails if "Phiếu bầu" in m["Subject"]]
     assert len(invitations) == 22
     assert all("tdkt vote --token " in m.get_body(("plain",)).get_content() for m in invitations)
-    to_nominee = [m["Subject"] for m in mails if m["To"] == "hoa.nt@example.vn"]
+    to_nominee = [m["Subject"] for m in mails if m["To"].addresses[0].addr_spec == "hoa.nt@example.vn"]
     assert len(to_nominee) == 3 and len(mails) == 29
     to_unit = [m for m in mails if "Kết quả phiên họp" in m["Subject"]]
     assert len(to_unit) == 2 and all("Văn phòng Bộ" in m["Subject"] for m in to_unit)
