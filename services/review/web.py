@@ -47,7 +47,8 @@ class BallotPage(DependencyProvider):
 
     def setup(self):
         settings = load_settings()
-        self.key, self.amqp_uri = settings.secret_key, self.container.config["AMQP_URI"]
+        # as a member's client (the broker's tdkt-council user in a deployment), else as review
+        self.key, self.amqp_uri = settings.secret_key, settings.council_amqp_uri or self.container.config["AMQP_URI"]
         self.store = next(dep for dep in self.container.dependencies if isinstance(dep, Store))
         self._publish = None
 

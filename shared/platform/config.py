@@ -50,6 +50,7 @@ class Settings:
     queue_type: str = "classic"  # "quorum": replicated durable queues, for a RabbitMQ cluster
     smtp_connections: int = 4  # mails sent at once, each sender on a connection of its own
     public_url: str = "http://localhost:8002"  # where members reach review's ballot page (links in mail)
+    council_amqp_uri: str | None = None  # the ballot page publishes council.vote_cast as this client
 
     def db_url(self, service: str) -> str:
         """The service's database URL; the production profile refuses SQLite here, where the service
@@ -91,6 +92,8 @@ def load_settings(environ: dict | None = None) -> Settings:
         queue_type=read.choice("TDKT_QUEUE_TYPE", "classic", ("classic", "quorum")),
         smtp_connections=read.integer("SMTP_CONNECTIONS", 4, 1, 32),
         public_url=read.url("TDKT_PUBLIC_URL", "http://localhost:8002", ("http", "https")).rstrip("/"),
+        council_amqp_uri=read.optional("TDKT_COUNCIL_AMQP_URI") and read.url("TDKT_COUNCIL_AMQP_URI", None,
+                                                                            ("amqp", "amqps", "pyamqp")),
     )
     if (settings.smtp_user is None) != (settings.smtp_password is None):
         raise ConfigError("SMTP_USER and SMTP_PASSWORD must be set together")

@@ -196,3 +196,12 @@ def test_redact_hides_all_of_a_password_that_contains_an_at_sign():
 
 def test_redact_hides_a_password_given_without_a_user_name():
     assert "hunter2" not in redact("http://:hunter2@rabbit/")
+
+
+def test_the_ballot_pages_public_address_defaults_to_make_runs_review_and_must_be_http():
+    assert load_settings({}).public_url == "http://localhost:8002"
+    assert load_settings({"TDKT_PUBLIC_URL": "https://tdkt.example.vn/"}).public_url == "https://tdkt.example.vn"
+    with pytest.raises(ConfigError, match="TDKT_PUBLIC_URL"):
+        load_settings({"TDKT_PUBLIC_URL": "javascript:alert(1)"})
+    with pytest.raises(ConfigError, match="TDKT_COUNCIL_AMQP_URI"):
+        load_settings({"TDKT_COUNCIL_AMQP_URI": "http://broker"})
