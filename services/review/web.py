@@ -153,7 +153,7 @@ class BallotPage(DependencyProvider):
             return self.show(token, lang, form, environ, [nid for nid in ids if nid not in choices])
         written = form.get("written_opinion") == "1"
         if action == "review":
-            return page.render("confirm.html.j2", **self.context(token, lang, ballot),
+            return page.render("confirm.html.j2", **{**self.context(token, lang, ballot), "switch_url": None},
                                groups=page.groups(ballot["items"]), choices=choices,
                                query=str(form.get("q", ""))[:200], written_opinion=written)
         return self.cast(token, lang, ballot, choices, written)
