@@ -159,7 +159,8 @@ TEXT = {
            "foreign": "Đường liên kết này không phải là phiếu bầu hợp lệ.",
            "forbidden": "Yêu cầu không hợp lệ: phiếu chỉ được gửi từ chính trang phiếu bầu.",
            "too_large": "Nội dung gửi lên quá lớn.", "not_found": "Không tìm thấy trang.",
-           "method": "Phương thức không được hỗ trợ.", "vote_again": "Mở lại phiếu bầu", "skip": "Tới danh sách hồ sơ",
+           "method": "Phương thức không được hỗ trợ.", "failed": "Hệ thống tạm thời không xử lý được yêu cầu; "
+           "phiếu chưa được gửi. Vui lòng thử lại sau ít phút.", "vote_again": "Mở lại phiếu bầu", "skip": "Tới danh sách hồ sơ",
            "council": "Hội đồng", "none": "Không có", "year": "Năm", "rating": "Xếp loại"},
     "en": {"title": "Ballot", "lang_switch": "Tiếng Việt", "sitting": "Sitting of", "deadline": "Voting closes",
            "members": "Council members", "rule": "Approvals count against all members of the council, not those "
@@ -184,6 +185,7 @@ TEXT = {
            "agenda_changed": "The sitting's agenda has changed. Please open your ballot again and vote again.",
            "foreign": "This link is not a valid ballot.", "forbidden": "Invalid request: a ballot can only be "
            "sent from its own ballot page.", "too_large": "The request is too large.", "not_found": "Page not found.",
-           "method": "Method not supported.", "vote_again": "Open the ballot again", "skip": "Skip to the agenda",
+           "method": "Method not supported.", "failed": "The system could not handle the request just now; no "
+           "ballot was sent. Please try again in a few minutes.", "vote_again": "Open the ballot again", "skip": "Skip to the agenda",
            "council": "Council", "none": "None", "year": "Year", "rating": "Rating"},
 }

@@ -84,7 +84,7 @@ class BallotPage(DependencyProvider):
                            self.message(refusal.reason, lang, token, refusal.ballot, casting=refusal.casting))
         except Exception:
             log.exception("ballot page: request failed")  # never the path: it holds the token
-            return _answer(start_response, "500 Internal Server Error", b"", "text/plain; charset=utf-8")
+            return _answer(start_response, "500 Internal Server Error", self.message("failed", lang, token))
 
     # the ballot --------------------------------------------------------------------------------
     def ballot(self, token: str, lang: str, dossiers: bool = True) -> dict:
