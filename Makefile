@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-unit faults fuzz cluster-test container-test bench venv clean
+.PHONY: run test test-browser bench-ballot test-unit faults fuzz cluster-test container-test bench venv clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,20 @@ venv: $(BIN)/.installed
 run: venv
 	VENV=$(VENV) deploy/run-local.sh
 
+# The browser tests (real Chromium through Playwright) run in a pytest process of their own, second:
+# Playwright's sync API hangs in a process that eventlet has monkey-patched, as tests/conftest.py does.
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -c browser_tests/pytest.ini browser_tests $(BROWSER_PYTEST_ARGS)
+
+test-browser: venv
+	$(BIN)/python -m pytest -c browser_tests/pytest.ini browser_tests $(BROWSER_PYTEST_ARGS)
+
+# The ballot page of a 1,000-item sitting: time to first byte, to a usable page in Chromium, and 15
+# members casting at once (on demand; figures in the README).
+bench-ballot: venv
+	deploy/rabbitmq/management.sh
+	$(BIN)/python -m browser_tests.bench_ballot $(BENCH_ARGS)
 
 test-unit: venv
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

@@ -22,6 +22,8 @@ export TDKT_VAR_DIR=${TDKT_VAR_DIR:-var}
 # each service's /healthz, /readyz and /metrics on a port of its own
 read -r -a ports <<<"${TDKT_RUN_HTTP_PORTS:-8001 8002 8003}"
 declare -A http_ports=([intake]=${ports[0]} [review]=${ports[1]} [notify]=${ports[2]})
+# where members open their ballot page (review's port); behind a TLS proxy, its public https address
+export TDKT_PUBLIC_URL=${TDKT_PUBLIC_URL:-http://localhost:${ports[1]}}
 STOP_SECONDS=${STOP_SECONDS:-20}
 mkdir -p "$TDKT_VAR_DIR/mail" "$TDKT_VAR_DIR/log"
 

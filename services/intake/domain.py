@@ -126,12 +126,23 @@ def submitted_event(nomination: Nomination) -> dict:
         "nominee": {"kind": nominee["kind"], "name": nominee_name(nominee), "email": nominee.get("email"),
                     "gender": nominee.get("gender"), "direct_worker": nominee.get("direct_worker", False),
                     "members_total": nominee.get("members_total"),
-                    "members_female": nominee.get("members_female")},
+                    "members_female": nominee.get("members_female"),
+                    **({"position": nominee["position"]} if nominee.get("position") else {})},
         "contact_email": nomination.contact_email,
         "submitted_at": nomination.submitted_at.isoformat(),
         "rule_set": nomination.rule_set,
         "revision": nomination.revision,
+        "dossier": dossier(nomination.body),
     }
+
+
+def dossier(body: dict) -> dict:
+    """What a council member reads on the ballot page (the documents by name only)."""
+    history = [{"year": row["year"], "rating": row["rating"], "titles": row.get("titles", []),
+                "adhoc_titles": row.get("adhoc_titles", []), "initiatives": row.get("initiatives", []),
+                "disciplined": row.get("disciplined", False)} for row in body.get("history", [])]
+    return {"achievements": body.get("achievements", ""), "history": history,
+            "documents": [{"kind": d["kind"], "filename": d["filename"]} for d in body.get("documents", [])]}
 
 
 def withdrawn_event(nomination: Nomination, reason: str) -> dict:

@@ -59,9 +59,10 @@ def invite(ballot: dict, requests, uow, renderer, now) -> None:
         uow.commit()
 
 
-def note_ballot(sitting_id: str, member_id: str | None, uow, now, requests=(), renderer=None, **values) -> None:
-    """``vote_counted`` (that member) or ``sitting_closed`` (everyone): no more reminders; and the mails
-    it causes (the member's receipt; the list of receipts counted, to every member)."""
+def note_ballot(sitting_id: str, member_id: str | None, uow, now, requests=(), renderer=None,
+                **values) -> None:
+    """``vote_counted`` (that member) or ``sitting_closed`` (everyone): no more reminders; and the mails it
+    causes in the same transaction (the member's receipt; at a close, each unit's one outcome mail)."""
     with uow:
         if not uow.claim_message():
             return

@@ -19,7 +19,7 @@ from services.notify.domain import MailRequest, Recipient
 from shared import contract  # event names only (constants)
 from shared.contract.awards import AWARD_NAMES
 
-INVITATION, REMINDER = "invitation", "reminder"
+INVITATION, REMINDER, SITTING_OUTCOMES = "invitation", "reminder", "sitting_outcomes"
 RECEIPT, RECEIPTS = "receipt", "receipts"  # a member's receipt; the list of receipts counted at the close
 ADVANCED, DECIDED, RETURNED = "advanced", "decided", "returned"
 VIETNAM = timezone(timedelta(hours=7), "ICT")  # no daylight saving time in Vietnam
@@ -41,6 +41,27 @@ def vietnam_time(deadline: str) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y")
+
+
+def vietnam_date(moment) -> str | None:
+    """``"05/12/2025"`` (the day in Vietnam) for an ISO 8601 time; None if it is not one."""
+    try:
+        parsed = datetime.fromisoformat(str(moment))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(VIETNAM).strftime("%d/%m/%Y")
+
+
+def agenda_groups(agenda: list[dict]) -> list[dict]:
+    """The agenda by unit and award, in names: what a member reads in the invitation."""
+    grouped: dict[tuple, dict] = {}
+    for item in sorted(agenda, key=lambda i: (i["unit_name"], i["award_name"], i["nominee_name"])):
+        grouped.setdefault((item["unit_name"], item["award_name"]),
+                           {"unit_name": item["unit_name"], "award_name": item["award_name"], "items": []}
+                           )["items"].append(item)
+    return list(grouped.values())
 
 
 def vote_command(token: str, nomination_ids: list[str], public_key: str | None = None) -> str:
@@ -72,15 +93,21 @@ def ballot_context(ballot: dict) -> dict:
     """What an invitation and a reminder show: the sitting, the agenda, the token and how to vote."""
     agenda = [{"nomination_id": item["nomination_id"], "award_code": item.get("award_code"),
                "award_name": AWARD_NAMES.get(item.get("award_code"), item.get("award_code") or ""),
-               "nominee_name": item.get("nominee_name") or "", "unit_id": item.get("unit_id") or ""}
+               "nominee_name": item.get("nominee_name") or "", "unit_id": item.get("unit_id") or "",
+               "unit_name": item.get("unit_name") or item.get("unit_id") or ""}
               for item in ballot["agenda"]]
     ids = [item["nomination_id"] for item in agenda]
     token, public_key = ballot["ballot_token"], ballot.get("public_key")
-    return {"sitting_id": ballot["sitting_id"], "council_id": ballot["council_id"],
+    council_name = ballot.get("council_name") or ballot["council_id"]
+    sitting_date = vietnam_date(ballot.get("convened_at"))
+    return {"sitting_id": ballot["sitting_id"], "council_id": ballot["council_id"], "council_name": council_name,
+            "sitting_date": sitting_date,
+            "sitting_name": f"{council_name} ngày {sitting_date}" if sitting_date else council_name,
             "member_name": ballot["member"].get("name") or "", "deadline": ballot["deadline"],
-            "deadline_vi": vietnam_time(ballot["deadline"]), "agenda": agenda, "ballot_token": token,
-            "public_key": public_key, "sealed_content": sealed_content(ids),
-            "vote_command": vote_command(token, ids, public_key), "vote_payload": vote_payload(token, ids, public_key)}
+            "deadline_vi": vietnam_time(ballot["deadline"]), "agenda": agenda, "groups": agenda_groups(agenda),
+            "ballot_token": token, "ballot_url": ballot.get("ballot_url"), "public_key": public_key,
+            "sealed_content": sealed_content(ids), "vote_command": vote_command(token, ids, public_key),
+            "vote_payload": vote_payload(token, ids, public_key)}
 
 
 def _to_member(ballot: dict, kind: str, event_id: str) -> list[MailRequest]:
@@ -121,26 +148,62 @@ def receipts(published: dict, event_id: str) -> list[MailRequest]:
 
 
 def outcome(event_type: str, event: dict, event_id: str) -> list[MailRequest]:
-    """``nomination_advanced`` / ``_decided`` / ``_returned`` -> the unit contact and the nominee
-    (when known and a different address) are each told, with the tally and the reasons."""
+    """``nomination_advanced`` / ``_decided`` -> the nominee (when known) is told, with the tally and the
+    reasons; the unit contact learns it in the sitting's one mail (:func:`sitting_outcomes`), which also
+    serves a nominee at the contact's own address. ``nomination_returned`` -> the unit contact and the
+    nominee (a different address) are each told."""
     kind = OUTCOME_KINDS[event_type]
     stage = event.get("stage")
     stage_vi, stage_en = STAGE_NAMES.get(stage, (stage or "", stage or ""))
     result = event.get("outcome")
     outcome_vi, outcome_en = OUTCOME_WORDS.get(result, (result or "", result or ""))
+    award_code = event.get("award_code")
     context = {"nomination_id": event["nomination_id"], "stage": stage, "stage_vi": stage_vi,
                "stage_en": stage_en, "outcome": result, "outcome_vi": outcome_vi, "outcome_en": outcome_en,
                "tally": _tally(event.get("tally")), "reasons": list(event.get("reasons") or []),
-               "unit_id": event.get("unit_id") or "", "sitting_id": event.get("sitting_id"),
-               "award_code": event.get("award_code"), "nominee_name": event.get("nominee_name")}
+               "unit_id": event.get("unit_id") or "", "unit_name": event.get("unit_name") or event.get("unit_id") or "",
+               "sitting_id": event.get("sitting_id"), "award_code": award_code,
+               "award_name": AWARD_NAMES.get(award_code, award_code or ""), "award_year": event.get("award_year"),
+               "nominee_name": event.get("nominee_name"), "council_name": event.get("council_name") or stage_vi,
+               "sitting_date": vietnam_date(event.get("decided_at")) if event.get("decided_at") else None}
     requests = []
     contact, nominee = event.get("contact_email"), event.get("nominee_email")
-    if contact:
+    if contact and kind == RETURNED:
         requests.append(MailRequest(event_id, kind, Recipient(contact), {**context, "audience": "unit"}))
     if nominee and (not contact or nominee.strip().lower() != contact.strip().lower()):
         requests.append(MailRequest(event_id, kind, Recipient(nominee, event.get("nominee_name")),
                                     {**context, "audience": "nominee"}))
     return requests
+
+
+def sitting_outcomes(closed: dict, event_id: str) -> list[MailRequest]:
+    """``sitting_closed`` -> ONE mail to each unit contact: a table of the unit's nominations decided or
+    advanced at that sitting (nominee, award, votes, outcome, reasons)."""
+    council_name = closed.get("council_name") or closed.get("council_id") or ""
+    by_contact: dict[str, list[dict]] = {}
+    for result in closed.get("results") or []:
+        if result.get("outcome") in SITTING_RESULTS and result.get("contact_email"):
+            by_contact.setdefault(str(result["contact_email"]).strip(), []).append(result)
+    requests = []
+    for contact, results in sorted(by_contact.items()):  # one unit, one contact address
+        rows = [{"nominee_name": r.get("nominee_name") or "", "award_name": AWARD_NAMES.get(r.get("award_code"),
+                 r.get("award_code") or ""), "approve": r.get("approve"), "members": r.get("members"),
+                 "required": r.get("required"), "reject": r.get("reject"), "abstain": r.get("abstain"),
+                 "outcome_vi": SITTING_RESULTS[r["outcome"]][0], "outcome_en": SITTING_RESULTS[r["outcome"]][1],
+                 "reasons": list(r.get("reasons") or []), "nomination_id": r.get("nomination_id")}
+                for r in sorted(results, key=lambda r: (r.get("award_code") or "", r.get("nominee_name") or ""))]
+        first = results[0]
+        context = {"council_name": council_name, "sitting_id": closed["sitting_id"],
+                   "sitting_date": vietnam_date(closed.get("closed_at")), "unit_id": first.get("unit_id") or "",
+                   "unit_name": first.get("unit_name") or first.get("unit_id") or "", "rows": rows,
+                   "quorum_met": closed.get("quorum_met"), "participants": closed.get("participants")}
+        requests.append(MailRequest(event_id, SITTING_OUTCOMES, Recipient(contact), context))
+    return requests
+
+
+SITTING_RESULTS = {"approved": OUTCOME_WORDS["approved"], "proposed": OUTCOME_WORDS["proposed"],
+                   "rejected": OUTCOME_WORDS["rejected"],
+                   "advanced": ("được chuyển lên Hội đồng TĐKT Bộ", "advanced to the ministry council")}
 
 
 def _tally(tally: dict | None) -> dict | None:
@@ -151,7 +214,7 @@ def _tally(tally: dict | None) -> dict | None:
 
 OUTCOME_KINDS = {contract.NOMINATION_ADVANCED: ADVANCED, contract.NOMINATION_DECIDED: DECIDED,
                  contract.NOMINATION_RETURNED: RETURNED}
-HANDLERS = {contract.BALLOT_ISSUED: invitation,
+HANDLERS = {contract.BALLOT_ISSUED: invitation, contract.SITTING_CLOSED: sitting_outcomes,
             **{event_type: partial(outcome, event_type) for event_type in OUTCOME_KINDS}}
 
 

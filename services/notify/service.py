@@ -64,7 +64,8 @@ class NotifyService:
     @inbox_event_handler(contract.REVIEW, contract.SITTING_CLOSED)
     def on_sitting_closed(self, payload):
         closed = schemas.load(schemas.SittingClosed, payload, schemas.MAX_SITTING_BYTES)
-        handlers.note_ballot(closed["sitting_id"], None, self.uow, utcnow(), closed=True)
+        handlers.note_ballot(closed["sitting_id"], None, self.uow, utcnow(),
+                             kinds.sitting_outcomes(closed, self.uow.message_id), self.renderer, closed=True)
 
     @inbox_event_handler(contract.REVIEW, contract.RECEIPTS_PUBLISHED)
     def on_receipts_published(self, payload):

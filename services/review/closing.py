@@ -43,18 +43,23 @@ def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime) -> None:
         log.info("sitting %s waits for the chair: %s", sitting["id"], sorted(conclusion.ties))
         return
     results, recorded, changes = [], [], []
+    council = repo.council(sitting["council_id"])
+    unit_names = repo.unit_names({case["unit_id"] for case in cases.values()})
     for row in rows:
         case, outcome = cases[row["nomination_id"]], conclusion.outcomes[row["nomination_id"]]
         tally = {"approve": row["approve"], "reject": row["reject"], "abstain": row["abstain"],
                  "members": sitting["members_total"], "required": outcome.required}
         recorded.append({"nomination_id": row["nomination_id"], "required": outcome.required,
                          "outcome": outcome.result, "reasons": list(outcome.reasons)})
-        change = _apply(uow, sitting, case, outcome, tally, now)
+        named = domain.names(case, unit_names, council)
+        change = _apply(uow, sitting, case, outcome, tally, now, named)
         if change is not None:
             changes.append(change)
         results.append({"nomination_id": case["nomination_id"], "award_code": case["award_code"],
                         "nominee_name": case["nominee"]["name"], "unit_id": case["unit_id"], **tally,
-                        "outcome": outcome.result, "reasons": list(outcome.reasons)})
+                        "outcome": outcome.result, "reasons": list(outcome.reasons),
+                        "unit_name": unit_names.get(case["unit_id"]), "contact_email": case["contact_email"],
+                        "award_year": case["award_year"]})
     repo.record_outcomes(sitting["id"], recorded)
     repo.update_cases(changes)
     repo.update_sitting(sitting["id"], status=CLOSED, closed_at=now, quorum_met=conclusion.quorum_met,
@@ -62,7 +67,8 @@ def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime) -> None:
     uow.publish(contract.SITTING_CLOSED, {
         "sitting_id": sitting["id"], "council_id": sitting["council_id"], "stage": sitting["stage"],
         "quorum_met": conclusion.quorum_met, "closed_at": now.isoformat(), "participants": participants,
-        "units": sorted({r["unit_id"] for r in results}), "results": results})
+        "units": sorted({r["unit_id"] for r in results}), "results": results,
+        "council_name": council["name"] if council else None})
     uow.publish(contract.RECEIPTS_PUBLISHED, receipts_published(repo, sitting))
     log.info("sitting %s closed: items=%d quorum_met=%s", sitting["id"], len(results), conclusion.quorum_met)
 
@@ -76,7 +82,7 @@ def receipts_published(repo: Reviews, sitting: dict) -> dict:
             "members": [{"name": m["name"], "email": m["email"]} for m in roster]}
 
 
-def _apply(uow, sitting, case, outcome, tally, now) -> dict | None:
+def _apply(uow, sitting, case, outcome, tally, now, named=None) -> dict | None:
     """Publish what an item's outcome causes; return the change to its case (None: withdrawn)."""
     nomination_id = case["nomination_id"]
     if outcome.result == WITHDRAWN:
@@ -90,11 +96,11 @@ def _apply(uow, sitting, case, outcome, tally, now) -> dict | None:
                 "sitting_id": None}
     if outcome.result == ADVANCED:
         uow.publish(contract.NOMINATION_ADVANCED, domain.outcome_event(
-            case, ADVANCED, outcome.next_stage, tally, outcome.reasons, sitting["id"], now))
+            case, ADVANCED, outcome.next_stage, tally, outcome.reasons, sitting["id"], now, named))
         return {"nomination_id": nomination_id, "stage": outcome.next_stage, "state": domain.WAITING,
                 "sitting_id": None}
     uow.publish(contract.NOMINATION_DECIDED, domain.outcome_event(
-        case, outcome.result, sitting["stage"], tally, outcome.reasons, sitting["id"], now))
+        case, outcome.result, sitting["stage"], tally, outcome.reasons, sitting["id"], now, named))
     return {"nomination_id": nomination_id, "state": domain.DECIDED, "outcome": outcome.result, "decided_at": now}
 
 

@@ -14,7 +14,7 @@ def case_from_submission(event: dict, now: datetime) -> dict:
             "award_code": event["award_code"], "award_year": event["award_year"],
             "nominee": event["nominee"], "contact_email": event["contact_email"], "stage": UNIT_COUNCIL,
             "state": WAITING, "received_at": now, "rule_set": event.get("rule_set"),
-            "revision": event.get("revision") or 1, "considered": False}
+            "revision": event.get("revision") or 1, "considered": False, "dossier": event.get("dossier")}
 
 
 def amended_case(case: dict, event: dict) -> dict:
@@ -24,7 +24,7 @@ def amended_case(case: dict, event: dict) -> dict:
     restart = (event["award_code"], event["award_year"]) != (case["award_code"], case["award_year"])
     return {"award_code": event["award_code"], "award_year": event["award_year"], "nominee": event["nominee"],
             "contact_email": event["contact_email"], "state": WAITING,
-            "stage": UNIT_COUNCIL if restart else case["stage"], "considered": False,
+            "stage": UNIT_COUNCIL if restart else case["stage"], "considered": False, "dossier": event.get("dossier"),
             "revision": event.get("revision") or (case["revision"] or 1) + 1}
 
 
@@ -64,9 +64,18 @@ def case_view(case: dict) -> dict:
             "received_at": case["received_at"].isoformat(), "revision": case["revision"] or 1}
 
 
-def outcome_event(case: dict, result: str, stage: str, tally: dict, reasons, sitting_id, now) -> dict:
+def names(case: dict, unit_names: dict, council: dict | None = None) -> dict:
+    """What a mail calls a case by: its nominee, unit and (at a sitting) council."""
+    found = {"nominee_name": case["nominee"].get("name"), "unit_name": unit_names.get(case["unit_id"])}
+    if council:
+        found.update(council_id=council["id"], council_name=council["name"])
+    return {key: value for key, value in found.items() if value}
+
+
+def outcome_event(case: dict, result: str, stage: str, tally: dict, reasons, sitting_id, now,
+                  named: dict | None = None) -> dict:
     """Payload of ``nomination_decided`` / ``nomination_advanced`` (contract.md)."""
-    return {"nomination_id": case["nomination_id"], "outcome": result if result in (*AWARDED, "rejected")
+    return {**(named or {}), "nomination_id": case["nomination_id"], "outcome": result if result in (*AWARDED, "rejected")
             else None, "stage": stage, "tally": tally, "reasons": list(reasons), "unit_id": case["unit_id"],
             "contact_email": case["contact_email"], "nominee_email": case["nominee"].get("email"),
             "sitting_id": sitting_id, "decided_at": now.isoformat(), **voted_on(case)}

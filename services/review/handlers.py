@@ -65,7 +65,8 @@ def return_nomination(nomination_id: str, reasons: list, uow) -> dict:
         uow.publish(contract.NOMINATION_RETURNED, {
             "nomination_id": nomination_id, "stage": case["stage"], "reasons": reasons,
             "unit_id": case["unit_id"], "contact_email": case["contact_email"],
-            "nominee_email": case["nominee"].get("email"), **domain.voted_on(case)})
+            "nominee_email": case["nominee"].get("email"), **domain.voted_on(case),
+            **domain.names(case, repo.unit_names({case["unit_id"]}))})
         uow.commit()
         return domain.case_view({**case, "state": domain.RETURNED})
 

@@ -28,6 +28,7 @@ cases = sa.Table(
     sa.Column("decided_at", TS, nullable=True),
     sa.Column("revision", sa.Integer, nullable=True),  # the dossier revision this case holds
     sa.Column("considered", sa.Boolean, nullable=True),  # put on an agenda since its last (re)submission
+    sa.Column("dossier", sa.JSON, nullable=True),  # what the ballot page shows (review_0005)
     sa.Index("ix_cases_stage_state", "stage", "state"),
 )
 

@@ -43,6 +43,10 @@ class Reviews:
     def unit_ids(self) -> set[str]:
         return set(self.session.execute(sa.select(units.c.id)).scalars())
 
+    def unit_names(self, unit_ids) -> dict[str, str]:
+        query = sa.select(units.c.id, units.c.name).where(units.c.id.in_(sorted(unit_ids)))
+        return dict(self.session.execute(query).all())
+
     def unit(self, unit_id: str) -> dict | None:
         return self._one(sa.select(units).where(units.c.id == unit_id))
 

@@ -6,6 +6,7 @@ from nameko.timer import timer
 
 from services.review import closing, handlers, sittings
 from services.review.calendar import DEFAULT_HOLIDAYS_2025_2026
+from services.review.web import BallotPage
 from shared import contract
 from shared.contract import schemas
 from shared.platform.auth import OperatorOnly
@@ -29,6 +30,7 @@ class ReviewService:
     config = Configuration()
     require_operator = OperatorOnly()
     observability = Observability()  # /healthz, /readyz, /metrics on TDKT_HTTP_PORT
+    ballot_page = BallotPage()  # /ballot/TOKEN beside them (served by observability)
     logs = JsonLogging()  # JSON log lines with the Nameko call id (TDKT_LOG_FORMAT=json|text)
 
     @inbox_event_handler(contract.INTAKE, contract.NOMINATION_SUBMITTED)
@@ -63,7 +65,7 @@ class ReviewService:
         self.require_operator()
         holidays = self.config.holidays or DEFAULT_HOLIDAYS_2025_2026
         return sittings.convene_sitting(str(council_id), deadline, self.uow, self.config.secret_key,
-                                        holidays, utcnow())
+                                        holidays, utcnow(), self.config.public_url)
 
     @rpc(expected_exceptions=EXPECTED)
     def close_sitting(self, sitting_id):

@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 CHOICES = ("approve", "reject", "abstain")
 
 
-def convene_sitting(council_id: str, deadline, uow, key: str, holidays, now: datetime) -> dict:
+def convene_sitting(council_id: str, deadline, uow, key: str, holidays, now: datetime,
+                    public_url: str | None = None) -> dict:
     """Put every waiting nomination for this council on the agenda, freeze the roster, issue ballots."""
     with uow:
         repo = Reviews(uow.session)
@@ -48,18 +49,21 @@ def convene_sitting(council_id: str, deadline, uow, key: str, holidays, now: dat
               "approve": 0, "reject": 0, "abstain": 0} for c in cases])
         repo.update_cases([{"nomination_id": c["nomination_id"], "state": domain.ON_AGENDA,
                             "sitting_id": sitting_id, "considered": True} for c in cases])
+        unit_names = repo.unit_names({c["unit_id"] for c in cases})
         items = [{"nomination_id": c["nomination_id"], "award_code": c["award_code"],
-                  "nominee_name": c["nominee"]["name"], "unit_id": c["unit_id"]} for c in cases]
+                  "nominee_name": c["nominee"]["name"], "unit_id": c["unit_id"],
+                  "unit_name": unit_names.get(c["unit_id"])} for c in cases]
         for c in cases:  # intake closes amendments: this revision is the one the council considers
             uow.publish(contract.NOMINATION_ON_AGENDA, {
                 "nomination_id": c["nomination_id"], "unit_id": c["unit_id"], "sitting_id": sitting_id,
                 "council_id": council_id, "stage": stage, **domain.voted_on(c)})
         for member in roster:
+            token = tokens[member["id"]]
             uow.publish(contract.BALLOT_ISSUED, {
-                "sitting_id": sitting_id, "council_id": council_id,
+                "sitting_id": sitting_id, "council_id": council_id, "council_name": council["name"],
                 "member": {"id": member["id"], "name": member["name"], "email": member["email"]},
-                "ballot_token": tokens[member["id"]], "public_key": public_key,
-                "deadline": due.isoformat(), "agenda": items})
+                "ballot_token": token, "public_key": public_key, "deadline": due.isoformat(), "agenda": items,
+                "convened_at": now.isoformat(), "ballot_url": f"{public_url}/ballot/{token}" if public_url else None})
         uow.commit()
     log.info("sitting %s convened: council=%s items=%d members=%d", sitting_id, council_id, len(cases),
              len(roster))

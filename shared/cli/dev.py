@@ -19,7 +19,9 @@ SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "directory.sample.yml"
 @click.option("--units", default=12, show_default=True, type=click.IntRange(1, 100), help="How many units take part.")
 @click.option("--per-unit", default=8, show_default=True, type=click.IntRange(1, 200),
               help="Nominations each unit submits.")
-def demo(directory_file, units, per_unit):
+@click.option("--no-vote", is_flag=True, help="Stop after convening the unit sittings: they stay open, and each "
+              "member's invitation (var/mail/) links to a ballot page to vote on by hand.")
+def demo(directory_file, units, per_unit, no_vote):
     """Load the directory, submit a year-end batch, hold the sittings, vote, and show the outcomes."""
     from shared.devtools.demo import BallotBox, nominations_for
     from shared.platform.client import rpc_proxy
@@ -42,6 +44,9 @@ def demo(directory_file, units, per_unit):
                     submitted += [proxy.intake.submit_nomination(n)["nomination_id"]
                                   for n in nominations_for(unit, per_unit)]
         _wait(lambda: all(_known(operator, n) for n in submitted[-len(taking_part):]), "review to record them")
+        if no_vote:
+            _convene_only(operator, [councils[u["id"]] for u in taking_part])
+            return
         sittings = _hold(operator, box, [councils[u["id"]] for u in taking_part], "Unit councils voting")
         _wait(lambda: all(_closed(operator, s) for s in sittings), "the unit sittings to close")
         ministry_sittings = _hold(operator, box, [ministry], "Ministry council voting")
@@ -72,6 +77,15 @@ def _hold(operator, box, councils, label):
             held.append(sitting["sitting_id"])
             box.vote_all(sitting["sitting_id"], sitting["members"], progress=bar.update)
     return held
+
+
+def _convene_only(operator, councils):
+    """Convene each council and leave its sitting open for the members to vote on the ballot page."""
+    for council in councils:
+        sitting = operator("convene_sitting", council["id"], {"working_days": 5})
+        click.echo(f"{council['name']}: sitting {sitting['sitting_id']} open until {sitting['deadline']}, "
+                   f"{len(sitting['agenda'])} nominations, {sitting['members']} members")
+    click.echo("Each member's invitation is in var/mail/ (make run): open its link to vote on the ballot page.")
 
 
 def _known(operator, nomination_id):

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy" / "examples" / "nomination.json"
 CERTIFICATE = {"kind": "xac_nhan_sang_kien", "filename": "sang-kien.pdf", "sha256": "c" * 64, "size": 4096}
 SURNAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi")
+POSITIONS = ("Chuyên viên", "Chuyên viên chính", "Phó Trưởng phòng", "Trưởng phòng")
 GIVEN = ("Thị Hoa", "Văn Nam", "Thị Lan", "Minh Tuấn", "Thu Hương", "Quốc Bảo", "Ngọc Anh", "Đức Thắng")
 
 
@@ -48,7 +49,7 @@ def nominations_for(unit: dict, count: int) -> list[dict]:
         nominee = nomination["nominee"]
         nominee.update(full_name=f"{SURNAMES[number % 8]} {GIVEN[(number + len(unit['id'])) % 8]}",
                        employee_id=f"{unit['id']}-{number:03d}", gender="female" if number % 2 else "male",
-                       email=f"{unit['id']}.{number}@example.vn")
+                       email=f"{unit['id']}.{number}@example.vn", position=POSITIONS[number % 4])
         nomination.update(submission_key=f"demo-{unit['id']}-{number}", award_code=award,
                           contact_email=unit["email"])
         if award == "CSTD_BO":

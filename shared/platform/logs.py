@@ -201,3 +201,27 @@ def _message(record) -> str:
         return record.getMessage()
     except Exception as exc:  # arguments that do not fit the format string: keep the format, drop them
         return f"{record.msg!s} (unformattable arguments: {type(exc).__name__})"
+
+
+class RedactedLog:
+    """The WSGI server's logger, with every ``/ballot/TOKEN`` path blanked to ``/ballot/…``."""
+
+    TOKEN_PATH = re.compile(r"/ballot/[^\s\"?]+")
+
+    def __init__(self, logger):
+        self.logger = logger
+
+    def _say(self, level, message, *args):
+        self.logger.log(level, self.TOKEN_PATH.sub("/ballot/…", str(message)), *args)
+
+    def debug(self, message, *args):
+        self._say(logging.DEBUG, message, *args)
+
+    def info(self, message, *args):
+        self._say(logging.INFO, message, *args)
+
+    def error(self, message, *args):
+        self._say(logging.ERROR, message, *args)
+
+    def write(self, message):
+        self._say(logging.INFO, message.rstrip())

@@ -93,9 +93,11 @@ class YearEnd:
     def expected_mails(self) -> int:
         """An acknowledgement per nomination; per member of each sitting an invitation, the receipt of the
         ballot (every member votes) and the list of receipts at the close; each outcome (advanced,
-        decided) to the unit and to the nominee."""
+        decided) to the nominee, and one mail per sitting to each unit it decided on: every unit after its
+        own council's sitting, and (each unit having a tenth CSTD_BO) after the ministry's."""
         invitations = workload.UNIT_MEMBERS * len(self.sittings) + workload.MINISTRY_MEMBERS * bool(self.advanced)
-        return self.total + 3 * invitations + 2 * (self.total + self.advanced)
+        unit_mails = len(self.sittings) + (len(self.units) if self.advanced else 0)
+        return self.total + 3 * invitations + (self.total + self.advanced) + unit_mails
 
     def _submit_all(self):
         pool, pending = eventlet.GreenPool(self.callers), iter(self.units)

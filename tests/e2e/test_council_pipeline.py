@@ -84,17 +84,19 @@ def test_a_ministry_award_goes_through_both_councils_and_intake_follows(system, 
         assert history[-1]["tally"] == {"approve": 14, "reject": 1, "abstain": 0, "members": 15, "required": 14}
     ballots.close()
 
-    # 2 acknowledgements, 7 + 15 invitations, as many receipts and lists of receipts, then advanced and
-    # 2 decisions to the unit and the nominee
-    mails = mail_sink.wait_for(30 + 44, timeout=60)
-    invitations = [m for m in mails if "Phiếu bầu phiên họp" in m["Subject"]]
+    # 2 acknowledgements, 7 + 15 invitations, as many receipts and lists of receipts, advanced and 2
+    # decisions to the nominee, and one mail per sitting to the unit (issue #14)
+    mails = mail_sink.wait_for(2 + 3 * 22 + 3 + 2, timeout=60)
+    invitations = [m for m in mails if "Phiếu bầu" in m["Subject"] and "Biên nhận" not in m["Subject"]]
     assert len(invitations) == 22
     assert all("tdkt vote --token " in m.get_body(("plain",)).get_content() for m in invitations)
     assert all(" --key " in m.get_body(("plain",)).get_content() for m in invitations)
     assert sum("Biên nhận phiếu bầu" in m["Subject"] for m in mails) == 22
     assert sum("Danh sách biên nhận" in m["Subject"] for m in mails) == 22
-    to_nominee = [m["Subject"] for m in mails if m["To"] == "hoa.nt@example.vn"]
-    assert len(to_nominee) == 3 and len(mails) == 30 + 44
+    to_nominee = [m["Subject"] for m in mails if m["To"].addresses[0].addr_spec == "hoa.nt@example.vn"]
+    assert len(to_nominee) == 3 and len(mails) == 2 + 3 * 22 + 3 + 2
+    to_unit = [m for m in mails if "Kết quả phiên họp" in m["Subject"]]
+    assert len(to_unit) == 2 and all("Văn phòng Bộ" in m["Subject"] for m in to_unit)
 
 
 def _waiting(proxy, nomination_id):

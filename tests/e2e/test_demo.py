@@ -24,11 +24,12 @@ def test_the_demo_runs_a_year_end_batch_through_both_councils_with_sealed_ballot
     assert result.returncode == 0, result.stdout + result.stderr
     assert "CSTD_BO" in result.stdout and "Mail sent:" in result.stdout
     assert len(cast) == 36 and all(set(vote) == {"ballot_token", "sealed"} for vote in cast)
-    # 12 acknowledgements; 3 x 7 + 15 invitations, receipts and lists of receipts; outcome mail to unit
-    # and nominee
-    mails = mail_sink.wait_for(12 + 3 * 36 + 24)
-    assert sum("Phiếu bầu phiên họp" in m["Subject"] for m in mails) == 36
+    # 12 acknowledgements; 3 x 7 + 15 invitations, receipts and lists of receipts; each outcome to its
+    # nominee, and one mail per sitting to each unit it decided on: 3 unit sittings, then the ministry's
+    # for the 3 units' CSTD_BO
+    mails = mail_sink.wait_for(12 + 3 * 36 + 12 + 6)
     assert sum("Biên nhận phiếu bầu" in m["Subject"] for m in mails) == 36
+    assert sum("Kết quả phiên họp" in m["Subject"] for m in mails) == 6
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)

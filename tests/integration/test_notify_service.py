@@ -21,16 +21,29 @@ def notify(container_factory, rabbit_config, service_env, mail_sink):
     return container
 
 
-def test_the_same_decision_delivered_three_times_mails_each_recipient_once(notify, rabbit_config, mail_sink):
+CLOSED = {"sitting_id": "s-1", "council_id": "hd-vp", "council_name": "Hội đồng TĐKT Văn phòng Bộ", "stage": "unit",
+          "quorum_met": True, "closed_at": "2025-12-01T10:00:00+07:00", "participants": 7, "units": ["vp"],
+          "results": [{**{k: DECIDED[k] for k in ("nomination_id", "unit_id", "contact_email", "outcome", "reasons")},
+                       **DECIDED["tally"], "award_code": "LDTT", "nominee_name": "Phạm Thu Hương",
+                       "unit_name": "Văn phòng Bộ"}]}
+
+
+def test_the_same_decision_and_close_delivered_three_times_mail_each_recipient_once(notify, rabbit_config,
+                                                                                    mail_sink):
     publish = EventPublisher(rabbit_config["AMQP_URI"], "review")
     for _ in range(3):
         with entrypoint_waiter(notify, "on_nomination_decided", timeout=15):
             publish("nomination_decided", DECIDED, "decided-event-1", {})
+        with entrypoint_waiter(notify, "on_sitting_closed", timeout=15):
+            publish("sitting_closed", CLOSED, "closed-event-1", {})
     mails = mail_sink.wait_for(2)
     assert sorted(m["To"] for m in mails) == ["huong.pt@example.vn", "vanphong@example.vn"]
     assert len({m["Message-ID"] for m in mails}) == 2
-    with entrypoint_waiter(notify, "on_nomination_decided", timeout=15):  # a different event: new mail
-        publish("nomination_decided", {**DECIDED, "nominee_email": None}, "decided-event-2", {})
+    to_unit = next(m for m in mails if m["To"] == "vanphong@example.vn")
+    assert "Kết quả phiên họp Hội đồng TĐKT Văn phòng Bộ ngày 01/12/2025" in to_unit["Subject"]
+    assert "Phạm Thu Hương" in to_unit.get_body(("plain",)).get_content()
+    with entrypoint_waiter(notify, "on_sitting_closed", timeout=15):  # a different event: new mail
+        publish("sitting_closed", {**CLOSED, "sitting_id": "s-2"}, "closed-event-2", {})
     assert len(mail_sink.wait_for(3)) == 3
 
 
@@ -41,9 +54,9 @@ def test_the_operator_reads_the_delivery_log_without_the_bodies(notify, rabbit_c
 
     with entrypoint_waiter(notify, "on_nomination_decided", timeout=15):
         EventPublisher(rabbit_config["AMQP_URI"], "review")("nomination_decided", DECIDED, "decided-log", {})
-    mail_sink.wait_for(2)
+    mail_sink.wait_for(1)
     monkeypatch.setenv("AMQP_URI", rabbit_config["AMQP_URI"])
-    wait_until(lambda: CliRunner().invoke(main, ["mail", "log", "--status", "sent"]).output.count("sent") >= 2)
+    wait_until(lambda: CliRunner().invoke(main, ["mail", "log", "--status", "sent"]).output.count("sent") >= 1)
     result = CliRunner().invoke(main, ["mail", "log", "--csv"])
     assert result.exit_code == 0, result.output
     assert "huong.pt@example.vn" in result.output and "decided" in result.output

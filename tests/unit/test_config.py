@@ -212,3 +212,12 @@ def test_the_master_secret_may_come_from_a_key_file_but_not_from_both(tmp_path):
     key_file.write_text("short\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="at least 16"):
         load_settings({"TDKT_SECRET_KEY_FILE": str(key_file)})
+
+
+def test_the_ballot_pages_public_address_defaults_to_make_runs_review_and_must_be_http():
+    assert load_settings({}).public_url == "http://localhost:8002"
+    assert load_settings({"TDKT_PUBLIC_URL": "https://tdkt.example.vn/"}).public_url == "https://tdkt.example.vn"
+    with pytest.raises(ConfigError, match="TDKT_PUBLIC_URL"):
+        load_settings({"TDKT_PUBLIC_URL": "javascript:alert(1)"})
+    with pytest.raises(ConfigError, match="TDKT_COUNCIL_AMQP_URI"):
+        load_settings({"TDKT_COUNCIL_AMQP_URI": "http://broker"})

@@ -118,3 +118,17 @@ def test_new_tokens_are_unique_and_long():
 
     assert len(tokens) == 100
     assert all(len(token) >= 40 for token in tokens)
+
+
+def test_the_submitted_event_carries_the_dossier_a_council_member_reads_and_the_position():
+    nominee = {"kind": "individual", "full_name": "Nguyễn Thị Hoa", "employee_id": "VP-0042", "gender": "female",
+               "position": "Trưởng phòng"}
+    nomination = domain.new_nomination({**body(**nominee), "achievements": "Số hoá 120 hồ sơ.", "documents": [
+        {"kind": "to_trinh", "filename": "to-trinh.pdf", "sha256": "a" * 64, "size": 10}]}, "vp", "nd98-2023", NOW)
+
+    event = load(NominationSubmitted, domain.submitted_event(nomination))
+
+    assert event["nominee"]["position"] == "Trưởng phòng"
+    assert event["dossier"]["achievements"] == "Số hoá 120 hồ sơ."
+    assert event["dossier"]["documents"] == [{"kind": "to_trinh", "filename": "to-trinh.pdf"}]  # no digest, no size
+    assert event["dossier"]["history"][0]["rating"] == "HTXSNV"

@@ -218,3 +218,16 @@ def test_an_expected_error_of_a_caller_is_one_line_without_its_traceback():
     other = logging.LogRecord("x", logging.ERROR, __file__, 1, "error handling worker", (), (ValueError,
                               ValueError("boom"), None))
     assert RedactSecrets().filter(other) and other.exc_info is not None  # real errors keep theirs
+
+
+def test_the_http_servers_log_blanks_every_ballot_token_in_a_path(caplog):
+    import logging
+
+    from shared.platform.logs import RedactedLog
+
+    redacted = RedactedLog(logging.getLogger("tdkt.test.http"))
+    with caplog.at_level(logging.DEBUG, "tdkt.test.http"):
+        redacted.error('I/O error while discarding request body. client=1.2.3.4 request="POST /ballot/eyJz.abc-_ '
+                       'HTTP/1.1"')
+        redacted.info("GET /ballot/eyJz.def?lang=en HTTP/1.1")
+    assert "eyJz" not in caplog.text and caplog.text.count("/ballot/…") == 2 and "lang=en" in caplog.text

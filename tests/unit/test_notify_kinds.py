@@ -129,21 +129,22 @@ def test_a_rendered_invitation_builds_a_message_that_keeps_its_vietnamese_subjec
     ("nomination_advanced", decided(outcome=None, stage="ministry"), "advanced"),
     ("nomination_decided", decided(), "decided"),
     ("nomination_returned", returned(), "returned")])
-def test_an_outcome_goes_to_the_unit_contact_and_the_nominee_with_distinct_stable_keys(event_type, event, kind):
+def test_an_outcome_goes_to_the_nominee_and_a_return_also_to_the_unit_with_stable_keys(event_type, event, kind):
     requests = kinds.outcome(event_type, event, "evt-1")
 
-    assert [(r.kind, r.recipient.email) for r in requests] == [(kind, "vanphong@example.vn"),
-                                                               (kind, "binh@example.vn")]
-    assert [r.context["audience"] for r in requests] == ["unit", "nominee"]
-    assert len({r.key for r in requests}) == 2
+    unit = [(kind, "vanphong@example.vn")] if kind == "returned" else []  # decisions: the sitting's one mail
+    assert [(r.kind, r.recipient.email) for r in requests] == [*unit, (kind, "binh@example.vn")]
+    assert [r.context["audience"] for r in requests] == ["unit"] * len(unit) + ["nominee"]
+    assert len({r.key for r in requests}) == len(requests)
     assert [r.key for r in requests] == [r.key for r in kinds.outcome(event_type, event, "evt-1")]
     assert kinds.requests_for(event_type, event, "evt-1") == requests
 
 
 def test_a_nominee_with_the_contact_address_gets_one_mail():
-    requests = kinds.outcome("nomination_decided", decided(nominee_email=" VanPhong@Example.VN"), "evt-1")
-
+    requests = kinds.outcome("nomination_returned", returned(nominee_email=" VanPhong@Example.VN"), "evt-1")
     assert [r.recipient.email for r in requests] == ["vanphong@example.vn"]
+    # a decision reaches that address in the sitting's mail to the unit only
+    assert kinds.outcome("nomination_decided", decided(nominee_email=" VanPhong@Example.VN"), "evt-1") == []
 
 
 def test_a_nominee_without_an_address_gets_no_mail():
@@ -167,7 +168,7 @@ def test_a_decision_renders_its_outcome_in_vietnamese_with_the_tally(result, wor
 
 def test_a_decision_names_the_award_and_nominee_when_the_event_carries_them_and_escapes_html():
     event = decided(award_code="CSTD_BO", nominee_name="Hoàng <b>Em</b>", stage="ministry")
-    subject, text, html = render(kinds.outcome("nomination_decided", event, "evt-1")[1])
+    subject, text, html = render(kinds.outcome("nomination_decided", event, "evt-1")[0])
 
     assert "Hoàng <b>Em</b>" in subject and "Hoàng <b>Em</b>" in text
     assert "<b>" not in html and "Hoàng &lt;b&gt;Em&lt;/b&gt;" in html
@@ -191,7 +192,8 @@ def test_a_returned_nomination_renders_its_reasons_without_a_tally():
 
 
 def test_an_event_notify_does_not_mail_about_causes_no_mail():
-    assert kinds.requests_for("sitting_closed", {"sitting_id": "s-1"}, "evt-1") == []
+    assert kinds.requests_for("vote_counted", {"sitting_id": "s-1"}, "evt-1") == []
+    assert kinds.requests_for("sitting_closed", {"sitting_id": "s-1", "results": []}, "evt-1") == []
 
 
 # --- sealed ballots: the public key, receipts and the list of receipts ---------------------------------
@@ -234,3 +236,48 @@ def test_the_list_of_receipts_goes_to_every_member_with_every_code_and_the_count
     subject, text, html = render(requests[0])
     assert single_line(subject) and "2/3" in subject
     assert all(code in body for code in codes for body in (text, html))
+
+
+def closed(**overrides):
+    def result(nid, name, award, outcome, contact="vanphong@example.vn", unit="vp", unit_name="Văn phòng Bộ"):
+        return {"nomination_id": nid, "award_code": award, "nominee_name": name, "unit_id": unit,
+                "unit_name": unit_name, "contact_email": contact, "approve": 6, "reject": 1, "abstain": 0,
+                "members": 7, "required": 6, "outcome": outcome, "reasons": [] if outcome != "rejected"
+                else ["Đạt 4/7 phiếu đồng ý, cần 6."]}
+    return {"sitting_id": "0cc2202f" * 4, "council_id": "hd-vp", "council_name": "Hội đồng TĐKT Văn phòng Bộ",
+            "stage": "unit", "quorum_met": True, "closed_at": "2026-12-09T02:00:00+00:00", "participants": 7,
+            "units": ["vp", "tccb"], "results": [
+                result("n-1", "Trần Thị Bình", "LDTT", "approved"), result("n-2", "Lê Văn Cường", "CSTDCS", "rejected"),
+                result("n-3", "Phạm Dũng", "CSTD_BO", "advanced"), result("n-4", "Vũ Em", "LDTT", "requeued"),
+                result("n-5", "Đỗ Giang", "LDTT", "approved", "tccb@example.vn", "tccb", "Vụ Tổ chức cán bộ")],
+            **overrides}
+
+
+def test_a_closed_sitting_sends_each_unit_contact_one_mail_with_its_decided_and_advanced_nominations():
+    requests = kinds.requests_for("sitting_closed", closed(), "evt-9")
+
+    assert [(r.kind, r.recipient.email) for r in requests] == [("sitting_outcomes", "tccb@example.vn"),
+                                                               ("sitting_outcomes", "vanphong@example.vn")]
+    assert [r.key for r in requests] == [r.key for r in kinds.requests_for("sitting_closed", closed(), "evt-9")]
+    subject, text, html = render(requests[1])
+    assert subject == "[TĐKT] Kết quả phiên họp Hội đồng TĐKT Văn phòng Bộ ngày 09/12/2026 – Văn phòng Bộ (3 hồ sơ)"
+    for body in (text, html):
+        main = body.split("reference")[0]
+        for fact in ("Kính gửi", "Văn phòng Bộ", "Trần Thị Bình", AWARD_NAMES["LDTT"], "Lê Văn Cường",
+                     "không được đề nghị", "Đạt 4/7 phiếu đồng ý, cần 6.", "Phạm Dũng", "chuyển lên", "6/7"):
+            assert fact in main, fact
+        assert "Vũ Em" not in body and "Đỗ Giang" not in body  # not decided there / another unit
+        assert "0cc2202f" not in main and "n-1" not in main and "0cc2202f" * 4 in body
+
+
+def test_the_outcome_mails_speak_in_names_with_ids_on_one_reference_line():
+    event = decided(award_code="LDTT", award_year=2026, nominee_name="Trần Thị Bình", unit_name="Văn phòng Bộ",
+                    council_name="Hội đồng TĐKT Văn phòng Bộ", decided_at="2026-12-09T02:00:00+00:00",
+                    nomination_id="0cc2202f" * 4)
+    subject, text, html = render(kinds.outcome("nomination_decided", event, "evt-1")[0])
+
+    assert subject.startswith("[TĐKT] Kết quả xét khen thưởng Trần Thị Bình – Lao động tiên tiến")
+    for body in (text, html):
+        assert "Hội đồng TĐKT Văn phòng Bộ ngày 09/12/2026" in body and "Lao động tiên tiến năm 2026" in body
+        assert body.count("0cc2202f" * 4) == 1 and "Tham chiếu / reference" in body
+

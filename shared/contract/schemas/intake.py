@@ -17,6 +17,7 @@ class Individual(Schema):
     gender = fields.String(required=True, validate=validate.OneOf(("female", "male")))
     email = Email(load_default=None, allow_none=True)
     direct_worker = fields.Boolean(load_default=False)
+    position = fields.String(allow_none=True, validate=single_line(200))  # chức vụ (optional)
 
 
 class Collective(Schema):
@@ -145,6 +146,21 @@ class NomineeSummary(Schema):
     direct_worker = fields.Boolean(load_default=False)
     members_total = fields.Integer(load_default=None, allow_none=True, strict=True)
     members_female = fields.Integer(load_default=None, allow_none=True, strict=True)
+    position = fields.String(allow_none=True, validate=single_line(200))
+
+
+class DocumentSummary(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(DOCUMENT_KINDS))
+    filename = fields.String(required=True, validate=single_line(255))
+
+
+class Dossier(Schema):
+    """What a council member reads of a case on the ballot page: the achievements, the years relied on
+    (ratings, titles, initiatives) and the documents filed."""
+
+    achievements = fields.String(load_default="", validate=validate.Length(max=20_000))
+    history = fields.List(fields.Nested(HistoryYear), load_default=list, validate=validate.Length(max=40))
+    documents = fields.List(fields.Nested(DocumentSummary), load_default=list, validate=validate.Length(max=30))
 
 
 class NominationSubmitted(Schema):
@@ -159,6 +175,7 @@ class NominationSubmitted(Schema):
     submitted_at = fields.String(required=True, validate=validate.Length(max=40))
     rule_set = fields.String(load_default=None, allow_none=True, validate=validate.And(ID, validate.Length(max=32)))
     revision = revision_field()  # absent: an older sender
+    dossier = fields.Nested(Dossier, allow_none=True)  # absent: an older sender
 
 
 class NominationAmended(NominationSubmitted):

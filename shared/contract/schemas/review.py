@@ -33,6 +33,11 @@ class ReviewOutcome(Schema):
     award_code = fields.String(allow_none=True, validate=validate.OneOf(AWARD_CODES))
     award_year = fields.Integer(allow_none=True, strict=True, validate=YEAR)
     revision = fields.Integer(allow_none=True, strict=True, validate=REVISION)
+    # names for the mail (issue #14), from review's directory and the case; absent from older senders
+    nominee_name = fields.String(allow_none=True, validate=NAME)
+    unit_name = fields.String(allow_none=True, validate=NAME)
+    council_id = fields.String(allow_none=True, validate=ID)
+    council_name = fields.String(allow_none=True, validate=NAME)
 
 
 class NominationOnAgenda(Schema):
@@ -123,6 +128,7 @@ class AgendaItem(Schema):
     award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
     nominee_name = fields.String(required=True, validate=NAME)
     unit_id = fields.String(required=True, validate=ID)
+    unit_name = fields.String(allow_none=True, validate=NAME)
 
 
 class Member(Schema):
@@ -140,6 +146,9 @@ class BallotIssued(Schema):
     ballot_token = fields.String(required=True, validate=validate.Length(min=1, max=1000))
     deadline = fields.String(required=True, validate=validate.Length(max=40))
     agenda = fields.List(fields.Nested(AgendaItem), required=True, validate=validate.Length(max=MAX_AGENDA))
+    council_name = fields.String(allow_none=True, validate=NAME)
+    ballot_url = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    convened_at = fields.String(allow_none=True, validate=validate.Length(max=40))
     # the sitting's public key (32 bytes, standard base64): clients seal the choices to it
     # (shared.contract.ballots); absent from ballots issued before sealing
     public_key = fields.String(validate=validate.Length(min=1, max=64))
@@ -186,3 +195,4 @@ class SittingClosed(Schema):
     participants = fields.Integer(required=True, strict=True)
     units = fields.List(fields.String(validate=ID), required=True, validate=validate.Length(max=5000))
     results = fields.List(fields.Dict(), required=True, validate=validate.Length(max=MAX_AGENDA))
+    council_name = fields.String(allow_none=True, validate=NAME)  # issue #14: mail speaks in names

@@ -2,13 +2,13 @@
 key pair (public key; private key encrypted under the master secret, erased when voting ends) and the
 receipts counted (no member on them).
 
-Revision ID: review_0005
+Revision ID: review_0006
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "review_0005"
-down_revision = "review_0004"
+revision = "review_0006"
+down_revision = "review_0005"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,94 @@
+"""The ballot page over real HTTP against a running review container on a real broker and database: a GET
+never casts, a genuine POST casts once through council.vote_cast and says "recorded", a replay, a forged
+cross-site POST, a foreign or expired token and an oversized body are each refused."""
+import logging
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+
+from services.review import ballot_page, ballots
+from shared.platform.config import LOCAL_SECRET_KEY
+from tests.harness import free_port, wait_until
+from tests.integration.review_support import TOMORROW, Review, directory, submitted
+
+
+@pytest.fixture
+def page(container_factory, rabbit_config, service_env, monkeypatch):
+    port = free_port()
+    monkeypatch.setenv("TDKT_HTTP_PORT", str(port))
+    monkeypatch.setenv("TDKT_PUBLIC_URL", f"http://127.0.0.1:{port}")
+    from services.review.service import ReviewService
+    container = container_factory(ReviewService, rabbit_config)
+    container.start()
+    review = Review(container, rabbit_config)
+    review.call("load_directory", directory(unit_members=3))
+    for nomination_id, award in (("n-1", "LDTT"), ("n-2", "CSTDCS")):
+        review.submit(submitted(nomination_id, award))
+    sitting_id = review.call("convene_sitting", "hd-vp", TOMORROW)["sitting_id"]
+    issued = wait_until(lambda: len(review.ballots(sitting_id)) == 3 and review.ballots(sitting_id))
+    yield review, port, sitting_id, issued
+    review.close()
+
+
+def form_of(token, **fields):
+    return {"csrf": ballot_page.csrf_field(LOCAL_SECRET_KEY, token), **fields}
+
+
+def test_a_member_reads_reviews_and_casts_once_and_the_tally_counts_it(page, caplog):
+    review, port, sitting_id, issued = page
+    ballot = issued["m-vp-1"]
+    url = ballot["ballot_url"]
+    assert url == f"http://127.0.0.1:{port}/ballot/{ballot['ballot_token']}"
+    caplog.set_level(logging.DEBUG)
+
+    shown = requests.get(url, timeout=10)
+    assert shown.status_code == 200 and "Hội đồng vp" in shown.text and "Người n-1" in shown.text
+    assert 'name="n-1" value="approve"' in shown.text and 'name="n-2" value="abstain"' in shown.text
+    assert shown.headers["Cache-Control"] == "no-store" and "script-src" not in shown.headers["Content-Security-Policy"]
+    assert shown.headers["Referrer-Policy"] == "no-referrer" and shown.headers["X-Content-Type-Options"] == "nosniff"
+    assert requests.get(url, timeout=10).status_code == 200  # a GET never uses the ballot up
+
+    incomplete = requests.post(url, data=form_of(ballot["ballot_token"], action="review", **{"n-1": "approve"}),
+                               headers={"Sec-Fetch-Site": "same-origin"}, timeout=10)
+    assert incomplete.status_code == 200 and "Còn 1 hồ sơ chưa chọn" in incomplete.text
+    choices = {"n-1": "approve", "n-2": "reject"}
+    confirm = requests.post(url, data=form_of(ballot["ballot_token"], action="review", **choices), timeout=10)
+    assert 'value="cast"' in confirm.text and '<input type="hidden" name="n-2" value="reject">' in confirm.text
+
+    cast = form_of(ballot["ballot_token"], action="cast", **choices)
+    recorded = requests.post(url, data=cast, headers={"Sec-Fetch-Site": "same-origin"}, timeout=20)
+    assert recorded.status_code == 200 and "đã được ghi nhận" in recorded.text
+
+    replayed = requests.post(url, data=cast, timeout=20)
+    assert replayed.status_code == 409 and "đã bỏ phiếu" in replayed.text
+    again = requests.get(url + "?lang=en", timeout=10)
+    assert "already voted" in again.text and "reject" not in again.text and 'type="radio"' not in again.text
+    review.call("close_sitting", sitting_id)
+    result = review.call("sitting_result", sitting_id)
+    assert result["participants"] == 1
+    assert {i["nomination_id"]: (i["approve"], i["reject"]) for i in result["items"]} == {"n-1": (1, 0), "n-2": (0, 1)}
+    service_lines = [r.getMessage() for r in caplog.records if not r.name.startswith("urllib3")]
+    assert not [line for line in service_lines if ballot["ballot_token"] in line]
+
+
+def test_forged_foreign_expired_and_oversized_requests_are_refused(page):
+    review, port, sitting_id, issued = page
+    token = issued["m-vp-2"]["ballot_token"]
+    url = f"http://127.0.0.1:{port}/ballot/{token}"
+    choices = {"n-1": "approve", "n-2": "approve"}
+    cross_site = requests.post(url, data=form_of(token, action="cast", **choices),
+                               headers={"Sec-Fetch-Site": "cross-site"}, timeout=10)
+    no_csrf = requests.post(url, data={"action": "cast", **choices}, timeout=10)
+    assert (cross_site.status_code, no_csrf.status_code) == (403, 403)
+    foreign = requests.get(f"http://127.0.0.1:{port}/ballot/{token[:-3]}abc", timeout=10)
+    expired_token = ballots.issue(LOCAL_SECRET_KEY, sitting_id, "m-vp-2", datetime.now(timezone.utc) - timedelta(1))
+    expired = requests.get(f"http://127.0.0.1:{port}/ballot/{expired_token}", timeout=10)
+    assert (foreign.status_code, expired.status_code) == (403, 410) and "hết hạn" in expired.text
+    huge = requests.post(url, data={"csrf": "x" * (ballot_page.MAX_BODY + 1)}, timeout=10)
+    assert huge.status_code == 413 and "Traceback" not in huge.text
+    assert requests.get(url, timeout=10).status_code == 200  # still open to its member
+    review.call("close_sitting", sitting_id)
+    assert review.call("sitting_result", sitting_id)["participants"] == 0
+    closed = requests.get(url, timeout=10)
+    assert closed.status_code == 409 and "Phiên họp đã kết thúc" in closed.text
