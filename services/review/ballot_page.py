@@ -9,9 +9,7 @@ server renders the form again with the member's choices kept (hidden inputs for 
 """
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import hmac
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import jinja2
 
 from shared.contract.awards import AWARD_NAMES
+from shared.contract.ballots import receipt_code, sealed_vote
 
 CHOICES = ("approve", "reject", "abstain")
 VIETNAM = timezone(timedelta(hours=7), "ICT")
@@ -62,9 +61,17 @@ def genuine_post(key: str, token: str, form: dict, fetch_site: str | None) -> bo
     return hmac.compare_digest(str(form.get("csrf", "")), csrf_field(key, token))
 
 
-def build_vote(token: str, choices: dict, written_opinion: bool) -> dict:
-    """The ``council.vote_cast`` payload, the same as every client sends (sealing goes here)."""
+def build_vote(token: str, choices: dict, written_opinion: bool, public_key: str | None) -> dict:
+    """The ``council.vote_cast`` payload, the same as every client sends: the choices sealed to the
+    sitting's public key (a sitting convened before sealing has none: then they go plain)."""
+    if public_key:
+        return sealed_vote(token, public_key, dict(choices), bool(written_opinion))
     return {"ballot_token": token, "choices": dict(choices), "written_opinion": bool(written_opinion)}
+
+
+def receipt_of(vote: dict) -> str | None:
+    """The receipt code the member can look for in the list published at the close."""
+    return receipt_code(vote["sealed"]) if "sealed" in vote else None
 
 
 def read_choices(form: dict, nomination_ids: list[str]) -> dict[str, str]:
@@ -78,16 +85,6 @@ def vietnam_date(moment: datetime, with_time: bool = True) -> str:
         moment = moment.replace(tzinfo=timezone.utc)
     local = moment.astimezone(VIETNAM)
     return local.strftime("%H:%M, %d/%m/%Y" if with_time else "%d/%m/%Y")
-
-
-def token_expiry(token: str) -> datetime | None:
-    """The deadline a genuine ballot token carries (its ``e``), exact whatever the database keeps."""
-    try:
-        body = token.split(".", 1)[0]
-        payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        return datetime.fromtimestamp(int(payload["e"]), timezone.utc)
-    except (ValueError, KeyError, TypeError, OverflowError):
-        return None
 
 
 def _label(table: dict, code, lang: str) -> str:
@@ -149,7 +146,9 @@ TEXT = {
            "sau đó không thể sửa.", "cast": "Bỏ phiếu", "back": "Quay lại sửa", "missing": "Còn {n} hồ sơ chưa "
            "chọn ý kiến; mỗi hồ sơ cần đúng một lựa chọn.", "nominee": "Người/tập thể được đề nghị",
            "written_opinion_yes": "Ý kiến bằng văn bản của thành viên vắng mặt",
-           "recorded": "Phiếu bầu của Ông/Bà đã được ghi nhận.", "recorded_note": "Kết quả chỉ được công bố "
+           "recorded": "Phiếu bầu của Ông/Bà đã được ghi nhận.", "receipt": "Mã biên nhận của phiếu: {code}. Khi phiên họp kết thúc, danh sách mã biên nhận được gửi "
+           "tới mọi thành viên: Ông/Bà có thể kiểm tra phiếu của mình đã được kiểm.",
+           "recorded_note": "Kết quả chỉ được công bố "
            "sau khi phiên họp kết thúc. Cảm ơn Ông/Bà.", "pending": "Phiếu đã được gửi nhưng hệ thống chưa xác "
            "nhận. Vui lòng mở lại đường liên kết sau ít phút để biết phiếu đã được ghi nhận hay chưa.",
            "refused": "Phiếu bầu không được ghi nhận", "expired": "Phiếu bầu đã hết hạn (quá hạn bỏ phiếu).",
@@ -176,7 +175,9 @@ TEXT = {
            "when you press \u201cCast ballot\u201d; it cannot be changed afterwards.", "cast": "Cast ballot",
            "back": "Go back and change", "missing": "{n} items have no choice yet; every item needs exactly one.",
            "nominee": "Nominee", "written_opinion_yes": "Written opinion of an absent member",
-           "recorded": "Your ballot has been recorded.", "recorded_note": "Results are published only after the "
+           "recorded": "Your ballot has been recorded.", "receipt": "Your ballot's receipt code: {code}. When the sitting closes every member is sent the "
+           "list of receipt codes counted, so you can check yours was counted.",
+           "recorded_note": "Results are published only after the "
            "sitting closes. Thank you.", "pending": "Your ballot was sent but not yet confirmed. Open the link "
            "again in a few minutes to see whether it was recorded.", "refused": "Your ballot was not recorded",
            "expired": "This ballot has expired (the deadline has passed).",

@@ -90,13 +90,14 @@ class BallotPage(DependencyProvider):
     def ballot(self, token: str, lang: str, dossiers: bool = True) -> dict:
         """The sitting, member and agenda (``ids``; with ``dossiers``, the ``items`` to show) of a genuine
         token; ``Refusal`` otherwise. Casting needs no dossier: 15 members casting at once stay light."""
-        try:
-            sitting_id, member_id = ballots.verify(self.key, token, datetime.now(timezone.utc))
-        except ballots.BadToken as bad:
-            raise Refusal("410 Gone" if bad.reason == "expired" else "403 Forbidden",
-                          page.REFUSALS[bad.reason]) from None
+        now = datetime.now(timezone.utc)
         with Session(self.store.engine) as session:
             repo = Reviews(session)
+            try:
+                sitting_id, member_id = ballots.verify(self.key, token, lambda digest: repo.ballot_of(digest, now))
+            except ballots.BadToken as bad:
+                raise Refusal("410 Gone" if bad.reason == "expired" else "403 Forbidden",
+                              page.REFUSALS[bad.reason]) from None
             sitting = repo.sitting(sitting_id)
             member = sitting and next((m for m in repo.roster_of(sitting_id) if m["member_id"] == member_id), None)
             if not member:
@@ -122,7 +123,7 @@ class BallotPage(DependencyProvider):
         suffix = "?lang=en" if lang == "en" else ""
         return {"lang": lang, "council_name": ballot["council_name"],
                 "sitting_date": page.vietnam_date(sitting["convened_at"], with_time=False),
-                "deadline": page.vietnam_date(page.token_expiry(token) or sitting["deadline"]),
+                "deadline": page.vietnam_date(sitting["deadline"]),
                 "members": sitting["members_total"],
                 "action": f"/ballot/{quote(token)}{suffix}", "csrf": page.csrf_field(self.key, token),
                 "switch_url": f"/ballot/{quote(token)}" + ("" if lang == "en" else "?lang=en")}
@@ -166,10 +167,11 @@ class BallotPage(DependencyProvider):
         sitting_id, member_id = ballot["sitting"]["id"], ballot["member"]["member_id"]
         with Session(self.store.engine) as session:
             last_audit = session.execute(sa.select(sa.func.max(audit.c.id))).scalar() or 0
-        self.publish(page.build_vote(token, choices, written))
+        vote = page.build_vote(token, choices, written, ballot["sitting"].get("public_key"))
+        self.publish(vote)
         outcome = self.wait(sitting_id, member_id, ballots.fingerprint(token), last_audit)
         if outcome == "recorded":
-            return self.message("recorded", lang, token, ballot, ok=True)
+            return self.message("recorded", lang, token, ballot, ok=True, receipt=page.receipt_of(vote))
         if outcome is None:
             return self.message("pending", lang, token, ballot, ok=True)
         raise Refusal("409 Conflict", page.REFUSALS.get(outcome, "foreign"), ballot, casting=True)
@@ -192,12 +194,15 @@ class BallotPage(DependencyProvider):
             eventlet.sleep(0.1)
         return None
 
-    def message(self, reason: str, lang: str, token: str, ballot=None, ok=False, casting=False) -> bytes:
+    def message(self, reason: str, lang: str, token: str, ballot=None, ok=False, casting=False,
+                receipt=None) -> bytes:
         t = page.TEXT[lang]
         sitting = ballot["sitting"] if ballot else None
         again = f"/ballot/{quote(token)}" + ("?lang=en" if lang == "en" else "") if reason == "agenda_changed" else None
         heading = {"recorded": t["recorded"], "pending": t["pending"]}.get(reason, t["refused"] if casting else t["title"])
         lines = [t["recorded_note"]] if reason == "recorded" else ([] if reason == "pending" else [t[reason]])
+        if receipt:
+            lines.append(t["receipt"].format(code=receipt))
         return page.render("message.html.j2", lang=lang, heading=heading, lines=lines, tone="ok" if ok else "bad",
                            council=ballot["council_name"] if ballot else None,
                            sitting_date=page.vietnam_date(sitting["convened_at"], False) if sitting else None,

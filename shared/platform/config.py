@@ -3,6 +3,9 @@
 Every variable has a working local default. A malformed value raises :class:`ConfigError`, whose
 message names the variable, so a service refuses to start with a clear line instead of failing later.
 Outside the local profile (``TDKT_PROFILE=production``) the secrets must be set explicitly.
+
+Long because every setting, its default, its check and its message live in one place: settings are
+read once, at the edge.
 """
 from __future__ import annotations
 

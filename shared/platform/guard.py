@@ -12,6 +12,9 @@ extension that owns the queue: an event is dead-lettered with its reason, an RPC
 with an error (or dropped, logged, when it names no one to answer). A worker thread that dies anyway
 (a dependency that raised while the worker was set up) is logged, its message settled by its
 entrypoint, and the container goes on: :func:`install_worker_guard`.
+
+Long because each of its parts (the screen, the reader shim, the worker guard, the binding keeper)
+guards the same thing, a container that must not stop, and they are read together.
 """
 from __future__ import annotations
 

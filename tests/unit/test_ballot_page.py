@@ -57,7 +57,7 @@ def test_every_answer_forbids_caching_inline_script_sniffing_and_referrers():
 
 
 def test_the_vote_is_the_same_council_vote_cast_every_client_sends():
-    vote = page.build_vote(TOKEN, {"n-1": "approve", "n-2": "reject"}, True)
+    vote = page.build_vote(TOKEN, {"n-1": "approve", "n-2": "reject"}, True, None)  # a sitting without a key
     assert load(VoteCast, vote) == {"ballot_token": TOKEN, "choices": {"n-1": "approve", "n-2": "reject"},
                                     "written_opinion": True}
 
@@ -99,10 +99,21 @@ def test_dates_are_shown_the_vietnamese_way_in_vietnam_time():
     assert page.vietnam_date(moment) == "03:30, 09/12/2026" and page.vietnam_date(moment, False) == "09/12/2026"
 
 
-def test_the_deadline_comes_from_the_token_and_a_naive_time_is_utc():
-    from services.review import ballots
-
+def test_a_naive_deadline_is_utc_and_shows_in_vietnam_time():
     due = datetime(2026, 12, 9, 16, 59, 59, tzinfo=timezone.utc)
-    assert page.token_expiry(ballots.issue(KEY, "s-1", "m-1", due)) == due
+    assert page.vietnam_date(due) == "23:59, 09/12/2026"
     assert page.vietnam_date(due.replace(tzinfo=None)) == "23:59, 09/12/2026"
-    assert page.token_expiry("not a token") is None
+
+
+def test_the_page_seals_the_vote_to_the_sittings_key_and_shows_its_receipt():
+    from nacl.public import PrivateKey, SealedBox
+    import base64
+    import json as json_
+
+    secret = PrivateKey.generate()
+    public = base64.b64encode(bytes(secret.public_key)).decode()
+    vote = page.build_vote("b1.token", {"n-1": "approve"}, False, public)
+    assert set(vote) == {"ballot_token", "sealed"}
+    opened = json_.loads(SealedBox(secret).decrypt(base64.b64decode(vote["sealed"])))
+    assert opened["choices"] == {"n-1": "approve"}
+    assert page.receipt_of(vote) and page.receipt_of({"ballot_token": "t", "choices": {}}) is None

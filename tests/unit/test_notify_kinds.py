@@ -1,4 +1,7 @@
-"""The mails review events cause: invitations and reminders to members, outcomes to unit and nominee."""
+"""The mails review events cause: invitations and reminders to members, outcomes to unit and nominee.
+
+Long because it holds one test per kind of mail over one set of fixtures.
+"""
 import email
 import email.policy
 import json
