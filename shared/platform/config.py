@@ -49,6 +49,7 @@ class Settings:
     retry_seconds: float = 1.0  # first delay before a failed event is handled again (then doubling)
     queue_type: str = "classic"  # "quorum": replicated durable queues, for a RabbitMQ cluster
     smtp_connections: int = 4  # mails sent at once, each sender on a connection of its own
+    register_check: str = "strict"  # claimed titles against the award register: strict | warn | off
 
     def db_url(self, service: str) -> str:
         """The service's database URL; the production profile refuses SQLite here, where the service
@@ -89,6 +90,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         retry_seconds=read.number("TDKT_RETRY_SECONDS", 1.0, 0.01, 600.0),
         queue_type=read.choice("TDKT_QUEUE_TYPE", "classic", ("classic", "quorum")),
         smtp_connections=read.integer("SMTP_CONNECTIONS", 4, 1, 32),
+        register_check=read.choice("TDKT_REGISTER_CHECK", "strict", ("strict", "warn", "off")),
     )
     if (settings.smtp_user is None) != (settings.smtp_password is None):
         raise ConfigError("SMTP_USER and SMTP_PASSWORD must be set together")
