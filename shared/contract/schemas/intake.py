@@ -162,7 +162,7 @@ class NominationSubmitted(Schema):
     revision = revision_field()  # absent: an older sender
     # what the register check found (claims taken as declared, mismatches under TDKT_REGISTER_CHECK=warn):
     # review shows it to the council with the case
-    register_notes = fields.List(fields.Nested(RegisterNote), load_default=list, validate=validate.Length(max=100))
+    register_notes = fields.List(fields.Nested(RegisterNote), validate=validate.Length(max=100))
 
 
 class NominationAmended(NominationSubmitted):
