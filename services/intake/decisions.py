@@ -16,7 +16,8 @@ import logging
 import sqlalchemy as sa
 
 from services.intake import domain, register
-from services.intake.models import Nominations, nominations
+from services.intake.handlers import assess_with_register
+from services.intake.models import Initiatives, Nominations, nominations
 from services.intake.register_store import EntryTaken, Register
 from shared import contract
 from shared.contract.errors import Conflict
@@ -33,19 +34,19 @@ def record_decision(decision: dict, operator: str, uow, rules, now, register_che
         found, problems = [], {}
         for nomination_id in sorted(decision["nomination_ids"]):  # one lock order: no deadlock between calls
             nomination = repo.get(nomination_id, for_update=True)
-            problem = _cannot_decide(nomination, reg, register_check)
+            problem = _cannot_decide(nomination, uow, rules, register_check)
             if problem:
                 problems[nomination_id] = problem
             else:
                 found.append(nomination)
         if problems:
-            raise Conflict({"nomination_ids": [f"{nid}: {why}" for nid, why in sorted(problems.items())]})
+            raise Conflict(_naming(problems))
         day, entries = decision["date"], []
         rule_set = rules.in_force(day)
         for nomination in found:
             entry = _enter(nomination, decision, operator, reg, rule_set, now)
             if not _award(uow.session, nomination, decision, entry, now):
-                raise Conflict({"nomination_ids": [f"{nomination.id}: decided meanwhile by another call"]})
+                raise Conflict(_naming({nomination.id: "decided meanwhile by another call"}))
             uow.publish(contract.NOMINATION_AWARDED, awarded_event(nomination, entry))
             uow.publish(contract.REGISTER_ENTRY_RECORDED, {"entry": entry_view(entry), "operator": operator})
             entries.append(entry_view(entry))
@@ -56,7 +57,7 @@ def record_decision(decision: dict, operator: str, uow, rules, now, register_che
     return {"number": decision["number"], "date": day.isoformat(), "entries": entries}
 
 
-def _cannot_decide(nomination, reg: Register, register_check: str) -> str | None:
+def _cannot_decide(nomination, uow, rules, register_check: str) -> str | None:
     if nomination is None:
         return "no such nomination / không có hồ sơ này"
     if nomination.status == domain.AWARDED:
@@ -64,10 +65,12 @@ def _cannot_decide(nomination, reg: Register, register_check: str) -> str | None
     if nomination.status not in DECIDABLE:
         return f"is {nomination.status}, not approved / chưa được hội đồng thông qua"
     if register_check == register.STRICT:  # a title relied on may have been revoked since the vote
-        entries = reg.entries_of(register.nominee_key(nomination.unit_id, nomination.nominee))
-        claims = register.check_claims(nomination.body, entries, reg.first_year(), register_check)
-        if claims.unmet:
-            return "; ".join(problem["message_en"] for problem in claims.unmet)
+        person = domain.person_key(nomination.unit_id, nomination.nominee)
+        used = Initiatives(uow.session).used_by_others(person, nomination.id) if person else set()
+        verdict, _ = assess_with_register(nomination.body, nomination.unit_id, rules.by_id(nomination.rule_set),
+                                          uow, used, register_check)
+        if not verdict.eligible:
+            return "; ".join(problem["message_en"] for problem in verdict.unmet)
     return None
 
 
@@ -85,7 +88,7 @@ def _enter(nomination, decision: dict, operator: str, reg: Register, rule_set, n
             "contact_email": nomination.contact_email, "nominee_email": nominee.get("email"),
             "recorded_at": now, "recorded_by": operator, "revocation": None})
     except EntryTaken:
-        raise Conflict({"nomination_ids": [f"{nomination.id}: already awarded / đã có quyết định khen thưởng"]}) from None
+        raise Conflict(_naming({nomination.id: "already awarded / đã có quyết định khen thưởng"})) from None
 
 
 def _award(session, nomination, decision: dict, entry: dict, now) -> bool:
@@ -113,7 +116,7 @@ def close_not_awarded(request: dict, operator: str, uow, now) -> dict:
             else:
                 found.append(nomination)
         if problems:
-            raise Conflict({"nomination_ids": [f"{nid}: {why}" for nid, why in sorted(problems.items())]})
+            raise Conflict(_naming(problems))
         for nomination in found:
             record = {"number": request.get("number"), "reason": request["reason"],
                       "date": request["date"].isoformat() if request.get("date") else None}
@@ -155,6 +158,11 @@ def awarded_event(nomination, entry: dict) -> dict:
             "nominee_name": domain.nominee_name(nomination.nominee),
             "decision": entry_view(entry)["decision"], "money": int(entry["money"]),
             "contact_email": nomination.contact_email, "nominee_email": nomination.nominee.get("email")}
+
+
+def _naming(problems: dict) -> str:
+    """The refusal of a whole call, naming each nomination refused and why; nothing was recorded."""
+    return "nothing recorded: " + "; ".join(f"nomination {nid}: {why}" for nid, why in sorted(problems.items()))
 
 
 def _iso(day) -> str:
