@@ -9,6 +9,8 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from email.utils import parseaddr
+
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
@@ -83,7 +85,7 @@ def test_a_decided_cstdcs_is_the_register_entry_a_later_cstd_bo_relies_on(system
     # acknowledgements (2), 7 invitations, the decided outcome and the award to unit and nominee (2 + 2)
     mails = mail_sink.wait_for(13, timeout=60)
     awarded = [m for m in mails if "Quyết định khen thưởng 123/QĐ-VP" in m["Subject"]]
-    assert sorted(m["To"] for m in awarded) == ["hoa.nt@example.vn", "vanphong@example.vn"]
+    assert sorted(parseaddr(m["To"])[1] for m in awarded) == ["hoa.nt@example.vn", "vanphong@example.vn"]
     assert "2.340.000 đồng" in awarded[0].get_body(("plain",)).get_content()
 
 

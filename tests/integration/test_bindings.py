@@ -6,7 +6,10 @@ from nameko.exceptions import UnknownService
 from shared.platform import guard
 from shared.platform.client import rpc_proxy
 from shared.platform.healthcheck import main as healthcheck, missing_exchanges
-from shared.platform.messaging import event_exchange
+from nameko.testing.services import entrypoint_waiter
+
+from shared.platform.messaging import EventPublisher, event_exchange
+from shared.platform.outbox import Undeliverable
 from tests.harness import wait_until
 
 
@@ -47,7 +50,17 @@ def test_review_hears_intakes_events_again_after_intake_events_is_deleted(quick_
     delete_exchange(rabbit_config["AMQP_URI"], "intake.events")
     wait_until(lambda: not missing_exchanges(rabbit_config["AMQP_URI"], ["intake.events"], 5),
                what="intake.events declared again")
-    review.submit(submitted("n-after", "LDTT"))  # waits for review's handler: the binding is back
+    publish = EventPublisher(rabbit_config["AMQP_URI"], "intake")
+
+    def delivered():  # the exchange is back before all of review's bindings to it (one per intake event)
+        try:
+            publish("nomination_submitted", submitted("n-after", "LDTT"), "n-after-submitted", {})
+        except Undeliverable:
+            return False
+        return True
+
+    with entrypoint_waiter(review.container, "on_nomination_submitted", timeout=15):
+        wait_until(delivered, what="review's binding to nomination_submitted back")  # mandatory: routed
     assert review.call("get_case", "n-after")["state"] == "waiting"
 
 

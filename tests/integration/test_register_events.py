@@ -1,5 +1,7 @@
 """The register's events, each delivered twice, have one effect: review returns a case once after a
 revocation and keeps a decision once; notify mails each recipient of an award or a revocation once."""
+from email.utils import parseaddr
+
 import pytest
 from nameko.testing.services import entrypoint_waiter
 
@@ -53,7 +55,7 @@ def test_notify_mails_each_recipient_of_a_register_event_once(container_factory,
     notify.start()
     deliver_twice(notify, rabbit_config, handler, event_type, payload, f"{event_type}-1")
     mails = mail_sink.wait_for(2)
-    assert sorted(m["To"] for m in mails) == ["hoa.nt@example.vn", "vanphong@example.vn"]
+    assert sorted(parseaddr(m["To"])[1] for m in mails) == ["hoa.nt@example.vn", "vanphong@example.vn"]
     assert all(subject in m["Subject"] for m in mails) and len({m["Message-ID"] for m in mails}) == 2
     text = mails[0].get_body(("plain",)).get_content()
     assert "English:" in text and ("2.340.000 đồng" in text or "710.000 đồng" in text)
