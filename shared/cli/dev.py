@@ -71,11 +71,14 @@ def _decide(operator, intake, submitted, ministries):
     for case in approved:
         head = case["unit_id"] if case["stage"] == "unit" else next(iter(sorted(ministries)), "bo")
         groups.setdefault(head, []).append(case["nomination_id"])
+    awarded = 0
     for number, (head, ids) in enumerate(sorted(groups.items()), start=1):
         signer = "Bộ trưởng" if head in ministries else f"Thủ trưởng đơn vị {head}"
         result = intake("record_decision", {"number": f"{number}/QĐ-{head.upper()}", "date": "2025-12-20",
                                             "signer": signer, "nomination_ids": ids})
+        awarded += len(result["entries"])
         click.echo(f"Decision {result['number']} ({signer}): {len(result['entries'])} awards")
+    click.echo(f"Decisions recorded: {awarded} awards for {len(approved)} approved nominations")
 
 
 def _hold(operator, box, councils, label):

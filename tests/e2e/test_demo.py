@@ -1,4 +1,5 @@
 """``tdkt demo`` completes a year-end batch against the running system and every mail reaches the sink."""
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,11 @@ def test_the_demo_runs_a_year_end_batch_through_both_councils(system, mail_sink)
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "CSTD_BO" in result.stdout and "Mail sent:" in result.stdout
+    # every approved nomination gets its head's decision, and the register's totals show the money
+    decided = re.search(r"Decisions recorded: (\d+) awards for (\d+) approved nominations", result.stdout)
+    assert decided and decided.group(1) == decided.group(2) and int(decided.group(1)) > 0, result.stdout
+    totals = re.search(r"Awarded: (\d+) entries, ([\d,]+) VND", result.stdout)
+    assert totals and totals.group(1) == decided.group(1) and int(totals.group(2).replace(",", "")) > 0
     # 12 acknowledgements, 3 x 7 + 15 invitations, and outcome mail to unit and nominee
     mails = mail_sink.wait_for(12 + 21 + 15 + 24)
     assert sum("Phiếu bầu" in m["Subject"] for m in mails) == 36
