@@ -173,3 +173,22 @@ def test_a_revocation_returns_the_live_nomination_that_relied_on_it_through_revi
         intake.call("vp", "amend_nomination", nomination_id, {"history": cstd_bo_2026(cstdcs_2025_typed=True)["history"]})
     assert "not_in_register" in [u["code"] for u in claimed.value.detail]
     assert [kind for kind, _ in audit_rows(intake)] == ["register_imported", "register_revoked"]
+
+
+def test_a_proposal_is_awarded_by_the_central_decision_or_closed_as_not_awarded(intake):
+    awarded, refused, approved = (intake.submit(submission_key=key, nominee={**EXAMPLE["nominee"], "employee_id": f"VP-{n}"})
+                                  ["nomination_id"] for n, key in enumerate(("p1", "p2", "p3")))
+    approve(intake, awarded, "proposed")
+    approve(intake, refused, "proposed")
+    approve(intake, approved)
+
+    with pytest.raises(Conflict) as not_a_proposal:
+        operator(intake, "close_not_awarded", {"nomination_ids": [refused, approved], "reason": "Không được khen"})
+    assert approved in not_a_proposal.value.detail
+    assert intake.call("vp", "get_nomination", refused)["status"] == "proposed"  # nothing of the call happened
+
+    operator(intake, "close_not_awarded", {"nomination_ids": [refused], "reason": "Cấp trên không khen"})
+    operator(intake, "record_decision", {"number": "9/QĐ-TTg", "date": "2026-01-10", "signer": "Thủ tướng",
+                                         "nomination_ids": [awarded]})
+    assert [intake.call("vp", "get_nomination", n)["status"] for n in (awarded, refused)] == ["awarded", "not_awarded"]
+    assert [p["nomination_id"] for p in operator(intake, "pending_decisions")] == [approved]
