@@ -192,3 +192,18 @@ def test_a_proposal_is_awarded_by_the_central_decision_or_closed_as_not_awarded(
                                          "nomination_ids": [awarded]})
     assert [intake.call("vp", "get_nomination", n)["status"] for n in (awarded, refused)] == ["awarded", "not_awarded"]
     assert [p["nomination_id"] for p in operator(intake, "pending_decisions")] == [approved]
+
+
+@pytest.fixture
+def warn_mode(monkeypatch):
+    monkeypatch.setenv("TDKT_REGISTER_CHECK", "warn")
+
+
+def test_under_warn_a_mismatch_is_accepted_and_shown_to_the_council_with_the_case(warn_mode, intake, review):
+    operator(intake, "import_register", [PAST_CSTDCS])
+    with entrypoint_waiter(review.container, "on_nomination_submitted", timeout=20):
+        receipt = intake.call("vp", "submit_nomination", cstd_bo_2026("bo-warn", "VP-0099", cstdcs_2025_typed=True))
+    assert receipt["status"] == "submitted"
+    notes = review.call("get_case", receipt["nomination_id"])["register_notes"]
+    assert [(n["code"], n["title"], n["year"]) for n in notes] == [
+        ("declared_before_register", "CSTDCS", 2024), ("not_in_register", "CSTDCS", 2025)]
