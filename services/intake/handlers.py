@@ -59,7 +59,8 @@ def assess_with_register(body: dict, unit_id: str, rule_set, uow, used, register
     ``(verdict, notes)``; under ``strict`` a mismatch is one of the verdict's unmet criteria."""
     repo = Register(uow.session)
     entries = repo.entries_of(register.nominee_key(unit_id, body["nominee"]))
-    first_year = repo.first_year() if register_check != register.OFF else None
+    claimed = any(row.get("titles") or row.get("adhoc_titles") for row in body.get("history", ()))
+    first_year = repo.first_year() if claimed and register_check != register.OFF else None  # one query less
     claims = register.check_claims(body, entries, first_year, register_check)
     verdict = assess(register.with_register(body, entries), rule_set, used)
     verdict.unmet.extend(claims.unmet)
