@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 SUBMITTED, IN_REVIEW, RETURNED, WITHDRAWN = "submitted", "in_review", "returned", "withdrawn"
-FINAL = ("approved", "proposed", "rejected", WITHDRAWN)
+AWARDED, NOT_AWARDED = "awarded", "not_awarded"  # after the head's (or the central level's) decision
+FINAL = ("approved", "proposed", "rejected", WITHDRAWN, AWARDED, NOT_AWARDED)
+LIVE = (SUBMITTED, IN_REVIEW, RETURNED)  # a council may still consider it
 FIRST_STAGE = "unit"
 VIETNAM = timezone(timedelta(hours=7))  # no daylight saving
 
@@ -42,6 +44,8 @@ class Nomination:
     # amendment from a newer one (a withdrawal carries the revision it withdraws)
     revision: int = 1
     superseded: list = field(default_factory=list)  # [{"revision", "body"}] review may still hold
+    register_notes: list | None = None  # what the register check found (services.intake.register)
+    decision: dict | None = None  # the head's decision once awarded (or the close of a proposal)
 
     @property
     def nominee(self) -> dict:
@@ -133,6 +137,7 @@ def submitted_event(nomination: Nomination) -> dict:
         "rule_set": nomination.rule_set,
         "revision": nomination.revision,
         "dossier": dossier(nomination.body),
+        "register_notes": nomination.register_notes or [],
     }
 
 
@@ -156,7 +161,8 @@ def view(nomination: Nomination) -> dict:
     return {**nomination.body, "nomination_id": nomination.id, "unit_id": nomination.unit_id,
             "status": nomination.status, "stage": nomination.stage, "rule_set": nomination.rule_set,
             "submitted_at": nomination.submitted_at.isoformat(), "revision": nomination.revision,
-            "history": nomination.history}
+            "history": nomination.history, "register_notes": nomination.register_notes or [],
+            "decision": nomination.decision}
 
 
 def summary(nomination: Nomination) -> dict:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import logging
 
-from services.intake import domain, revisions
+from services.intake import domain, register, revisions
 from services.intake.eligibility import assess, check_dossier
 from services.intake.models import InitiativeTaken, Initiatives, KeyTaken, Nominations, Tokens
 from services.intake.messages import unmet
+from services.intake.register_store import Register
 from shared import contract
 from shared.contract.errors import Conflict, Forbidden, Ineligible, NotFound, Unauthorized
 
@@ -32,13 +33,15 @@ def own_nomination(nomination_id: str, unit_id: str, uow, for_update: bool = Fal
     return nomination
 
 
-def admit(body: dict, unit_id: str, rule_set, uow, nomination_id: str, new: bool = False) -> None:
-    """Check eligibility and dossier, then claim the initiatives relied on; ``Ineligible`` lists all.
-    A ``new`` nomination has no claims of its own to release first."""
+def admit(body: dict, unit_id: str, rule_set, uow, nomination_id: str, new: bool = False,
+          register_check: str = register.STRICT) -> list:
+    """Check the claimed titles against the register, eligibility (with the register's titles) and the
+    dossier, then claim the initiatives relied on; ``Ineligible`` lists all. A ``new`` nomination has no
+    claims of its own to release first. Returns the register notes for the council."""
     person = domain.person_key(unit_id, body["nominee"])
     ledger = Initiatives(uow.session)
     used = ledger.used_by_others(person, nomination_id) if person else set()
-    verdict = assess(body, rule_set, used)
+    verdict, notes = assess_with_register(body, unit_id, rule_set, uow, used, register_check)
     check_dossier(body, rule_set.awards[body["award_code"]], verdict)
     if not verdict.eligible:
         raise Ineligible(verdict.unmet)
@@ -48,9 +51,23 @@ def admit(body: dict, unit_id: str, rule_set, uow, nomination_id: str, new: bool
         ledger.take(person, verdict.initiatives, nomination_id)
     except InitiativeTaken as taken:
         raise Ineligible([unmet("initiative_already_used", ids=str(taken))]) from None
+    return notes
 
 
-def submit_nomination(body: dict, token, uow, rules, now) -> dict:
+def assess_with_register(body: dict, unit_id: str, rule_set, uow, used, register_check: str):
+    """Eligibility read with the person's register entries, and the claims checked against them:
+    ``(verdict, notes)``; under ``strict`` a mismatch is one of the verdict's unmet criteria."""
+    repo = Register(uow.session)
+    entries = repo.entries_of(register.nominee_key(unit_id, body["nominee"]))
+    claimed = any(row.get("titles") or row.get("adhoc_titles") for row in body.get("history", ()))
+    first_year = repo.first_year() if claimed and register_check != register.OFF else None  # one query less
+    claims = register.check_claims(body, entries, first_year, register_check)
+    verdict = assess(register.with_register(body, entries), rule_set, used)
+    verdict.unmet.extend(claims.unmet)
+    return verdict, claims.notes
+
+
+def submit_nomination(body: dict, token, uow, rules, now, register_check: str = register.STRICT) -> dict:
     """Store a new nomination and announce it; the same key and body again answer the first result."""
     with uow:
         unit_id = authenticate_unit(token, uow)
@@ -64,8 +81,11 @@ def submit_nomination(body: dict, token, uow, rules, now) -> dict:
             except KeyTaken:  # a concurrent call with the same key committed first
                 uow.session.rollback()
                 existing = repo.by_submission_key(unit_id, body["submission_key"])
-            else:
-                admit(body, unit_id, rule_set, uow, nomination.id, new=True)  # Ineligible rolls back
+            else:  # Ineligible rolls back
+                notes = admit(body, unit_id, rule_set, uow, nomination.id, new=True, register_check=register_check)
+                if notes:
+                    nomination.register_notes = notes
+                    repo.save(nomination)
                 uow.publish(contract.NOMINATION_SUBMITTED, domain.submitted_event(nomination))
                 uow.commit()
                 log.info("nomination %s submitted: unit=%s award=%s", nomination.id, unit_id, nomination.award_code)
@@ -75,13 +95,15 @@ def submit_nomination(body: dict, token, uow, rules, now) -> dict:
         return domain.receipt(existing, duplicate=True)
 
 
-def amend_nomination(nomination_id: str, changes: dict, token, uow, rules, load, now) -> dict:
+def amend_nomination(nomination_id: str, changes: dict, token, uow, rules, load, now,
+                     register_check: str = register.STRICT) -> dict:
     """Replace fields of a submitted or returned nomination; ``load`` validates the merged body."""
     with uow:
         unit_id = authenticate_unit(token, uow)
         nomination = own_nomination(nomination_id, unit_id, uow, for_update=True)
         body = load({**nomination.body, **changes})
-        admit(body, unit_id, rules.by_id(nomination.rule_set), uow, nomination.id)
+        nomination.register_notes = admit(body, unit_id, rules.by_id(nomination.rule_set), uow, nomination.id,
+                                          register_check=register_check) or None
         try:
             resubmitted = domain.amend(nomination, body, now)
         except domain.NotAllowed as exc:

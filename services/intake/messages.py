@@ -56,6 +56,17 @@ TEXTS = {
     "collective_no_cstdcs": ("Không có cá nhân đạt Chiến sĩ thi đua cơ sở.", "No member is CSTDCS."),
     "missing_document": ("Thiếu tài liệu {kind} trong hồ sơ (Luật TĐKT Điều 84).",
                          "The dossier lacks the document {kind} (Law Art. 84)."),
+    "not_in_register": ("Danh hiệu {title} năm {year} không có trong sổ khen thưởng{why} "
+                        "(Luật TĐKT Điều 89).",
+                        "The title {title} for {year} is not in the award register{why} (Law Art. 89)."),
+    "decision_document_required": ("Danh hiệu {title} năm {year} do cấp trên quyết định: cần kèm quyết định "
+                                   "khen thưởng (quyet_dinh) trong hồ sơ.",
+                                   "The title {title} for {year} was decided centrally: the dossier needs "
+                                   "its decision (quyet_dinh)."),
+    "declared_before_register": ("Danh hiệu {title} năm {year} có trước năm đầu của sổ khen thưởng: "
+                                 "ghi nhận theo kê khai của đơn vị.",
+                                 "The title {title} for {year} predates the award register: taken as "
+                                 "declared by the unit."),
 }
 
 

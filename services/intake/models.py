@@ -25,6 +25,8 @@ nominations = sa.Table(
     sa.Column("rule_set", sa.String(32), nullable=False),
     sa.Column("revision", sa.Integer, nullable=False, server_default="1"),
     sa.Column("superseded", sa.JSON, nullable=False, default=list),  # bodies review may still hold
+    sa.Column("register_notes", sa.JSON, nullable=True),  # what the register check found (#17)
+    sa.Column("decision", sa.JSON, nullable=True),  # the head's decision: {"number", "date", "signer", "entry_id"}
     sa.UniqueConstraint("unit_id", "submission_key", name="uq_nominations_unit_key"),
     sa.Index("ix_nominations_unit_status", "unit_id", "status"),
     sa.Index("ix_nominations_unit_year", "unit_id", "award_year"),
@@ -63,7 +65,8 @@ class Nominations:
         self.session.execute(sa.update(nominations).where(nominations.c.id == nomination.id).values(
             status=nomination.status, stage=nomination.stage, body=nomination.body,
             history=nomination.history, award_code=nomination.award_code, award_year=nomination.award_year,
-            revision=nomination.revision, superseded=nomination.superseded))
+            revision=nomination.revision, superseded=nomination.superseded,
+            register_notes=nomination.register_notes, decision=nomination.decision))
 
     def page(self, unit_id: str, filters: dict, page: int, size: int) -> tuple[list[Nomination], int]:
         condition = sa.and_(nominations.c.unit_id == unit_id, *(

@@ -4,7 +4,7 @@ from pathlib import Path
 from nameko.contextdata import AuthToken
 from shared.platform.rpc import rpc
 
-from services.intake import handlers, queries
+from services.intake import decisions, handlers, queries, register_ops
 from shared import contract
 from shared.contract import schemas
 from shared.contract.errors import EXPECTED
@@ -14,6 +14,7 @@ from shared.platform.logs import JsonLogging
 from shared.platform.observability import Observability
 from shared.platform.outbox import utcnow
 from shared.platform.rules import RuleBook
+from shared.platform.settings import Configuration
 from shared.platform.store import Store
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -27,6 +28,7 @@ class IntakeService:
     name = contract.INTAKE
     uow = Store(contract.INTAKE, MIGRATIONS)
     rules = RuleBook()
+    config = Configuration()
     auth_token = AuthToken()  # Nameko context data "auth_token"
     require_operator = OperatorOnly()
     observability = Observability()  # /healthz, /readyz, /metrics on TDKT_HTTP_PORT
@@ -35,7 +37,8 @@ class IntakeService:
     @rpc(expected_exceptions=EXPECTED)
     def submit_nomination(self, nomination):
         body = _load_nomination(nomination)
-        return handlers.submit_nomination(body, self.auth_token, self.uow, self.rules, utcnow())
+        return handlers.submit_nomination(body, self.auth_token, self.uow, self.rules, utcnow(),
+                                          self.config.register_check)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_nomination(self, nomination_id):
@@ -50,7 +53,7 @@ class IntakeService:
     def amend_nomination(self, nomination_id, changes):
         changes = schemas.load(schemas.NominationChanges, changes)
         return handlers.amend_nomination(str(nomination_id), changes, self.auth_token, self.uow, self.rules,
-                                         _load_nomination, utcnow())
+                                         _load_nomination, utcnow(), self.config.register_check)
 
     @rpc(expected_exceptions=EXPECTED)
     def withdraw_nomination(self, nomination_id, reason=""):
@@ -66,6 +69,47 @@ class IntakeService:
         self.require_operator()
         request = schemas.load(schemas.UnitTokenRequest, {"unit_id": unit_id, "revoke_others": revoke_others})
         return handlers.issue_unit_token(request["unit_id"], self.uow, utcnow(), request["revoke_others"])
+
+    # --- the award register (operator): decisions, imports, look-ups, revocation ----------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def record_decision(self, decision):
+        operator = self.require_operator()
+        decision = schemas.load(schemas.DecisionRecord, decision)
+        return decisions.record_decision(decision, operator, self.uow, self.rules, utcnow(), self.config.register_check)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def close_not_awarded(self, request):
+        operator = self.require_operator()
+        return decisions.close_not_awarded(schemas.load(schemas.NotAwarded, request), operator, self.uow, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def pending_decisions(self):
+        self.require_operator()
+        return decisions.pending_decisions(self.uow)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def import_register(self, rows):
+        operator = self.require_operator()
+        rows = schemas.load(schemas.RegisterImport, {"rows": rows}, schemas.MAX_REGISTER_BYTES)["rows"]
+        return register_ops.import_register(rows, operator, self.uow, self.rules, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def register_show(self, query):
+        self.require_operator()
+        return register_ops.show(schemas.load(schemas.RegisterQuery, query), self.uow)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def register_totals(self, award_year=None):
+        self.require_operator()
+        year = schemas.load(schemas.RegisterYear, {"award_year": award_year})["award_year"]
+        return register_ops.totals(year, self.uow)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def revoke_register_entry(self, revocation):
+        operator = self.require_operator()
+        revocation = schemas.load(schemas.Revocation, revocation)
+        return register_ops.revoke(revocation, operator, self.uow, self.rules, utcnow(), self.config.register_check)
 
     @inbox_event_handler(contract.REVIEW, contract.NOMINATION_ADVANCED)
     def on_nomination_advanced(self, payload):

@@ -5,7 +5,7 @@ from pathlib import Path
 from shared.platform.rpc import rpc
 from nameko.timer import timer
 
-from services.notify import domain, handlers, kinds
+from services.notify import domain, handlers, kinds, register_kinds
 from services.notify.mail import SmtpSender, Templates
 from services.notify.models import AutocommitStatements
 from shared import contract
@@ -49,6 +49,16 @@ class NotifyService:
         event = schemas.load(schemas.NominationSubmitted, payload)
         handlers.queue_mails(domain.acknowledgement(event, self.uow.message_id), self.uow, self.renderer,
                              utcnow())
+
+    @inbox_event_handler(contract.INTAKE, contract.NOMINATION_AWARDED)
+    def on_nomination_awarded(self, payload):
+        event = schemas.load(schemas.NominationAwarded, payload)
+        handlers.queue_mails(register_kinds.awarded(event, self.uow.message_id), self.uow, self.renderer, utcnow())
+
+    @inbox_event_handler(contract.INTAKE, contract.REGISTER_ENTRY_REVOKED)
+    def on_register_entry_revoked(self, payload):
+        event = schemas.load(schemas.RegisterEntryRevoked, payload)
+        handlers.queue_mails(register_kinds.revoked(event, self.uow.message_id), self.uow, self.renderer, utcnow())
 
     @inbox_event_handler(contract.REVIEW, contract.BALLOT_ISSUED)
     def on_ballot_issued(self, payload):

@@ -24,7 +24,7 @@ def evaluate(sitting: dict, repo: Reviews, rules, chair_choices: dict | None = N
     for row in rows:
         case = cases[row["nomination_id"]]
         items.append(Item(row["nomination_id"], row["award_code"], row["approve"], row["reject"], row["abstain"],
-                          woman_first(case["nominee"]), _rule_set(rules, case), case["state"] == domain.WITHDRAWN,
+                          woman_first(case["nominee"]), _rule_set(rules, case), domain.leaves_sitting(case, sitting["id"]),
                           award_year=case["award_year"]))
     groups = {(item.award_code, item.award_year): item for item in items}  # quotas: per award AND year
     places = {key: _places(repo, sitting, key, item.rule_set) for key, item in groups.items()}

@@ -14,7 +14,8 @@ def case_from_submission(event: dict, now: datetime) -> dict:
             "award_code": event["award_code"], "award_year": event["award_year"],
             "nominee": event["nominee"], "contact_email": event["contact_email"], "stage": UNIT_COUNCIL,
             "state": WAITING, "received_at": now, "rule_set": event.get("rule_set"),
-            "revision": event.get("revision") or 1, "considered": False, "dossier": event.get("dossier")}
+            "revision": event.get("revision") or 1, "considered": False, "dossier": event.get("dossier"),
+            "register_notes": event.get("register_notes") or []}
 
 
 def amended_case(case: dict, event: dict) -> dict:
@@ -25,7 +26,8 @@ def amended_case(case: dict, event: dict) -> dict:
     return {"award_code": event["award_code"], "award_year": event["award_year"], "nominee": event["nominee"],
             "contact_email": event["contact_email"], "state": WAITING,
             "stage": UNIT_COUNCIL if restart else case["stage"], "considered": False, "dossier": event.get("dossier"),
-            "revision": event.get("revision") or (case["revision"] or 1) + 1}
+            "revision": event.get("revision") or (case["revision"] or 1) + 1,
+            "register_notes": event.get("register_notes") or []}
 
 
 def takes_amendment(case: dict) -> bool:
@@ -51,6 +53,12 @@ def amendment_refused_event(case: dict, event: dict) -> dict:
                 "đang chờ xét hoặc bị trả lại. / The dossier is no longer waiting or returned."]}
 
 
+def leaves_sitting(case: dict, sitting_id: str) -> bool:
+    """An agenda item whose case left the sitting before it closed (withdrawn, or returned to its unit
+    after a register entry it relied on was revoked): its marks are ignored."""
+    return case["state"] in (WITHDRAWN, RETURNED) or (case["state"] == WAITING and case["sitting_id"] != sitting_id)
+
+
 def voted_on(case: dict) -> dict:
     """What a council considers of a case: the award, the year and the dossier revision."""
     return {"award_code": case["award_code"], "award_year": case["award_year"],
@@ -61,7 +69,8 @@ def case_view(case: dict) -> dict:
     return {"nomination_id": case["nomination_id"], "unit_id": case["unit_id"],
             "award_code": case["award_code"], "award_year": case["award_year"], "stage": case["stage"],
             "state": case["state"], "outcome": case["outcome"], "sitting_id": case["sitting_id"],
-            "received_at": case["received_at"].isoformat(), "revision": case["revision"] or 1}
+            "received_at": case["received_at"].isoformat(), "revision": case["revision"] or 1,
+            "register_notes": case.get("register_notes") or [], "decision": case.get("decision")}
 
 
 def names(case: dict, unit_names: dict, council: dict | None = None) -> dict:

@@ -29,6 +29,8 @@ cases = sa.Table(
     sa.Column("revision", sa.Integer, nullable=True),  # the dossier revision this case holds
     sa.Column("considered", sa.Boolean, nullable=True),  # put on an agenda since its last (re)submission
     sa.Column("dossier", sa.JSON, nullable=True),  # what the ballot page shows (review_0005)
+    sa.Column("register_notes", sa.JSON, nullable=True),  # intake's register check, shown to the council
+    sa.Column("decision", sa.JSON, nullable=True),  # the head's decision that made the approval an award
     sa.Index("ix_cases_stage_state", "stage", "state"),
 )
 

@@ -4,7 +4,7 @@ from pathlib import Path
 from shared.platform.rpc import rpc
 from nameko.timer import timer
 
-from services.review import closing, handlers, sittings
+from services.review import closing, handlers, register, sittings
 from services.review.calendar import DEFAULT_HOLIDAYS_2025_2026
 from services.review.web import BallotPage
 from shared import contract
@@ -44,6 +44,14 @@ class ReviewService:
     @inbox_event_handler(contract.INTAKE, contract.NOMINATION_WITHDRAWN)
     def on_nomination_withdrawn(self, payload):
         handlers.record_withdrawal(schemas.load(schemas.NominationWithdrawn, payload), self.uow)
+
+    @inbox_event_handler(contract.INTAKE, contract.NOMINATION_AWARDED)
+    def on_nomination_awarded(self, payload):
+        register.record_award(schemas.load(schemas.NominationAwarded, payload), self.uow)
+
+    @inbox_event_handler(contract.INTAKE, contract.REGISTER_ENTRY_REVOKED)
+    def on_register_entry_revoked(self, payload):
+        register.return_after_revocation(schemas.load(schemas.RegisterEntryRevoked, payload), self.uow)
 
     @inbox_event_handler(contract.COUNCIL, contract.VOTE_CAST)
     def on_vote_cast(self, payload):

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 import yaml
 
-from shared.cli import reports
+from shared.cli import register as register_cli, reports
 from shared.cli.app import _settings
 from shared.cli.review import review_caller
 
@@ -56,10 +56,34 @@ def demo(directory_file, units, per_unit, no_vote):
     stats = operator("statistics", 2025)
     for line in reports.statistics_lines(stats, "vi"):
         click.echo(line)
+    _decide(operator, tokens, submitted, {u["id"] for u in directory["units"] if not u.get("parent")})
+    for line in register_cli.totals_lines(tokens("register_totals", 2025)):
+        click.echo(line)
     mail = review_caller(None, "en", 60, service="notify")
     _wait(lambda: not mail("mail_log", {"status": "pending", "limit": 1}), "the outcome mail to go out", 120)
     sent = Counter(entry["kind"] for entry in mail("mail_log", {"status": "sent", "limit": 1000}))
     click.echo("Mail sent: " + ", ".join(f"{kind} {count}" for kind, count in sorted(sent.items())))
+
+
+def _decide(operator, intake, submitted, ministries):
+    """The heads decide: each unit head signs one decision for the unit-level awards approved by its
+    council, the Minister one for the ministry-level awards (Law Art. 80 and following)."""
+    approved = [case for case in map(lambda n: _known(operator, n), submitted)
+                if case and case["outcome"] in ("approved", "proposed") and not case.get("decision")]
+    wanted = {case["nomination_id"] for case in approved}
+    _wait(lambda: wanted <= {p["nomination_id"] for p in intake("pending_decisions")}, "intake to follow the outcomes")
+    groups = {}
+    for case in approved:
+        head = case["unit_id"] if case["stage"] == "unit" else next(iter(sorted(ministries)), "bo")
+        groups.setdefault(head, []).append(case["nomination_id"])
+    awarded = 0
+    for number, (head, ids) in enumerate(sorted(groups.items()), start=1):
+        signer = "Bộ trưởng" if head in ministries else f"Thủ trưởng đơn vị {head}"
+        result = intake("record_decision", {"number": f"{number}/QĐ-{head.upper()}", "date": "2025-12-20",
+                                            "signer": signer, "nomination_ids": ids})
+        awarded += len(result["entries"])
+        click.echo(f"Decision {result['number']} ({signer}): {len(result['entries'])} awards")
+    click.echo(f"Decisions recorded: {awarded} awards for {len(approved)} approved nominations")
 
 
 def _hold(operator, box, councils, label):

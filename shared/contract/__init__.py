@@ -12,6 +12,11 @@ COUNCIL = "council"  # members' clients dispatch as this source service
 NOMINATION_SUBMITTED = "nomination_submitted"
 NOMINATION_AMENDED = "nomination_amended"
 NOMINATION_WITHDRAWN = "nomination_withdrawn"
+# the award register (intake owns it; issue #17)
+NOMINATION_AWARDED = "nomination_awarded"  # the head's decision turned an approval into an award
+NOMINATION_NOT_AWARDED = "nomination_not_awarded"  # a proposal the central level did not award
+REGISTER_ENTRY_RECORDED = "register_entry_recorded"  # an award entered (decision or import)
+REGISTER_ENTRY_REVOKED = "register_entry_revoked"  # Law Art. 93: cancelled, money to recover
 
 # events dispatched by review
 BALLOT_ISSUED = "ballot_issued"

@@ -20,4 +20,10 @@ AWARD_NAMES = {
 }
 AWARD_CODES = tuple(AWARD_NAMES)
 # The kinds of document a dossier may hold (contract: nomination ``documents``); a rule set requires some.
-DOCUMENT_KINDS = ("to_trinh", "bao_cao_thanh_tich", "bien_ban", "xac_nhan_sang_kien", "other")
+DOCUMENT_KINDS = ("to_trinh", "bao_cao_thanh_tich", "bien_ban", "xac_nhan_sang_kien", "other",
+                  "quyet_dinh")  # quyet_dinh: an award decision, proof of a title decided elsewhere
+# Titles this ministry's system decides (the head of a unit or the Minister): a claim of one is checked
+# against the register. The others (CSTD_TQ, CO_CP, BK_TTG, HCLD3) are decided centrally: a claim needs
+# its decision document (``quyet_dinh``) in the dossier, or an entry recorded from that decision.
+DECIDED_HERE = ("LDTT", "CSTDCS", "CSTD_BO", "BK_BO", "TTLDTT", "TTLDXS", "CO_BO", "GK")
+REVOCATION_GROUNDS = ("a", "b", "c", "d")  # Law 06/2022 Art. 93(2)

@@ -1,4 +1,5 @@
 """Credentials checked at the entrypoint: the operator token (``TDKT_ADMIN_TOKEN``)."""
+import hashlib
 import hmac
 
 from nameko.extensions import DependencyProvider
@@ -8,14 +9,22 @@ from shared.contract import AUTH_TOKEN
 from shared.contract.errors import Unauthorized
 
 
-def check_operator(token, admin_token: str) -> None:
-    """Raise ``Unauthorized`` unless ``token`` is the operator token (compared in constant time)."""
+def credential_id(token: str) -> str:
+    """What audit rows and the register record of a credential: a digest, never the token."""
+    return hashlib.sha256(str(token).encode()).hexdigest()[:12]
+
+
+def check_operator(token, admin_token: str) -> str:
+    """Raise ``Unauthorized`` unless ``token`` is the operator token (compared in constant time); the
+    credential's id (``credential_id``) otherwise."""
     if not isinstance(token, str) or not hmac.compare_digest(token.encode(), admin_token.encode()):
         raise Unauthorized("the operator token is required in context data 'auth_token'")
+    return credential_id(token)
 
 
 class OperatorOnly(DependencyProvider):
-    """Injects a callable that raises ``Unauthorized`` unless the caller sent the operator token."""
+    """Injects a callable that raises ``Unauthorized`` unless the caller sent the operator token, and
+    returns the credential's id (a digest) for the audit."""
 
     def setup(self):
         self.admin_token = load_settings().admin_token

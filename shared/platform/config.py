@@ -54,6 +54,7 @@ class Settings:
     smtp_connections: int = 4  # mails sent at once, each sender on a connection of its own
     public_url: str = "http://localhost:8002"  # where members reach review's ballot page (links in mail)
     council_amqp_uri: str | None = None  # the ballot page publishes council.vote_cast as this client
+    register_check: str = "strict"  # claimed titles against the award register: strict | warn | off
 
     def db_url(self, service: str) -> str:
         """The service's database URL; the production profile refuses SQLite here, where the service
@@ -97,6 +98,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         public_url=read.url("TDKT_PUBLIC_URL", "http://localhost:8002", ("http", "https")).rstrip("/"),
         council_amqp_uri=read.optional("TDKT_COUNCIL_AMQP_URI") and read.url("TDKT_COUNCIL_AMQP_URI", None,
                                                                             ("amqp", "amqps", "pyamqp")),
+        register_check=read.choice("TDKT_REGISTER_CHECK", "strict", ("strict", "warn", "off")),
     )
     if (settings.smtp_user is None) != (settings.smtp_password is None):
         raise ConfigError("SMTP_USER and SMTP_PASSWORD must be set together")

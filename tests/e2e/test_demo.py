@@ -1,5 +1,6 @@
 """``tdkt demo`` completes a year-end batch against the running system and every mail reaches the sink."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,9 +25,14 @@ def test_the_demo_runs_a_year_end_batch_through_both_councils_with_sealed_ballot
     assert result.returncode == 0, result.stdout + result.stderr
     assert "CSTD_BO" in result.stdout and "Mail sent:" in result.stdout
     assert len(cast) == 36 and all(set(vote) == {"ballot_token", "sealed"} for vote in cast)
+    # every approved nomination gets its head's decision, and the register's totals show the money
+    decided = re.search(r"Decisions recorded: (\d+) awards for (\d+) approved nominations", result.stdout)
+    assert decided and decided.group(1) == decided.group(2) and int(decided.group(1)) > 0, result.stdout
+    totals = re.search(r"Awarded: (\d+) entries, ([\d,]+) VND", result.stdout)
+    assert totals and totals.group(1) == decided.group(1) and int(totals.group(2).replace(",", "")) > 0
     # 12 acknowledgements; 3 x 7 + 15 invitations, receipts and lists of receipts; each outcome to its
     # nominee, and one mail per sitting to each unit it decided on: 3 unit sittings, then the ministry's
-    # for the 3 units' CSTD_BO
+    # for the 3 units' CSTD_BO (then the decisions' mails)
     mails = mail_sink.wait_for(12 + 3 * 36 + 12 + 6)
     assert sum("Biên nhận phiếu bầu" in m["Subject"] for m in mails) == 36
     assert sum("Kết quả phiên họp" in m["Subject"] for m in mails) == 6

@@ -6,7 +6,10 @@ from nameko.exceptions import UnknownService
 from shared.platform import guard
 from shared.platform.client import rpc_proxy
 from shared.platform.healthcheck import main as healthcheck, missing_exchanges
-from shared.platform.messaging import event_exchange
+from nameko.testing.services import entrypoint_waiter
+
+from shared.platform.messaging import EventPublisher, event_exchange
+from shared.platform.outbox import Undeliverable
 from tests.harness import wait_until
 
 

@@ -23,6 +23,8 @@ from shared.platform.config import LOCAL_ADMIN_TOKEN
 from shared.platform.messaging import EventPublisher, InboxEventHandler
 from shared.platform.outbox import utcnow
 from shared.platform.store import Store
+from tests.integration.test_register import PAST_CSTDCS
+from tests.integration.test_register_events import AWARDED, REVOKED
 from tests.harness import wait_until
 from tests.integration.conftest import EXAMPLE
 from tests.integration.delivery import Tables, Tap
@@ -53,6 +55,14 @@ def entrypoints(service_class) -> set[tuple[str, str]]:
     """Every RPC method and event handler of a service (not its timers)."""
     return {(service_class.name, name) for name, method in vars(service_class).items()
             if any(isinstance(ext, (Rpc, InboxEventHandler)) for ext in getattr(method, "nameko_entrypoints", ()))}
+
+
+REGISTER_CALLS = (
+    ("record_decision", [{"number": "1/QĐ-VP", "date": "2025-12-20", "signer": "Thủ trưởng", "nomination_ids": ["n-1"]}]),
+    ("close_not_awarded", [{"nomination_ids": ["n-1"], "reason": "Không được khen"}]), ("pending_decisions", []),
+    ("import_register", [[PAST_CSTDCS]]), ("register_show", [{"unit_id": "vp"}]), ("register_totals", [2025]),
+    ("revoke_register_entry", [{"entry_id": "e-1", "ground": "a", "decision_number": "5/QĐ-VP", "date": "2026-12-01",
+                                "reason": "Khai man"}]))
 
 
 def failed(caplog) -> set[tuple[str, str]]:
@@ -140,6 +150,8 @@ def test_a_failing_database_under_every_handler_logs_no_parameters_tokens_or_cho
                   str(uuid.uuid4()), {})
     review_events("amendment_refused", {**held, "revision": 2, "considered_revision": 1, "state": "on_agenda",
                                         "sitting_id": sitting_id, "reasons": ["đang xét"]}, str(uuid.uuid4()), {})
+    intake_events("nomination_awarded", AWARDED, str(uuid.uuid4()), {})
+    intake_events("register_entry_revoked", REVOKED, str(uuid.uuid4()), {})
     token = ballots[members[0]]["ballot_token"]
     council("vote_cast", {"ballot_token": token, "choices": {"n-1": "approve", "n-2": "reject"}}, str(uuid.uuid4()), {})
     for method, args in (("submit_nomination", [EXAMPLE]), ("get_nomination", ["n-1"]), ("list_nominations", [{}]),
@@ -147,6 +159,8 @@ def test_a_failing_database_under_every_handler_logs_no_parameters_tokens_or_cho
                          ("withdraw_nomination", ["n-1", "rút"]), ("award_catalogue", [])):
         rpc(rabbit_config, "intake", method, *args, token=unit_token)
     rpc(rabbit_config, "intake", "issue_unit_token", "vp")
+    for method, args in REGISTER_CALLS:
+        rpc(rabbit_config, "intake", method, *args)
     for method, args in (("load_directory", [directory()]), ("convene_sitting", ["hd-vp", TOMORROW]),
                          ("close_sitting", [sitting_id]), ("sitting_result", [sitting_id]),
                          ("resolve_tie", [sitting_id, "LDTT", ["n-1"]]), ("return_nomination", ["n-1", ["Sai"]]),

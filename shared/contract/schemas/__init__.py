@@ -13,3 +13,4 @@ from shared.contract.schemas.council import *  # noqa: F401,F403
 from shared.contract.schemas.intake import *  # noqa: F401,F403
 from shared.contract.schemas.notify import *  # noqa: F401,F403
 from shared.contract.schemas.review import *  # noqa: F401,F403
+from shared.contract.schemas.register import *  # noqa: F401,F403

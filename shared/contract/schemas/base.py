@@ -52,7 +52,8 @@ RATINGS = ("HTXSNV", "HTTNV", "HTNV", "KHTNV")
 SCOPES = ("co_so", "bo", "toan_quoc")
 YEAR = validate.Range(min=1990, max=2100)
 REVISION = validate.Range(min=1, max=1_000_000)  # a dossier's revision: 1 when submitted, +1 per amendment
-STATUSES = ("submitted", "in_review", "returned", "approved", "proposed", "rejected", "withdrawn")
+STATUSES = ("submitted", "in_review", "returned", "approved", "proposed", "rejected", "withdrawn", "awarded",
+            "not_awarded")
 OUTCOMES = ("approved", "proposed", "rejected")
 MAX_PAYLOAD_BYTES = 256 * 1024  # a nomination with its history and document list fits in a few KiB
 MAX_AGENDA = 5000  # items one sitting may take (a ministry council takes about a tenth of a year's work)

@@ -6,6 +6,7 @@ from marshmallow import fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
 from shared.contract.awards import AWARD_CODES, DOCUMENT_KINDS
+from shared.contract.schemas.register import RegisterNote
 from shared.contract.schemas.base import (CaselessId, Email, ID, NAME, RATINGS, SCOPES, SHA256, STATUSES, Schema,
                                          YEAR, revision_field, single_line)
 
@@ -176,6 +177,9 @@ class NominationSubmitted(Schema):
     rule_set = fields.String(load_default=None, allow_none=True, validate=validate.And(ID, validate.Length(max=32)))
     revision = revision_field()  # absent: an older sender
     dossier = fields.Nested(Dossier, allow_none=True)  # absent: an older sender
+    # what the register check found (claims taken as declared, mismatches under TDKT_REGISTER_CHECK=warn):
+    # review shows it to the council with the case
+    register_notes = fields.List(fields.Nested(RegisterNote), validate=validate.Length(max=100))
 
 
 class NominationAmended(NominationSubmitted):

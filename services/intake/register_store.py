@@ -1,0 +1,116 @@
+"""The award register's table (intake owns it) and its repository; every change is also an audit row.
+
+Nothing is deleted: a revocation sets the entry's state and records who revoked it, by which decision,
+on which ground and with how much money to recover (Law Art. 93). ``recorded_by``/``revoked_by`` and the
+audit rows hold the operator's credential id (a digest, never the token).
+"""
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from services.intake.models import metadata
+from services.intake.register import Entry
+from shared.platform.store import AUDIT
+
+register_entries = sa.Table(
+    "register_entries", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("holder_key", sa.String(130), nullable=False),
+    sa.Column("unit_id", sa.String(64), nullable=False),
+    sa.Column("nominee_kind", sa.String(16), nullable=False),
+    sa.Column("employee_id", sa.String(64), nullable=True),
+    sa.Column("nominee_name", sa.String(200), nullable=False),
+    sa.Column("award_code", sa.String(16), nullable=False),
+    sa.Column("award_year", sa.Integer, nullable=False),
+    sa.Column("decision_number", sa.String(64), nullable=False),
+    sa.Column("decision_date", sa.Date, nullable=False),
+    sa.Column("signer", sa.String(200), nullable=True),
+    sa.Column("money", sa.BigInteger, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),  # decision | import
+    sa.Column("nomination_id", sa.String(64), nullable=True, unique=True),
+    sa.Column("contact_email", sa.String(254), nullable=True),
+    sa.Column("nominee_email", sa.String(254), nullable=True),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("recorded_by", sa.String(64), nullable=False),
+    sa.Column("revocation", sa.JSON, nullable=True),  # {"ground", "number", "date", "reason", "money_to_recover", "by", "at"}
+    sa.UniqueConstraint("holder_key", "award_code", "award_year", "decision_number", name="uq_register_award"),
+    sa.Index("ix_register_unit_year", "unit_id", "award_year"),
+    sa.Index("ix_register_holder", "holder_key"),
+)
+
+COLUMNS = [c.name for c in register_entries.columns]
+
+
+class EntryTaken(Exception):
+    """The nomination already has its entry (a concurrent decision committed first)."""
+
+
+class Register:
+    def __init__(self, session):
+        self.session = session
+
+    def first_year(self) -> int | None:
+        return self.session.execute(sa.select(sa.func.min(register_entries.c.award_year))).scalar()
+
+    def entries_of(self, holder_key: str) -> list[Entry]:
+        rows = self.session.execute(sa.select(register_entries.c.award_code, register_entries.c.award_year,
+                                              register_entries.c.state)
+                                    .where(register_entries.c.holder_key == holder_key)).all()
+        return [Entry(code, year, state) for code, year, state in rows]
+
+    def add(self, values: dict) -> dict:
+        """Insert an entry; ``EntryTaken`` when its nomination has one already."""
+        row = {"id": uuid.uuid4().hex, **values}
+        try:
+            with self.session.begin_nested():
+                self.session.execute(sa.insert(register_entries).values(**row))
+        except IntegrityError:
+            raise EntryTaken(values.get("nomination_id")) from None
+        return row
+
+    def add_if_new(self, values: dict) -> dict | None:
+        """Insert an imported entry unless the same award of the same holder under the same decision is
+        there (idempotent import); the row, or None."""
+        row = {"id": uuid.uuid4().hex, **values}
+        condition = sa.and_(*(register_entries.c[k] == values[k] for k in
+                              ("holder_key", "award_code", "award_year", "decision_number")))
+        if self.session.execute(sa.select(register_entries.c.id).where(condition)).first():
+            return None
+        self.session.execute(sa.insert(register_entries).values(**row))
+        return row
+
+    def get(self, entry_id: str, for_update: bool = False) -> dict | None:
+        query = sa.select(register_entries).where(register_entries.c.id == entry_id)
+        row = self.session.execute(query.with_for_update() if for_update else query).mappings().first()
+        return dict(row) if row else None
+
+    def revoke(self, entry_id: str, revocation: dict) -> bool:
+        return self.session.execute(sa.update(register_entries).where(
+            register_entries.c.id == entry_id, register_entries.c.state == "awarded").values(
+            state="revoked", revocation=revocation)).rowcount == 1
+
+    def find(self, unit_id: str, employee_id: str | None = None, award_year: int | None = None) -> list[dict]:
+        query = sa.select(register_entries).where(register_entries.c.unit_id == unit_id)
+        if employee_id:
+            query = query.where(register_entries.c.employee_id == employee_id)
+        if award_year:
+            query = query.where(register_entries.c.award_year == award_year)
+        query = query.order_by(register_entries.c.award_year, register_entries.c.award_code,
+                               register_entries.c.nominee_name, register_entries.c.id)
+        return [dict(row) for row in self.session.execute(query).mappings()]
+
+    def totals(self, award_year: int | None = None) -> list[dict]:
+        """Count and money by award and state (money to recover is the revoked entries' money)."""
+        c = register_entries.c
+        query = sa.select(c.award_code, c.state, sa.func.count(), sa.func.sum(c.money)).group_by(c.award_code, c.state)
+        if award_year:
+            query = query.where(c.award_year == award_year)
+        return [{"award_code": code, "state": state, "count": count, "money": int(money or 0)}
+                for code, state, count, money in self.session.execute(query.order_by(c.award_code, c.state))]
+
+    def audit(self, at, kind: str, detail: str) -> None:
+        self.session.execute(sa.insert(AUDIT).values(at=at, kind=kind, sitting_id=None, detail=detail[:500]))

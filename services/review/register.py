@@ -1,0 +1,56 @@
+"""Review follows the award register that intake keeps (#17): a case learns of the head's decision, and
+a case that relied on a revoked award is returned to its unit through the ordinary return path.
+
+Both handlers are idempotent through the inbox and take the nomination's advisory lock, like intake's
+other events, so they serialise with a submission or withdrawal of the same nomination.
+"""
+from __future__ import annotations
+
+import logging
+
+from services.review import domain
+from services.review.repository import Reviews
+from shared import contract
+
+log = logging.getLogger(__name__)
+RETURNABLE = (domain.WAITING, domain.ON_AGENDA)
+
+
+def record_award(event: dict, uow) -> None:
+    """``intake.nomination_awarded``: the decided case keeps the decision that made it an award."""
+    with uow:
+        if not uow.claim_message():
+            return
+        repo = Reviews(uow.session)
+        repo.lock_nomination(event["nomination_id"])
+        if repo.case(event["nomination_id"], for_update=True) is not None:
+            repo.update_case(event["nomination_id"], decision={**event["decision"], "entry_id": event["entry_id"],
+                                                               "money": event["money"]})
+        uow.commit()
+
+
+def return_after_revocation(event: dict, uow) -> None:
+    """``intake.register_entry_revoked``: each live nomination that no longer holds without the revoked
+    award goes back to its unit with the reasons (``nomination_returned``); one on an open sitting's
+    agenda leaves it (the sitting ignores its marks). A case already returned, decided or withdrawn is
+    left as it is (a decided one is stopped by ``record_decision``, which checks the register again)."""
+    with uow:
+        if not uow.claim_message():
+            return
+        repo = Reviews(uow.session)
+        for item in event["affected"]:
+            repo.lock_nomination(item["nomination_id"])
+            case = repo.case(item["nomination_id"], for_update=True)
+            if case is None or case["state"] not in RETURNABLE:
+                continue
+            notes = [*(case["register_notes"] or []), {
+                "code": "register_entry_revoked", "title": event["entry"]["award_code"],
+                "year": event["entry"]["award_year"], "message": item["reasons"][0][:500],
+                "message_en": item["reasons"][0][:500]}]
+            repo.update_case(case["nomination_id"], state=domain.RETURNED, sitting_id=None, register_notes=notes)
+            uow.publish(contract.NOMINATION_RETURNED, {
+                "nomination_id": case["nomination_id"], "stage": case["stage"], "reasons": item["reasons"],
+                "unit_id": case["unit_id"], "contact_email": case["contact_email"],
+                "nominee_email": case["nominee"].get("email"), **domain.voted_on(case)})
+            log.info("nomination %s returned: a register entry it relied on was revoked", case["nomination_id"])
+        uow.commit()
