@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 SUBMITTED, IN_REVIEW, RETURNED, WITHDRAWN = "submitted", "in_review", "returned", "withdrawn"
 FINAL = ("approved", "proposed", "rejected", WITHDRAWN)
 FIRST_STAGE = "unit"
+ACHIEVEMENTS_SUMMARY = 2000  # characters of the achievement report the public comment list shows (the event's bound)
 VIETNAM = timezone(timedelta(hours=7))  # no daylight saving
 
 
@@ -131,6 +132,7 @@ def submitted_event(nomination: Nomination) -> dict:
         "submitted_at": nomination.submitted_at.isoformat(),
         "rule_set": nomination.rule_set,
         "revision": nomination.revision,
+        "achievements": (nomination.body.get("achievements") or "")[:ACHIEVEMENTS_SUMMARY],
     }
 
 

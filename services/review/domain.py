@@ -5,6 +5,7 @@ from datetime import datetime
 
 UNIT_COUNCIL = "unit"
 WAITING, ON_AGENDA, RETURNED, DECIDED, WITHDRAWN = "waiting", "on_agenda", "returned", "decided", "withdrawn"
+PUBLIC_COMMENT = "public_comment"  # published for comment before its council may take it (NĐ 98 Art. 46)
 AWARDED = ("approved", "proposed")
 
 
@@ -14,7 +15,8 @@ def case_from_submission(event: dict, now: datetime) -> dict:
             "award_code": event["award_code"], "award_year": event["award_year"],
             "nominee": event["nominee"], "contact_email": event["contact_email"], "stage": UNIT_COUNCIL,
             "state": WAITING, "received_at": now, "rule_set": event.get("rule_set"),
-            "revision": event.get("revision") or 1, "considered": False}
+            "revision": event.get("revision") or 1, "considered": False,
+            "achievements": event.get("achievements") or ""}
 
 
 def amended_case(case: dict, event: dict) -> dict:
@@ -25,7 +27,10 @@ def amended_case(case: dict, event: dict) -> dict:
     return {"award_code": event["award_code"], "award_year": event["award_year"], "nominee": event["nominee"],
             "contact_email": event["contact_email"], "state": WAITING,
             "stage": UNIT_COUNCIL if restart else case["stage"], "considered": False,
-            "revision": event.get("revision") or (case["revision"] or 1) + 1}
+            "revision": event.get("revision") or (case["revision"] or 1) + 1,
+            "achievements": event.get("achievements") or "",
+            # a new award has had no comment period of its own
+            "comment_until": None if restart else case.get("comment_until")}
 
 
 def takes_amendment(case: dict) -> bool:
@@ -61,7 +66,8 @@ def case_view(case: dict) -> dict:
     return {"nomination_id": case["nomination_id"], "unit_id": case["unit_id"],
             "award_code": case["award_code"], "award_year": case["award_year"], "stage": case["stage"],
             "state": case["state"], "outcome": case["outcome"], "sitting_id": case["sitting_id"],
-            "received_at": case["received_at"].isoformat(), "revision": case["revision"] or 1}
+            "received_at": case["received_at"].isoformat(), "revision": case["revision"] or 1,
+            "comment_until": case["comment_until"].isoformat() if case.get("comment_until") else None}
 
 
 def outcome_event(case: dict, result: str, stage: str, tally: dict, reasons, sitting_id, now) -> dict:

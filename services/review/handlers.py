@@ -59,15 +59,20 @@ def return_nomination(nomination_id: str, reasons: list, uow) -> dict:
         case = repo.case(nomination_id, for_update=True)
         if case is None:
             raise NotFound(f"no nomination {nomination_id!r} in review")
-        if case["state"] != domain.WAITING:
+        if case["state"] not in (domain.WAITING, domain.PUBLIC_COMMENT):
             raise Conflict(f"only a waiting nomination can be returned; this one is {case['state']}")
-        repo.update_case(nomination_id, state=domain.RETURNED)
-        uow.publish(contract.NOMINATION_RETURNED, {
-            "nomination_id": nomination_id, "stage": case["stage"], "reasons": reasons,
-            "unit_id": case["unit_id"], "contact_email": case["contact_email"],
-            "nominee_email": case["nominee"].get("email"), **domain.voted_on(case)})
+        send_back(repo, uow, case, reasons)
         uow.commit()
         return domain.case_view({**case, "state": domain.RETURNED})
+
+
+def send_back(repo, uow, case: dict, reasons: list) -> None:
+    """Review's return path: the case is ``returned`` and ``nomination_returned`` goes out (in ``uow``)."""
+    repo.update_case(case["nomination_id"], state=domain.RETURNED)
+    uow.publish(contract.NOMINATION_RETURNED, {
+        "nomination_id": case["nomination_id"], "stage": case["stage"], "reasons": reasons,
+        "unit_id": case["unit_id"], "contact_email": case["contact_email"],
+        "nominee_email": case["nominee"].get("email"), **domain.voted_on(case)})
 
 
 def get_case(nomination_id: str, uow) -> dict:

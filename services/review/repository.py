@@ -73,9 +73,12 @@ class Reviews:
         for rows in groups.values():
             self.session.execute(sa.update(cases).where(cases.c.nomination_id == sa.bindparam("b_id")), rows)
 
-    def waiting_cases(self, stage: str, unit_id: str | None, limit: int | None = None) -> list[dict]:
-        """The oldest ``limit`` cases waiting at ``stage`` (of ``unit_id``), locked for the sitting."""
+    def waiting_cases(self, stage: str, unit_id: str | None, limit: int | None = None, held=None) -> list[dict]:
+        """The oldest ``limit`` cases waiting at ``stage`` (of ``unit_id``), locked for the sitting; ``held``
+        a clause that keeps some out (an open objection: ``services.review.comment.not_held``)."""
         query = sa.select(cases).where(cases.c.stage == stage, cases.c.state == "waiting")
+        if held is not None:
+            query = query.where(held)
         if unit_id is not None:
             query = query.where(cases.c.unit_id == unit_id)
         return self._all(query.order_by(cases.c.received_at, cases.c.nomination_id).limit(limit).with_for_update())

@@ -62,7 +62,7 @@ class ReviewService:
         self.require_operator()
         holidays = self.config.holidays or DEFAULT_HOLIDAYS_2025_2026
         return sittings.convene_sitting(str(council_id), deadline, self.uow, self.config.secret_key,
-                                        holidays, utcnow())
+                                        holidays, utcnow(), self.rules)
 
     @rpc(expected_exceptions=EXPECTED)
     def close_sitting(self, sitting_id):

@@ -159,6 +159,8 @@ class NominationSubmitted(Schema):
     submitted_at = fields.String(required=True, validate=validate.Length(max=40))
     rule_set = fields.String(load_default=None, allow_none=True, validate=validate.And(ID, validate.Length(max=32)))
     revision = revision_field()  # absent: an older sender
+    # the start of the achievement report, for the public comment list (NĐ 98 Art. 46); absent: an older sender
+    achievements = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
 class NominationAmended(NominationSubmitted):
