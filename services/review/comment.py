@@ -151,6 +151,12 @@ def objections_of(session, nomination_ids, with_contact: bool = False) -> dict[s
     return found
 
 
+def open_objections(session) -> list[dict]:
+    rows = session.execute(sa.select(objections).where(objections.c.status == OPEN)
+                           .order_by(objections.c.received_at, objections.c.id)).mappings().all()
+    return [{**_objection_view(dict(row), True), "nomination_id": row["nomination_id"]} for row in rows]
+
+
 def comment_summary(session, nomination_id: str) -> dict | None:
     """The result of the public comment for the council's minutes (NĐ 98 Art. 46): the period and every
     objection with its handling (never the objector's contact). None: the nomination had no period."""

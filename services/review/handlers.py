@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, time, timedelta, timezone
 
-from services.review import domain, early
+from services.review import comment, domain, early, forms
 from services.review.models import councils, members, quotas, units
 from services.review.repository import Reviews
 from shared import contract
+from shared.contract.awards import AWARD_NAMES
 from shared.contract.errors import Conflict, NotFound, ValidationError
 
 log = logging.getLogger(__name__)
@@ -121,3 +123,40 @@ def statistics(award_year: int, uow) -> dict:
     with uow:
         return domain.statistics(Reviews(uow.session).decided_cases(award_year), award_year)
 
+
+
+def statistics_forms(year: int, uow, rules) -> dict:
+    """The yearly forms of Thông tư 02/2023/TT-BNV the data can fill (``services/review/forms.py``),
+    over the reporting year 1 December ``year - 1`` to 30 November ``year`` (Vietnam time)."""
+    first, last = forms.reporting_period(year)
+    start = datetime.combine(first, time(), tzinfo=forms.VIETNAM).astimezone(timezone.utc)
+    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=forms.VIETNAM).astimezone(timezone.utc)
+    with uow:
+        found = Reviews(uow.session).decided_between(start, end)
+    for case in found:
+        case["decided_at"] = comment.utc(case["decided_at"])
+    kinds = {case["nomination_id"]: _award_kind(rules, case) for case in found}
+    return forms.forms(year, found, dict(AWARD_NAMES), kinds)
+
+
+def _award_kind(rules, case) -> str | None:
+    rule_set = rules.by_id(case["rule_set"]) if case["rule_set"] else rules.in_force(
+        comment.utc(case["received_at"]).date())
+    award = rule_set.awards.get(case["award_code"])
+    return award.kind if award else None
+
+
+def comment_summary(nomination_id: str, uow) -> dict:
+    """The public comment's result for the minutes (None inside: no comment period for it)."""
+    with uow:
+        if Reviews(uow.session).case(nomination_id) is None:
+            raise NotFound(f"no nomination {nomination_id!r} in review")
+        return {"nomination_id": nomination_id, "public_comment": comment.comment_summary(uow.session, nomination_id)}
+
+
+def list_objections(nomination_id: str | None, uow) -> list[dict]:
+    """Every objection (with the objector's contact: operators only), of one nomination or all open."""
+    with uow:
+        if nomination_id:
+            return comment.objections_of(uow.session, [nomination_id], with_contact=True).get(nomination_id, [])
+        return comment.open_objections(uow.session)

@@ -83,6 +83,11 @@ class Reviews:
             query = query.where(cases.c.unit_id == unit_id)
         return self._all(query.order_by(cases.c.received_at, cases.c.nomination_id).limit(limit).with_for_update())
 
+    def decided_between(self, start, end) -> list[dict]:
+        """Cases whose outcome was recorded in [start, end)."""
+        return self._all(sa.select(cases).where(cases.c.outcome.is_not(None), cases.c.decided_at >= start,
+                                                cases.c.decided_at < end).order_by(cases.c.nomination_id))
+
     def decided_cases(self, award_year: int) -> list[dict]:
         return self._all(sa.select(cases).where(cases.c.award_year == award_year, cases.c.outcome.is_not(None)))
 

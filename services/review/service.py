@@ -4,8 +4,9 @@ from pathlib import Path
 from shared.platform.rpc import rpc
 from nameko.timer import timer
 
-from services.review import closing, handlers, sittings
+from services.review import closing, comment, handlers, sittings
 from services.review.calendar import DEFAULT_HOLIDAYS_2025_2026
+from services.review.public import PublicCommentPage
 from shared import contract
 from shared.contract import schemas
 from shared.platform.auth import OperatorOnly
@@ -29,6 +30,7 @@ class ReviewService:
     config = Configuration()
     require_operator = OperatorOnly()
     observability = Observability()  # /healthz, /readyz, /metrics on TDKT_HTTP_PORT
+    public_comment = PublicCommentPage()  # /public/comment beside them (served by observability)
     logs = JsonLogging()  # JSON log lines with the Nameko call id (TDKT_LOG_FORMAT=json|text)
 
     @inbox_event_handler(contract.INTAKE, contract.NOMINATION_SUBMITTED)
@@ -51,6 +53,10 @@ class ReviewService:
     @timer(interval=DEADLINE_TICK)
     def close_sittings_past_deadline(self):
         closing.close_due(self.uow, self.rules, utcnow())
+
+    @timer(interval=DEADLINE_TICK)
+    def open_and_release_comment_periods(self):
+        comment.run_tick(self.uow, self.rules, self.config.holidays or DEFAULT_HOLIDAYS_2025_2026, utcnow())
 
     @rpc(expected_exceptions=EXPECTED)
     def load_directory(self, directory):
@@ -104,3 +110,33 @@ class ReviewService:
     def get_case(self, nomination_id):
         self.require_operator()
         return handlers.get_case(str(nomination_id), self.uow)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def record_objection(self, objection):
+        """An objection received on paper (or by mail) during a nomination's public comment period."""
+        self.require_operator()
+        return comment.file_objection(schemas.load(schemas.Objection, objection), "paper", self.uow, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def handle_objection(self, objection_id, outcome, handling):
+        self.require_operator()
+        done = schemas.load(schemas.ObjectionHandling, {"objection_id": objection_id, "outcome": outcome,
+                                                        "handling": handling})
+        return comment.handle_objection(done["objection_id"], done["outcome"], done["handling"], self.uow,
+                                        handlers.send_back, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_objections(self, nomination_id=None):
+        self.require_operator()
+        return handlers.list_objections(None if nomination_id is None else str(nomination_id), self.uow)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def comment_summary(self, nomination_id):
+        self.require_operator()
+        return handlers.comment_summary(str(nomination_id), self.uow)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def statistics_forms(self, year):
+        self.require_operator()
+        year = schemas.load(schemas.AwardYear, {"award_year": year})["award_year"]
+        return handlers.statistics_forms(year, self.uow, self.rules)

@@ -125,12 +125,17 @@ class Metrics:
         self.seconds.labels(self.service, entrypoint).observe(seconds)
 
 
-def http_app(metrics: Metrics, problems):
-    """The WSGI application; ``problems()`` lists why the service is not ready (empty: ready)."""
+def http_app(metrics: Metrics, problems, mounts: dict | None = None):
+    """The WSGI application; ``problems()`` lists why the service is not ready (empty: ready);
+    ``mounts`` maps a path prefix (``/ballot/``) to another WSGI application of the service."""
     serve_metrics = make_wsgi_app(metrics.registry)
+    mounts = mounts or {}
 
     def app(environ, start_response):
         path = environ.get("PATH_INFO", "")
+        mounted = next((sub for prefix, sub in mounts.items() if path.startswith(prefix)), None)
+        if mounted is not None:
+            return mounted(environ, start_response)
         if path == "/metrics":
             return serve_metrics(environ, start_response)
         if path == "/healthz":
@@ -177,7 +182,10 @@ class Observability(DependencyProvider):
             return
         self.socket = eventlet.listen(("0.0.0.0", self.port))
         self.socket.settimeout(None)  # as nameko's WebServer: kombu may have set a default socket timeout
-        app = http_app(self.metrics, self.problems)
+        # another dependency of the service may serve pages beside these (review's ballot page)
+        mounts = {prefix: sub for dep in self.container.dependencies if hasattr(dep, "http_mounts")
+                  for prefix, sub in dep.http_mounts().items()}
+        app = http_app(self.metrics, self.problems, mounts)
         self.thread = self.container.spawn_managed_thread(lambda: self._serve(app), identifier="observability.http")
         log.info("%s: health and metrics on port %d", self.container.service_name, self.port)
 

@@ -160,7 +160,7 @@ class NominationSubmitted(Schema):
     rule_set = fields.String(load_default=None, allow_none=True, validate=validate.And(ID, validate.Length(max=32)))
     revision = revision_field()  # absent: an older sender
     # the start of the achievement report, for the public comment list (NĐ 98 Art. 46); absent: an older sender
-    achievements = fields.String(load_default="", validate=validate.Length(max=2000))
+    achievements = fields.String(validate=validate.Length(max=2000))
 
 
 class NominationAmended(NominationSubmitted):
