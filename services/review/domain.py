@@ -1,7 +1,7 @@
 """Review's small rules (standard library only): cases, events and the directory's shape."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 UNIT_COUNCIL = "unit"
 WAITING, ON_AGENDA, RETURNED, DECIDED, WITHDRAWN = "waiting", "on_agenda", "returned", "decided", "withdrawn"
@@ -67,7 +67,14 @@ def case_view(case: dict) -> dict:
             "award_code": case["award_code"], "award_year": case["award_year"], "stage": case["stage"],
             "state": case["state"], "outcome": case["outcome"], "sitting_id": case["sitting_id"],
             "received_at": case["received_at"].isoformat(), "revision": case["revision"] or 1,
-            "comment_until": case["comment_until"].isoformat() if case.get("comment_until") else None}
+            "comment_until": _utc_text(case.get("comment_until"))}
+
+
+def _utc_text(moment) -> str | None:
+    """A stored time (kept in UTC; SQLite gives it back naive) as ISO 8601 with its zone."""
+    if moment is None:
+        return None
+    return (moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment).isoformat()
 
 
 def outcome_event(case: dict, result: str, stage: str, tally: dict, reasons, sitting_id, now) -> dict:
