@@ -54,7 +54,7 @@ def tick(session, rules, holidays, now: datetime) -> dict:
     if codes:
         owed = session.execute(sa.select(cases).where(
             cases.c.state == domain.WAITING, cases.c.comment_until.is_(None), cases.c.award_code.in_(sorted(codes)))
-            .with_for_update()).mappings().all()
+            .order_by(cases.c.nomination_id).with_for_update()).mappings().all()
         for case in owed:
             days = comment_days(_rule_set(rules, case), case["award_code"], case["stage"])
             if days:

@@ -29,15 +29,16 @@ def amended_case(case: dict, event: dict) -> dict:
             "stage": UNIT_COUNCIL if restart else case["stage"], "considered": False,
             "revision": event.get("revision") or (case["revision"] or 1) + 1,
             "achievements": event.get("achievements") or "",
-            # a new award has had no comment period of its own
-            "comment_until": None if restart else case.get("comment_until")}
+            # the public comments on the dossier the council will consider: a changed one (an answer to an
+            # upheld objection, say) is put out for comment afresh where its award owes a period
+            "comment_until": None}
 
 
 def takes_amendment(case: dict) -> bool:
     """A returned case, or one waiting that no council has taken since it was (re)submitted. Once a
     council took it, even a sitting without quorum that sent it back to wait, only a return reopens it:
     intake closed amendments when it heard of the agenda, so a later one crossed that news."""
-    return case["state"] == RETURNED or (case["state"] == WAITING and not case["considered"])
+    return case["state"] == RETURNED or (case["state"] in (WAITING, PUBLIC_COMMENT) and not case["considered"])
 
 
 def amendment_is_stale(case: dict, event: dict) -> bool:

@@ -187,3 +187,29 @@ def test_a_paper_objection_is_recorded_through_review(fake_review):  # noqa: F81
     assert result.exit_code == 0 and result.output == "o-1\n"
     assert fake_review.calls[0][1][0] == {"nomination_id": "n-1", "name": "Trần B", "contact": "b@example.vn",
                                           "text": "Sai", "received_at": None}
+
+
+# the lifecycle under comment -------------------------------------------------------------------
+
+def a_case(**changes):
+    return {"nomination_id": "n-1", "unit_id": "vp", "award_code": "HCLD3", "award_year": 2025, "stage": "ministry",
+            "state": "public_comment", "considered": True, "revision": 2, "nominee": {"name": "A"},
+            "contact_email": "vp@example.vn", "comment_until": datetime(2025, 9, 12, 16, 59, 59), **changes}
+
+
+def test_a_dossier_a_council_advanced_is_closed_to_amendments_under_comment_as_it_was_waiting():
+    from services.review import domain
+
+    assert not domain.takes_amendment(a_case())
+    assert domain.takes_amendment(a_case(stage="unit", considered=False))  # commented at its first council
+
+
+def test_an_amended_dossier_is_put_out_for_comment_afresh_whether_it_was_under_comment_or_returned():
+    from services.review import domain
+
+    event = {"award_code": "HCLD3", "award_year": 2025, "nominee": {"name": "A"}, "contact_email": "vp@example.vn",
+             "revision": 3, "achievements": "mới"}
+    assert domain.amended_case(a_case(considered=False), event)["comment_until"] is None
+    again = domain.amended_case(a_case(state="returned"), event)
+    assert (again["state"], again["stage"], again["comment_until"], again["achievements"]) == (
+        "waiting", "ministry", None, "mới")  # the next tick opens a new period at the ministry
