@@ -7,11 +7,13 @@ import json
 import re
 import subprocess
 import sys
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 import sqlalchemy as sa
+from nameko.testing.services import entrypoint_waiter
 
 from services.review.models import cases
 from services.review.service import MIGRATIONS, ReviewService
@@ -101,6 +103,13 @@ def test_an_upheld_objection_returns_the_nomination_to_its_unit_with_the_reason(
     assert site.call("get_case", "n-order")["state"] == "returned"
     [returned] = wait_until(lambda: site.events("nomination_returned"), what="nomination_returned")
     assert returned["nomination_id"] == "n-order" and "Luật Điều 4" in returned["reasons"][0]
+
+    amended = {**submitted("n-order", "HCLD3"), "revision": 2, "resubmitted": True, "achievements": "Đã bổ sung"}
+    with entrypoint_waiter(site.container, "on_nomination_amended", timeout=15):
+        site.intake("nomination_amended", amended, str(uuid.uuid4()), {})
+    again = wait_until(lambda: site.call("get_case", "n-order")["state"] == "public_comment"
+                       and site.call("get_case", "n-order"), what="a new comment period")
+    assert again["stage"] == "ministry" and again["revision"] == 2  # the amended dossier, put out afresh
 
 
 def form_of(page: str) -> dict:
