@@ -21,6 +21,7 @@ from services.review import domain
 from services.review.calendar import deadline_after
 from services.review.models import cases, objections, units
 from services.review.repository import Reviews
+from shared import contract
 from shared.contract.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,9 @@ def _rule_set(rules, case):
     return rules.by_id(case["rule_set"]) if case["rule_set"] else rules.in_force(utc(case["received_at"]).date())
 
 
-def tick(session, rules, holidays, now: datetime) -> dict:
-    """Open the periods now owed and release the cases whose period is over with no objection open."""
+def tick(session, rules, holidays, now: datetime, publish=None) -> dict:
+    """Open the periods now owed (``publish``-ing ``public_comment_opened`` for each, when given) and
+    release the cases whose period is over with no objection open."""
     codes = {code for rs in rules.rule_sets for code, award in rs.awards.items() if award.comment_days}
     opened = released = 0
     if codes:
@@ -62,6 +64,11 @@ def tick(session, rules, holidays, now: datetime) -> dict:
                 session.execute(sa.update(cases).where(cases.c.nomination_id == case["nomination_id"])
                                 .values(state=domain.PUBLIC_COMMENT, comment_until=until))
                 opened += 1
+                if publish is not None:
+                    publish(contract.PUBLIC_COMMENT_OPENED, {
+                        "nomination_id": case["nomination_id"], "unit_id": case["unit_id"], "stage": case["stage"],
+                        "award_code": case["award_code"], "award_year": case["award_year"],
+                        "revision": case["revision"], "comment_until": until.isoformat()})
                 log.info("nomination %s under public comment until %s", case["nomination_id"], until.isoformat())
     held = sa.exists().where(objections.c.nomination_id == cases.c.nomination_id, objections.c.status == OPEN)
     done = session.execute(sa.update(cases).where(
@@ -72,7 +79,7 @@ def tick(session, rules, holidays, now: datetime) -> dict:
 
 def run_tick(uow, rules, holidays, now: datetime) -> dict:
     with uow:
-        counts = tick(uow.session, rules, holidays, now)
+        counts = tick(uow.session, rules, holidays, now, uow.publish)
         uow.commit()
     return counts
 

@@ -30,7 +30,7 @@ def convene_sitting(council_id: str, deadline, uow, key: str, holidays, now: dat
         due = _deadline(deadline, holidays, now)
         stage = council["level"]
         if rules is not None:  # periods owed now open, and ended ones release, before the agenda is picked
-            comment.tick(uow.session, rules, holidays, now)
+            comment.tick(uow.session, rules, holidays, now, uow.publish)
         # more than a ballot can carry wait for the council's next sitting, the oldest first on this one;
         # a case under public comment is not waiting, and an open objection holds any case
         cases = repo.waiting_cases(stage, council["unit_id"] if stage == "unit" else None, MAX_AGENDA,

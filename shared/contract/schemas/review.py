@@ -35,6 +35,19 @@ class ReviewOutcome(Schema):
     revision = fields.Integer(allow_none=True, strict=True, validate=REVISION)
 
 
+class PublicCommentOpened(Schema):
+    """Event ``review.public_comment_opened``: the dossier is published for comment until ``comment_until``;
+    no council may take it before then (intake notes it in the nomination's history)."""
+
+    nomination_id = fields.String(required=True, validate=ID)
+    unit_id = fields.String(required=True, validate=ID)
+    stage = fields.String(required=True, validate=validate.Length(max=32))
+    award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
+    award_year = fields.Integer(required=True, strict=True, validate=YEAR)
+    revision = fields.Integer(load_default=None, allow_none=True, strict=True, validate=REVISION)
+    comment_until = fields.String(required=True, validate=validate.Length(max=40))
+
+
 class NominationOnAgenda(Schema):
     """Event ``review.nomination_on_agenda``: a council put this revision of the dossier on a sitting."""
 
