@@ -19,7 +19,8 @@ from services.review.models import cases
 from services.review.service import MIGRATIONS, ReviewService
 from shared.contract.errors import Conflict
 from tests.harness import free_port, wait_until
-from tests.integration.delivery import Tables
+from tests.integration.delivery import Tables, Tap
+from tests.integration.test_one_truth import deliver
 from tests.integration.review_support import TOMORROW, Review, directory, submitted
 
 SCRIPT = "<script>alert('x')</script>"
@@ -33,6 +34,8 @@ def site(container_factory, rabbit_config, service_env, db_urls, monkeypatch):
     container = container_factory(ReviewService, rabbit_config)
     container.start()
     review = Review(container, rabbit_config)
+    review.taps["public_comment_opened"] = Tap(rabbit_config["AMQP_URI"], "review", "public_comment_opened")
+    review.seen["public_comment_opened"] = []
     review.call("load_directory", directory())
     review.url = f"http://127.0.0.1:{port}/public/comment"
     review.tables = Tables(db_urls["review"], MIGRATIONS)
@@ -65,6 +68,9 @@ def test_an_order_under_public_comment_cannot_be_convened_until_its_period_is_ov
     assert case["stage"] == "ministry" and opened > datetime.now(timezone.utc) + timedelta(days=9)
     with pytest.raises(Conflict):
         site.call("convene_sitting", "hd-bo", TOMORROW)
+    [opened_event] = wait_until(lambda: site.events("public_comment_opened"), what="public_comment_opened")
+    assert (opened_event["nomination_id"], opened_event["stage"], opened_event["comment_until"]) == (
+        "n-order", "ministry", case["comment_until"])
     end_the_period(site)
     sitting = site.call("convene_sitting", "hd-bo", TOMORROW)
     assert sitting["agenda"] == ["n-order"]
@@ -189,3 +195,15 @@ def test_the_statistics_forms_take_a_reporting_year_from_1_december_to_30_novemb
 
     assert behind(2025) == (1, ["n-30nov"])
     assert behind(2026) == (1, ["n-1dec"])
+
+
+def test_intake_notes_the_comment_period_once_and_keeps_the_status_it_had(intake):
+    nomination_id = intake.submit()["nomination_id"]
+    opened = {"nomination_id": nomination_id, "unit_id": "vp", "stage": "unit", "award_code": "LDTT",
+              "award_year": 2025, "revision": 1, "comment_until": "2025-12-15T16:59:59+00:00"}
+    for _ in range(2):  # the same message twice: one effect
+        deliver(intake.container, "review", "public_comment_opened", opened, "opened-1", intake.rabbit_config["AMQP_URI"])
+    stored = intake.call("vp", "get_nomination", nomination_id)
+    notes = [entry for entry in stored["history"] if entry.get("event") == "public_comment"]
+    assert stored["status"] == "submitted" and len(notes) == 1
+    assert notes[0]["comment_until"] == "2025-12-15T16:59:59+00:00"
