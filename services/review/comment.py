@@ -177,12 +177,17 @@ def comment_summary(session, nomination_id: str) -> dict | None:
 
 
 def agenda_note(summary: dict | None) -> dict | None:
-    """What a ballot's agenda item carries of the comment (``ballot_issued``'s optional field)."""
+    """What a ballot's agenda item carries of the comment (``ballot_issued``'s optional field). Each text
+    is cut at ``NOTE_TEXT`` characters, so a year-end ballot stays within its bound; the whole text is in
+    :func:`comment_summary`, for the minutes."""
     if summary is None:
         return None
     return {"comment_until": summary["comment_until"], "objections": [
-        {key: o[key] for key in ("name", "text", "received_at", "channel", "status", "handling")}
-        for o in summary["objections"]]}
+        {**{key: o[key] for key in ("name", "received_at", "channel", "status", "handling")},
+         "text": o["text"][:NOTE_TEXT]} for o in summary["objections"][:NOTE_OBJECTIONS]]}
+
+
+NOTE_TEXT, NOTE_OBJECTIONS = 1000, 50
 
 
 def public_list(session, now: datetime) -> list[dict]:
