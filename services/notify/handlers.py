@@ -59,12 +59,15 @@ def invite(ballot: dict, requests, uow, renderer, now) -> None:
         uow.commit()
 
 
-def note_ballot(sitting_id: str, member_id: str | None, uow, now, **values) -> None:
-    """``vote_counted`` (that member) or ``sitting_closed`` (everyone): no more reminders."""
+def note_ballot(sitting_id: str, member_id: str | None, uow, now, requests=(), renderer=None, **values) -> None:
+    """``vote_counted`` (that member) or ``sitting_closed`` (everyone): no more reminders; and the mails
+    it causes (the member's receipt; the list of receipts counted, to every member)."""
     with uow:
         if not uow.claim_message():
             return
         Ballots(uow.session).mark(sitting_id, member_id, uow.message_id, now, **values)
+        if requests:
+            _queue(requests, uow, renderer, now)
         uow.commit()
 
 

@@ -20,6 +20,7 @@ from shared import contract  # event names only (constants)
 from shared.contract.awards import AWARD_NAMES
 
 INVITATION, REMINDER = "invitation", "reminder"
+RECEIPT, RECEIPTS = "receipt", "receipts"  # a member's receipt; the list of receipts counted at the close
 ADVANCED, DECIDED, RETURNED = "advanced", "decided", "returned"
 VIETNAM = timezone(timedelta(hours=7), "ICT")  # no daylight saving time in Vietnam
 
@@ -42,16 +43,29 @@ def vietnam_time(deadline: str) -> str:
     return moment.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y")
 
 
-def vote_command(token: str, nomination_ids: list[str]) -> str:
-    """The shell line that approves every item; the member moves ids after ``reject``/``abstain``."""
-    words = ["tdkt", "vote", "--token", token, "approve", *nomination_ids]
+def vote_command(token: str, nomination_ids: list[str], public_key: str | None = None) -> str:
+    """The shell line that approves every item; the member moves ids after ``reject``/``abstain``.
+    With the sitting's public key, ``tdkt vote`` seals the choices to it before they leave the machine."""
+    key = ["--key", public_key] if public_key else []
+    words = ["tdkt", "vote", "--token", token, *key, "approve", *nomination_ids]
     return " ".join(shlex.quote(str(word)) for word in words)
 
 
-def vote_payload(token: str, nomination_ids: list[str]) -> str:
-    """The ``council.vote_cast`` body a client dispatches directly (contract.md, "Council members")."""
-    return json.dumps({"ballot_token": token, "choices": {nid: "approve" for nid in nomination_ids}},
-                      ensure_ascii=False, indent=2)
+def vote_payload(token: str, nomination_ids: list[str], public_key: str | None = None) -> str:
+    """The ``council.vote_cast`` body a client dispatches directly (contract.md, "Council members"):
+    sealed when the sitting has a public key (README "Secret ballot"), else the plain form."""
+    choices = {nid: "approve" for nid in nomination_ids}
+    if public_key:
+        return json.dumps({"ballot_token": token, "sealed": "<base64 SealedBox(public_key) of sealed_content>"},
+                          ensure_ascii=False, indent=2)
+    return json.dumps({"ballot_token": token, "choices": choices}, ensure_ascii=False, indent=2)
+
+
+def sealed_content(nomination_ids: list[str]) -> str:
+    """What a client seals to the sitting's public key (``shared.contract.ballots.seal_choices``): the
+    shape, each value one of the three choices."""
+    return json.dumps({"choices": {nid: "<approve|reject|abstain>" for nid in nomination_ids},
+                       "written_opinion": False}, ensure_ascii=False)
 
 
 def ballot_context(ballot: dict) -> dict:
@@ -61,11 +75,12 @@ def ballot_context(ballot: dict) -> dict:
                "nominee_name": item.get("nominee_name") or "", "unit_id": item.get("unit_id") or ""}
               for item in ballot["agenda"]]
     ids = [item["nomination_id"] for item in agenda]
-    token = ballot["ballot_token"]
+    token, public_key = ballot["ballot_token"], ballot.get("public_key")
     return {"sitting_id": ballot["sitting_id"], "council_id": ballot["council_id"],
             "member_name": ballot["member"].get("name") or "", "deadline": ballot["deadline"],
             "deadline_vi": vietnam_time(ballot["deadline"]), "agenda": agenda, "ballot_token": token,
-            "vote_command": vote_command(token, ids), "vote_payload": vote_payload(token, ids)}
+            "public_key": public_key, "sealed_content": sealed_content(ids),
+            "vote_command": vote_command(token, ids, public_key), "vote_payload": vote_payload(token, ids, public_key)}
 
 
 def _to_member(ballot: dict, kind: str, event_id: str) -> list[MailRequest]:
@@ -82,6 +97,27 @@ def reminder(ballot: dict, event_id: str) -> list[MailRequest]:
     """A member who has not voted yet is reminded before the deadline; ``ballot`` is the stored
     ``ballot_issued`` payload and ``event_id`` names this reminder (one per ballot and round)."""
     return _to_member(ballot, REMINDER, event_id)
+
+
+def receipt(event: dict, event_id: str) -> list[MailRequest]:
+    """``review.vote_counted`` -> the member gets the receipt of their counted ballot (nothing of how
+    they voted); none for a vote counted before receipts, which names no address."""
+    member = event.get("member")
+    if not member or not event.get("receipt"):
+        return []
+    context = {"sitting_id": event["sitting_id"], "member_name": member.get("name") or "",
+               "receipt": event["receipt"]}
+    return [MailRequest(event_id, RECEIPT, Recipient(member["email"], member.get("name")), context)]
+
+
+def receipts(published: dict, event_id: str) -> list[MailRequest]:
+    """``review.receipts_published`` -> every member of the roster gets the receipts counted, without
+    names: each finds their own, and the list is as long as the ballots counted."""
+    context = {"sitting_id": published["sitting_id"], "council_id": published["council_id"],
+               "codes": list(published["codes"]), "ballots_counted": published["ballots_counted"],
+               "members_total": len(published["members"])}
+    return [MailRequest(event_id, RECEIPTS, Recipient(m["email"], m.get("name")),
+                        {**context, "member_name": m.get("name") or ""}) for m in published["members"]]
 
 
 def outcome(event_type: str, event: dict, event_id: str) -> list[MailRequest]:

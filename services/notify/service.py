@@ -58,12 +58,18 @@ class NotifyService:
     @inbox_event_handler(contract.REVIEW, contract.VOTE_COUNTED)
     def on_vote_counted(self, payload):
         vote = schemas.load(schemas.VoteCounted, payload)
-        handlers.note_ballot(vote["sitting_id"], vote["member_id"], self.uow, utcnow(), voted=True)
+        handlers.note_ballot(vote["sitting_id"], vote["member_id"], self.uow, utcnow(),
+                             kinds.receipt(vote, self.uow.message_id), self.renderer, voted=True)
 
     @inbox_event_handler(contract.REVIEW, contract.SITTING_CLOSED)
     def on_sitting_closed(self, payload):
         closed = schemas.load(schemas.SittingClosed, payload, schemas.MAX_SITTING_BYTES)
         handlers.note_ballot(closed["sitting_id"], None, self.uow, utcnow(), closed=True)
+
+    @inbox_event_handler(contract.REVIEW, contract.RECEIPTS_PUBLISHED)
+    def on_receipts_published(self, payload):
+        published = schemas.load(schemas.ReceiptsPublished, payload)
+        handlers.queue_mails(kinds.receipts(published, self.uow.message_id), self.uow, self.renderer, utcnow())
 
     @inbox_event_handler(contract.REVIEW, contract.NOMINATION_ADVANCED)
     def on_nomination_advanced(self, payload):

@@ -1,17 +1,21 @@
-"""Ballot tokens (standard library only): signed, scoped to one sitting and member, expiring.
+"""Ballot tokens (standard library only): opaque, scoped to one sitting and member, expiring.
 
-A token is ``base64url(json payload) + "." + base64url(HMAC-SHA256(key, payload))``; the payload
-holds the sitting, the member and the expiry (the sitting's deadline). Replay is stopped by the roster
-(one vote per member per sitting), not by the token, so a lost mail can be re-sent with the same token.
+A token is ``"b1." + 32 random bytes in base64url``: decoding it reveals nothing, neither the member
+nor the sitting. Review keeps only ``digest(key, token)`` (HMAC-SHA256 under ``TDKT_SECRET_KEY``) on
+the member's roster row of the sitting, and resolves a token by that keyed digest; the sitting's
+deadline is the token's expiry. Replay is stopped by the roster (one vote per member per sitting), not
+by the token, so a lost mail can be re-sent with the same token.
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
+import re
 import secrets
-from datetime import datetime
+from typing import Callable
+
+PREFIX = "b1."
+SHAPE = re.compile(r"b1\.[A-Za-z0-9_-]{43}\Z")
 
 
 class BadToken(Exception):
@@ -22,39 +26,32 @@ class BadToken(Exception):
         self.reason = reason
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+def issue() -> str:
+    """A new token; hand it to the member and keep only its ``digest``."""
+    return PREFIX + secrets.token_urlsafe(32)
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def digest(key: str, token: str) -> str:
+    """The keyed digest review stores for ``token`` (a database reader cannot turn it back into a token,
+    nor test a guess without the key)."""
+    return hmac.new(key.encode("utf-8"), token.encode("ascii"), hashlib.sha256).hexdigest()
 
 
-def _mac(key: str, body: str) -> str:
-    return _b64(hmac.new(key.encode("utf-8"), body.encode("ascii"), hashlib.sha256).digest())
+def verify(key: str, token, lookup: Callable[[str], tuple | None]) -> tuple[str, str]:
+    """``(sitting_id, member_id)`` of a genuine, unexpired token; ``BadToken`` otherwise.
 
-
-def issue(key: str, sitting_id: str, member_id: str, expires: datetime) -> str:
-    payload = {"s": sitting_id, "m": member_id, "e": int(expires.timestamp()), "n": secrets.token_hex(4)}
-    body = _b64(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
-    return f"{body}.{_mac(key, body)}"
-
-
-def verify(key: str, token, now: datetime) -> tuple[str, str]:
-    """``(sitting_id, member_id)`` of a genuine, unexpired token; ``BadToken`` otherwise."""
-    # Any string may arrive (non-ASCII, lone surrogates, empty, not base64): each is refused here,
-    # before anything encodes it as ASCII or compares it, so it is answered as a bad token.
-    if not isinstance(token, str) or len(token) > 1000 or token.count(".") != 1 or not token.isascii():
+    ``lookup(digest)`` answers ``(sitting_id, member_id, expired)`` for a digest review issued (expired:
+    its sitting's deadline has passed), else None.
+    """
+    # Any string may arrive (non-ASCII, lone surrogates, empty, an old signed token): each is refused
+    # here, before anything encodes or looks it up, so it is answered as a bad token.
+    if not isinstance(token, str) or not token.isascii() or not SHAPE.match(token):
         raise BadToken("malformed")
-    body, mac = token.split(".")
-    if not hmac.compare_digest(mac, _mac(key, body)):
+    found = lookup(digest(key, token))
+    if found is None:
         raise BadToken("forged")
-    try:
-        payload = json.loads(_unb64(body))
-        sitting_id, member_id, expires = str(payload["s"]), str(payload["m"]), int(payload["e"])
-    except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
-        raise BadToken("malformed") from None
-    if now.timestamp() > expires:
+    sitting_id, member_id, expired = found
+    if expired:
         raise BadToken("expired")
     return sitting_id, member_id
 

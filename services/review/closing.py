@@ -38,7 +38,8 @@ def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime) -> None:
     """Decide every agenda item, or wait for the chair when a tie at a quota cut-off remains."""
     rows, cases, participants, conclusion = evaluate(sitting, repo, rules)
     if conclusion.waiting_for_chair:
-        repo.update_sitting(sitting["id"], status=AWAITING_TIE_BREAK, pending_ties=conclusion.ties)
+        # voting has ended: the sitting's private key goes, so no ballot captured anywhere opens later
+        repo.update_sitting(sitting["id"], status=AWAITING_TIE_BREAK, pending_ties=conclusion.ties, ballot_key=None)
         log.info("sitting %s waits for the chair: %s", sitting["id"], sorted(conclusion.ties))
         return
     results, recorded, changes = [], [], []
@@ -57,12 +58,22 @@ def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime) -> None:
     repo.record_outcomes(sitting["id"], recorded)
     repo.update_cases(changes)
     repo.update_sitting(sitting["id"], status=CLOSED, closed_at=now, quorum_met=conclusion.quorum_met,
-                        pending_ties=None)
+                        pending_ties=None, ballot_key=None)  # the key goes with the end of voting
     uow.publish(contract.SITTING_CLOSED, {
         "sitting_id": sitting["id"], "council_id": sitting["council_id"], "stage": sitting["stage"],
         "quorum_met": conclusion.quorum_met, "closed_at": now.isoformat(), "participants": participants,
         "units": sorted({r["unit_id"] for r in results}), "results": results})
+    uow.publish(contract.RECEIPTS_PUBLISHED, receipts_published(repo, sitting))
     log.info("sitting %s closed: items=%d quorum_met=%s", sitting["id"], len(results), conclusion.quorum_met)
+
+
+def receipts_published(repo: Reviews, sitting: dict) -> dict:
+    """The receipts counted, sorted (no order of casting), for every member of the roster: each finds
+    their own, and the list is exactly as long as the ballots counted."""
+    roster = repo.roster_of(sitting["id"])
+    return {"sitting_id": sitting["id"], "council_id": sitting["council_id"],
+            "codes": repo.receipts_of(sitting["id"]), "ballots_counted": sum(m["voted"] for m in roster),
+            "members": [{"name": m["name"], "email": m["email"]} for m in roster]}
 
 
 def _apply(uow, sitting, case, outcome, tally, now) -> dict | None:
@@ -190,6 +201,7 @@ def result_of(repo: Reviews, sitting_id: str) -> dict:
               "deadline": sitting["deadline"].isoformat(), "items": []}
     if sitting["status"] == OPEN:
         return result  # who took part is public; the marks are not, until the close
+    result["receipts"] = repo.receipts_of(sitting_id)
     rows = repo.agenda_of(sitting_id)
     cases = repo.cases_by_id(row["nomination_id"] for row in rows)
     for row in rows:

@@ -94,6 +94,8 @@ sittings = sa.Table(
     sa.Column("quorum_met", sa.Boolean, nullable=True),
     sa.Column("pending_ties", sa.JSON, nullable=True),
     sa.Column("chair_choices", sa.JSON, nullable=True),
+    sa.Column("public_key", sa.String(64), nullable=True),  # clients seal ballots to it
+    sa.Column("ballot_key", sa.LargeBinary, nullable=True),  # private key, encrypted; NULL once voting ends
     sa.Index("ix_sittings_status_deadline", "status", "deadline"),
 )
 
@@ -106,6 +108,14 @@ roster = sa.Table(  # who took part: never what they chose
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("voted", sa.Boolean, nullable=False),
     sa.Column("written_opinion", sa.Boolean, nullable=False),
+    sa.Column("token_digest", sa.String(64), nullable=True),  # HMAC of the ballot token, never the token
+    sa.Index("ix_roster_token_digest", "token_digest", unique=True),
+)
+
+receipts = sa.Table(  # the receipt of each ballot counted: no member, no time, no order of casting
+    "receipts", metadata,
+    sa.Column("sitting_id", sa.String(64), primary_key=True),
+    sa.Column("code", sa.String(19), primary_key=True),
 )
 
 agenda = sa.Table(  # the marks, as counters only

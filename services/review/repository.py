@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from services.review.models import (agenda, audit, cases, councils, early_events, members, quotas, roster, sittings,
-                                    units)
+from services.review.models import (agenda, audit, cases, councils, early_events, members, quotas, receipts, roster,
+                                    sittings, units)
 from shared.platform.db import insert_new
 
 MARKS = ("approve", "reject", "abstain")  # the agenda's counters, one per choice
@@ -137,6 +137,23 @@ class Reviews:
 
     def roster_of(self, sitting_id: str) -> list[dict]:
         return self._all(sa.select(roster).where(roster.c.sitting_id == sitting_id).order_by(roster.c.member_id))
+
+    def ballot_of(self, token_digest: str, now) -> tuple | None:
+        """``(sitting_id, member_id, expired)`` of the roster row holding this token digest, else None;
+        ``expired`` when its sitting's deadline is before ``now`` (compared as the deadline timer does)."""
+        row = self.session.execute(
+            sa.select(roster.c.sitting_id, roster.c.member_id, sittings.c.deadline < now)
+            .join(sittings, sittings.c.id == roster.c.sitting_id)
+            .where(roster.c.token_digest == token_digest)).first()
+        return tuple(row) if row else None
+
+    def add_receipt(self, sitting_id: str, code: str) -> bool:
+        """Record a counted ballot's receipt; False when the sitting already counted that ballot."""
+        return insert_new(self.session, receipts, sitting_id=sitting_id, code=code)
+
+    def receipts_of(self, sitting_id: str) -> list[str]:
+        return list(self.session.execute(sa.select(receipts.c.code).where(receipts.c.sitting_id == sitting_id)
+                                         .order_by(receipts.c.code)).scalars())
 
     def mark_voted(self, sitting_id: str, member_id: str, written_opinion: bool) -> None:
         self.session.execute(sa.update(roster).where(roster.c.sitting_id == sitting_id,

@@ -48,7 +48,8 @@ class ReviewService:
     @inbox_event_handler(contract.COUNCIL, contract.VOTE_CAST)
     def on_vote_cast(self, payload):
         vote = schemas.load(schemas.VoteCast, payload, schemas.MAX_BALLOT_BYTES)
-        sittings.cast_vote(vote, self.uow, self.config.secret_key, self.rules, utcnow())
+        sittings.cast_vote(vote, self.uow, self.config.secret_key, self.rules, utcnow(),
+                           sealed_only=self.config.profile == "production")
 
     @timer(interval=DEADLINE_TICK)
     def close_sittings_past_deadline(self):

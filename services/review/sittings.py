@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import uuid
 from datetime import datetime
 
-from services.review import ballots, comment, domain
+from services.review import ballots, comment, domain, sealing
 from services.review.calendar import deadline_after
 from services.review.closing import OPEN, finalize
 from services.review.repository import Reviews
@@ -38,11 +39,15 @@ def convene_sitting(council_id: str, deadline, uow, key: str, holidays, now: dat
         if not cases:
             raise Conflict(f"no nomination is waiting for council {council_id!r}")
         sitting_id = uuid.uuid4().hex
+        public_key, ballot_key = sealing.new_key_pair(key)
+        tokens = {m["id"]: ballots.issue() for m in roster}  # handed out once, in ballot_issued; never stored
         repo.add_sitting(
             {"id": sitting_id, "council_id": council_id, "stage": stage, "status": OPEN,
-             "members_total": len(roster), "deadline": due, "convened_at": now},
+             "members_total": len(roster), "deadline": due, "convened_at": now, "public_key": public_key,
+             "ballot_key": ballot_key},
             [{"sitting_id": sitting_id, "member_id": m["id"], "name": m["name"], "email": m["email"],
-              "role": m["role"], "voted": False, "written_opinion": False} for m in roster],
+              "role": m["role"], "voted": False, "written_opinion": False,
+              "token_digest": ballots.digest(key, tokens[m["id"]])} for m in roster],
             [{"sitting_id": sitting_id, "nomination_id": c["nomination_id"], "award_code": c["award_code"],
               "approve": 0, "reject": 0, "abstain": 0} for c in cases])
         repo.update_cases([{"nomination_id": c["nomination_id"], "state": domain.ON_AGENDA,
@@ -61,7 +66,7 @@ def convene_sitting(council_id: str, deadline, uow, key: str, holidays, now: dat
             uow.publish(contract.BALLOT_ISSUED, {
                 "sitting_id": sitting_id, "council_id": council_id,
                 "member": {"id": member["id"], "name": member["name"], "email": member["email"]},
-                "ballot_token": ballots.issue(key, sitting_id, member["id"], due),
+                "ballot_token": tokens[member["id"]], "public_key": public_key,
                 "deadline": due.isoformat(), "agenda": items})
         uow.commit()
     log.info("sitting %s convened: council=%s items=%d members=%d", sitting_id, council_id, len(cases),
@@ -87,32 +92,59 @@ def _deadline(deadline, holidays, now: datetime) -> datetime:
     return due
 
 
-def cast_vote(event: dict, uow, key: str, rules, now: datetime) -> None:
-    """``council.vote_cast``: count one member's ballot once, or reject it (``vote_rejected`` + audit)."""
+def cast_vote(event: dict, uow, key: str, rules, now: datetime, sealed_only: bool = False) -> None:
+    """``council.vote_cast``: open the sealed ballot with the sitting's key, count it once and answer
+    its receipt, or reject it (``vote_rejected`` + audit). Nothing of the plain choices is kept.
+    ``sealed_only`` (the production profile) refuses a plain ballot (``unsealed``)."""
     with uow:
         if not uow.claim_message():
             return
         repo = Reviews(uow.session)
+        token = event["ballot_token"]
         try:
-            sitting_id, member_id = ballots.verify(key, event["ballot_token"], now)
+            sitting_id, member_id = ballots.verify(key, token, lambda digest: repo.ballot_of(digest, now))
         except ballots.BadToken as bad:
-            _reject(uow, repo, now, None, None, f"{bad.reason}_token", ballots.fingerprint(event["ballot_token"]))
+            _reject(uow, repo, now, None, None, f"{bad.reason}_token", ballots.fingerprint(token))
             return
         sitting = repo.sitting(sitting_id, for_update=True)  # one vote of a sitting at a time
-        problem = _problem(repo, sitting, member_id, event["choices"])
+        ballot, problem = None, _problem(repo, sitting, member_id)
+        if problem is None:
+            ballot, problem = _ballot(event, sitting, key, sealed_only)
+        if problem is None:
+            problem = _choices_problem(repo, sitting_id, ballot["choices"])
+        if problem is None and not repo.add_receipt(sitting_id, ballot["receipt"]):
+            problem = "replayed_ballot"  # another member's sealed ballot sent again under this token
         if problem:
-            _reject(uow, repo, now, sitting_id, member_id, problem, ballots.fingerprint(event["ballot_token"]))
+            _reject(uow, repo, now, sitting_id, member_id, problem, ballots.fingerprint(token))
             return
-        repo.count_marks(sitting_id, event["choices"])
-        repo.mark_voted(sitting_id, member_id, bool(event.get("written_opinion")))
-        uow.publish(contract.VOTE_COUNTED, {"sitting_id": sitting_id, "member_id": member_id})
+        repo.count_marks(sitting_id, ballot["choices"])
+        repo.mark_voted(sitting_id, member_id, ballot["written_opinion"])
+        member = next(m for m in repo.roster_of(sitting_id) if m["member_id"] == member_id)
+        uow.publish(contract.VOTE_COUNTED, {
+            "sitting_id": sitting_id, "member_id": member_id, "receipt": ballot["receipt"],
+            "member": {"id": member_id, "name": member["name"], "email": member["email"]}})
         if all(member["voted"] for member in repo.roster_of(sitting_id)):
             finalize(sitting, repo, uow, rules, now)
         uow.commit()
     log.info("vote counted: sitting=%s", sitting_id)  # never the member's choices
 
 
-def _problem(repo, sitting, member_id, choices) -> str | None:
+def _ballot(event: dict, sitting: dict, key: str, sealed_only: bool) -> tuple[dict | None, str | None]:
+    """``({"choices", "written_opinion", "receipt"}, None)``, or ``(None, reason)``."""
+    if "sealed" in event:
+        try:
+            opened = sealing.open_ballot(key, sitting["ballot_key"], event["sealed"])
+        except sealing.Unreadable:
+            return None, "unreadable_ballot"
+        return {**opened, "receipt": sealing.receipt_code(event["sealed"])}, None
+    if sealed_only:
+        return None, "unsealed"
+    # a plain ballot (local profile): its receipt is random, as a digest of plain choices would tell them
+    return {"choices": event["choices"], "written_opinion": bool(event.get("written_opinion")),
+            "receipt": sealing.receipt_code(secrets.token_hex(16))}, None
+
+
+def _problem(repo, sitting, member_id) -> str | None:
     if sitting is None:
         return "unknown_sitting"
     if sitting["status"] != OPEN:
@@ -122,7 +154,11 @@ def _problem(repo, sitting, member_id, choices) -> str | None:
         return "not_on_roster"
     if member["voted"]:
         return "already_voted"
-    if set(choices) != {row["nomination_id"] for row in repo.agenda_of(sitting["id"])}:
+    return None
+
+
+def _choices_problem(repo, sitting_id, choices) -> str | None:
+    if set(choices) != {row["nomination_id"] for row in repo.agenda_of(sitting_id)}:
         return "choices_do_not_match_agenda"
     if any(choice not in CHOICES for choice in choices.values()):
         return "unknown_choice"

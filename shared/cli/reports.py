@@ -26,6 +26,10 @@ LABELS = {
            "closed": "Đã đóng phiên họp {sitting_id}", "returned": "Đã trả lại hồ sơ {id} cho đơn vị",
            "tie": "Đã ghi quyết định của Chủ tịch Hội đồng tại phiên {sitting_id}, {award}: {ids}",
            "vote_sent": "Đã gửi phiếu ({n} hồ sơ)",
+           "receipt": "Mã biên nhận (đối chiếu với danh sách công bố khi phiên họp kết thúc): {code}",
+           "key_or_unsealed": "cần --key (khoá công khai của phiên họp, trong thư mời) hoặc --unsealed, "
+                              "không dùng cả hai",
+           "bad_key": "không phải khoá công khai của phiên họp",
            "sitting": "Phiên họp {sitting_id} — hội đồng {council_id} — {status}",
            "turnout": "Thành viên: {members}; tham gia: {participants} (ý kiến bằng văn bản: "
                       "{written_opinions}); đủ số lượng tham gia: {quorum}",
@@ -67,6 +71,9 @@ LABELS = {
            "closed": "Sitting {sitting_id} closed", "returned": "Nomination {id} returned to its unit",
            "tie": "Chair's decision recorded at sitting {sitting_id}, {award}: {ids}",
            "vote_sent": "vote sent ({n} nominations)",
+           "receipt": "Receipt (check it on the list published when the sitting closes): {code}",
+           "key_or_unsealed": "give --key (the sitting's public key, in the invitation) or --unsealed, not both",
+           "bad_key": "is not a sitting's public key",
            "sitting": "Sitting {sitting_id} — council {council_id} — {status}",
            "turnout": "Members: {members}; took part: {participants} (written opinions: "
                       "{written_opinions}); quorum met: {quorum}",

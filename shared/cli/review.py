@@ -210,12 +210,18 @@ def report(year, as_csv, review, lang):
 @click.command()
 @click.option("--token", envvar="TDKT_BALLOT_TOKEN", required=True,
               help="The ballot token of the invitation email (or set TDKT_BALLOT_TOKEN).")
+@click.option("--key", "public_key", envvar="TDKT_BALLOT_KEY",
+              help="The sitting's public key of the invitation email (or set TDKT_BALLOT_KEY): the choices "
+                   "are sealed to it before they leave this machine.")
+@click.option("--unsealed", is_flag=True,
+              help="Send the choices in clear instead (accepted only outside the production profile).")
 @click.option("--written-opinion", is_flag=True, help="The written opinion of an absent member.")
 @LANG
 @click.argument("words", nargs=-1, metavar="approve ID... [reject ID...] [abstain ID...]")
-def vote(token, written_opinion, lang, words):
+def vote(token, public_key, unsealed, written_opinion, lang, words):
     """Cast a ballot: each of approve, reject and abstain applies to the nomination ids after it."""
     from shared.contract import COUNCIL, VOTE_CAST
+    from shared.contract.ballots import BadPublicKey, receipt_code, sealed_vote
     from shared.platform.client import event_publisher
     from shared.platform.outbox import Undeliverable
 
@@ -223,9 +229,17 @@ def vote(token, written_opinion, lang, words):
         choices = parse_choices(words)
     except ChoiceError as exc:
         raise click.UsageError(label(lang, exc.problem, word=exc.word)) from None
-    payload = {"ballot_token": token, "choices": choices}
-    if written_opinion:
-        payload["written_opinion"] = True
+    if (public_key is None) != unsealed:
+        raise click.UsageError(label(lang, "key_or_unsealed"))
+    if unsealed:
+        payload = {"ballot_token": token, "choices": choices}
+        if written_opinion:
+            payload["written_opinion"] = True
+    else:
+        try:
+            payload = sealed_vote(token, public_key, choices, written_opinion)
+        except BadPublicKey:
+            raise click.BadParameter(label(lang, "bad_key"), param_hint="--key") from None
     amqp_uri = _settings().amqp_uri
     try:
         with _broker_errors(amqp_uri, lang):
@@ -233,6 +247,8 @@ def vote(token, written_opinion, lang, words):
     except Undeliverable:
         raise click.ClickException(label(lang, "undeliverable")) from None
     click.echo(label(lang, "vote_sent", n=len(choices)))
+    if "sealed" in payload:
+        click.echo(label(lang, "receipt", code=receipt_code(payload["sealed"])))
 
 
 COMMANDS = (directory, sitting, nomination, report, vote)

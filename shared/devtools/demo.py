@@ -1,7 +1,8 @@
 """``tdkt demo``: a year-end round against a running system, as the people would do it.
 
 Loads the sample directory, gives each unit a token, submits every unit's nominations, convenes each
-unit council, casts every member's vote with the token of the ballot review issued, then does the same
+unit council, casts every member's vote with the token of the ballot review issued (sealed to the
+sitting's public key), then does the same
 at the ministry council for what advanced, and waits for the outcome mail.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from kombu import Connection, Queue
 
+from shared.contract.ballots import sealed_vote
 from shared.platform.client import event_publisher
 from shared.platform.messaging import event_exchange
 
@@ -85,7 +87,8 @@ class BallotBox:
                 continue
             choices = {item["nomination_id"]: choice(item, ballot["member"]["id"])
                        for item in ballot["agenda"]}
-            self.council("vote_cast", {"ballot_token": ballot["ballot_token"], "choices": choices},
+            # sealed to the sitting's key before it leaves: the broker never holds a choice in clear
+            self.council("vote_cast", sealed_vote(ballot["ballot_token"], ballot["public_key"], choices),
                          str(uuid.uuid4()), {})
             cast.add(ballot["member"]["id"])
             if progress:

@@ -80,7 +80,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         smtp_timeout=read.number("SMTP_TIMEOUT", 30.0, 0.1, 600.0),
         mail_from=read.email("MAIL_FROM", "tdkt@localhost.localdomain"),
         admin_token=read.secret("TDKT_ADMIN_TOKEN", LOCAL_ADMIN_TOKEN, profile),
-        secret_key=read.secret("TDKT_SECRET_KEY", LOCAL_SECRET_KEY, profile),
+        secret_key=read.secret("TDKT_SECRET_KEY", LOCAL_SECRET_KEY, profile, from_file=True),
         rules_file=read.existing_file("TDKT_RULES_FILE"),
         smtp_ca_file=read.existing_file("SMTP_CA_FILE"),
         holidays=read.dates("TDKT_HOLIDAYS"),
@@ -215,8 +215,16 @@ class _Reader:
             raise ConfigError(f"{name} must be an email address, got {value!r}")
         return value
 
-    def secret(self, name, local_default, profile):
+    def secret(self, name, local_default, profile, from_file=False):
+        """``name``, or (``from_file``) the first line of the file ``<name>_FILE`` names (a mounted
+        secret), never both."""
         value = self._raw(name) and self.text(name, None)
+        path = self.existing_file(f"{name}_FILE") if from_file else None
+        if path is not None:
+            if value is not None:
+                raise ConfigError(f"set {name} or {name}_FILE, not both")
+            lines = path.read_text(encoding="utf-8").strip().splitlines()
+            value = lines[0].strip() if lines else None
         if value is None or (profile != "local" and value == local_default):
             if profile != "local":
                 raise ConfigError(f"{name} must be set (not to the local default) when TDKT_PROFILE is {profile}")

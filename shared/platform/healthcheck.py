@@ -37,28 +37,25 @@ def service_class(service: str):
     return getattr(module, SERVICE_CLASSES[service])
 
 
-def consumed_queues(cls) -> list[str]:
-    """The queues a running instance of ``cls`` consumes from, named as Nameko names them."""
-    queues = set()
+def _bindings(cls):
+    """``(queue, exchange)`` of each entrypoint of ``cls`` that consumes, named as Nameko names them."""
     for method_name, method in inspect.getmembers(cls, inspect.isfunction):
         for entrypoint in getattr(method, ENTRYPOINT_EXTENSIONS_ATTR, ()):
             if isinstance(entrypoint, EventHandler):
-                queues.add(f"evt-{entrypoint.source_service}-{entrypoint.event_type}--{cls.name}.{method_name}")
+                yield (f"evt-{entrypoint.source_service}-{entrypoint.event_type}--{cls.name}.{method_name}",
+                       f"{entrypoint.source_service}.events")
             elif isinstance(entrypoint, Rpc):
-                queues.add(f"rpc-{cls.name}")
-    return sorted(queues)
+                yield f"rpc-{cls.name}", "nameko-rpc"
+
+
+def consumed_queues(cls) -> list[str]:
+    """The queues a running instance of ``cls`` consumes from."""
+    return sorted({queue for queue, _ in _bindings(cls)})
 
 
 def consumed_exchanges(cls) -> list[str]:
     """The exchanges the queues of ``cls`` are bound to: a deleted one takes the bindings with it."""
-    exchanges = set()
-    for _, method in inspect.getmembers(cls, inspect.isfunction):
-        for entrypoint in getattr(method, ENTRYPOINT_EXTENSIONS_ATTR, ()):
-            if isinstance(entrypoint, EventHandler):
-                exchanges.add(f"{entrypoint.source_service}.events")
-            elif isinstance(entrypoint, Rpc):
-                exchanges.add("nameko-rpc")
-    return sorted(exchanges)
+    return sorted({exchange for _, exchange in _bindings(cls)})
 
 
 def missing_exchanges(amqp_uri: str, exchanges: list[str], timeout: float) -> list[str]:

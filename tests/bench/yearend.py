@@ -17,6 +17,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.intake import handlers as intake_handlers
 from services.intake.service import MIGRATIONS as INTAKE_MIGRATIONS
+from shared.contract.ballots import sealed_vote
 from shared.platform.config import LOCAL_ADMIN_TOKEN, load_settings
 from shared.platform.messaging import EventPublisher, event_exchange
 from shared.platform.outbox import utcnow
@@ -90,10 +91,11 @@ class YearEnd:
 
     @property
     def expected_mails(self) -> int:
-        """An acknowledgement per nomination, an invitation per member of each sitting, and each outcome
-        (advanced, decided) to the unit and to the nominee."""
+        """An acknowledgement per nomination; per member of each sitting an invitation, the receipt of the
+        ballot (every member votes) and the list of receipts at the close; each outcome (advanced,
+        decided) to the unit and to the nominee."""
         invitations = workload.UNIT_MEMBERS * len(self.sittings) + workload.MINISTRY_MEMBERS * bool(self.advanced)
-        return self.total + invitations + 2 * (self.total + self.advanced)
+        return self.total + 3 * invitations + 2 * (self.total + self.advanced)
 
     def _submit_all(self):
         pool, pending = eventlet.GreenPool(self.callers), iter(self.units)
@@ -143,7 +145,7 @@ class YearEnd:
                 ballot = json.loads(message.body)
                 member = ballot["member"]["id"]
                 choices = {item["nomination_id"]: workload.choice(item, member) for item in ballot["agenda"]}
-                publish("vote_cast", {"ballot_token": ballot["ballot_token"], "choices": choices},
+                publish("vote_cast", sealed_vote(ballot["ballot_token"], ballot["public_key"], choices),
                         f"vote-{ballot['sitting_id']}-{member}", {})
                 message.ack()
                 self.votes += 1

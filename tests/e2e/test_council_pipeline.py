@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from shared.contract.ballots import sealed_vote
 from shared.platform.config import LOCAL_ADMIN_TOKEN
 from shared.platform.messaging import EventPublisher
 from tests.e2e.test_first_thread import issue_token
@@ -53,8 +54,8 @@ def test_a_ministry_award_goes_through_both_councils_and_intake_follows(system, 
             return len(mine) >= size and mine
 
         for ballot in wait_until(issued, what=f"{size} ballots"):
-            council("vote_cast", {"ballot_token": ballot["ballot_token"],
-                                  "choices": choices_for(ballot["member"]["id"])}, str(uuid.uuid4()), {})
+            council("vote_cast", sealed_vote(ballot["ballot_token"], ballot["public_key"],
+                                             choices_for(ballot["member"]["id"])), str(uuid.uuid4()), {})
 
     token = issue_token(system.env, "vp")
     with ClusterRpcProxy(rabbit_config, context_data={"auth_token": token}, timeout=30) as unit, \
@@ -83,13 +84,17 @@ def test_a_ministry_award_goes_through_both_councils_and_intake_follows(system, 
         assert history[-1]["tally"] == {"approve": 14, "reject": 1, "abstain": 0, "members": 15, "required": 14}
     ballots.close()
 
-    # 2 acknowledgements, 7 + 15 invitations, then advanced and 2 decisions to the unit and the nominee
-    mails = mail_sink.wait_for(30, timeout=60)
-    invitations = [m for m in mails if "Phiếu bầu" in m["Subject"]]
+    # 2 acknowledgements, 7 + 15 invitations, as many receipts and lists of receipts, then advanced and
+    # 2 decisions to the unit and the nominee
+    mails = mail_sink.wait_for(30 + 44, timeout=60)
+    invitations = [m for m in mails if "Phiếu bầu phiên họp" in m["Subject"]]
     assert len(invitations) == 22
     assert all("tdkt vote --token " in m.get_body(("plain",)).get_content() for m in invitations)
+    assert all(" --key " in m.get_body(("plain",)).get_content() for m in invitations)
+    assert sum("Biên nhận phiếu bầu" in m["Subject"] for m in mails) == 22
+    assert sum("Danh sách biên nhận" in m["Subject"] for m in mails) == 22
     to_nominee = [m["Subject"] for m in mails if m["To"] == "hoa.nt@example.vn"]
-    assert len(to_nominee) == 3 and len(mails) == 30
+    assert len(to_nominee) == 3 and len(mails) == 30 + 44
 
 
 def _waiting(proxy, nomination_id):

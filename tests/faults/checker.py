@@ -65,7 +65,9 @@ def _count(engines, sink, client, nominations) -> dict:
     ids = {message_id(key, "localhost.localdomain"): status for key, status in logical}
     received = Counter(mail["Message-ID"] for mail in sink.messages())
     report["mails_logical"] = len(logical)
-    report["mails_expected"] = nominations + acked + 2 * nominations  # ack, invitations, outcome x 2
+    # ack; per ballot an invitation, a receipt and the list of receipts at the close (every member votes);
+    # outcome x 2
+    report["mails_expected"] = nominations + 3 * acked + 2 * nominations
     report["mails_sent"] = sum(status == "sent" for status in ids.values())
     report["mails_received"] = sum(received.values())
     report["mails_lost"] = sum(1 for mid, status in ids.items() if received[mid] == 0)

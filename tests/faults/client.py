@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from kombu import Connection, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from shared.contract.ballots import sealed_vote
 from shared.platform.config import LOCAL_ADMIN_TOKEN
 from shared.contract.errors import Conflict, TdktError
 from shared.platform.messaging import EventPublisher, event_exchange
@@ -100,8 +101,8 @@ class Client:
                 member, sitting = ballot["member"]["id"], ballot["sitting_id"]
                 choices = {item["nomination_id"]: self._choice(item["nomination_id"], member)
                            for item in ballot["agenda"]}
-                retrying(lambda: publish("vote_cast", {"ballot_token": ballot["ballot_token"], "choices": choices},
-                                         f"vote-{sitting}-{member}", {}), "cast a vote")
+                vote = sealed_vote(ballot["ballot_token"], ballot["public_key"], choices)
+                retrying(lambda: publish("vote_cast", vote, f"vote-{sitting}-{member}", {}), "cast a vote")
                 self.acked_votes.setdefault(sitting, set()).add(member)
 
     def _take_ballots(self, tap):

@@ -6,13 +6,14 @@ from datetime import datetime, timedelta, timezone
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_waiter
 
+from shared.contract.ballots import sealed_vote
 from shared.platform.config import LOCAL_ADMIN_TOKEN
 from shared.platform.messaging import EventPublisher
 from tests.integration.delivery import Tap
 
 TOMORROW = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
 REVIEW_EVENTS = ("ballot_issued", "nomination_decided", "nomination_advanced", "vote_rejected",
-                 "sitting_closed", "nomination_returned")
+                 "sitting_closed", "nomination_returned", "vote_counted", "receipts_published")
 
 
 def directory(unit_members=7, ministry_members=15):
@@ -51,10 +52,20 @@ class Review:
         with entrypoint_waiter(self.container, "on_nomination_submitted", timeout=15):
             self.intake("nomination_submitted", event, str(uuid.uuid4()), {})
 
-    def vote(self, token, choices, message_id=None, **extra):
+    def vote(self, token, choices, message_id=None, sealed=True, written_opinion=False):
+        """Cast a vote as a member's client does: sealed to the sitting's public key (of the ballot that
+        carried ``token``); plain when ``sealed`` is False or no ballot carried the token (a forgery)."""
+        self.cast(self.vote_payload(token, choices, sealed, written_opinion), message_id)
+
+    def vote_payload(self, token, choices, sealed=True, written_opinion=False):
+        ballot = next((b for b in self.events("ballot_issued") if b["ballot_token"] == token), None)
+        if sealed and ballot is not None:
+            return sealed_vote(token, ballot["public_key"], choices, written_opinion)
+        return {"ballot_token": token, "choices": choices, **({"written_opinion": True} if written_opinion else {})}
+
+    def cast(self, payload, message_id=None):
         with entrypoint_waiter(self.container, "on_vote_cast", timeout=15):
-            self.council("vote_cast", {"ballot_token": token, "choices": choices, **extra},
-                         message_id or str(uuid.uuid4()), {})
+            self.council("vote_cast", payload, message_id or str(uuid.uuid4()), {})
 
     def events(self, event_type):
         self.seen[event_type] += [json.loads(m.body) for m in self.taps[event_type].get_all()]

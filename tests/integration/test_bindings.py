@@ -45,9 +45,15 @@ def test_review_hears_intakes_events_again_after_intake_events_is_deleted(quick_
     from tests.integration.review_support import submitted
 
     delete_exchange(rabbit_config["AMQP_URI"], "intake.events")
-    wait_until(lambda: not missing_exchanges(rabbit_config["AMQP_URI"], ["intake.events"], 5),
-               what="intake.events declared again")
-    review.submit(submitted("n-after", "LDTT"))  # waits for review's handler: the binding is back
+
+    def routed():  # a mandatory publish is refused (Undeliverable) until the exchange and binding are back
+        try:
+            review.submit(submitted("n-after", "LDTT"))  # waits for review's handler
+            return True
+        except Exception:
+            return False
+
+    wait_until(routed, timeout=20, what="intake.events and review's binding declared again")
     assert review.call("get_case", "n-after")["state"] == "waiting"
 
 

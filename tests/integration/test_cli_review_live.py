@@ -38,8 +38,8 @@ def test_a_sitting_run_from_the_command_line(review):
     ballots = wait_until(lambda: len(review.ballots(sitting_id)) == 7 and review.ballots(sitting_id))
     for member_id, ballot in ballots.items():
         with entrypoint_waiter(review.container, "on_vote_cast", timeout=15):
-            tdkt("vote", "--token", ballot["ballot_token"], "reject" if member_id.endswith("7") else "approve",
-                 "n-cli")
+            tdkt("vote", "--token", ballot["ballot_token"], "--key", ballot["public_key"],
+                 "reject" if member_id.endswith("7") else "approve", "n-cli")
     result = tdkt("sitting", "result", sitting_id, "--csv")
     assert "n-cli" in result and ",6,1,0," in result.replace(" ", "")
     report = tdkt("report", "--year", "2025", "--csv")

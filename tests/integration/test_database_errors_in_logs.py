@@ -116,7 +116,8 @@ def test_a_failing_database_under_every_handler_logs_no_parameters_tokens_or_cho
     review.vote(ballots[members[5]]["ballot_token"], {"n-1": "approve", "n-2": "approve"})
     review.vote(ballots[members[6]]["ballot_token"], {"n-1": "reject", "n-2": "approve"})  # n-2 needs 7 of 7
     published = {event: wait_until(lambda: review.events(event), what=event)[0] for event in (
-        "ballot_issued", "sitting_closed", "nomination_decided", "nomination_advanced", "nomination_returned")}
+        "ballot_issued", "sitting_closed", "nomination_decided", "nomination_advanced", "nomination_returned",
+        "receipts_published")}
     published["vote_counted"] = wait_until(vote_counted.get_all, what="vote_counted")[0].payload
     vote_counted.close()
 

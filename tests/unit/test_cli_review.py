@@ -4,18 +4,22 @@ proxy: the broker is not what these tests are about).
 
 Long because it holds every operator and member command's output and failures, over one fake service.
 """
+import base64
 import csv
 import io
+import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
+from nacl.public import PrivateKey, SealedBox
 
 from shared.cli import reports
 from shared.cli.commands import main
 from shared.cli.reports import ChoiceError, parse_choices
+from shared.contract.ballots import receipt_code
 from shared.contract.errors import Conflict, ValidationError
 
 SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "directory.sample.yml"
@@ -280,8 +284,35 @@ def test_a_broker_that_cannot_be_reached_is_one_message_without_the_password(fak
                                           "(amqp://tdkt:***@127.0.0.1:5999/): [Errno 111] Connection refused"]
 
 
+def test_a_vote_sealed_to_the_sitting_key_is_published_with_nothing_in_clear_and_prints_its_receipt(sent_events):
+    private = PrivateKey.generate()
+    public = base64.b64encode(bytes(private.public_key)).decode()
+
+    result = tdkt("vote", "--token", "ballot-1", "--key", public, "--written-opinion", "approve", "n1", "reject", "n2")
+
+    assert result.exit_code == 0, result.output
+    [(service, event_type, payload)] = sent_events
+    assert (service, event_type, set(payload)) == ("council", "vote_cast", {"ballot_token", "sealed"})
+    assert "approve" not in json.dumps(payload) and "n1" not in json.dumps(payload)
+    opened = json.loads(SealedBox(private).decrypt(base64.b64decode(payload["sealed"])))
+    assert opened == {"choices": {"n1": "approve", "n2": "reject"}, "written_opinion": True}
+    assert result.stdout.splitlines()[-1].endswith(receipt_code(payload["sealed"]))
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "cần --key"),
+    (["--key", "k", "--unsealed"], "cần --key"),
+    (["--key", "not-a-key"], "không phải khoá công khai"),
+])
+def test_a_vote_needs_the_sitting_key_or_says_it_goes_unsealed(sent_events, args, message):
+    result = tdkt("vote", "--token", "ballot-1", *args, "approve", "n1", TDKT_BALLOT_KEY=None)
+
+    assert result.exit_code == 2 and message in result.stderr and sent_events == []
+
+
 def test_a_vote_is_published_as_the_council_service_and_not_awaited(sent_events):
-    result = tdkt("vote", "--token", "ballot-1", "--written-opinion", "approve", "n1", "n2", "reject", "n3")
+    result = tdkt("vote", "--token", "ballot-1", "--unsealed", "--written-opinion", "approve", "n1", "n2", "reject",
+                  "n3")
 
     assert result.exit_code == 0
     assert sent_events == [("council", "vote_cast", {
@@ -299,7 +330,7 @@ def test_a_vote_nobody_listens_for_says_review_is_not_running(monkeypatch):
     monkeypatch.setattr("shared.platform.messaging.EventPublisher.__init__", lambda self, uri, service, passive=False: None)
     monkeypatch.setattr("shared.platform.messaging.EventPublisher.__call__", unroutable)
 
-    result = tdkt("vote", "--token", "ballot-1", "--lang", "en", "abstain", "n1")
+    result = tdkt("vote", "--token", "ballot-1", "--unsealed", "--lang", "en", "abstain", "n1")
 
     assert result.exit_code == 1
     assert result.stderr == "Error: The review service is not running: the vote was not sent\n"

@@ -196,3 +196,19 @@ def test_redact_hides_all_of_a_password_that_contains_an_at_sign():
 
 def test_redact_hides_a_password_given_without_a_user_name():
     assert "hunter2" not in redact("http://:hunter2@rabbit/")
+
+
+def test_the_master_secret_may_come_from_a_key_file_but_not_from_both(tmp_path):
+    from shared.platform.config import ConfigError, load_settings
+
+    key_file = tmp_path / "secret-key"
+    key_file.write_text("a-master-secret-read-from-a-file\n", encoding="utf-8")
+
+    assert load_settings({"TDKT_SECRET_KEY_FILE": str(key_file)}).secret_key == "a-master-secret-read-from-a-file"
+    with pytest.raises(ConfigError, match="not both"):
+        load_settings({"TDKT_SECRET_KEY_FILE": str(key_file), "TDKT_SECRET_KEY": "another-secret-of-sixteen"})
+    with pytest.raises(ConfigError, match="TDKT_SECRET_KEY_FILE must name an existing file"):
+        load_settings({"TDKT_SECRET_KEY_FILE": str(tmp_path / "missing")})
+    key_file.write_text("short\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="at least 16"):
+        load_settings({"TDKT_SECRET_KEY_FILE": str(key_file)})

@@ -192,3 +192,45 @@ def test_a_returned_nomination_renders_its_reasons_without_a_tally():
 
 def test_an_event_notify_does_not_mail_about_causes_no_mail():
     assert kinds.requests_for("sitting_closed", {"sitting_id": "s-1"}, "evt-1") == []
+
+
+# --- sealed ballots: the public key, receipts and the list of receipts ---------------------------------
+
+PUBLIC_KEY = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA="
+
+
+def test_an_invitation_to_a_sealed_sitting_gives_the_key_the_sealing_command_and_no_plain_choices():
+    context = kinds.invitation(ballot(public_key=PUBLIC_KEY), "evt-1")[0].context
+    _, text, html = render(kinds.invitation(ballot(public_key=PUBLIC_KEY), "evt-1")[0])
+
+    assert context["vote_command"] == f"tdkt vote --token {TOKEN} --key {PUBLIC_KEY} approve n-1 n-2"
+    assert set(json.loads(context["vote_payload"])) == {"ballot_token", "sealed"}
+    assert json.loads(context["sealed_content"])["choices"] == {"n-1": "<approve|reject|abstain>",
+                                                                "n-2": "<approve|reject|abstain>"}
+    for body in (text, html):
+        assert PUBLIC_KEY in body and "--key" in body and "sealed" in body
+
+
+def test_a_counted_ballot_mails_its_receipt_to_its_member_alone():
+    event = {"sitting_id": "s-1", "member_id": "m-vp-1", "receipt": "7K3Q-M2ZD-XW4A-P9RT",
+             "member": {"id": "m-vp-1", "name": "Nguyễn Văn A", "email": "a@example.vn"}}
+    [request] = kinds.receipt(event, "evt-9")
+    subject, text, html = render(request)
+
+    assert (request.kind, request.recipient.email) == ("receipt", "a@example.vn")
+    assert single_line(subject) and "7K3Q-M2ZD-XW4A-P9RT" in subject
+    assert all("7K3Q-M2ZD-XW4A-P9RT" in body and "English" in body for body in (text, html))
+    assert kinds.receipt({"sitting_id": "s-1", "member_id": "m-vp-1"}, "evt-9") == []  # counted before receipts
+
+
+def test_the_list_of_receipts_goes_to_every_member_with_every_code_and_the_count():
+    codes = ["2AAA-BBBB-CCCC-DDDD", "7K3Q-M2ZD-XW4A-P9RT"]
+    published = {"sitting_id": "s-1", "council_id": "hd-vp", "codes": codes, "ballots_counted": 2,
+                 "members": [{"name": f"Thành viên {n}", "email": f"m{n}@example.vn"} for n in range(1, 4)]}
+    requests = kinds.receipts(published, "evt-10")
+
+    assert [r.recipient.email for r in requests] == ["m1@example.vn", "m2@example.vn", "m3@example.vn"]
+    assert len({r.key for r in requests}) == 3
+    subject, text, html = render(requests[0])
+    assert single_line(subject) and "2/3" in subject
+    assert all(code in body for code in codes for body in (text, html))

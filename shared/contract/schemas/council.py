@@ -1,16 +1,37 @@
-"""What a council member's client publishes: ``council.vote_cast``."""
-from marshmallow import fields, validate
+"""What a council member's client publishes: ``council.vote_cast``, sealed (README "Secret ballot") or,
+outside the production profile, plain."""
+from marshmallow import ValidationError as SchemaError, fields, validate, validates_schema
 
-from shared.contract.schemas.base import (ID, MAX_AGENDA, Schema)
+from shared.contract.schemas.base import (ID, MAX_AGENDA, MAX_BALLOT_BYTES, Schema)
+
+
+def _choices(**kwargs):
+    return fields.Dict(keys=fields.String(validate=ID), values=fields.String(validate=validate.Length(max=16)),
+                       validate=validate.Length(max=MAX_AGENDA), **kwargs)
 
 
 class VoteCast(Schema):
-    """Event ``council.vote_cast``. Choice values are checked by review (an unknown one is a
-    ``vote_rejected``, not a malformed event)."""
+    """Event ``council.vote_cast``: ``{"ballot_token", "sealed"}`` (``shared.contract.ballots``), or the
+    plain ``{"ballot_token", "choices", "written_opinion"}`` that only the local profile accepts. Exactly
+    one of ``sealed`` and ``choices``; beside ``sealed`` a top-level ``written_opinion`` is ignored (the
+    sealed one counts). Choice values are checked by review (an unknown one is a
+    ``vote_rejected``, not a malformed event), as is a sealed box that does not open."""
 
     # any string, even empty or huge (bounded by the payload's size): review answers a bad one with
     # vote_rejected and an audit row instead of dead-lettering the event
     ballot_token = fields.String(required=True)
-    choices = fields.Dict(keys=fields.String(validate=ID), values=fields.String(validate=validate.Length(max=16)),
-                          required=True, validate=validate.Length(max=MAX_AGENDA))
+    sealed = fields.String(validate=validate.Length(min=1, max=MAX_BALLOT_BYTES))
+    choices = _choices()
+    written_opinion = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def sealed_or_plain(self, data, **kwargs):
+        if ("sealed" in data) == ("choices" in data):
+            raise SchemaError({"_schema": ["a vote carries either sealed or choices"]})
+
+
+class SealedContent(Schema):
+    """What a sealed box holds once review opens it (never stored, never logged)."""
+
+    choices = _choices(required=True)
     written_opinion = fields.Boolean(load_default=False)

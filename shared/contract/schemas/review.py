@@ -1,6 +1,6 @@
 """Review's payloads: the events it publishes (outcomes, ``nomination_on_agenda``, ``amendment_refused``,
-``ballot_issued``, ``vote_counted``, ``sitting_closed``) and its operator methods' arguments (the
-directory, returns, ties, quotas, years)."""
+``ballot_issued``, ``vote_counted``, ``sitting_closed``, ``receipts_published``) and its operator methods'
+arguments (the directory, returns, ties, quotas, years)."""
 from marshmallow import fields, validate
 
 from shared.contract.awards import AWARD_CODES
@@ -194,11 +194,39 @@ class BallotIssued(Schema):
     ballot_token = fields.String(required=True, validate=validate.Length(min=1, max=1000))
     deadline = fields.String(required=True, validate=validate.Length(max=40))
     agenda = fields.List(fields.Nested(AgendaItem), required=True, validate=validate.Length(max=MAX_AGENDA))
+    # the sitting's public key (32 bytes, standard base64): clients seal the choices to it
+    # (shared.contract.ballots); absent from ballots issued before sealing
+    public_key = fields.String(validate=validate.Length(min=1, max=64))
+
+
+RECEIPT = validate.Regexp(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}\Z", error="must be a receipt code XXXX-XXXX-XXXX-XXXX")
 
 
 class VoteCounted(Schema):
+    """Event ``review.vote_counted``: who took part and their receipt (never what they chose)."""
+
     sitting_id = fields.String(required=True, validate=ID)
     member_id = fields.String(required=True, validate=ID)
+    receipt = fields.String(validate=RECEIPT)  # absent from votes counted before receipts
+    member = fields.Nested(Member)  # where the receipt goes
+
+
+class Addressee(Schema):
+    name = fields.String(required=True, validate=NAME)
+    email = Email(required=True)
+
+
+class ReceiptsPublished(Schema):
+    """Event ``review.receipts_published``, once a sitting has closed: every receipt counted, sorted and
+    without names, and the roster's addresses it goes to. Each member finds their own receipt; the list
+    is exactly as long as the ballots counted."""
+
+    sitting_id = fields.String(required=True, validate=ID)
+    council_id = fields.String(required=True, validate=ID)
+    codes = fields.List(fields.String(validate=RECEIPT), required=True, validate=validate.Length(max=100))
+    ballots_counted = fields.Integer(required=True, strict=True)
+    # where the list goes: the roster's addresses (no ids, and no order tied to the codes)
+    members = fields.List(fields.Nested(Addressee), required=True, validate=validate.Length(max=100))
 
 
 class SittingClosed(Schema):

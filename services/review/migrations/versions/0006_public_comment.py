@@ -1,13 +1,13 @@
 """Public comment before the decision (issue #18, NĐ 98 Art. 46): the case's achievements summary and the
 end of its comment period, and the objections received.
 
-Revision ID: review_0005_comment
+Revision ID: review_0006
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "review_0005_comment"
-down_revision = "review_0004"
+revision = "review_0006"
+down_revision = "review_0005"
 branch_labels = None
 depends_on = None
 
