@@ -20,8 +20,10 @@ KINDS = ("cong_trang", "chuyen_de", "dot_xuat", "doi_ngoai", "cong_hien", "nien_
 KIND_NAMES = {"cong_trang": "Thường xuyên (công trạng)", "chuyen_de": "Chuyên đề", "dot_xuat": "Đột xuất",
               "doi_ngoai": "Đối ngoại", "cong_hien": "Cống hiến", "nien_han": "Niên hạn"}
 LEFT_OUT = {
-    "0601.N": "Phong trào thi đua: hệ thống không quản lý phong trào thi đua. / Emulation campaigns are not in the data.",
-    "0604.N": "Tổ chức bộ máy làm công tác TĐKT: không có trong dữ liệu. / The office's organisation is not in the data.",
+    "0601.N": "Phong trào thi đua: hệ thống không quản lý phong trào thi đua. / "
+              "Emulation campaigns are not in the data.",
+    "0604.N": "Tổ chức bộ máy làm công tác TĐKT: không có trong dữ liệu. / "
+              "The office's organisation is not in the data.",
     "0605.N": "Đội ngũ cán bộ làm công tác TĐKT: không có trong dữ liệu. / The office's staff are not in the data.",
 }
 LEFT_OUT_COLUMNS = {

@@ -54,10 +54,11 @@ def convene_sitting(council_id: str, deadline, uow, key: str, holidays, now: dat
                             "sitting_id": sitting_id, "considered": True} for c in cases])
         items = [{"nomination_id": c["nomination_id"], "award_code": c["award_code"],
                   "nominee_name": c["nominee"]["name"], "unit_id": c["unit_id"]} for c in cases]
-        commented = [c["nomination_id"] for c in cases if c.get("comment_until") is not None]
+        commented = {c["nomination_id"] for c in cases if c.get("comment_until") is not None}
         for item in items:  # the council sees the public comment and its handling (NĐ 98 Art. 46)
             if item["nomination_id"] in commented:
-                item["public_comment"] = comment.agenda_note(comment.comment_summary(uow.session, item["nomination_id"]))
+                summary = comment.comment_summary(uow.session, item["nomination_id"])
+                item["public_comment"] = comment.agenda_note(summary)
         for c in cases:  # intake closes amendments: this revision is the one the council considers
             uow.publish(contract.NOMINATION_ON_AGENDA, {
                 "nomination_id": c["nomination_id"], "unit_id": c["unit_id"], "sitting_id": sitting_id,

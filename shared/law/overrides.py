@@ -14,9 +14,9 @@ from shared.law.rulesets import MAJORITY, Award, Quota, Threshold
 def apply_overrides(rule_sets, overrides: dict):
     """Rule sets with an operator's changes: ``{rule_set_id: {"quorum": "2/3", "awards": {CODE: {
     "threshold": "4/5" | "majority", "documents": [...], "quota": {"share": "15/100", "base": "LDTT"}
-    | {"count": 3} | None, "public_comment": 10 | None}}}}``. Every value is checked (types, known rule sets, award codes, document
-    kinds and keys, fractions in (0, 1], quotas); a bad one raises ``ValueError`` naming its dotted key,
-    e.g. ``nd152-2025.awards.LDTT.documents``."""
+    | {"count": 3} | None, "public_comment": 10 | None}}}}``. Every value is checked (types, known rule
+    sets, award codes, document kinds and keys, fractions in (0, 1], quotas, working days from 1 to 60);
+    a bad one raises ``ValueError`` naming its dotted key, e.g. ``nd152-2025.awards.LDTT.documents``."""
     result = []
     known = {rs.id for rs in rule_sets}
     if unknown := set(overrides) - known:

@@ -202,7 +202,8 @@ def test_intake_notes_the_comment_period_once_and_keeps_the_status_it_had(intake
     opened = {"nomination_id": nomination_id, "unit_id": "vp", "stage": "unit", "award_code": "LDTT",
               "award_year": 2025, "revision": 1, "comment_until": "2025-12-15T16:59:59+00:00"}
     for _ in range(2):  # the same message twice: one effect
-        deliver(intake.container, "review", "public_comment_opened", opened, "opened-1", intake.rabbit_config["AMQP_URI"])
+        deliver(intake.container, "review", "public_comment_opened", opened, "opened-1",
+                intake.rabbit_config["AMQP_URI"])
     stored = intake.call("vp", "get_nomination", nomination_id)
     notes = [entry for entry in stored["history"] if entry.get("event") == "public_comment"]
     assert stored["status"] == "submitted" and len(notes) == 1
