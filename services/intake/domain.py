@@ -13,6 +13,7 @@ AWARDED, NOT_AWARDED = "awarded", "not_awarded"  # after the head's (or the cent
 FINAL = ("approved", "proposed", "rejected", WITHDRAWN, AWARDED, NOT_AWARDED)
 LIVE = (SUBMITTED, IN_REVIEW, RETURNED)  # a council may still consider it
 FIRST_STAGE = "unit"
+ACHIEVEMENTS_SUMMARY = 2000  # characters of the achievement report the public comment list shows (the event's bound)
 VIETNAM = timezone(timedelta(hours=7))  # no daylight saving
 
 
@@ -138,6 +139,7 @@ def submitted_event(nomination: Nomination) -> dict:
         "revision": nomination.revision,
         "dossier": dossier(nomination.body),
         "register_notes": nomination.register_notes or [],
+        "achievements": (nomination.body.get("achievements") or "")[:ACHIEVEMENTS_SUMMARY],
     }
 
 

@@ -152,7 +152,8 @@ def follow_review(event_type: str, event: dict, uow, now, rules=None) -> None:
 
 
 FOLLOW_CONSIDERED = {contract.NOMINATION_ON_AGENDA: revisions.put_on_agenda,
-                     contract.AMENDMENT_REFUSED: revisions.refuse_amendment}
+                     contract.AMENDMENT_REFUSED: revisions.refuse_amendment,
+                     contract.PUBLIC_COMMENT_OPENED: revisions.note_public_comment}
 
 
 def follow_considered(event_type: str, event: dict, uow, rules, now) -> None:

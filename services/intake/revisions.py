@@ -49,6 +49,14 @@ def put_on_agenda(nomination: Nomination, event: dict, now: datetime) -> bool:
     return restored
 
 
+def note_public_comment(nomination: Nomination, event: dict, now: datetime) -> bool:
+    """``review.public_comment_opened``: noted in the history; the status stays (``in_review``, or
+    ``submitted`` at a first council). The body never changes: False."""
+    if nomination.status not in FINAL:
+        _note(nomination, now, "public_comment", revision=event.get("revision"), comment_until=event["comment_until"])
+    return False
+
+
 def refuse_amendment(nomination: Nomination, event: dict, now: datetime) -> bool:
     """``review.amendment_refused``: restore the revision review holds; True when the body changed."""
     restored = restore(nomination, event["considered_revision"], now, refused=event["revision"])

@@ -133,6 +133,11 @@ class IntakeService:
         event = schemas.load(schemas.AmendmentRefused, payload)
         handlers.follow_considered(contract.AMENDMENT_REFUSED, event, self.uow, self.rules, utcnow())
 
+    @inbox_event_handler(contract.REVIEW, contract.PUBLIC_COMMENT_OPENED)
+    def on_public_comment_opened(self, payload):
+        event = schemas.load(schemas.PublicCommentOpened, payload)
+        handlers.follow_considered(contract.PUBLIC_COMMENT_OPENED, event, self.uow, self.rules, utcnow())
+
     def _follow(self, event_type, payload):
         event = schemas.load(schemas.ReviewOutcome, payload)
         handlers.follow_review(event_type, event, self.uow, utcnow(), self.rules)

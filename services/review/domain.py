@@ -1,10 +1,11 @@
 """Review's small rules (standard library only): cases, events and the directory's shape."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 UNIT_COUNCIL = "unit"
 WAITING, ON_AGENDA, RETURNED, DECIDED, WITHDRAWN = "waiting", "on_agenda", "returned", "decided", "withdrawn"
+PUBLIC_COMMENT = "public_comment"  # published for comment before its council may take it (NĐ 98 Art. 46)
 AWARDED = ("approved", "proposed")
 
 
@@ -15,7 +16,7 @@ def case_from_submission(event: dict, now: datetime) -> dict:
             "nominee": event["nominee"], "contact_email": event["contact_email"], "stage": UNIT_COUNCIL,
             "state": WAITING, "received_at": now, "rule_set": event.get("rule_set"),
             "revision": event.get("revision") or 1, "considered": False, "dossier": event.get("dossier"),
-            "register_notes": event.get("register_notes") or []}
+            "register_notes": event.get("register_notes") or [], "achievements": event.get("achievements") or ""}
 
 
 def amended_case(case: dict, event: dict) -> dict:
@@ -27,14 +28,17 @@ def amended_case(case: dict, event: dict) -> dict:
             "contact_email": event["contact_email"], "state": WAITING,
             "stage": UNIT_COUNCIL if restart else case["stage"], "considered": False, "dossier": event.get("dossier"),
             "revision": event.get("revision") or (case["revision"] or 1) + 1,
-            "register_notes": event.get("register_notes") or []}
+            "register_notes": event.get("register_notes") or [], "achievements": event.get("achievements") or "",
+            # the public comments on the dossier the council will consider: a changed one (an answer to an
+            # upheld objection, say) is put out for comment afresh where its award owes a period
+            "comment_until": None}
 
 
 def takes_amendment(case: dict) -> bool:
     """A returned case, or one waiting that no council has taken since it was (re)submitted. Once a
     council took it, even a sitting without quorum that sent it back to wait, only a return reopens it:
     intake closed amendments when it heard of the agenda, so a later one crossed that news."""
-    return case["state"] == RETURNED or (case["state"] == WAITING and not case["considered"])
+    return case["state"] == RETURNED or (case["state"] in (WAITING, PUBLIC_COMMENT) and not case["considered"])
 
 
 def amendment_is_stale(case: dict, event: dict) -> bool:
@@ -70,7 +74,15 @@ def case_view(case: dict) -> dict:
             "award_code": case["award_code"], "award_year": case["award_year"], "stage": case["stage"],
             "state": case["state"], "outcome": case["outcome"], "sitting_id": case["sitting_id"],
             "received_at": case["received_at"].isoformat(), "revision": case["revision"] or 1,
-            "register_notes": case.get("register_notes") or [], "decision": case.get("decision")}
+            "register_notes": case.get("register_notes") or [], "decision": case.get("decision"),
+            "comment_until": _utc_text(case.get("comment_until"))}
+
+
+def _utc_text(moment) -> str | None:
+    """A stored time (kept in UTC; SQLite gives it back naive) as ISO 8601 with its zone."""
+    if moment is None:
+        return None
+    return (moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment).isoformat()
 
 
 def names(case: dict, unit_names: dict, council: dict | None = None) -> dict:

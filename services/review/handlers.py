@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, time, timedelta, timezone
 
-from services.review import domain, early
+from services.review import comment, domain, early, forms
 from services.review.models import councils, members, quotas, units
 from services.review.repository import Reviews
 from shared import contract
+from shared.contract.awards import AWARD_NAMES
 from shared.contract.errors import Conflict, NotFound, ValidationError
 
 log = logging.getLogger(__name__)
@@ -59,16 +61,21 @@ def return_nomination(nomination_id: str, reasons: list, uow) -> dict:
         case = repo.case(nomination_id, for_update=True)
         if case is None:
             raise NotFound(f"no nomination {nomination_id!r} in review")
-        if case["state"] != domain.WAITING:
+        if case["state"] not in (domain.WAITING, domain.PUBLIC_COMMENT):
             raise Conflict(f"only a waiting nomination can be returned; this one is {case['state']}")
-        repo.update_case(nomination_id, state=domain.RETURNED)
-        uow.publish(contract.NOMINATION_RETURNED, {
-            "nomination_id": nomination_id, "stage": case["stage"], "reasons": reasons,
-            "unit_id": case["unit_id"], "contact_email": case["contact_email"],
-            "nominee_email": case["nominee"].get("email"), **domain.voted_on(case),
-            **domain.names(case, repo.unit_names({case["unit_id"]}))})
+        send_back(repo, uow, case, reasons)
         uow.commit()
         return domain.case_view({**case, "state": domain.RETURNED})
+
+
+def send_back(repo, uow, case: dict, reasons: list) -> None:
+    """Review's return path: the case is ``returned`` and ``nomination_returned`` goes out (in ``uow``)."""
+    repo.update_case(case["nomination_id"], state=domain.RETURNED)
+    uow.publish(contract.NOMINATION_RETURNED, {
+        "nomination_id": case["nomination_id"], "stage": case["stage"], "reasons": reasons,
+        "unit_id": case["unit_id"], "contact_email": case["contact_email"],
+        "nominee_email": case["nominee"].get("email"), **domain.voted_on(case),
+        **domain.names(case, repo.unit_names({case["unit_id"]}))})
 
 
 def get_case(nomination_id: str, uow) -> dict:
@@ -117,3 +124,40 @@ def statistics(award_year: int, uow) -> dict:
     with uow:
         return domain.statistics(Reviews(uow.session).decided_cases(award_year), award_year)
 
+
+
+def statistics_forms(year: int, uow, rules) -> dict:
+    """The yearly forms of Thông tư 02/2023/TT-BNV the data can fill (``services/review/forms.py``),
+    over the reporting year 1 December ``year - 1`` to 30 November ``year`` (Vietnam time)."""
+    first, last = forms.reporting_period(year)
+    start = datetime.combine(first, time(), tzinfo=forms.VIETNAM).astimezone(timezone.utc)
+    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=forms.VIETNAM).astimezone(timezone.utc)
+    with uow:
+        found = Reviews(uow.session).decided_between(start, end)
+    for case in found:
+        case["decided_at"] = comment.utc(case["decided_at"])
+    kinds = {case["nomination_id"]: _award_kind(rules, case) for case in found}
+    return forms.forms(year, found, dict(AWARD_NAMES), kinds)
+
+
+def _award_kind(rules, case) -> str | None:
+    rule_set = rules.by_id(case["rule_set"]) if case["rule_set"] else rules.in_force(
+        comment.utc(case["received_at"]).date())
+    award = rule_set.awards.get(case["award_code"])
+    return award.kind if award else None
+
+
+def comment_summary(nomination_id: str, uow) -> dict:
+    """The public comment's result for the minutes (None inside: no comment period for it)."""
+    with uow:
+        if Reviews(uow.session).case(nomination_id) is None:
+            raise NotFound(f"no nomination {nomination_id!r} in review")
+        return {"nomination_id": nomination_id, "public_comment": comment.comment_summary(uow.session, nomination_id)}
+
+
+def list_objections(nomination_id: str | None, uow) -> list[dict]:
+    """Every objection (with the objector's contact: operators only), of one nomination or all open."""
+    with uow:
+        if nomination_id:
+            return comment.objections_of(uow.session, [nomination_id], with_contact=True).get(nomination_id, [])
+        return comment.open_objections(uow.session)

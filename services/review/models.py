@@ -31,7 +31,23 @@ cases = sa.Table(
     sa.Column("dossier", sa.JSON, nullable=True),  # what the ballot page shows (review_0005)
     sa.Column("register_notes", sa.JSON, nullable=True),  # intake's register check, shown to the council
     sa.Column("decision", sa.JSON, nullable=True),  # the head's decision that made the approval an award
+    sa.Column("achievements", sa.Text, nullable=True),  # the unit's summary, shown on the public comment list
+    sa.Column("comment_until", TS, nullable=True),  # end of its public comment period (NĐ 98 Art. 46)
     sa.Index("ix_cases_stage_state", "stage", "state"),
+)
+
+objections = sa.Table(  # public comment (NĐ 98 Art. 46): never shown publicly
+    "objections", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("nomination_id", sa.String(64), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("contact", sa.String(254), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),  # web | paper
+    sa.Column("received_at", TS, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # open | resolved | upheld
+    sa.Column("handling", sa.Text, nullable=True),
+    sa.Column("handled_at", TS, nullable=True),
 )
 
 early_events = sa.Table(  # an amendment or withdrawal handled before its nomination's submission

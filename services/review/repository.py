@@ -77,12 +77,20 @@ class Reviews:
         for rows in groups.values():
             self.session.execute(sa.update(cases).where(cases.c.nomination_id == sa.bindparam("b_id")), rows)
 
-    def waiting_cases(self, stage: str, unit_id: str | None, limit: int | None = None) -> list[dict]:
-        """The oldest ``limit`` cases waiting at ``stage`` (of ``unit_id``), locked for the sitting."""
+    def waiting_cases(self, stage: str, unit_id: str | None, limit: int | None = None, held=None) -> list[dict]:
+        """The oldest ``limit`` cases waiting at ``stage`` (of ``unit_id``), locked for the sitting; ``held``
+        a clause that keeps some out (an open objection: ``services.review.comment.not_held``)."""
         query = sa.select(cases).where(cases.c.stage == stage, cases.c.state == "waiting")
+        if held is not None:
+            query = query.where(held)
         if unit_id is not None:
             query = query.where(cases.c.unit_id == unit_id)
         return self._all(query.order_by(cases.c.received_at, cases.c.nomination_id).limit(limit).with_for_update())
+
+    def decided_between(self, start, end) -> list[dict]:
+        """Cases whose outcome was recorded in [start, end)."""
+        return self._all(sa.select(cases).where(cases.c.outcome.is_not(None), cases.c.decided_at >= start,
+                                                cases.c.decided_at < end).order_by(cases.c.nomination_id))
 
     def decided_cases(self, award_year: int) -> list[dict]:
         return self._all(sa.select(cases).where(cases.c.award_year == award_year, cases.c.outcome.is_not(None)))

@@ -4,8 +4,9 @@ from pathlib import Path
 from shared.platform.rpc import rpc
 from nameko.timer import timer
 
-from services.review import closing, handlers, register, sittings
+from services.review import closing, comment, handlers, register, sittings
 from services.review.calendar import DEFAULT_HOLIDAYS_2025_2026
+from services.review.public import PublicCommentPage
 from services.review.web import BallotPage
 from shared import contract
 from shared.contract import schemas
@@ -31,6 +32,7 @@ class ReviewService:
     require_operator = OperatorOnly()
     observability = Observability()  # /healthz, /readyz, /metrics on TDKT_HTTP_PORT
     ballot_page = BallotPage()  # /ballot/TOKEN beside them (served by observability)
+    public_comment = PublicCommentPage()  # /public/comment beside them (served by observability)
     logs = JsonLogging()  # JSON log lines with the Nameko call id (TDKT_LOG_FORMAT=json|text)
 
     @inbox_event_handler(contract.INTAKE, contract.NOMINATION_SUBMITTED)
@@ -63,6 +65,10 @@ class ReviewService:
     def close_sittings_past_deadline(self):
         closing.close_due(self.uow, self.rules, utcnow())
 
+    @timer(interval=DEADLINE_TICK)
+    def open_and_release_comment_periods(self):
+        comment.run_tick(self.uow, self.rules, self.config.holidays or DEFAULT_HOLIDAYS_2025_2026, utcnow())
+
     @rpc(expected_exceptions=EXPECTED)
     def load_directory(self, directory):
         self.require_operator()
@@ -73,7 +79,7 @@ class ReviewService:
         self.require_operator()
         holidays = self.config.holidays or DEFAULT_HOLIDAYS_2025_2026
         return sittings.convene_sitting(str(council_id), deadline, self.uow, self.config.secret_key,
-                                        holidays, utcnow(), self.config.public_url)
+                                        holidays, utcnow(), self.config.public_url, self.rules)
 
     @rpc(expected_exceptions=EXPECTED)
     def close_sitting(self, sitting_id):
@@ -115,3 +121,33 @@ class ReviewService:
     def get_case(self, nomination_id):
         self.require_operator()
         return handlers.get_case(str(nomination_id), self.uow)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def record_objection(self, objection):
+        """An objection received on paper (or by mail) during a nomination's public comment period."""
+        self.require_operator()
+        return comment.file_objection(schemas.load(schemas.Objection, objection), "paper", self.uow, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def handle_objection(self, objection_id, outcome, handling):
+        self.require_operator()
+        done = schemas.load(schemas.ObjectionHandling, {"objection_id": objection_id, "outcome": outcome,
+                                                        "handling": handling})
+        return comment.handle_objection(done["objection_id"], done["outcome"], done["handling"], self.uow,
+                                        handlers.send_back, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_objections(self, nomination_id=None):
+        self.require_operator()
+        return handlers.list_objections(None if nomination_id is None else str(nomination_id), self.uow)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def comment_summary(self, nomination_id):
+        self.require_operator()
+        return handlers.comment_summary(str(nomination_id), self.uow)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def statistics_forms(self, year):
+        self.require_operator()
+        year = schemas.load(schemas.AwardYear, {"award_year": year})["award_year"]
+        return handlers.statistics_forms(year, self.uow, self.rules)

@@ -6,7 +6,7 @@ import secrets
 import uuid
 from datetime import datetime
 
-from services.review import ballots, domain, sealing
+from services.review import ballots, comment, domain, sealing
 from services.review.calendar import deadline_after
 from services.review.closing import OPEN, finalize
 from services.review.repository import Reviews
@@ -19,7 +19,7 @@ CHOICES = ("approve", "reject", "abstain")
 
 
 def convene_sitting(council_id: str, deadline, uow, key: str, holidays, now: datetime,
-                    public_url: str | None = None) -> dict:
+                    public_url: str | None = None, rules=None) -> dict:
     """Put every waiting nomination for this council on the agenda, freeze the roster, issue ballots."""
     with uow:
         repo = Reviews(uow.session)
@@ -31,8 +31,12 @@ def convene_sitting(council_id: str, deadline, uow, key: str, holidays, now: dat
             raise Conflict(f"council {council_id!r} has no members")
         due = _deadline(deadline, holidays, now)
         stage = council["level"]
-        # more than a ballot can carry wait for the council's next sitting, the oldest first on this one
-        cases = repo.waiting_cases(stage, council["unit_id"] if stage == "unit" else None, MAX_AGENDA)
+        if rules is not None:  # periods owed now open, and ended ones release, before the agenda is picked
+            comment.tick(uow.session, rules, holidays, now, uow.publish)
+        # more than a ballot can carry wait for the council's next sitting, the oldest first on this one;
+        # a case under public comment is not waiting, and an open objection holds any case
+        cases = repo.waiting_cases(stage, council["unit_id"] if stage == "unit" else None, MAX_AGENDA,
+                                   comment.not_held())
         if not cases:
             raise Conflict(f"no nomination is waiting for council {council_id!r}")
         sitting_id = uuid.uuid4().hex
@@ -53,6 +57,11 @@ def convene_sitting(council_id: str, deadline, uow, key: str, holidays, now: dat
         items = [{"nomination_id": c["nomination_id"], "award_code": c["award_code"],
                   "nominee_name": c["nominee"]["name"], "unit_id": c["unit_id"],
                   "unit_name": unit_names.get(c["unit_id"])} for c in cases]
+        commented = {c["nomination_id"] for c in cases if c.get("comment_until") is not None}
+        for item in items:  # the council sees the public comment and its handling (NĐ 98 Art. 46)
+            if item["nomination_id"] in commented:
+                summary = comment.comment_summary(uow.session, item["nomination_id"])
+                item["public_comment"] = comment.agenda_note(summary)
         for c in cases:  # intake closes amendments: this revision is the one the council considers
             uow.publish(contract.NOMINATION_ON_AGENDA, {
                 "nomination_id": c["nomination_id"], "unit_id": c["unit_id"], "sitting_id": sitting_id,

@@ -189,17 +189,17 @@ def nomination_return(nomination_id, reasons, review, lang):
     click.echo(label(lang, "returned", id=nomination_id))
 
 
-@click.command()
-@click.option("--year", type=click.IntRange(1945, 9999), required=True, help="The award year.")
+@click.group(invoke_without_command=True)
+@click.option("--year", type=click.IntRange(1945, 9999), help="The award year.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV (field names and codes of the contract).")
 @operator
 def report(year, as_csv, review, lang):
-    """Decided nominations of a year by award, unit, gender and direct workers."""
-    stats = review("statistics", year)
-    if as_csv:
-        click.echo(reports.statistics_csv(stats), nl=False)
-    else:
-        click.echo("\n".join(reports.statistics_lines(stats, lang)))
+    """Decided nominations of a year by award, unit, gender and direct workers (or: ``report forms``)."""
+    context = click.get_current_context()
+    if context.invoked_subcommand is None:  # ``report forms`` prints its own
+        stats = review("statistics", year or context.fail("Missing option '--year'."))
+        click.echo(reports.statistics_csv(stats) if as_csv else "\n".join(reports.statistics_lines(stats, lang)),
+                   nl=not as_csv)
 
 
 @click.command()

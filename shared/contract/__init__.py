@@ -28,6 +28,7 @@ VOTE_REJECTED = "vote_rejected"
 VOTE_COUNTED = "vote_counted"  # who took part (never what they chose): notify stops reminding them
 NOMINATION_ON_AGENDA = "nomination_on_agenda"  # a council holds this revision: intake closes amendments
 AMENDMENT_REFUSED = "amendment_refused"  # an amendment arrived after the council took the dossier
+PUBLIC_COMMENT_OPENED = "public_comment_opened"  # published for comment before its council (NĐ 98 Art. 46)
 RECEIPTS_PUBLISHED = "receipts_published"  # a closed sitting's receipts counted, to its members, no names
 
 # events dispatched by council members

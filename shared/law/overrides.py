@@ -14,9 +14,9 @@ from shared.law.rulesets import MAJORITY, Award, Quota, Threshold
 def apply_overrides(rule_sets, overrides: dict):
     """Rule sets with an operator's changes: ``{rule_set_id: {"quorum": "2/3", "awards": {CODE: {
     "threshold": "4/5" | "majority", "documents": [...], "quota": {"share": "15/100", "base": "LDTT"}
-    | {"count": 3} | None}}}}``. Every value is checked (types, known rule sets, award codes, document
-    kinds and keys, fractions in (0, 1], quotas); a bad one raises ``ValueError`` naming its dotted key,
-    e.g. ``nd152-2025.awards.LDTT.documents``."""
+    | {"count": 3} | None, "public_comment": 10 | None}}}}``. Every value is checked (types, known rule
+    sets, award codes, document kinds and keys, fractions in (0, 1], quotas, working days from 1 to 60);
+    a bad one raises ``ValueError`` naming its dotted key, e.g. ``nd152-2025.awards.LDTT.documents``."""
     result = []
     known = {rs.id for rs in rule_sets}
     if unknown := set(overrides) - known:
@@ -37,7 +37,7 @@ def apply_overrides(rule_sets, overrides: dict):
 
 
 def _override_award(award: Award, changes: dict, where: str) -> Award:
-    _known_keys(changes, {"threshold", "documents", "quota"}, where)
+    _known_keys(changes, {"threshold", "documents", "quota", "public_comment"}, where)
     if "threshold" in changes:
         value = changes["threshold"]
         threshold = MAJORITY if value == "majority" else Threshold(_share(value, f"{where}.threshold"))
@@ -46,7 +46,19 @@ def _override_award(award: Award, changes: dict, where: str) -> Award:
         award = replace(award, documents=_documents(changes["documents"], f"{where}.documents"))
     if "quota" in changes:
         award = replace(award, quota=_quota(changes["quota"], f"{where}.quota"))
+    if "public_comment" in changes:
+        award = replace(award, comment_days=_comment_days(changes["public_comment"], f"{where}.public_comment"))
     return award
+
+
+def _comment_days(value, where: str) -> int | None:
+    """Working days of public comment (NĐ 98 Art. 46): a whole number from 1 to 60, or null for none."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 60:
+        raise ValueError(f"{where} must be a number of working days from 1 to 60 (or null: no comment "
+                         f"period), got {value!r}")
+    return value
 
 
 def _documents(value, where: str) -> tuple[str, ...]:

@@ -68,6 +68,9 @@ class Award:
     stages: tuple[Stage, ...]
     documents: tuple[str, ...] = BASE_DOCUMENTS
     quota: Quota | None = None
+    # NĐ 98 Art. 46: working days of public comment before the proposing council meets (None: none);
+    # the period opens when the nomination reaches the last council of its pipeline
+    comment_days: int | None = None
 
     @property
     def name(self) -> str:
@@ -93,7 +96,7 @@ class RuleSet:
 
 
 def _pipelines(thresholds: dict[str, Threshold], documents: dict[str, tuple] | None = None,
-               quotas: dict[str, Quota] | None = None) -> dict[str, Award]:
+               quotas: dict[str, Quota] | None = None, comments: dict[str, int] | None = None) -> dict[str, Award]:
     unit, ministry = ("unit",), ("unit", "ministry")
     table = [  # code, kind, nominee, decided by, councils
         ("LDTT", MERIT, "individual", UNIT_HEAD, unit), ("CSTDCS", MERIT, "individual", UNIT_HEAD, unit),
@@ -104,24 +107,30 @@ def _pipelines(thresholds: dict[str, Threshold], documents: dict[str, tuple] | N
         ("CO_CP", MERIT, "collective", PRIME_MINISTER, ministry),
         ("BK_TTG", MERIT, "any", PRIME_MINISTER, ministry), ("HCLD3", MERIT, "any", PRESIDENT, ministry),
     ]
-    documents, quotas = documents or {}, quotas or {}
+    documents, quotas, comments = documents or {}, quotas or {}, comments or {}
     return {code: Award(code, kind, nominee, decided_by,
                         tuple(Stage(council, thresholds.get(code, MAJORITY)) for council in councils),
-                        documents.get(code, BASE_DOCUMENTS), quotas.get(code))
+                        documents.get(code, BASE_DOCUMENTS), quotas.get(code), comments.get(code))
             for code, kind, nominee, decided_by, councils in table}
 
 
 _ND98_THRESHOLDS = {"CSTD_TQ": NINETY, "CSTD_BO": NINETY, "CSTDCS": EIGHTY, "CO_BO": EIGHTY, "CO_CP": EIGHTY}
+# NĐ 98 Art. 46: orders (huân chương) are put out for public comment by the proposing body for 10 working
+# days before its council meets. National-level titles (CSTD_TQ) are put out by the central level, not
+# here; an operator adds others (or changes the length) with ``public_comment`` in TDKT_RULES_FILE.
+_ND98_COMMENTS = {"HCLD3": 10}
 
 DEFAULT_RULE_SETS = (
     RuleSet("nd91-2017", "Nghị định 91/2017/NĐ-CP", date(2017, 7, 31),
             _pipelines(_ND98_THRESHOLDS, quotas={"CSTDCS": Quota(share=Fraction(15, 100), base="LDTT")}),
             ttldtt_ldtt_share=Fraction(1, 2), ttldtt_share_strict=True, cstdcs_initiative_mandatory=True,
             legal_basis=("Luật TĐKT 2003 (sửa đổi 2013)", "NĐ 91/2017/NĐ-CP")),
-    RuleSet("nd98-2023", "Nghị định 98/2023/NĐ-CP", date(2024, 1, 1), _pipelines(_ND98_THRESHOLDS),
+    RuleSet("nd98-2023", "Nghị định 98/2023/NĐ-CP", date(2024, 1, 1),
+            _pipelines(_ND98_THRESHOLDS, comments=_ND98_COMMENTS),
             legal_basis=("Luật TĐKT 06/2022/QH15", "NĐ 98/2023/NĐ-CP Art. 4, 30")),
     # NĐ 152 values not confirmed for the newest decree default to NĐ 98's (configurable).
-    RuleSet("nd152-2025", "Nghị định 152/2025/NĐ-CP", date(2025, 7, 1), _pipelines(_ND98_THRESHOLDS),
+    RuleSet("nd152-2025", "Nghị định 152/2025/NĐ-CP", date(2025, 7, 1),
+            _pipelines(_ND98_THRESHOLDS, comments=_ND98_COMMENTS),
             legal_basis=("Luật TĐKT 06/2022/QH15", "NĐ 152/2025/NĐ-CP")),
 )
 
@@ -150,6 +159,7 @@ def catalogue(rule_set: RuleSet) -> dict:
         "awards": [{
             "code": a.code, "name": a.name, "kind": a.kind, "nominee": a.nominee, "decided_by": a.decided_by,
             "final_outcome": a.final_outcome, "documents": list(a.documents),
+            "public_comment_days": a.comment_days,
             "stages": [{"council": s.council, "threshold": s.threshold.as_dict()} for s in a.stages],
             "quota": None if a.quota is None else {
                 "share": None if a.quota.share is None else str(a.quota.share), "base": a.quota.base,

@@ -152,6 +152,8 @@ def test_a_failing_database_under_every_handler_logs_no_parameters_tokens_or_cho
                                         "sitting_id": sitting_id, "reasons": ["đang xét"]}, str(uuid.uuid4()), {})
     intake_events("nomination_awarded", AWARDED, str(uuid.uuid4()), {})
     intake_events("register_entry_revoked", REVOKED, str(uuid.uuid4()), {})
+    review_events("public_comment_opened", {**held, "revision": 1, "comment_until": "2025-12-15T16:59:59+00:00"},
+                  str(uuid.uuid4()), {})
     token = ballots[members[0]]["ballot_token"]
     council("vote_cast", {"ballot_token": token, "choices": {"n-1": "approve", "n-2": "reject"}}, str(uuid.uuid4()), {})
     for method, args in (("submit_nomination", [EXAMPLE]), ("get_nomination", ["n-1"]), ("list_nominations", [{}]),
@@ -164,7 +166,10 @@ def test_a_failing_database_under_every_handler_logs_no_parameters_tokens_or_cho
     for method, args in (("load_directory", [directory()]), ("convene_sitting", ["hd-vp", TOMORROW]),
                          ("close_sitting", [sitting_id]), ("sitting_result", [sitting_id]),
                          ("resolve_tie", [sitting_id, "LDTT", ["n-1"]]), ("return_nomination", ["n-1", ["Sai"]]),
-                         ("set_quota", ["hd-vp", "LDTT", 2025, 2]), ("statistics", [2025]), ("get_case", ["n-1"])):
+                         ("set_quota", ["hd-vp", "LDTT", 2025, 2]), ("statistics", [2025]), ("get_case", ["n-1"]),
+                         ("record_objection", [{"nomination_id": "n-1", "name": "A", "contact": "a", "text": "b"}]),
+                         ("handle_objection", ["o-1", "resolved", "ok"]), ("list_objections", ["n-1"]),
+                         ("comment_summary", ["n-1"]), ("statistics_forms", [2025])):
         rpc(rabbit_config, "review", method, *args)
     rpc(rabbit_config, "notify", "mail_log", {})
 

@@ -180,6 +180,8 @@ class NominationSubmitted(Schema):
     # what the register check found (claims taken as declared, mismatches under TDKT_REGISTER_CHECK=warn):
     # review shows it to the council with the case
     register_notes = fields.List(fields.Nested(RegisterNote), validate=validate.Length(max=100))
+    # the start of the achievement report, for the public comment list (NĐ 98 Art. 46); absent: an older sender
+    achievements = fields.String(validate=validate.Length(max=2000))
 
 
 class NominationAmended(NominationSubmitted):
