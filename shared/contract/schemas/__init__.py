@@ -9,6 +9,7 @@ are applied once, here, before any check (``base``). Everything is importable fr
 ``schemas.load(schemas.VoteCast, payload)``.
 """
 from shared.contract.schemas.base import *  # noqa: F401,F403
+from shared.contract.schemas.comment import *  # noqa: F401,F403
 from shared.contract.schemas.council import *  # noqa: F401,F403
 from shared.contract.schemas.intake import *  # noqa: F401,F403
 from shared.contract.schemas.notify import *  # noqa: F401,F403

@@ -4,7 +4,8 @@ arguments (the directory, returns, ties, quotas, years)."""
 from marshmallow import fields, validate
 
 from shared.contract.awards import AWARD_CODES
-from shared.contract.schemas.base import Email, ID, MAX_AGENDA, NAME, OUTCOMES, REVISION, Schema, YEAR, single_line
+from shared.contract.schemas.base import Email, ID, MAX_AGENDA, NAME, OUTCOMES, REVISION, Schema, YEAR
+from shared.contract.schemas.comment import PublicComment
 
 
 class Tally(Schema):
@@ -38,19 +39,6 @@ class ReviewOutcome(Schema):
     unit_name = fields.String(allow_none=True, validate=NAME)
     council_id = fields.String(allow_none=True, validate=ID)
     council_name = fields.String(allow_none=True, validate=NAME)
-
-
-class PublicCommentOpened(Schema):
-    """Event ``review.public_comment_opened``: the dossier is published for comment until ``comment_until``;
-    no council may take it before then (intake notes it in the nomination's history)."""
-
-    nomination_id = fields.String(required=True, validate=ID)
-    unit_id = fields.String(required=True, validate=ID)
-    stage = fields.String(required=True, validate=validate.Length(max=32))
-    award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
-    award_year = fields.Integer(required=True, strict=True, validate=YEAR)
-    revision = fields.Integer(load_default=None, allow_none=True, strict=True, validate=REVISION)
-    comment_until = fields.String(required=True, validate=validate.Length(max=40))
 
 
 class NominationOnAgenda(Schema):
@@ -136,25 +124,6 @@ class QuotaSetting(Schema):
     places = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
 
 
-OBJECTION_TEXT = 5000  # characters of an objection's text
-
-
-class ObjectionNote(Schema):
-    """An objection as the council sees it on its agenda (never the objector's contact)."""
-
-    name = fields.String(required=True, validate=NAME)
-    text = fields.String(required=True, validate=validate.Length(max=OBJECTION_TEXT))
-    received_at = fields.String(required=True, validate=validate.Length(max=40))
-    channel = fields.String(required=True, validate=validate.OneOf(("web", "paper")))
-    status = fields.String(required=True, validate=validate.OneOf(("open", "resolved", "upheld")))
-    handling = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
-
-
-class PublicComment(Schema):
-    comment_until = fields.String(required=True, validate=validate.Length(max=40))
-    objections = fields.List(fields.Nested(ObjectionNote), load_default=list, validate=validate.Length(max=500))
-
-
 class AgendaItem(Schema):
     nomination_id = fields.String(required=True, validate=ID)
     award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
@@ -163,26 +132,6 @@ class AgendaItem(Schema):
     unit_name = fields.String(allow_none=True, validate=NAME)
     # issue #18: the public comment period and the objections with their handling (NĐ 98 Art. 46)
     public_comment = fields.Nested(PublicComment, load_default=None, allow_none=True)
-
-
-class Objection(Schema):
-    """``review.record_objection`` (operator, one received on paper) and the public page's form."""
-
-    nomination_id = fields.String(required=True, validate=ID)
-    name = fields.String(required=True, validate=NAME)
-    contact = fields.String(required=True, validate=single_line(254))
-    text = fields.String(required=True, validate=validate.And(
-        validate.Length(min=1, max=OBJECTION_TEXT),
-        validate.Regexp(r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z", error="must not contain control characters")))
-    received_at = fields.AwareDateTime(load_default=None, allow_none=True)  # paper: the date it came
-
-
-class ObjectionHandling(Schema):
-    """``review.handle_objection``: what the operator decided about an objection, and why."""
-
-    objection_id = fields.String(required=True, validate=ID)
-    outcome = fields.String(required=True, validate=validate.OneOf(("resolved", "upheld")))
-    handling = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class Member(Schema):
