@@ -23,6 +23,7 @@ VOTE_REJECTED = "vote_rejected"
 VOTE_COUNTED = "vote_counted"  # who took part (never what they chose): notify stops reminding them
 NOMINATION_ON_AGENDA = "nomination_on_agenda"  # a council holds this revision: intake closes amendments
 AMENDMENT_REFUSED = "amendment_refused"  # an amendment arrived after the council took the dossier
+SITTING_DOCUMENTS_READY = "sitting_documents_ready"  # a closed sitting's minutes, proposal, decision rendered
 
 # events dispatched by council members
 VOTE_CAST = "vote_cast"

@@ -161,7 +161,7 @@ def minutes() -> Document:
                      "Không đồng ý", "Không biểu quyết", "Tỷ lệ đồng ý", "Ngưỡng áp dụng", "Kết quả"],
                ["{{ it.no }}", "{{ it.name }}", "{{ it.award }}", "{{ it.unit }}", "{{ it.approve }}",
                 "{{ it.reject }}", "{{ it.abstain }}", "{{ it.share }}", "{{ it.threshold }}", "{{ it.outcome }}"],
-               "items", [7, 28, 22, 18, 13, 14, 14, 16, 18, 15], cell_size=11)
+               "items", [7, 33, 22, 18, 12, 13, 13, 15, 17, 15], cell_size=11)
     para(doc, "")
     para(doc, "IV. CHỈ TIÊU VÀ QUYẾT ĐỊNH CỦA CHỦ TỊCH HỘI ĐỒNG KHI BẰNG PHIẾU", bold=True)
     para(doc, "{%p for line in cutoffs %}")

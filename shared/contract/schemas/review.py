@@ -6,6 +6,8 @@ from marshmallow import fields, validate
 from shared.contract.awards import AWARD_CODES
 from shared.contract.schemas.base import Email, ID, MAX_AGENDA, NAME, OUTCOMES, REVISION, Schema, YEAR
 
+MAX_DOCUMENT_BASE64 = 6 * 1024 * 1024  # a 1,000-item sitting's minutes are well under 1 MiB as PDF
+
 
 class Tally(Schema):
     approve = fields.Integer(required=True, strict=True)
@@ -158,3 +160,28 @@ class SittingClosed(Schema):
     participants = fields.Integer(required=True, strict=True)
     units = fields.List(fields.String(validate=ID), required=True, validate=validate.Length(max=5000))
     results = fields.List(fields.Dict(), required=True, validate=validate.Length(max=MAX_AGENDA))
+
+
+class AttachedFile(Schema):
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    content_type = fields.String(required=True, validate=validate.Length(max=100))
+    content_base64 = fields.String(required=True, validate=validate.Length(max=MAX_DOCUMENT_BASE64))
+
+
+class DocumentUnit(Schema):
+    unit_id = fields.String(required=True, validate=ID)
+    name = fields.String(required=True, validate=NAME)
+    email = Email(load_default=None, allow_none=True)
+
+
+class SittingDocumentsReady(Schema):
+    """Event ``review.sitting_documents_ready``: a closed sitting's documents are rendered; carries the
+    minutes as PDF for the units in scope (notify mails it to each unit once)."""
+
+    sitting_id = fields.String(required=True, validate=ID)
+    council_id = fields.String(required=True, validate=ID)
+    council_name = fields.String(required=True, validate=NAME)
+    closed_at = fields.String(required=True, validate=validate.Length(max=40))
+    kinds = fields.List(fields.String(validate=validate.OneOf(("minutes", "proposal", "decision"))), required=True)
+    units = fields.List(fields.Nested(DocumentUnit), required=True, validate=validate.Length(max=5000))
+    minutes = fields.Nested(AttachedFile, required=True)
