@@ -25,6 +25,8 @@ LABELS = {
            "members": "Số thành viên được phát phiếu: {n}", "deadline": "Hạn bỏ phiếu: {deadline}",
            "closed": "Đã đóng phiên họp {sitting_id}", "returned": "Đã trả lại hồ sơ {id} cho đơn vị",
            "tie": "Đã ghi quyết định của Chủ tịch Hội đồng tại phiên {sitting_id}, {award}: {ids}",
+           "doc_written": "Đã ghi {path}", "doc_none": "Phiên {sitting_id} không có văn bản {kind}",
+           "doc_wait": "Văn bản của phiên {sitting_id} chưa tạo xong sau {seconds} giây; thử lại sau",
            "vote_sent": "Đã gửi phiếu ({n} hồ sơ)",
            "sitting": "Phiên họp {sitting_id} — hội đồng {council_id} — {status}",
            "turnout": "Thành viên: {members}; tham gia: {participants} (ý kiến bằng văn bản: "
@@ -66,6 +68,8 @@ LABELS = {
            "members": "Members given a ballot: {n}", "deadline": "Voting deadline: {deadline}",
            "closed": "Sitting {sitting_id} closed", "returned": "Nomination {id} returned to its unit",
            "tie": "Chair's decision recorded at sitting {sitting_id}, {award}: {ids}",
+           "doc_written": "Wrote {path}", "doc_none": "Sitting {sitting_id} has no {kind} document",
+           "doc_wait": "The documents of sitting {sitting_id} were not ready after {seconds} s; try again later",
            "vote_sent": "vote sent ({n} nominations)",
            "sitting": "Sitting {sitting_id} — council {council_id} — {status}",
            "turnout": "Members: {members}; took part: {participants} (written opinions: "

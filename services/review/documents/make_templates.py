@@ -6,6 +6,8 @@ the ``{{ ... }}`` fields and ``{%tr ... %}`` rows). Layout per NĐ 30/2020/NĐ-C
 top/bottom 20 mm, left 30 mm, right 15 mm, Times New Roman (LibreOffice uses the metric-compatible
 Liberation Serif or Tinos) 13-14 pt; the national emblem lines on the right, the issuing body on the
 left. The files are written reproducibly (fixed dates in the package), so re-running changes nothing.
+
+Long because it lays out three documents paragraph by paragraph, in the order an office reads them.
 """
 from __future__ import annotations
 
