@@ -7,6 +7,7 @@ from shared.contract.awards import AWARD_CODES
 from shared.contract.schemas.base import Email, ID, MAX_AGENDA, NAME, OUTCOMES, REVISION, Schema, YEAR
 
 MAX_DOCUMENT_BASE64 = 6 * 1024 * 1024  # a 1,000-item sitting's minutes are well under 1 MiB as PDF
+MAX_DOCUMENTS_EVENT_BYTES = 7 * 1024 * 1024  # sitting_documents_ready: the minutes and the units in scope
 
 
 class Tally(Schema):
