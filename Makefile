@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-unit faults fuzz cluster-test bench venv clean
+.PHONY: run test test-unit faults fuzz cluster-test bench bench-documents system-deps venv clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,10 +13,15 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
+# LibreOffice, Times-compatible fonts and poppler-utils for a sitting's documents (apt-get, as root; a
+# no-op when present). `make run` checks them (shared/platform/preflight.py) and says what is missing.
+system-deps:
+	deploy/system-deps.sh
+
 run: venv
 	VENV=$(VENV) deploy/run-local.sh
 
-test: venv
+test: venv system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-unit: venv
@@ -43,6 +48,11 @@ cluster-test: venv
 bench: venv $(BIN)/py-spy
 	deploy/rabbitmq/management.sh
 	EVENTLET_TESTS=1 $(BIN)/python -m tests.bench $(BENCH_ARGS)
+
+# The documents of a 1,000-item ministry sitting (minutes, proposal, draft decision; DOCX and PDF): time
+# and peak memory of the service's part and of LibreOffice, printed and written to var/bench/documents.json.
+bench-documents: venv system-deps
+	EVENTLET_TESTS=1 $(BIN)/python -m tests.bench.documents $(BENCH_ARGS)
 
 $(BIN)/py-spy: $(BIN)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
