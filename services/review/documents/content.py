@@ -63,9 +63,11 @@ def _ordered(items):
 
 def _common(facts: dict) -> dict:
     body, parent, council = facts["body"], facts["parent"], facts["council"]
+    # NĐ 30/2020: above the issuer, its parent body (a ministry has none); the minutes are the council's,
+    # under its body's name
     year = decision_date(facts).year
     decrees = sorted({i["rule_set"].title for i in facts["items"]}) or ["Nghị định 152/2025/NĐ-CP"]
-    return {"parent_body_upper": (parent or body)["name"].upper(), "council_name": council["name"],
+    return {"parent_body_upper": parent["name"].upper() if parent else "", "council_name": council["name"],
             "council_name_upper": council["name"].upper(), "body": body["name"], "body_upper": body["name"].upper(),
             "body_code": body["id"].upper(), "number": BLANK, "sitting_id": facts["sitting"]["id"],
             "date_line": f"{BLANK}, ngày {BLANK} tháng {BLANK} năm {year}", "date_short": f"{BLANK}/{BLANK}/{year}",

@@ -125,6 +125,7 @@ def set_widths(table, widths_mm: list[float]):
 
 
 def signatures(doc, left_title: str, left_name: str, right_title: str, right_name: str):
+    """Two signature blocks (minutes: the secretary and the chair)."""
     table = doc.add_table(rows=1, cols=2)
     set_widths(table, [80, 85])
     for cell, title, name in zip(table.rows[0].cells, (left_title, right_title), (left_name, right_name)):
@@ -136,9 +137,23 @@ def signatures(doc, left_title: str, left_name: str, right_title: str, right_nam
         para(cell, name, bold=True, align=CENTER)
 
 
+def recipients_and_signer(doc, recipients: list[str], signer_title: str):
+    """NĐ 30/2020: "Nơi nhận" (12 pt bold italic, the list in 11 pt) on the left, the signer on the right."""
+    table = doc.add_table(rows=1, cols=2)
+    set_widths(table, [80, 85])
+    left, right = table.rows[0].cells
+    run = left.paragraphs[0].add_run("Nơi nhận:")
+    run.bold, run.italic, run.font.size = True, True, Pt(12)
+    for line in recipients:
+        para(left, line, align=LEFT, size=11)
+    right.paragraphs[0].alignment = CENTER
+    right.paragraphs[0].add_run(signer_title).bold = True
+    para(right, "(Ký, ghi rõ họ tên, đóng dấu)", italic=True, align=CENTER)
+
+
 def minutes() -> Document:
     doc = new_document()
-    header(doc, [("{{ parent_body_upper }}", False), ("{{ council_name_upper }}", True)],
+    header(doc, [("{{ body_upper }}", False), ("{{ council_name_upper }}", True)],
            "Số: {{ number }}/BB-HĐTĐKT")
     para(doc, "BIÊN BẢN", bold=True, align=CENTER, size=14)
     para(doc, "Họp {{ council_name }} xét đề nghị khen thưởng", bold=True, align=CENTER, size=14)
@@ -201,7 +216,7 @@ def proposal() -> Document:
               "và kết quả bỏ phiếu.)", italic=True, indent=True)
     para(doc, "{{ body }} kính trình {{ addressee }} xem xét, quyết định./.", indent=True)
     para(doc, "")
-    signatures(doc, "Nơi nhận:", "– Như trên; – Lưu: VT, TĐKT.", "{{ signer_title }}", "")
+    recipients_and_signer(doc, ["– Như trên;", "– Lưu: VT, TĐKT."], "{{ signer_title }}")
     para(doc, "").add_run().add_break(WD_BREAK.PAGE)
     para(doc, "DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG", bold=True, align=CENTER, size=14)
     para(doc, "(Kèm theo Tờ trình số {{ number }}/TTr-{{ body_code }} ngày {{ date_short }} của {{ body }})",
@@ -235,7 +250,7 @@ def decision() -> Document:
     para(doc, "Điều 3. Quyết định có hiệu lực kể từ ngày ký. Chánh Văn phòng, Thủ trưởng các đơn vị có liên quan "
               "và các cá nhân, tập thể có tên tại Điều 1 chịu trách nhiệm thi hành Quyết định này./.", indent=True)
     para(doc, "")
-    signatures(doc, "Nơi nhận:", "– Như Điều 3; – Lưu: VT, TĐKT.", "{{ signer_title_upper }}", "")
+    recipients_and_signer(doc, ["– Như Điều 3;", "– Lưu: VT, TĐKT."], "{{ signer_title_upper }}")
     para(doc, "").add_run().add_break(WD_BREAK.PAGE)
     para(doc, "DANH SÁCH KHEN THƯỞNG", bold=True, align=CENTER, size=14)
     para(doc, "(Kèm theo Quyết định số {{ number }}/QĐ-{{ body_code }} ngày {{ date_short }} của {{ signer_title }})",
