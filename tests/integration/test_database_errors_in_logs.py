@@ -86,6 +86,7 @@ def test_a_failing_database_under_every_handler_logs_no_parameters_tokens_or_cho
     containers, review, unit_token = three
     amqp = rabbit_config["AMQP_URI"]
     vote_counted = Tap(amqp, "review", "vote_counted")
+    documents_ready = Tap(amqp, "review", "sitting_documents_ready")
 
     # Real events first, from a review that works: a sitting of two items, one going on to the ministry.
     review.submit(submitted("n-1", "LDTT"))
@@ -119,6 +120,9 @@ def test_a_failing_database_under_every_handler_logs_no_parameters_tokens_or_cho
         "ballot_issued", "sitting_closed", "nomination_decided", "nomination_advanced", "nomination_returned")}
     published["vote_counted"] = wait_until(vote_counted.get_all, what="vote_counted")[0].payload
     vote_counted.close()
+    published["sitting_documents_ready"] = wait_until(documents_ready.get_all, timeout=60,
+                                                      what="sitting_documents_ready")[0].payload
+    documents_ready.close()
 
     # Then every database fails, under every handler of every service.
     for name in ("intake", "notify"):
@@ -149,7 +153,8 @@ def test_a_failing_database_under_every_handler_logs_no_parameters_tokens_or_cho
     for method, args in (("load_directory", [directory()]), ("convene_sitting", ["hd-vp", TOMORROW]),
                          ("close_sitting", [sitting_id]), ("sitting_result", [sitting_id]),
                          ("resolve_tie", [sitting_id, "LDTT", ["n-1"]]), ("return_nomination", ["n-1", ["Sai"]]),
-                         ("set_quota", ["hd-vp", "LDTT", 2025, 2]), ("statistics", [2025]), ("get_case", ["n-1"])):
+                         ("set_quota", ["hd-vp", "LDTT", 2025, 2]), ("statistics", [2025]), ("get_case", ["n-1"]),
+                         ("sitting_documents", [sitting_id]), ("sitting_document", [sitting_id, "minutes", "pdf"])):
         rpc(rabbit_config, "review", method, *args)
     rpc(rabbit_config, "notify", "mail_log", {})
 
