@@ -76,3 +76,13 @@ def test_money_from_an_unconfirmed_base_salary_is_marked_in_the_draft_decision()
     decision = content.decision(facts)
     assert decision["items"][0]["money"] == "760.000 *"  # 0.3 × 2,530,000 = 759,000
     assert decision["money_note"] and decision["base_salary"] == "2.530.000"
+
+
+def test_the_benchmarks_ministry_sitting_has_all_three_documents_and_its_money_adds_up():
+    from tests.bench.documents import ministry_facts
+
+    facts = ministry_facts(16)
+    decision = content.decision(facts)
+    assert content.kinds_of(facts) == ["minutes", "proposal", "decision"]
+    assert sum(row["amount"] for row in decision["items"]) == decision["total_amount"] > 0
+    assert len(content.minutes(facts)["items"]) == 16
