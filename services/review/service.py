@@ -125,3 +125,8 @@ class ReviewService:
     def sitting_document(self, sitting_id, kind, fmt):
         self.require_operator()
         return documents.get_document(str(sitting_id), str(kind), str(fmt), self.uow)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def render_sitting_documents(self, sitting_id):
+        self.require_operator()
+        return documents.render_again(str(sitting_id), self.uow)

@@ -22,16 +22,19 @@ from shared.cli.review import operator
 @click.option("--docx", "only_docx", is_flag=True, help="Only the DOCX.")
 @click.option("-o", "--output", "directory", default=".", show_default=True,
               type=click.Path(file_okay=False), help="Directory to write the files to.")
+@click.option("--again", is_flag=True, help="Make them again first (a template or a money value changed).")
 @click.option("--wait", default=300.0, show_default=True, type=click.FloatRange(min=0),
               help="Seconds to wait for documents still being rendered.")
 @operator
-def sitting_documents(sitting_id, kinds, only_pdf, only_docx, directory, wait, review, lang):
+def sitting_documents(sitting_id, kinds, only_pdf, only_docx, directory, again, wait, review, lang):
     """Write the minutes, proposal letter and draft decision of the closed SITTING_ID as DOCX and PDF."""
     import base64
     import time
 
     formats = [fmt for fmt, only in (("docx", only_docx), ("pdf", only_pdf)) if only]
     deadline = time.monotonic() + wait
+    if again:
+        review("render_sitting_documents", sitting_id)
     while True:
         listing = review("sitting_documents", sitting_id)
         if all(entry["formats"] for entry in listing):

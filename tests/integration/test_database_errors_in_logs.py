@@ -154,7 +154,8 @@ def test_a_failing_database_under_every_handler_logs_no_parameters_tokens_or_cho
                          ("close_sitting", [sitting_id]), ("sitting_result", [sitting_id]),
                          ("resolve_tie", [sitting_id, "LDTT", ["n-1"]]), ("return_nomination", ["n-1", ["Sai"]]),
                          ("set_quota", ["hd-vp", "LDTT", 2025, 2]), ("statistics", [2025]), ("get_case", ["n-1"]),
-                         ("sitting_documents", [sitting_id]), ("sitting_document", [sitting_id, "minutes", "pdf"])):
+                         ("sitting_documents", [sitting_id]), ("sitting_document", [sitting_id, "minutes", "pdf"]),
+                         ("render_sitting_documents", [sitting_id])):
         rpc(rabbit_config, "review", method, *args)
     rpc(rabbit_config, "notify", "mail_log", {})
 

@@ -97,3 +97,15 @@ def test_a_failed_render_waits_and_is_tried_again_then_failed_then_queued_again_
                        {"kind": "decision", "formats": [], "status": "pending"}]
     assert step(review_db, Converter()) == 1 and job(review_db)["status"] == "done"
     assert [d["formats"] for d in jobs.list_documents("s-1", review_db.uow())] == [["docx", "pdf"]] * 2
+
+
+def test_documents_made_again_on_demand_are_the_same_served_meanwhile_and_not_announced_twice(review_db):
+    step(review_db, Converter())
+    before = jobs.get_document("s-1", "decision", "docx", review_db.uow())
+    listing = jobs.render_again("s-1", review_db.uow())
+    assert {d["status"] for d in listing} == {"pending"}
+    assert jobs.get_document("s-1", "decision", "docx", review_db.uow()) == before  # served while it renders
+    assert step(review_db, Converter()) == 1 and job(review_db)["status"] == "done"
+    assert jobs.get_document("s-1", "decision", "docx", review_db.uow()) == before  # the same bytes
+    with review_db.sessions() as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(OUTBOX)).scalar() == 1  # announced once

@@ -35,6 +35,10 @@ class FakeDocuments:
             raise answer
         return answer
 
+    def render_sitting_documents(self, sitting_id):
+        self.calls.append(("render_sitting_documents", sitting_id))
+        return [{"kind": "minutes", "formats": [], "status": "pending"}]
+
     def sitting_document(self, sitting_id, kind, fmt):
         self.calls.append(("sitting_document", sitting_id, kind, fmt))
         return {"filename": f"../{kind}-{sitting_id}.{fmt}", "content_type": "x",
@@ -91,3 +95,11 @@ def test_an_open_sitting_is_reported_and_nothing_written(fake, tmp_path):
     fake(Conflict("sitting 's-1' is open: its documents are made when it closes"))
     result = tdkt("sitting", "documents", "s-1", "-o", str(tmp_path / "out"))
     assert result.exit_code == 1 and not (tmp_path / "out").exists()
+
+
+def test_again_asks_review_to_make_them_again_before_fetching(fake, tmp_path):
+    calls = fake(LISTING).calls
+    result = tdkt("sitting", "documents", "s-1", "--again", "--kind", "minutes", "--docx", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert calls == [("render_sitting_documents", "s-1"), ("sitting_documents", "s-1"),
+                     ("sitting_document", "s-1", "minutes", "docx")]

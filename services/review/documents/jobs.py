@@ -7,7 +7,7 @@ the sitting has as DOCX and PDF, and stores them with the job ``done`` and the e
 ``sitting_documents_ready`` (the minutes as PDF, for notify to mail the units) in one transaction. A
 failed render is tried again with doubling delays; after ``MAX_ATTEMPTS`` the job is ``failed`` and is
 queued again by the next ``sitting_documents`` call. Rendering the same sitting again gives the same
-DOCX bytes (the PDF's text is the same; LibreOffice stamps its creation time).
+DOCX bytes (the PDF's text is the same; LibreOffice stamps its creation time), and is not announced again.
 """
 from __future__ import annotations
 
@@ -117,13 +117,16 @@ def _store(uow, facts: dict, files: dict) -> None:
     sitting_id = facts["sitting"]["id"]
     with uow:
         session = uow.session
+        first = session.execute(sa.select(sa.func.count()).select_from(documents)
+                                .where(documents.c.sitting_id == sitting_id)).scalar() == 0
         session.execute(sa.delete(documents).where(documents.c.sitting_id == sitting_id))
         session.execute(sa.insert(documents), [{"sitting_id": sitting_id, "kind": kind, "fmt": fmt, "content": data}
                                                for (kind, fmt), data in sorted(files.items())])
         kinds = content.kinds_of(facts)
         session.execute(sa.update(document_jobs).where(document_jobs.c.sitting_id == sitting_id).values(
             status=DONE, done_at=utcnow(), kinds=kinds, error=None))
-        uow.publish(contract.SITTING_DOCUMENTS_READY, ready_event(facts, kinds, files[(content.MINUTES, "pdf")]))
+        if first:  # announced once: a sitting made again on demand mails nobody twice
+            uow.publish(contract.SITTING_DOCUMENTS_READY, ready_event(facts, kinds, files[(content.MINUTES, "pdf")]))
         uow.commit()
     log.info("documents of sitting %s rendered: %s", sitting_id, ", ".join(kinds))
 
@@ -174,6 +177,18 @@ def list_documents(sitting_id: str, uow) -> list[dict]:
         return [{"kind": kind, "formats": [], "status": PENDING} for kind in kinds]
 
 
+def render_again(sitting_id: str, uow) -> list[dict]:
+    """Queue a closed sitting's documents to be made again (a template or a money value changed); the
+    files already made are served until the new ones replace them. The same data give the same DOCX."""
+    with uow:
+        _closed_sitting(uow.session, sitting_id)
+        uow.session.execute(sa.delete(document_jobs).where(document_jobs.c.sitting_id == sitting_id))
+        request(uow.session, sitting_id, utcnow())
+        uow.wake_after_commit(RELAY)
+        uow.commit()
+    return list_documents(sitting_id, uow)
+
+
 def get_document(sitting_id: str, kind: str, fmt: str, uow) -> dict:
     if kind not in content.KINDS or fmt not in FORMATS:
         raise ValidationError({"kind": [f"one of {', '.join(content.KINDS)}"]} if kind not in content.KINDS
@@ -181,11 +196,10 @@ def get_document(sitting_id: str, kind: str, fmt: str, uow) -> dict:
     with uow:
         session = uow.session
         _closed_sitting(session, sitting_id)
-        job = session.execute(sa.select(document_jobs).where(document_jobs.c.sitting_id == sitting_id)).mappings().first()
-        if job is None or job["status"] != DONE:
+        made = dict(session.execute(sa.select(documents.c.kind, documents.c.content).where(
+            documents.c.sitting_id == sitting_id, documents.c.fmt == fmt)).all())
+        if not made:
             raise Conflict(f"the documents of sitting {sitting_id!r} are not rendered yet: ask sitting_documents")
-        data = session.execute(sa.select(documents.c.content).where(
-            documents.c.sitting_id == sitting_id, documents.c.kind == kind, documents.c.fmt == fmt)).scalar()
-        if data is None:
-            raise NotFound(f"sitting {sitting_id!r} has no {kind} (it has {', '.join(job['kinds'])})")
-        return _file(sitting_id, kind, fmt, data)
+        if kind not in made:
+            raise NotFound(f"sitting {sitting_id!r} has no {kind} (it has {', '.join(sorted(made))})")
+        return _file(sitting_id, kind, fmt, made[kind])
