@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-browser bench-ballot test-unit faults fuzz cluster-test container-test bench venv clean
+.PHONY: run test test-browser bench-ballot bench-documents system-deps test-unit faults fuzz cluster-test container-test bench venv clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,12 +13,17 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
+# LibreOffice, Times-compatible fonts and poppler-utils for a sitting's documents (apt-get, as root; a
+# no-op when present). `make run` checks them (shared/platform/preflight.py) and says what is missing.
+system-deps:
+	deploy/system-deps.sh
+
 run: venv
 	VENV=$(VENV) deploy/run-local.sh
 
 # The browser tests (real Chromium through Playwright) run in a pytest process of their own, second:
 # Playwright's sync API hangs in a process that eventlet has monkey-patched, as tests/conftest.py does.
-test: venv
+test: venv system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -c browser_tests/pytest.ini browser_tests $(BROWSER_PYTEST_ARGS)
 
@@ -64,6 +69,11 @@ container-test: venv
 bench: venv $(BIN)/py-spy
 	deploy/rabbitmq/management.sh
 	EVENTLET_TESTS=1 $(BIN)/python -m tests.bench $(BENCH_ARGS)
+
+# The documents of a 1,000-item ministry sitting (minutes, proposal, draft decision; DOCX and PDF): time
+# and peak memory of the service's part and of LibreOffice, printed and written to var/bench/documents.json.
+bench-documents: venv system-deps
+	EVENTLET_TESTS=1 $(BIN)/python -m tests.bench.documents $(BENCH_ARGS)
 
 $(BIN)/py-spy: $(BIN)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,bench]"

@@ -33,6 +33,7 @@ class MailRequest:
     kind: str
     recipient: Recipient
     context: dict
+    attachment: tuple | None = None  # (filename, content type, bytes)
 
     @property
     def key(self) -> str:

@@ -43,9 +43,17 @@ def _queue(requests, uow, renderer, now) -> int:
             key=request.key, event_id=request.event_id, kind=request.kind,
             recipient=request.recipient.email, recipient_name=request.recipient.name,
             subject=subject, text=text, html=html, status=domain.PENDING, attempts=0,
-            next_attempt_at=now, last_error=None, created_at=now, sent_at=None))
+            next_attempt_at=now, last_error=None, created_at=now, sent_at=None,
+            **_attachment(request.attachment)))
     uow.wake_after_commit(MAIL_RELAY)
     return queued
+
+
+def _attachment(attachment) -> dict:
+    if attachment is None:
+        return {}
+    name, content_type, data = attachment
+    return {"attachment_name": name, "attachment_type": content_type, "attachment": data}
 
 
 def invite(ballot: dict, requests, uow, renderer, now) -> None:

@@ -10,6 +10,7 @@ the reasons.
 """
 from __future__ import annotations
 
+import base64
 import json
 import shlex
 from datetime import datetime, timedelta, timezone
@@ -22,6 +23,7 @@ from shared.contract.awards import AWARD_NAMES
 INVITATION, REMINDER, SITTING_OUTCOMES = "invitation", "reminder", "sitting_outcomes"
 RECEIPT, RECEIPTS = "receipt", "receipts"  # a member's receipt; the list of receipts counted at the close
 ADVANCED, DECIDED, RETURNED = "advanced", "decided", "returned"
+MINUTES = "minutes"
 VIETNAM = timezone(timedelta(hours=7), "ICT")  # no daylight saving time in Vietnam
 
 STAGE_NAMES = {"unit": ("Hội đồng TĐKT đơn vị", "the unit council"),
@@ -204,6 +206,20 @@ def sitting_outcomes(closed: dict, event_id: str) -> list[MailRequest]:
 SITTING_RESULTS = {"approved": OUTCOME_WORDS["approved"], "proposed": OUTCOME_WORDS["proposed"],
                    "rejected": OUTCOME_WORDS["rejected"],
                    "advanced": ("được chuyển lên Hội đồng TĐKT Bộ", "advanced to the ministry council")}
+
+
+def minutes(event: dict, event_id: str) -> list[MailRequest]:
+    """``review.sitting_documents_ready`` -> each unit in scope (with an address in the directory) gets the
+    sitting's minutes as a PDF attachment: one mail per unit per sitting, in addition to its outcome mails,
+    which go out at the close and never wait for the documents to be rendered."""
+    attached = event["minutes"]
+    attachment = (attached["filename"], attached["content_type"], base64.b64decode(attached["content_base64"]))
+    context = {"sitting_id": event["sitting_id"], "council_id": event["council_id"],
+               "council_name": event["council_name"], "closed_vi": vietnam_time(event["closed_at"]),
+               "filename": attached["filename"]}
+    return [MailRequest(event_id, MINUTES, Recipient(unit["email"], unit["name"]),
+                        {**context, "unit_name": unit["name"]}, attachment)
+            for unit in event["units"] if unit.get("email")]
 
 
 def _tally(tally: dict | None) -> dict | None:

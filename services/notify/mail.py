@@ -10,6 +10,7 @@ from email.errors import MessageError
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
+from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate
@@ -68,11 +69,28 @@ def build_message(mail, sender: str, domain: str) -> Message:
         message["Subject"] = Header(safe_header(mail.subject), "utf-8", header_name="Subject")
         message.attach(MIMEText(mail.text, "plain", "utf-8"))
         message.attach(MIMEText(mail.html, "html", "utf-8"))
+    if getattr(mail, "attachment", None):
+        message = _with_attachment(message, mail)
     message["From"] = safe_header(sender)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id(mail.key, domain)
     message["Auto-Submitted"] = "auto-generated"
     return message
+
+
+def _with_attachment(body: Message, mail) -> Message:
+    """multipart/mixed: the text and HTML alternatives, then the file (a sitting's minutes as PDF)."""
+    maintype, _, subtype = (mail.attachment_type or "application/octet-stream").partition("/")
+    part = MIMEApplication(mail.attachment, _subtype=subtype or "octet-stream") if maintype == "application" \
+        else MIMEApplication(mail.attachment)
+    part.add_header("Content-Disposition", "attachment", filename=safe_header(mail.attachment_name or "file"))
+    mixed = MIMEMultipart("mixed")
+    for header in ("To", "Subject"):
+        mixed[header] = body[header]
+        del body[header]
+    mixed.attach(body)
+    mixed.attach(part)
+    return mixed
 
 
 def _to(name: str, recipient: str) -> str:

@@ -28,6 +28,9 @@ mails = sa.Table(
     sa.Column("last_error", sa.String(500), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("attachment_name", sa.String(200), nullable=True),  # e.g. a sitting's minutes as PDF
+    sa.Column("attachment_type", sa.String(100), nullable=True),
+    sa.Column("attachment", sa.LargeBinary, nullable=True),
     sa.Index("ix_mails_status_next_attempt_at", "status", "next_attempt_at"),
 )
 
@@ -62,6 +65,9 @@ class Mail:
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+    attachment_name: str | None = None
+    attachment_type: str | None = None
+    attachment: bytes | None = None
 
 
 class Mails:

@@ -94,6 +94,11 @@ class NotifyService:
     def on_nomination_returned(self, payload):
         self._outcome(contract.NOMINATION_RETURNED, payload)
 
+    @inbox_event_handler(contract.REVIEW, contract.SITTING_DOCUMENTS_READY)
+    def on_sitting_documents_ready(self, payload):
+        ready = schemas.load(schemas.SittingDocumentsReady, payload, schemas.MAX_DOCUMENTS_EVENT_BYTES)
+        handlers.queue_mails(kinds.minutes(ready, self.uow.message_id), self.uow, self.renderer, utcnow())
+
     @timer(interval=REMINDER_TICK)
     def send_reminders(self):
         before = timedelta(hours=self.config.reminder_hours)

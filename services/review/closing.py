@@ -5,6 +5,7 @@ import logging
 from datetime import datetime
 
 from services.review import domain
+from services.review.documents import jobs as documents
 from services.review.decisions import ADVANCED, REQUEUED, RESTAGED, WITHDRAWN, Item, Places, conclude
 from services.review.repository import Reviews
 from services.review.tally import woman_first
@@ -64,6 +65,8 @@ def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime) -> None:
     repo.update_cases(changes)
     repo.update_sitting(sitting["id"], status=CLOSED, closed_at=now, quorum_met=conclusion.quorum_met,
                         pending_ties=None, ballot_key=None)  # the key goes with the end of voting
+    if documents.request(uow.session, sitting["id"], now):  # minutes, proposal, decision: rendered after commit
+        uow.wake_after_commit(documents.RELAY)
     uow.publish(contract.SITTING_CLOSED, {
         "sitting_id": sitting["id"], "council_id": sitting["council_id"], "stage": sitting["stage"],
         "quorum_met": conclusion.quorum_met, "closed_at": now.isoformat(), "participants": participants,

@@ -150,3 +150,24 @@ audit = sa.Table(
     sa.Column("sitting_id", sa.String(64), nullable=True),
     sa.Column("detail", sa.String(500), nullable=False),
 )
+
+document_jobs = sa.Table(  # a closed sitting's documents to render: pending -> done | failed (retried on demand)
+    "document_jobs", metadata,
+    sa.Column("sitting_id", sa.String(64), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", TS, nullable=False),
+    sa.Column("requested_at", TS, nullable=False),
+    sa.Column("done_at", TS, nullable=True),
+    sa.Column("kinds", sa.JSON, nullable=True),
+    sa.Column("error", sa.String(500), nullable=True),
+    sa.Index("ix_document_jobs_status_next", "status", "next_attempt_at"),
+)
+
+documents = sa.Table(  # the rendered files, one row per kind and format
+    "documents", metadata,
+    sa.Column("sitting_id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("fmt", sa.String(8), primary_key=True),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+)

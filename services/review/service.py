@@ -1,4 +1,5 @@
 """Nameko entrypoints of review: load the payload, call one handler, return its result."""
+import os
 from pathlib import Path
 
 from shared.platform.rpc import rpc
@@ -8,6 +9,8 @@ from services.review import closing, comment, handlers, register, sittings
 from services.review.calendar import DEFAULT_HOLIDAYS_2025_2026
 from services.review.public import PublicCommentPage
 from services.review.web import BallotPage
+from services.review.documents import jobs as documents
+from services.review.documents.render import Converter
 from shared import contract
 from shared.contract import schemas
 from shared.platform.auth import OperatorOnly
@@ -16,17 +19,25 @@ from shared.platform.messaging import inbox_event_handler
 from shared.platform.logs import JsonLogging
 from shared.platform.observability import Observability
 from shared.platform.outbox import utcnow
-from shared.platform.rules import RuleBook
+from shared.platform.rules import RuleBook, load_rules
 from shared.platform.settings import Configuration
-from shared.platform.store import Store
+from shared.platform.store import Relay, Store, UnitOfWork
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEADLINE_TICK = 5.0  # seconds between checks for sittings past their deadline
 
 
+def documents_relay(store):
+    """Renders closed sittings' documents one at a time, off the workers (LibreOffice in a subprocess)."""
+    rules = load_rules(store.settings.rules_file)
+    new_uow = lambda: UnitOfWork(store.sessions(), documents.RELAY, None, {}, store._wake)  # noqa: E731
+    converter = Converter(os.environ.get("TDKT_SOFFICE") or "soffice")  # LibreOffice's command (read once)
+    return Relay(documents.RELAY, documents.make_step(store.sessions, new_uow, rules, converter), idle_interval=5.0)
+
+
 class ReviewService:
     name = contract.REVIEW
-    uow = Store(contract.REVIEW, MIGRATIONS)
+    uow = Store(contract.REVIEW, MIGRATIONS, relays={documents.RELAY: documents_relay})
     rules = RuleBook()
     config = Configuration()
     require_operator = OperatorOnly()
@@ -151,3 +162,18 @@ class ReviewService:
         self.require_operator()
         year = schemas.load(schemas.AwardYear, {"award_year": year})["award_year"]
         return handlers.statistics_forms(year, self.uow, self.rules)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def sitting_documents(self, sitting_id):
+        self.require_operator()
+        return documents.list_documents(str(sitting_id), self.uow)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def sitting_document(self, sitting_id, kind, fmt):
+        self.require_operator()
+        return documents.get_document(str(sitting_id), str(kind), str(fmt), self.uow)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def render_sitting_documents(self, sitting_id):
+        self.require_operator()
+        return documents.render_again(str(sitting_id), self.uow)

@@ -63,6 +63,9 @@ def demo(directory_file, units, per_unit, no_vote):
     _wait(lambda: not mail("mail_log", {"status": "pending", "limit": 1}), "the outcome mail to go out", 120)
     sent = Counter(entry["kind"] for entry in mail("mail_log", {"status": "sent", "limit": 1000}))
     click.echo("Mail sent: " + ", ".join(f"{kind} {count}" for kind, count in sorted(sent.items())))
+    click.echo("Sittings: unit " + ", ".join(sittings) + "; ministry " + ", ".join(ministry_sittings))
+    if sittings:
+        click.echo(f"Their documents: tdkt sitting documents {sittings[0]} -o out/")
 
 
 def _decide(operator, intake, submitted, ministries):

@@ -25,6 +25,8 @@ LABELS = {
            "members": "Số thành viên được phát phiếu: {n}", "deadline": "Hạn bỏ phiếu: {deadline}",
            "closed": "Đã đóng phiên họp {sitting_id}", "returned": "Đã trả lại hồ sơ {id} cho đơn vị",
            "tie": "Đã ghi quyết định của Chủ tịch Hội đồng tại phiên {sitting_id}, {award}: {ids}",
+           "doc_written": "Đã ghi {path}", "doc_none": "Phiên {sitting_id} không có văn bản {kind}",
+           "doc_wait": "Văn bản của phiên {sitting_id} chưa tạo xong sau {seconds} giây; thử lại sau",
            "vote_sent": "Đã gửi phiếu ({n} hồ sơ)",
            "receipt": "Mã biên nhận (đối chiếu với danh sách công bố khi phiên họp kết thúc): {code}",
            "key_or_unsealed": "cần --key (khoá công khai của phiên họp, trong thư mời) hoặc --unsealed, "
@@ -70,6 +72,8 @@ LABELS = {
            "members": "Members given a ballot: {n}", "deadline": "Voting deadline: {deadline}",
            "closed": "Sitting {sitting_id} closed", "returned": "Nomination {id} returned to its unit",
            "tie": "Chair's decision recorded at sitting {sitting_id}, {award}: {ids}",
+           "doc_written": "Wrote {path}", "doc_none": "Sitting {sitting_id} has no {kind} document",
+           "doc_wait": "The documents of sitting {sitting_id} were not ready after {seconds} s; try again later",
            "vote_sent": "vote sent ({n} nominations)",
            "receipt": "Receipt (check it on the list published when the sitting closes): {code}",
            "key_or_unsealed": "give --key (the sitting's public key, in the invitation) or --unsealed, not both",

@@ -30,6 +30,7 @@ NOMINATION_ON_AGENDA = "nomination_on_agenda"  # a council holds this revision: 
 AMENDMENT_REFUSED = "amendment_refused"  # an amendment arrived after the council took the dossier
 PUBLIC_COMMENT_OPENED = "public_comment_opened"  # published for comment before its council (NĐ 98 Art. 46)
 RECEIPTS_PUBLISHED = "receipts_published"  # a closed sitting's receipts counted, to its members, no names
+SITTING_DOCUMENTS_READY = "sitting_documents_ready"  # a closed sitting's minutes, proposal, decision rendered
 
 # events dispatched by council members
 VOTE_CAST = "vote_cast"

@@ -39,13 +39,25 @@ def as_cstd_bo(nomination: dict, initiative_id: str) -> dict:
     return nomination
 
 
+def as_bk_ttg(nomination: dict) -> dict:
+    """Make ``nomination`` an eligible BK_TTG (Law Art. 73.1.b): BK_BO in 2019, then five good years
+    with three CSTDCS. The ministry council proposes it to the Prime Minister, so the ministry sitting
+    has a proposal letter (tờ trình) among its documents."""
+    good = [{"year": y, "rating": "HTXSNV" if y % 2 else "HTTNV", "titles": ["CSTDCS"] if y in (2021, 2022, 2023)
+             else []} for y in range(2020, 2025)]
+    nomination["history"] = [{"year": 2019, "rating": "HTXSNV", "titles": ["BK_BO"]}, *good,
+                             {"year": 2025, "rating": "HTXSNV"}]
+    return nomination
+
+
 def nominations_for(unit: dict, count: int) -> list[dict]:
-    """``count`` nominations of a unit: LDTT and CSTDCS mostly, one CSTD_BO that goes to the ministry."""
+    """``count`` nominations of a unit: LDTT and CSTDCS mostly, one CSTD_BO that goes to the ministry
+    and (with three or more) one BK_TTG that the ministry proposes to the Prime Minister."""
     example = json.loads(EXAMPLE.read_text(encoding="utf-8"))
     batch = []
     for number in range(count):
         nomination = copy.deepcopy(example)
-        award = "CSTD_BO" if number == 0 else ("CSTDCS" if number % 3 == 1 else "LDTT")
+        award = "CSTD_BO" if number == 0 else "BK_TTG" if number == 2 else ("CSTDCS" if number % 3 == 1 else "LDTT")
         nominee = nomination["nominee"]
         nominee.update(full_name=f"{SURNAMES[number % 8]} {GIVEN[(number + len(unit['id'])) % 8]}",
                        employee_id=f"{unit['id']}-{number:03d}", gender="female" if number % 2 else "male",
@@ -54,14 +66,16 @@ def nominations_for(unit: dict, count: int) -> list[dict]:
                           contact_email=unit["email"])
         if award == "CSTD_BO":
             as_cstd_bo(nomination, f"SK-{unit['id']}")
+        elif award == "BK_TTG":
+            as_bk_ttg(nomination)
         batch.append(nomination)
     return batch
 
 
 def choice(item: dict, member_id: str) -> str:
     """Councils approve most; about one unit-level nomination in six gets too few approvals (the
-    CSTD_BO nominations always pass, so the ministry council has work)."""
-    doubtful = item["award_code"] != "CSTD_BO" and int(item["nomination_id"][:6], 16) % 6 == 0
+    CSTD_BO and BK_TTG nominations always pass, so the ministry council has work)."""
+    doubtful = item["award_code"] not in ("CSTD_BO", "BK_TTG") and int(item["nomination_id"][:6], 16) % 6 == 0
     return "reject" if doubtful and member_id.rsplit("-", 1)[-1] in ("1", "2", "3", "4", "5") else "approve"
 
 

@@ -14,6 +14,7 @@ from fractions import Fraction
 from math import floor
 
 from shared.contract.awards import AWARD_NAMES
+from shared.law.money import BASE_SALARIES, COEFFICIENTS
 
 # Who decides (Law Art. 80 and following) and where the ministry's own pipeline ends.
 UNIT_HEAD, MINISTER, PRIME_MINISTER, PRESIDENT = "unit_head", "minister", "prime_minister", "president"
@@ -93,6 +94,8 @@ class RuleSet:
     ttldtt_share_strict: bool = False  # NĐ 91 asked for "more than" 50 %
     cstdcs_initiative_mandatory: bool = False  # NĐ 91: an initiative was required for CSTDCS
     legal_basis: tuple[str, ...] = field(default_factory=tuple)
+    coefficients: dict = field(default_factory=dict)  # award code -> money.Coefficient (NĐ 98 Art. 54-55)
+    base_salaries: tuple = BASE_SALARIES  # money.BaseSalary by effective date (lương cơ sở)
 
 
 def _pipelines(thresholds: dict[str, Threshold], documents: dict[str, tuple] | None = None,
@@ -124,14 +127,17 @@ DEFAULT_RULE_SETS = (
     RuleSet("nd91-2017", "Nghị định 91/2017/NĐ-CP", date(2017, 7, 31),
             _pipelines(_ND98_THRESHOLDS, quotas={"CSTDCS": Quota(share=Fraction(15, 100), base="LDTT")}),
             ttldtt_ldtt_share=Fraction(1, 2), ttldtt_share_strict=True, cstdcs_initiative_mandatory=True,
-            legal_basis=("Luật TĐKT 2003 (sửa đổi 2013)", "NĐ 91/2017/NĐ-CP")),
+            legal_basis=("Luật TĐKT 2003 (sửa đổi 2013)", "NĐ 91/2017/NĐ-CP"),
+            coefficients=COEFFICIENTS["nd91-2017"]),
     RuleSet("nd98-2023", "Nghị định 98/2023/NĐ-CP", date(2024, 1, 1),
             _pipelines(_ND98_THRESHOLDS, comments=_ND98_COMMENTS),
-            legal_basis=("Luật TĐKT 06/2022/QH15", "NĐ 98/2023/NĐ-CP Art. 4, 30")),
+            legal_basis=("Luật TĐKT 06/2022/QH15", "NĐ 98/2023/NĐ-CP Art. 4, 30"),
+            coefficients=COEFFICIENTS["nd98-2023"]),
     # NĐ 152 values not confirmed for the newest decree default to NĐ 98's (configurable).
     RuleSet("nd152-2025", "Nghị định 152/2025/NĐ-CP", date(2025, 7, 1),
             _pipelines(_ND98_THRESHOLDS, comments=_ND98_COMMENTS),
-            legal_basis=("Luật TĐKT 06/2022/QH15", "NĐ 152/2025/NĐ-CP")),
+            legal_basis=("Luật TĐKT 06/2022/QH15", "NĐ 152/2025/NĐ-CP"),
+            coefficients=COEFFICIENTS["nd152-2025"]),
 )
 
 

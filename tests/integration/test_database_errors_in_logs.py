@@ -96,6 +96,7 @@ def test_a_failing_database_under_every_handler_logs_no_parameters_tokens_or_cho
     containers, review, unit_token = three
     amqp = rabbit_config["AMQP_URI"]
     vote_counted = Tap(amqp, "review", "vote_counted")
+    documents_ready = Tap(amqp, "review", "sitting_documents_ready")
 
     # Real events first, from a review that works: a sitting of two items, one going on to the ministry.
     review.submit(submitted("n-1", "LDTT"))
@@ -130,6 +131,9 @@ def test_a_failing_database_under_every_handler_logs_no_parameters_tokens_or_cho
         "receipts_published")}
     published["vote_counted"] = wait_until(vote_counted.get_all, what="vote_counted")[0].payload
     vote_counted.close()
+    published["sitting_documents_ready"] = wait_until(documents_ready.get_all, timeout=60,
+                                                      what="sitting_documents_ready")[0].payload
+    documents_ready.close()
 
     # Then every database fails, under every handler of every service.
     for name in ("intake", "notify"):
@@ -169,7 +173,9 @@ def test_a_failing_database_under_every_handler_logs_no_parameters_tokens_or_cho
                          ("set_quota", ["hd-vp", "LDTT", 2025, 2]), ("statistics", [2025]), ("get_case", ["n-1"]),
                          ("record_objection", [{"nomination_id": "n-1", "name": "A", "contact": "a", "text": "b"}]),
                          ("handle_objection", ["o-1", "resolved", "ok"]), ("list_objections", ["n-1"]),
-                         ("comment_summary", ["n-1"]), ("statistics_forms", [2025])):
+                         ("comment_summary", ["n-1"]), ("statistics_forms", [2025]),
+                         ("sitting_documents", [sitting_id]), ("sitting_document", [sitting_id, "minutes", "pdf"]),
+                         ("render_sitting_documents", [sitting_id])):
         rpc(rabbit_config, "review", method, *args)
     rpc(rabbit_config, "notify", "mail_log", {})
 

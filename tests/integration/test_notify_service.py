@@ -132,3 +132,25 @@ def test_a_vote_and_a_close_handled_before_their_ballots_still_count(container_f
         ("m-1", True, True), ("m-2", False, True)}
     payloads = [json.loads(payload) if isinstance(payload, str) else payload for *_, payload in rows]  # SQLite: text
     assert sorted(payload["ballot_token"] for payload in payloads) == ["tok-m-1", "tok-m-2"]
+
+
+def test_a_sittings_minutes_reach_each_unit_once_as_a_pdf_attachment(notify, rabbit_config, mail_sink):
+    import base64
+
+    pdf = b"%PDF-1.4 minutes of the sitting"
+    ready = {"sitting_id": "s-doc", "council_id": "hd-vp", "council_name": "Hội đồng TĐKT Văn phòng Bộ",
+             "closed_at": "2025-12-03T09:30:00+00:00", "kinds": ["minutes", "decision"],
+             "units": [{"unit_id": "vp", "name": "Văn phòng Bộ", "email": "vanphong@example.vn"},
+                       {"unit_id": "x", "name": "Đơn vị không có địa chỉ", "email": None}],
+             "minutes": {"filename": "bien-ban-s-doc.pdf", "content_type": "application/pdf",
+                         "content_base64": base64.b64encode(pdf).decode()}}
+    publish = EventPublisher(rabbit_config["AMQP_URI"], "review")
+    for _ in range(2):  # delivered twice: one mail
+        with entrypoint_waiter(notify, "on_sitting_documents_ready", timeout=15):
+            publish("sitting_documents_ready", ready, "documents-ready-1", {})
+    [mail] = mail_sink.wait_for(1)
+    assert mail["To"].endswith("<vanphong@example.vn>") and mail.get_content_type() == "multipart/mixed"
+    [attachment] = [part for part in mail.walk() if part.get_filename()]
+    assert attachment.get_filename() == "bien-ban-s-doc.pdf" and attachment.get_payload(decode=True) == pdf
+    body = next(p for p in mail.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    assert "Biên bản" in body or "biên bản" in body

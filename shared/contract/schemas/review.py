@@ -7,6 +7,9 @@ from shared.contract.awards import AWARD_CODES
 from shared.contract.schemas.base import Email, ID, MAX_AGENDA, NAME, OUTCOMES, REVISION, Schema, YEAR
 from shared.contract.schemas.comment import PublicComment
 
+MAX_DOCUMENT_BASE64 = 6 * 1024 * 1024  # a 1,000-item sitting's minutes are well under 1 MiB as PDF
+MAX_DOCUMENTS_EVENT_BYTES = 7 * 1024 * 1024  # sitting_documents_ready: the minutes and the units in scope
+
 
 class Tally(Schema):
     approve = fields.Integer(required=True, strict=True)
@@ -199,3 +202,28 @@ class SittingClosed(Schema):
     units = fields.List(fields.String(validate=ID), required=True, validate=validate.Length(max=5000))
     results = fields.List(fields.Dict(), required=True, validate=validate.Length(max=MAX_AGENDA))
     council_name = fields.String(allow_none=True, validate=NAME)  # issue #14: mail speaks in names
+
+
+class AttachedFile(Schema):
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    content_type = fields.String(required=True, validate=validate.Length(max=100))
+    content_base64 = fields.String(required=True, validate=validate.Length(max=MAX_DOCUMENT_BASE64))
+
+
+class DocumentUnit(Schema):
+    unit_id = fields.String(required=True, validate=ID)
+    name = fields.String(required=True, validate=NAME)
+    email = Email(load_default=None, allow_none=True)
+
+
+class SittingDocumentsReady(Schema):
+    """Event ``review.sitting_documents_ready``: a closed sitting's documents are rendered; carries the
+    minutes as PDF for the units in scope (notify mails it to each unit once)."""
+
+    sitting_id = fields.String(required=True, validate=ID)
+    council_id = fields.String(required=True, validate=ID)
+    council_name = fields.String(required=True, validate=NAME)
+    closed_at = fields.String(required=True, validate=validate.Length(max=40))
+    kinds = fields.List(fields.String(validate=validate.OneOf(("minutes", "proposal", "decision"))), required=True)
+    units = fields.List(fields.Nested(DocumentUnit), required=True, validate=validate.Length(max=5000))
+    minutes = fields.Nested(AttachedFile, required=True)

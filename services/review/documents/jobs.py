@@ -1,0 +1,205 @@
+"""A closed sitting's documents: requested in the closing transaction, rendered by a relay, served by RPC.
+
+Closing a sitting writes a ``document_jobs`` row (``pending``) in the same transaction, so no closed
+sitting is left without its documents. The ``documents`` relay claims one job at a time for a lease
+(another instance, or this one after a crash, takes it again when the lease ends), renders every kind
+the sitting has as DOCX and PDF, and stores them with the job ``done`` and the event
+``sitting_documents_ready`` (the minutes as PDF, for notify to mail the units) in one transaction. A
+failed render is tried again with doubling delays; after ``MAX_ATTEMPTS`` the job is ``failed`` and is
+queued again by the next ``sitting_documents`` call. Rendering the same sitting again gives the same
+DOCX bytes (the PDF's text is the same; LibreOffice stamps its creation time), and is not announced again.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from services.review.documents import content
+from services.review.documents.render import CONTENT_TYPES, RenderError, fill_green
+from services.review.models import agenda, cases, councils, document_jobs, documents, roster, sittings, units
+from shared import contract
+from shared.contract.errors import Conflict, NotFound, ValidationError
+from shared.platform.db import insert_new
+from shared.platform.outbox import utcnow
+
+log = logging.getLogger(__name__)
+RELAY = "documents"
+PENDING, DONE, FAILED = "pending", "done", "failed"
+LEASE = timedelta(minutes=15)  # longer than LibreOffice's timeout: a live renderer never loses its job
+MAX_ATTEMPTS = 8
+FIRST_RETRY_SECONDS = 30
+FORMATS = ("docx", "pdf")
+FILENAMES = {content.MINUTES: "bien-ban", content.PROPOSAL: "to-trinh", content.DECISION: "du-thao-quyet-dinh"}
+
+
+def request(session, sitting_id: str, now) -> bool:
+    """Queue the sitting's documents (in the caller's transaction); False when already queued or made."""
+    return insert_new(session, document_jobs, sitting_id=sitting_id, status=PENDING, attempts=0,
+                      next_attempt_at=now, requested_at=now)
+
+
+def facts_of(session, sitting_id: str, rules) -> dict:
+    """Everything the documents of a closed sitting say, read in one transaction."""
+    one = lambda query: dict(session.execute(query).mappings().one())  # noqa: E731
+    sitting = one(sa.select(sittings).where(sittings.c.id == sitting_id))
+    council = one(sa.select(councils).where(councils.c.id == sitting["council_id"]))
+    unit_rows = {u["id"]: dict(u) for u in session.execute(sa.select(units)).mappings()}
+    body = unit_rows.get(council["unit_id"], {"id": council["unit_id"], "name": council["unit_id"], "parent": None})
+    members = [dict(m) for m in session.execute(sa.select(roster).where(roster.c.sitting_id == sitting_id)
+                                                 .order_by(roster.c.member_id)).mappings()]
+    rows = session.execute(sa.select(agenda, cases.c.nominee, cases.c.unit_id, cases.c.award_year,
+                                     cases.c.rule_set, cases.c.received_at)
+                           .join(cases, cases.c.nomination_id == agenda.c.nomination_id)
+                           .where(agenda.c.sitting_id == sitting_id)).mappings()
+    items = [{**row, "reasons": row["reasons"] or [],
+              "rule_set": rules.by_id(row["rule_set"]) if row["rule_set"] else rules.in_force(row["received_at"].date())}
+             for row in rows]
+    return {"sitting": sitting, "council": council, "body": body, "parent": unit_rows.get(body.get("parent")),
+            "roster": members, "items": items, "unit_names": {k: u["name"] for k, u in unit_rows.items()},
+            "unit_emails": {k: u["email"] for k, u in unit_rows.items()}}
+
+
+def render_all(facts: dict, converter) -> dict[tuple[str, str], bytes]:
+    """``{(kind, fmt): bytes}`` for every kind the sitting has; the PDFs come from those very DOCX files."""
+    docx = {kind: fill_green(kind, content.BUILDERS[kind](facts)) for kind in content.kinds_of(facts)}
+    pdf = converter.to_pdf(docx)
+    return {**{(kind, "docx"): data for kind, data in docx.items()}, **{(kind, "pdf"): pdf[kind] for kind in docx}}
+
+
+def make_step(sessions, new_uow, rules, converter):
+    """The relay's step: render one due job; returns 1 when it did work, 0 when none was due."""
+    def step() -> int:
+        sitting_id = _claim(sessions)
+        if sitting_id is None:
+            return 0
+        try:
+            with sessions() as session:
+                facts = facts_of(session, sitting_id, rules)
+            files = render_all(facts, converter)
+        except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job and retried
+            _failed(sessions, sitting_id, exc)
+            return 1
+        _store(new_uow(), facts, files)
+        return 1
+    return step
+
+
+def _claim(sessions) -> str | None:
+    now = utcnow()
+    with sessions() as session, session.begin():
+        job = session.execute(
+            sa.select(document_jobs.c.sitting_id)
+            .where(document_jobs.c.status == PENDING, document_jobs.c.next_attempt_at <= now)
+            .order_by(document_jobs.c.next_attempt_at, document_jobs.c.sitting_id).limit(1)
+            .with_for_update(skip_locked=True)).scalar()
+        if job is not None:
+            session.execute(sa.update(document_jobs).where(document_jobs.c.sitting_id == job)
+                            .values(next_attempt_at=now + LEASE))
+        return job
+
+
+def _failed(sessions, sitting_id: str, exc: Exception) -> None:
+    level = logging.ERROR if isinstance(exc, RenderError) else logging.CRITICAL
+    log.log(level, "documents of sitting %s: render failed: %s", sitting_id, exc, exc_info=not isinstance(exc, RenderError))
+    now = utcnow()
+    with sessions() as session, session.begin():
+        attempts = session.execute(sa.select(document_jobs.c.attempts).where(
+            document_jobs.c.sitting_id == sitting_id)).scalar() + 1
+        session.execute(sa.update(document_jobs).where(document_jobs.c.sitting_id == sitting_id).values(
+            attempts=attempts, status=FAILED if attempts >= MAX_ATTEMPTS else PENDING, error=str(exc)[:500],
+            next_attempt_at=now + timedelta(seconds=FIRST_RETRY_SECONDS * 2 ** (attempts - 1))))
+
+
+def _store(uow, facts: dict, files: dict) -> None:
+    sitting_id = facts["sitting"]["id"]
+    with uow:
+        session = uow.session
+        first = session.execute(sa.select(sa.func.count()).select_from(documents)
+                                .where(documents.c.sitting_id == sitting_id)).scalar() == 0
+        session.execute(sa.delete(documents).where(documents.c.sitting_id == sitting_id))
+        session.execute(sa.insert(documents), [{"sitting_id": sitting_id, "kind": kind, "fmt": fmt, "content": data}
+                                               for (kind, fmt), data in sorted(files.items())])
+        kinds = content.kinds_of(facts)
+        session.execute(sa.update(document_jobs).where(document_jobs.c.sitting_id == sitting_id).values(
+            status=DONE, done_at=utcnow(), kinds=kinds, error=None))
+        if first:  # announced once: a sitting made again on demand mails nobody twice
+            uow.publish(contract.SITTING_DOCUMENTS_READY, ready_event(facts, kinds, files[(content.MINUTES, "pdf")]))
+        uow.commit()
+    log.info("documents of sitting %s rendered: %s", sitting_id, ", ".join(kinds))
+
+
+def ready_event(facts: dict, kinds: list, minutes_pdf: bytes) -> dict:
+    """``sitting_documents_ready``: the kinds made, and the minutes as PDF for each unit in scope."""
+    sitting = facts["sitting"]
+    unit_ids = sorted({item["unit_id"] for item in facts["items"]})
+    return {"sitting_id": sitting["id"], "council_id": sitting["council_id"], "council_name": facts["council"]["name"],
+            "closed_at": sitting["closed_at"].isoformat(), "kinds": kinds,
+            "units": [{"unit_id": u, "name": facts["unit_names"].get(u, u), "email": facts.get("unit_emails", {}).get(u)}
+                      for u in unit_ids],
+            "minutes": _file(sitting["id"], content.MINUTES, "pdf", minutes_pdf)}
+
+
+def _file(sitting_id: str, kind: str, fmt: str, data: bytes) -> dict:
+    return {"filename": f"{FILENAMES[kind]}-{sitting_id}.{fmt}", "content_type": CONTENT_TYPES[fmt],
+            "content_base64": base64.b64encode(data).decode("ascii")}
+
+
+def _closed_sitting(session, sitting_id: str) -> dict:
+    sitting = session.execute(sa.select(sittings).where(sittings.c.id == sitting_id)).mappings().first()
+    if sitting is None:
+        raise NotFound(f"no sitting {sitting_id!r}")
+    if sitting["status"] != "closed":
+        raise Conflict(f"sitting {sitting_id!r} is {sitting['status']}: its documents are made when it closes")
+    return sitting
+
+
+def list_documents(sitting_id: str, uow) -> list[dict]:
+    """``[{"kind", "formats", "status"}]``; ``formats`` is empty until the render is done. A closed sitting
+    without a job (closed before documents existed) or whose job failed is queued again."""
+    with uow:
+        session = uow.session
+        _closed_sitting(session, sitting_id)
+        job = session.execute(sa.select(document_jobs).where(document_jobs.c.sitting_id == sitting_id)).mappings().first()
+        if job is None or job["status"] == FAILED:
+            if job is not None:
+                session.execute(sa.delete(document_jobs).where(document_jobs.c.sitting_id == sitting_id))
+            request(session, sitting_id, utcnow())
+            uow.wake_after_commit(RELAY)
+            uow.commit()
+            job = {"status": PENDING, "kinds": None}
+        if job["status"] == DONE:
+            return [{"kind": kind, "formats": list(FORMATS), "status": DONE} for kind in job["kinds"]]
+        outcomes = set(session.execute(sa.select(agenda.c.outcome).where(agenda.c.sitting_id == sitting_id)).scalars())
+        kinds = content.kinds_of({"items": [{"outcome": o} for o in outcomes]})
+        return [{"kind": kind, "formats": [], "status": PENDING} for kind in kinds]
+
+
+def render_again(sitting_id: str, uow) -> list[dict]:
+    """Queue a closed sitting's documents to be made again (a template or a money value changed); the
+    files already made are served until the new ones replace them. The same data give the same DOCX."""
+    with uow:
+        _closed_sitting(uow.session, sitting_id)
+        uow.session.execute(sa.delete(document_jobs).where(document_jobs.c.sitting_id == sitting_id))
+        request(uow.session, sitting_id, utcnow())
+        uow.wake_after_commit(RELAY)
+        uow.commit()
+    return list_documents(sitting_id, uow)
+
+
+def get_document(sitting_id: str, kind: str, fmt: str, uow) -> dict:
+    if kind not in content.KINDS or fmt not in FORMATS:
+        raise ValidationError({"kind": [f"one of {', '.join(content.KINDS)}"]} if kind not in content.KINDS
+                              else {"fmt": [f"one of {', '.join(FORMATS)}"]})
+    with uow:
+        session = uow.session
+        _closed_sitting(session, sitting_id)
+        made = dict(session.execute(sa.select(documents.c.kind, documents.c.content).where(
+            documents.c.sitting_id == sitting_id, documents.c.fmt == fmt)).all())
+        if not made:
+            raise Conflict(f"the documents of sitting {sitting_id!r} are not rendered yet: ask sitting_documents")
+        if kind not in made:
+            raise NotFound(f"sitting {sitting_id!r} has no {kind} (it has {', '.join(sorted(made))})")
+        return _file(sitting_id, kind, fmt, made[kind])

@@ -1,0 +1,94 @@
+"""DOCX from the templates (docxtpl), PDF from that same DOCX (LibreOffice headless), so the two never differ.
+
+The DOCX is filled in a real OS thread (``eventlet.tpool``) and LibreOffice runs as a green subprocess,
+so a thousand-item sitting never blocks the service's event loop: it answers RPCs and counts votes while
+its documents render. LibreOffice gets a profile directory of its own (``-env:UserInstallation``), kept
+for the renderer's life (a fresh profile costs seconds at each start) and converts a sitting's documents
+in one batch. A DOCX is written reproducibly (every zip entry dated 1980-01-01): the same sitting gives
+the same bytes.
+"""
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+from docxtpl import DocxTemplate
+from eventlet import tpool
+from eventlet.green import subprocess
+
+TEMPLATES = Path(__file__).parent / "templates"
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PDF_TYPE = "application/pdf"
+CONTENT_TYPES = {"docx": DOCX_TYPE, "pdf": PDF_TYPE}
+SOFFICE_TIMEOUT = 600  # seconds for one batch (a 1,000-item sitting takes well under a minute)
+
+
+class RenderError(RuntimeError):
+    """A document could not be made (LibreOffice missing, failing or too slow)."""
+
+
+def reproducible(data: bytes) -> bytes:
+    """The same package with every zip entry dated 1980-01-01, so equal content is equal bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(fixed, src.read(info.filename))
+    return out.getvalue()
+
+
+def fill(kind: str, context: dict, templates: Path = TEMPLATES) -> bytes:
+    """The DOCX of ``kind`` filled with ``context`` (blocking; see :func:`fill_green`)."""
+    template = DocxTemplate(str(templates / f"{kind}.docx"))
+    template.render(context, autoescape=True)
+    buffer = io.BytesIO()
+    template.save(buffer)
+    return reproducible(buffer.getvalue())
+
+
+def fill_green(kind: str, context: dict, templates: Path = TEMPLATES) -> bytes:
+    """:func:`fill` in an OS thread, so the green threads of the service go on meanwhile."""
+    return tpool.execute(fill, kind, context, templates)
+
+
+class Converter:
+    """Converts DOCX to PDF with LibreOffice, one batch per call, with a profile directory of its own."""
+
+    def __init__(self, soffice: str = "soffice", timeout: float = SOFFICE_TIMEOUT):
+        self.soffice, self.timeout = soffice, timeout
+        self.profile = Path(tempfile.mkdtemp(prefix="tdkt-soffice-profile-"))
+
+    def to_pdf(self, documents: dict[str, bytes]) -> dict[str, bytes]:
+        """``{name: docx bytes}`` -> ``{name: pdf bytes}``; raises :class:`RenderError`."""
+        if shutil.which(self.soffice) is None:
+            raise RenderError(f"{self.soffice!r} not found: install LibreOffice (libreoffice-writer-nogui)")
+        with tempfile.TemporaryDirectory(prefix="tdkt-render-") as work:
+            work = Path(work)
+            sources = []
+            for name, data in documents.items():
+                path = work / f"{name}.docx"
+                path.write_bytes(data)
+                sources.append(str(path))
+            command = [self.soffice, f"-env:UserInstallation={self.profile.as_uri()}", "--headless",
+                       "--norestore", "--nolockcheck", "--convert-to", "pdf:writer_pdf_Export", "--outdir",
+                       str(work / "pdf"), *sources]
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                out, err = process.communicate(timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+                raise RenderError(f"LibreOffice took longer than {self.timeout} s") from None
+            results = {name: work / "pdf" / f"{name}.pdf" for name in documents}
+            missing = [name for name, path in results.items() if not path.exists()]
+            if process.returncode != 0 or missing:
+                raise RenderError(f"LibreOffice exited {process.returncode} without {missing}: "
+                                  f"{(err or out).decode(errors='replace').strip()[:300]}")
+            return {name: path.read_bytes() for name, path in results.items()}
+
+    def close(self):
+        shutil.rmtree(self.profile, ignore_errors=True)

@@ -1,0 +1,111 @@
+"""The documents relay on a real database (SQLite and PostgreSQL): a closed sitting's job is rendered once,
+stored with its event in one transaction; a failed render is retried later and never lost. LibreOffice is
+replaced by a fake here (the rendering itself is tests/integration/test_document_rendering.py)."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from services.review.documents import jobs
+from services.review.models import agenda, cases, councils, roster, sittings, units
+from services.review.service import MIGRATIONS
+from shared.law.rulebook import with_overrides
+from shared.platform.store import OUTBOX
+from tests.integration.delivery import Tables
+
+CLOSED = datetime(2025, 12, 3, 9, 30, tzinfo=timezone.utc)
+
+
+class Converter:
+    def __init__(self, fail=False):
+        self.fail, self.batches = fail, []
+
+    def to_pdf(self, documents):
+        self.batches.append(sorted(documents))
+        if self.fail:
+            raise jobs.RenderError("LibreOffice exited 1")
+        return {name: b"%PDF-1.7 " + name.encode() for name in documents}
+
+
+@pytest.fixture
+def review_db(db_urls):
+    tables = Tables(db_urls["review"], MIGRATIONS)
+    with tables.sessions() as session, session.begin():
+        session.execute(sa.insert(units), [{"id": "bo", "name": "Bộ", "email": None, "parent": None},
+                                           {"id": "vp", "name": "Văn phòng Bộ", "email": "vp@example.vn", "parent": "bo"}])
+        session.execute(sa.insert(councils).values(id="hd-vp", name="Hội đồng TĐKT Văn phòng Bộ", level="unit",
+                                                   unit_id="vp"))
+        session.execute(sa.insert(sittings).values(
+            id="s-1", council_id="hd-vp", stage="unit", status="closed", members_total=3, deadline=CLOSED,
+            convened_at=CLOSED - timedelta(days=2), closed_at=CLOSED, quorum_met=True))
+        session.execute(sa.insert(roster), [{"sitting_id": "s-1", "member_id": f"m-{i}", "name": f"Thành viên {i}",
+                                             "email": f"m{i}@example.vn", "role": "chair" if i == 1 else "member",
+                                             "voted": True, "written_opinion": False} for i in (1, 2, 3)])
+        session.execute(sa.insert(cases).values(
+            nomination_id="n-1", unit_id="vp", award_code="LDTT", award_year=2025, contact_email="vp@example.vn",
+            nominee={"kind": "individual", "name": "Nguyễn Thị Hoà", "gender": "female"}, stage="unit",
+            state="decided", received_at=CLOSED, rule_set="nd152-2025", outcome="approved"))
+        session.execute(sa.insert(agenda).values(sitting_id="s-1", nomination_id="n-1", award_code="LDTT",
+                                                 approve=3, reject=0, abstain=0, required=2, outcome="approved"))
+        jobs.request(session, "s-1", CLOSED)
+    yield tables
+    tables.dispose()
+
+
+def step(tables, converter):
+    return jobs.make_step(tables.sessions, tables.uow, with_overrides(None), converter)()
+
+
+def job(tables):
+    with tables.sessions() as session:
+        return dict(session.execute(sa.select(jobs.document_jobs)).mappings().one())
+
+
+def test_a_closed_sittings_documents_are_rendered_once_and_announced_with_the_minutes(review_db):
+    converter = Converter()
+    assert step(review_db, converter) == 1
+    assert converter.batches == [["decision", "minutes"]]
+    assert job(review_db)["status"] == "done" and job(review_db)["kinds"] == ["minutes", "decision"]
+    assert review_db.count("documents") == 4 and review_db.count("outbox") == 1
+    with review_db.sessions() as session:
+        [(event_type, payload)] = session.execute(sa.select(OUTBOX.c.event_type, OUTBOX.c.payload)).all()
+    assert event_type == "sitting_documents_ready" and payload["units"] == [
+        {"unit_id": "vp", "name": "Văn phòng Bộ", "email": "vp@example.vn"}]
+    assert step(review_db, converter) == 0  # nothing left to do
+    pdf = jobs.get_document("s-1", "minutes", "pdf", review_db.uow())
+    assert pdf["filename"] == "bien-ban-s-1.pdf" and payload["minutes"] == pdf
+
+
+def test_a_failed_render_waits_and_is_tried_again_then_failed_then_queued_again_on_demand(review_db):
+    failing = Converter(fail=True)
+    assert step(review_db, failing) == 1
+    first = job(review_db)
+    assert (first["status"], first["attempts"], first["error"]) == ("pending", 1, "LibreOffice exited 1")
+    assert step(review_db, failing) == 0  # not due yet: the next try is 30 s later
+    assert review_db.count("documents") == 0 and review_db.count("outbox") == 0
+    with pytest.raises(jobs.Conflict):
+        jobs.get_document("s-1", "minutes", "pdf", review_db.uow())
+
+    for attempt in range(2, jobs.MAX_ATTEMPTS + 1):
+        with review_db.sessions() as session, session.begin():  # its time has come
+            session.execute(sa.update(jobs.document_jobs).values(next_attempt_at=CLOSED))
+        step(review_db, failing)
+    assert (job(review_db)["status"], job(review_db)["attempts"]) == ("failed", jobs.MAX_ATTEMPTS)
+
+    listing = jobs.list_documents("s-1", review_db.uow())  # the operator asks: it is queued again
+    assert listing == [{"kind": "minutes", "formats": [], "status": "pending"},
+                       {"kind": "decision", "formats": [], "status": "pending"}]
+    assert step(review_db, Converter()) == 1 and job(review_db)["status"] == "done"
+    assert [d["formats"] for d in jobs.list_documents("s-1", review_db.uow())] == [["docx", "pdf"]] * 2
+
+
+def test_documents_made_again_on_demand_are_the_same_served_meanwhile_and_not_announced_twice(review_db):
+    step(review_db, Converter())
+    before = jobs.get_document("s-1", "decision", "docx", review_db.uow())
+    listing = jobs.render_again("s-1", review_db.uow())
+    assert {d["status"] for d in listing} == {"pending"}
+    assert jobs.get_document("s-1", "decision", "docx", review_db.uow()) == before  # served while it renders
+    assert step(review_db, Converter()) == 1 and job(review_db)["status"] == "done"
+    assert jobs.get_document("s-1", "decision", "docx", review_db.uow()) == before  # the same bytes
+    with review_db.sessions() as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(OUTBOX)).scalar() == 1  # announced once
