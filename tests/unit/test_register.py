@@ -99,4 +99,6 @@ def test_a_collective_is_held_by_its_unit_and_name_an_individual_by_unit_and_emp
     ("HCLD3", "collective", date(2025, 12, 20), "nd152-2025", 21_060_000),
 ])
 def test_award_money_is_the_coefficient_times_the_base_salary_rounded_up(code, kind, day, rule_set, money):
-    assert award_money(rule_set, code, kind, day) == money
+    from shared.law.rulesets import by_id
+
+    assert award_money(by_id(rule_set), code, kind, day) == money
