@@ -18,7 +18,7 @@ venv: $(BIN)/.installed
 system-deps:
 	deploy/system-deps.sh
 
-run: venv
+run: venv system-deps
 	VENV=$(VENV) deploy/run-local.sh
 
 # The browser tests (real Chromium through Playwright) run in a pytest process of their own, second:
