@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.intake.domain import FINAL, IN_REVIEW, RETURNED, SUBMITTED, Nomination, apply_review
+from services.intake.domain import FINAL, IN_REVIEW, RETURNED, SUBMITTED, WITHDRAWN, Nomination, apply_review
 
 REFUSED_REASON = ("Hội đồng đã đưa hồ sơ (lần sửa {considered}) vào phiên họp trước khi nhận bản sửa đổi lần "
                   "{refused}; bản sửa đổi không được xét. / The council had put revision {considered} on its "
@@ -70,6 +70,18 @@ def follow_return(nomination: Nomination, event: dict, now: datetime) -> bool:
     _note(nomination, now, "nomination_returned", revision=revision, answered_by_revision=nomination.revision,
           reasons=list(event.get("reasons") or []))
     return False
+
+
+def withdrawal_crossed(nomination: Nomination, event_type: str, event: dict, now: datetime) -> bool:
+    """A decision that crossed the unit's withdrawal stands: review never decides a withdrawn case and
+    ignores the withdrawal of a decided one, so ``nomination_decided`` for a nomination intake withdrew
+    means the council decided before it heard of the withdrawal. The dossier is opened again for the
+    decision to be recorded (noted in its history); True when it was."""
+    if nomination.status != WITHDRAWN or event_type != "nomination_decided":
+        return False
+    nomination.status = IN_REVIEW
+    _note(nomination, now, "withdrawal_too_late", revision=event.get("revision"), sitting_id=event.get("sitting_id"))
+    return True
 
 
 def align(nomination: Nomination, event: dict, now: datetime) -> bool:

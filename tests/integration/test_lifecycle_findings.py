@@ -1,0 +1,64 @@
+"""What the lifecycle model (test_lifecycle_model.py) found, each as one interleaving on the real handlers
+and databases (SQLite and PostgreSQL), with the model's bus."""
+import pytest
+
+from shared import contract
+from tests.integration.lifecycle_bus import Bus, Service
+from tests.integration.model_world import agree, body_of, directory
+from tests.integration.test_lifecycle_model import CONFIG, RULES, world  # noqa: F401 - the fixture
+from services.intake import handlers as intake_handlers
+from shared.platform.outbox import utcnow
+
+
+@pytest.fixture
+def two(world):  # noqa: F811
+    intake, review = world
+    for service in world:
+        service.reset()
+    review.call("load_directory", directory())
+    intake.dependencies["auth_token"] = intake_handlers.issue_unit_token("vp", intake.tables.uow(), utcnow())
+    bus = Bus({contract.INTAKE: intake, contract.REVIEW: review})
+    return intake, review, bus
+
+
+def pump(bus, intake, review):
+    bus.collect(contract.INTAKE, intake.drain_outbox())
+    return bus.collect(contract.REVIEW, review.drain_outbox())
+
+
+def deliver(bus, intake, review, event_type):
+    [message] = [m for m in bus.pending if m.event_type == event_type]
+    bus.deliver(message)
+    pump(bus, intake, review)
+
+
+def views(intake, review, nomination_id):
+    [nomination] = intake.query("SELECT id, status, stage, award_code, award_year, revision FROM nominations")
+    [case] = review.query("SELECT nomination_id, state, stage, award_code, award_year, revision, outcome, "
+                          "considered FROM cases")
+    return nomination, case
+
+
+def test_a_withdrawal_that_crossed_the_decision_gives_way_to_it_on_both_sides(two):
+    intake, review, bus = two
+    nomination_id = intake.call("submit_nomination", body_of("k-1", "VP-1", "CSTDCS", 2025, False))["nomination_id"]
+    pump(bus, intake, review)
+    deliver(bus, intake, review, contract.NOMINATION_SUBMITTED)
+    sitting = review.call("convene_sitting", "hd-vp", "2099-01-01T00:00:00+00:00", config=CONFIG, rules=RULES)
+    ballots = [m.payload for m in pump(bus, intake, review) if m.event_type == contract.BALLOT_ISSUED]
+    deliver(bus, intake, review, contract.NOMINATION_ON_AGENDA)
+    intake.call("withdraw_nomination", nomination_id, "rút")  # the unit withdraws while the council votes
+    pump(bus, intake, review)
+    for ballot in ballots:  # the last vote closes the sitting before review hears of the withdrawal
+        review.call("on_vote_cast", {"ballot_token": ballot["ballot_token"], "choices": {nomination_id: "approve"}},
+                    message_id=ballot["member"]["id"], config=CONFIG, rules=RULES)
+    pump(bus, intake, review)
+    assert review.call("sitting_result", sitting["sitting_id"], config=CONFIG)["items"][0]["outcome"] == "approved"
+
+    deliver(bus, intake, review, contract.NOMINATION_WITHDRAWN)  # too late: review keeps the decision
+    deliver(bus, intake, review, contract.NOMINATION_DECIDED)
+    nomination, case = views(intake, review, nomination_id)
+    assert agree(nomination, case) is None
+    assert nomination["status"] == "approved"
+    held = intake.query("SELECT initiative_id, nomination_id FROM initiative_uses")
+    assert held == [{"initiative_id": "SK-VP-1-2025", "nomination_id": nomination_id}]  # released, taken again
