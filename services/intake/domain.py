@@ -107,6 +107,8 @@ def apply_review(nomination: Nomination, event_type: str, event: dict, now: date
              "event": event_type, "reasons": event.get("reasons", [])}
     if event.get("tally"):
         entry["tally"] = event["tally"]
+    if event.get("sitting_id"):  # an agenda event of this sitting arriving later is old news
+        entry["sitting_id"] = event["sitting_id"]
     nomination.history = [*nomination.history, entry]
     return True
 

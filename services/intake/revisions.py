@@ -37,8 +37,10 @@ def restore(nomination: Nomination, revision: int | None, now: datetime, refused
 def put_on_agenda(nomination: Nomination, event: dict, now: datetime) -> bool:
     """``review.nomination_on_agenda``: amendments are closed until the council returns it (the
     dossier goes back to the revision on the agenda if an amendment crossed the event). True when the
-    body changed."""
-    if nomination.status in FINAL:
+    body changed. Old news once an outcome of that sitting was recorded (the outcome overtook it on the
+    way): the dossier has moved on, to a later stage or back to the unit."""
+    if nomination.status in FINAL or any(entry.get("sitting_id") == event["sitting_id"] and entry.get("event") in (
+            "nomination_advanced", "nomination_decided") for entry in nomination.history):
         return False
     restored = restore(nomination, event.get("revision"), now)
     nomination.superseded = []  # review holds this revision now: older bodies are never needed again

@@ -62,3 +62,21 @@ def test_a_withdrawal_that_crossed_the_decision_gives_way_to_it_on_both_sides(tw
     assert nomination["status"] == "approved"
     held = intake.query("SELECT initiative_id, nomination_id FROM initiative_uses")
     assert held == [{"initiative_id": "SK-VP-1-2025", "nomination_id": nomination_id}]  # released, taken again
+
+
+def test_an_agenda_event_overtaken_by_its_sittings_outcome_leaves_the_nomination_at_the_next_stage(two):
+    intake, review, bus = two
+    nomination_id = intake.call("submit_nomination", body_of("k-1", "VP-1", "BK_BO", 2025, True))["nomination_id"]
+    pump(bus, intake, review)
+    deliver(bus, intake, review, contract.NOMINATION_SUBMITTED)
+    review.call("convene_sitting", "hd-vp", "2099-01-01T00:00:00+00:00", config=CONFIG, rules=RULES)
+    ballots = [m.payload for m in pump(bus, intake, review) if m.event_type == contract.BALLOT_ISSUED]
+    for ballot in ballots:
+        review.call("on_vote_cast", {"ballot_token": ballot["ballot_token"], "choices": {nomination_id: "approve"}},
+                    message_id=ballot["member"]["id"], config=CONFIG, rules=RULES)
+    pump(bus, intake, review)
+    deliver(bus, intake, review, contract.NOMINATION_ADVANCED)  # another relay published it first
+    deliver(bus, intake, review, contract.NOMINATION_ON_AGENDA)
+    nomination, case = views(intake, review, nomination_id)
+    assert (nomination["stage"], nomination["status"], case["stage"]) == ("ministry", "in_review", "ministry")
+    assert agree(nomination, case) is None

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, Phase, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 import services.review.service as review_service
@@ -364,4 +364,5 @@ def test_intake_and_review_tell_one_truth_whatever_the_interleaving(world):
     run_state_machine_as_test(Lifecycle, settings=settings(
         max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, database=None,
         derandomize=os.environ.get("TDKT_MODEL_RANDOM") is None,
+        phases=[p for p in Phase if p != Phase.shrink or os.environ.get("TDKT_MODEL_SHRINK", "1") == "1"],
         suppress_health_check=list(HealthCheck)))
