@@ -52,8 +52,10 @@ def put_on_agenda(nomination: Nomination, event: dict, now: datetime) -> bool:
 
 
 def refuse_amendment(nomination: Nomination, event: dict, now: datetime) -> bool:
-    """``review.amendment_refused``: restore the revision review holds; True when the body changed."""
-    restored = restore(nomination, event["considered_revision"], now, refused=event["revision"])
+    """``review.amendment_refused``: restore the revision review holds; True when the body changed. A
+    withdrawn or decided dossier is not restored (noted only): it claims nothing any more."""
+    restored = nomination.status not in FINAL and restore(nomination, event["considered_revision"], now,
+                                                          refused=event["revision"])
     if not restored:
         _note(nomination, now, "amendment_refused", revision=event["considered_revision"],
               refused_revision=event["revision"], reasons=list(event.get("reasons") or []))

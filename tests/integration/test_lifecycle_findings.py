@@ -80,3 +80,18 @@ def test_an_agenda_event_overtaken_by_its_sittings_outcome_leaves_the_nomination
     nomination, case = views(intake, review, nomination_id)
     assert (nomination["stage"], nomination["status"], case["stage"]) == ("ministry", "in_review", "ministry")
     assert agree(nomination, case) is None
+
+
+def test_a_refusal_reaching_a_withdrawn_nomination_claims_no_initiative_again(two):
+    intake, review, bus = two
+    nomination_id = intake.call("submit_nomination", body_of("k-1", "VP-1", "BK_BO", 2025, True))["nomination_id"]
+    pump(bus, intake, review)
+    deliver(bus, intake, review, contract.NOMINATION_SUBMITTED)
+    review.call("convene_sitting", "hd-vp", "2099-01-01T00:00:00+00:00", config=CONFIG, rules=RULES)
+    pump(bus, intake, review)  # intake has not heard of the agenda yet
+    intake.call("amend_nomination", nomination_id, {"award_code": "LDTT"})
+    intake.call("withdraw_nomination", nomination_id, "rút")
+    pump(bus, intake, review)
+    deliver(bus, intake, review, contract.NOMINATION_AMENDED)  # refused: the council holds revision 1
+    deliver(bus, intake, review, contract.AMENDMENT_REFUSED)
+    assert intake.query("SELECT * FROM initiative_uses") == []  # withdrawn: its initiatives may back another
