@@ -77,6 +77,8 @@ def amend(nomination: Nomination, body: dict, now: datetime) -> bool:
     if nomination.status not in (SUBMITTED, RETURNED):
         raise NotAllowed(f"a nomination that is {nomination.status} cannot be amended")
     resubmitted = nomination.status == RETURNED
+    if (body["award_code"], body["award_year"]) != (nomination.award_code, nomination.award_year):
+        nomination.stage = FIRST_STAGE  # a new title starts its pipeline again, as review restarts the case
     nomination.superseded = [*nomination.superseded, {"revision": nomination.revision, "body": nomination.body}]
     nomination.revision += 1
     nomination.body, nomination.award_code, nomination.award_year = body, body["award_code"], body["award_year"]

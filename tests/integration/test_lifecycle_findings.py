@@ -95,3 +95,26 @@ def test_a_refusal_reaching_a_withdrawn_nomination_claims_no_initiative_again(tw
     deliver(bus, intake, review, contract.NOMINATION_AMENDED)  # refused: the council holds revision 1
     deliver(bus, intake, review, contract.AMENDMENT_REFUSED)
     assert intake.query("SELECT * FROM initiative_uses") == []  # withdrawn: its initiatives may back another
+
+
+def test_a_dossier_returned_at_the_ministry_and_amended_to_another_award_is_at_the_unit_stage_on_both_sides(two):
+    intake, review, bus = two
+    nomination_id = intake.call("submit_nomination", body_of("k-1", "VP-1", "BK_BO", 2025, True))["nomination_id"]
+    pump(bus, intake, review)
+    deliver(bus, intake, review, contract.NOMINATION_SUBMITTED)
+    review.call("convene_sitting", "hd-vp", "2099-01-01T00:00:00+00:00", config=CONFIG, rules=RULES)
+    ballots = [m.payload for m in pump(bus, intake, review) if m.event_type == contract.BALLOT_ISSUED]
+    for ballot in ballots:
+        review.call("on_vote_cast", {"ballot_token": ballot["ballot_token"], "choices": {nomination_id: "approve"}},
+                    message_id=ballot["member"]["id"], config=CONFIG, rules=RULES)
+    review.call("return_nomination", nomination_id, ["Bổ sung"], config=CONFIG, rules=RULES)
+    pump(bus, intake, review)
+    while bus.pending:
+        bus.deliver(bus.pending[0])
+        pump(bus, intake, review)
+    intake.call("amend_nomination", nomination_id, {"award_code": "LDTT"})
+    pump(bus, intake, review)
+    deliver(bus, intake, review, contract.NOMINATION_AMENDED)
+    nomination, case = views(intake, review, nomination_id)
+    assert (nomination["stage"], case["stage"], case["state"]) == ("unit", "unit", "waiting")
+    assert agree(nomination, case) is None
