@@ -10,13 +10,22 @@ are.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import pytest
 
 import sqlalchemy as sa
 from nameko.testing.services import worker_factory
 
+from services.intake.service import MIGRATIONS as INTAKE_MIGRATIONS, IntakeService
+from services.review.service import MIGRATIONS as REVIEW_MIGRATIONS, ReviewService
 from shared import contract
+from shared.platform.rules import load_rules
 from shared.platform.store import OUTBOX, UnitOfWork
 from tests.integration.delivery import Tables
+
+RULES = load_rules(None)
+CONFIG = SimpleNamespace(secret_key="model-secret-key", holidays=None)  # review's settings the handlers read
 
 # what each consumer of intake and review handles, by (source, event type); notify is not modelled
 CONSUMERS = {
@@ -133,3 +142,13 @@ class Bus:
 
     def in_flight(self, nomination_id: str) -> bool:
         return any(message.nomination_id == nomination_id for message in self.pending)
+
+
+@pytest.fixture
+def world(db_urls):
+    """Intake and review, each on its migrated database."""
+    intake = Service(contract.INTAKE, IntakeService, db_urls["intake"], INTAKE_MIGRATIONS, rules=RULES)
+    review = Service(contract.REVIEW, ReviewService, db_urls["review"], REVIEW_MIGRATIONS)
+    yield intake, review
+    intake.dispose()
+    review.dispose()

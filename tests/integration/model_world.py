@@ -52,7 +52,7 @@ def respelled(body: dict) -> dict:
 # intake's status -> the case states review may be in (README's lifecycle table)
 STATES = {"submitted": {("waiting", False)}, "in_review": {("waiting", False), ("waiting", True),
                                                            ("on_agenda", True)},
-          "returned": {("returned", True), ("returned", False)}, "withdrawn": {("withdrawn", None)}}
+          "returned": {("returned", True), ("returned", False)}}
 
 
 def agree(nomination: dict, case: dict | None) -> str | None:

@@ -8,33 +8,27 @@ events may be held back for as long as the model likes. ``TDKT_MODEL_EXAMPLES`` 
 make it longer (``make model``).
 """
 import itertools
+import json
 import os
 import uuid
-from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
+from datetime import timedelta
 from unittest import mock
 
-import pytest
 from hypothesis import HealthCheck, Phase, settings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 import services.review.service as review_service
 from services.intake import handlers as intake_handlers
 from services.intake.eligibility import assess
-from services.intake.service import MIGRATIONS as INTAKE_MIGRATIONS, IntakeService
 from services.review import closing
-from services.review.service import MIGRATIONS as REVIEW_MIGRATIONS, ReviewService
 from shared import contract
 from shared.contract.errors import Conflict, Ineligible, NotFound, ValidationError
 from shared.platform.outbox import utcnow
-from shared.platform.rules import load_rules
-from tests.integration.lifecycle_bus import Bus, Service
-from tests.integration.model_world import (AWARDS, COUNCILS, PERSONS, YEARS, agree, body_of, directory, respelled)
+from tests.integration.lifecycle_bus import CONFIG, RULES, Bus, Service, world  # noqa: F401 - the fixture
+from tests.integration.model_world import AWARDS, COUNCILS, PERSONS, YEARS, agree, body_of, directory, respelled
 
 EXAMPLES = int(os.environ.get("TDKT_MODEL_EXAMPLES", "25"))
 STEPS = int(os.environ.get("TDKT_MODEL_STEPS", "30"))
-RULES = load_rules(None)
-CONFIG = SimpleNamespace(secret_key="model-secret-key", holidays=None)
 SELECTED = ("advanced", "approved", "proposed")
 MARKS = ("approve", "approve", "approve", "approve", "reject", "abstain")
 LIVE = ("submitted", "in_review", "returned", "approved", "proposed")
@@ -90,8 +84,8 @@ class Lifecycle(RuleBasedStateMachine):
             self.withdraw(data.draw(st.sampled_from(self.nominations)))
 
     def the_operator_acts(self, data):
-        act = data.draw(st.sampled_from(("convene", "convene", "close", "resolve_tie", "return", "set_quota",
-                                         "deadline")))
+        act = data.draw(st.sampled_from(("convene", "convene", "close", "resolve_tie", "resolve_tie", "return",
+                                         "set_quota", "deadline")))
         if act == "convene" or not self.sittings and act in ("close", "deadline"):
             self.convene(data.draw(st.sampled_from(("hd-vp", "hd-vp", "hd-bo"))))
         elif act == "close":
@@ -114,7 +108,11 @@ class Lifecycle(RuleBasedStateMachine):
         late = data.draw(st.integers(0, 4)) == 0  # now and then a vote for a sitting that is over
         sitting_id = data.draw(st.sampled_from(open_ones if open_ones and not late else list(self.sittings)))
         ballots = sorted(self.sittings[sitting_id]["ballots"].items())
-        for member, ballot in data.draw(st.lists(st.sampled_from(ballots), min_size=1, max_size=len(ballots))):
+        voters = data.draw(st.lists(st.sampled_from(ballots), min_size=1, max_size=len(ballots),
+                                   unique_by=lambda pair: pair[0]))
+        if data.draw(st.integers(0, 5)) == 0:  # now and then a member votes a second time
+            voters.append(voters[0])
+        for member, ballot in voters:
             choices = {item["nomination_id"]: data.draw(st.sampled_from(MARKS))
                        for item in ballot["agenda"]}
             self.vote(sitting_id, member, ballot["ballot_token"], choices, twice=data.draw(st.booleans()))
@@ -345,18 +343,7 @@ class Lifecycle(RuleBasedStateMachine):
 
 
 def _json(value):
-    import json
-
     return json.loads(value) if isinstance(value, str) else value
-
-
-@pytest.fixture
-def world(db_urls):
-    intake = Service(contract.INTAKE, IntakeService, db_urls["intake"], INTAKE_MIGRATIONS, rules=RULES)
-    review = Service(contract.REVIEW, ReviewService, db_urls["review"], REVIEW_MIGRATIONS)
-    yield intake, review
-    intake.dispose()
-    review.dispose()
 
 
 def test_intake_and_review_tell_one_truth_whatever_the_interleaving(world):
