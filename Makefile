@@ -33,7 +33,7 @@ fuzz: venv
 	TDKT_FUZZ_MESSAGES=5000 $(BIN)/python -m pytest tests/e2e/test_bus_fuzz.py $(PYTEST_ARGS)
 
 # The lifecycle model (tests/integration/test_lifecycle_model.py) longer and random: 500 examples of 60
-# steps per backend (make test runs 25 of 30, derandomized). MODEL_ARGS="-k sqlite" picks a backend.
+# steps per backend (make test runs 40 of 40, derandomized). MODEL_ARGS="-k sqlite" picks a backend.
 model: venv
 	TDKT_MODEL_EXAMPLES=500 TDKT_MODEL_STEPS=60 TDKT_MODEL_RANDOM=1 $(BIN)/python -m pytest \
 		tests/integration/test_lifecycle_model.py -p no:logging --timeout=0 $(MODEL_ARGS)

@@ -27,8 +27,8 @@ from shared.platform.outbox import utcnow
 from tests.integration.lifecycle_bus import CONFIG, RULES, Bus, Service, world  # noqa: F401 - the fixture
 from tests.integration.model_world import AWARDS, COUNCILS, PERSONS, YEARS, agree, body_of, directory, respelled
 
-EXAMPLES = int(os.environ.get("TDKT_MODEL_EXAMPLES", "25"))
-STEPS = int(os.environ.get("TDKT_MODEL_STEPS", "30"))
+EXAMPLES = int(os.environ.get("TDKT_MODEL_EXAMPLES", "40"))
+STEPS = int(os.environ.get("TDKT_MODEL_STEPS", "40"))
 SELECTED = ("advanced", "approved", "proposed")
 MARKS = ("approve", "approve", "approve", "approve", "reject", "abstain")
 LIVE = ("submitted", "in_review", "returned", "approved", "proposed")
