@@ -5,7 +5,8 @@ on real databases (SQLite and PostgreSQL), checked after every step.
 The bus is the model's (tests/integration/lifecycle_bus.py): any pending event may go next (two relays,
 retries coming back late), any delivered one may come again (same message id: the inbox dedupes), and
 events may be held back for as long as the model likes. ``TDKT_MODEL_EXAMPLES`` and ``TDKT_MODEL_STEPS``
-make it longer (``make model``).
+make it longer (``make model``). Long because it is one state machine: its actors, its invariants and the
+bookkeeping they share read best side by side.
 """
 import itertools
 import json
