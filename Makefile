@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-browser bench-ballot bench-documents system-deps test-unit faults fuzz cluster-test container-test bench venv clean
+.PHONY: run test test-browser bench-ballot bench-documents system-deps test-unit faults fuzz model cluster-test container-test bench venv clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ faults: venv
 fuzz: venv
 	deploy/rabbitmq/management.sh
 	TDKT_FUZZ_MESSAGES=5000 $(BIN)/python -m pytest tests/e2e/test_bus_fuzz.py $(PYTEST_ARGS)
+
+# The lifecycle model (tests/integration/test_lifecycle_model.py) longer and random: 500 examples of 60
+# steps per backend (make test runs 40 of 40, derandomized). MODEL_ARGS="-k sqlite" picks a backend.
+model: venv
+	TDKT_MODEL_EXAMPLES=500 TDKT_MODEL_STEPS=60 TDKT_MODEL_RANDOM=1 $(BIN)/python -m pytest \
+		tests/integration/test_lifecycle_model.py -p no:logging --timeout=0 $(MODEL_ARGS)
 
 # A batch of nominations while one node of a local three-node RabbitMQ cluster (quorum queues) stops
 # and starts (deploy/rabbitmq/cluster.sh); on demand.

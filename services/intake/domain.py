@@ -82,6 +82,8 @@ def amend(nomination: Nomination, body: dict, now: datetime) -> bool:
     if nomination.status not in (SUBMITTED, RETURNED):
         raise NotAllowed(f"a nomination that is {nomination.status} cannot be amended")
     resubmitted = nomination.status == RETURNED
+    if (body["award_code"], body["award_year"]) != (nomination.award_code, nomination.award_year):
+        nomination.stage = FIRST_STAGE  # a new title starts its pipeline again, as review restarts the case
     nomination.superseded = [*nomination.superseded, {"revision": nomination.revision, "body": nomination.body}]
     nomination.revision += 1
     nomination.body, nomination.award_code, nomination.award_year = body, body["award_code"], body["award_year"]
@@ -112,6 +114,8 @@ def apply_review(nomination: Nomination, event_type: str, event: dict, now: date
              "event": event_type, "reasons": event.get("reasons", [])}
     if event.get("tally"):
         entry["tally"] = event["tally"]
+    if event.get("sitting_id"):  # an agenda event of this sitting arriving later is old news
+        entry["sitting_id"] = event["sitting_id"]
     nomination.history = [*nomination.history, entry]
     return True
 

@@ -138,12 +138,13 @@ def follow_review(event_type: str, event: dict, uow, now, rules=None) -> None:
             return
         repo = Nominations(uow.session)
         nomination = repo.get(event["nomination_id"], for_update=True)
+        reopened = nomination is not None and revisions.withdrawal_crossed(nomination, event_type, event, now)
         if nomination is not None and nomination.status not in domain.FINAL:
             if event_type == contract.NOMINATION_RETURNED:
                 revisions.follow_return(nomination, event, now)
             else:
-                if revisions.align(nomination, event, now) and rules is not None:
-                    reclaim(nomination, uow, rules)
+                if (revisions.align(nomination, event, now) or reopened) and rules is not None:
+                    reclaim(nomination, uow, rules)  # the voted dossier's initiatives, released or not
                 domain.apply_review(nomination, event_type, event, now)
             repo.save(nomination)
             if nomination.status == "rejected":  # no award: its initiatives may back another

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.intake.domain import FINAL, IN_REVIEW, RETURNED, SUBMITTED, Nomination, apply_review
+from services.intake.domain import FINAL, IN_REVIEW, RETURNED, SUBMITTED, WITHDRAWN, Nomination, apply_review
 
 REFUSED_REASON = ("Hội đồng đã đưa hồ sơ (lần sửa {considered}) vào phiên họp trước khi nhận bản sửa đổi lần "
                   "{refused}; bản sửa đổi không được xét. / The council had put revision {considered} on its "
@@ -37,8 +37,10 @@ def restore(nomination: Nomination, revision: int | None, now: datetime, refused
 def put_on_agenda(nomination: Nomination, event: dict, now: datetime) -> bool:
     """``review.nomination_on_agenda``: amendments are closed until the council returns it (the
     dossier goes back to the revision on the agenda if an amendment crossed the event). True when the
-    body changed."""
-    if nomination.status in FINAL:
+    body changed. Old news once an outcome of that sitting was recorded (the outcome overtook it on the
+    way): the dossier has moved on, to a later stage or back to the unit."""
+    if nomination.status in FINAL or any(entry.get("sitting_id") == event["sitting_id"] and entry.get("event") in (
+            "nomination_advanced", "nomination_decided") for entry in nomination.history):
         return False
     restored = restore(nomination, event.get("revision"), now)
     nomination.superseded = []  # review holds this revision now: older bodies are never needed again
@@ -58,8 +60,10 @@ def note_public_comment(nomination: Nomination, event: dict, now: datetime) -> b
 
 
 def refuse_amendment(nomination: Nomination, event: dict, now: datetime) -> bool:
-    """``review.amendment_refused``: restore the revision review holds; True when the body changed."""
-    restored = restore(nomination, event["considered_revision"], now, refused=event["revision"])
+    """``review.amendment_refused``: restore the revision review holds; True when the body changed. A
+    withdrawn or decided dossier is not restored (noted only): it claims nothing any more."""
+    restored = nomination.status not in FINAL and restore(nomination, event["considered_revision"], now,
+                                                          refused=event["revision"])
     if not restored:
         _note(nomination, now, "amendment_refused", revision=event["considered_revision"],
               refused_revision=event["revision"], reasons=list(event.get("reasons") or []))
@@ -78,6 +82,18 @@ def follow_return(nomination: Nomination, event: dict, now: datetime) -> bool:
     _note(nomination, now, "nomination_returned", revision=revision, answered_by_revision=nomination.revision,
           reasons=list(event.get("reasons") or []))
     return False
+
+
+def withdrawal_crossed(nomination: Nomination, event_type: str, event: dict, now: datetime) -> bool:
+    """A decision that crossed the unit's withdrawal stands: review never decides a withdrawn case and
+    ignores the withdrawal of a decided one, so ``nomination_decided`` for a nomination intake withdrew
+    means the council decided before it heard of the withdrawal. The dossier is opened again for the
+    decision to be recorded (noted in its history); True when it was."""
+    if nomination.status != WITHDRAWN or event_type != "nomination_decided":
+        return False
+    nomination.status = IN_REVIEW
+    _note(nomination, now, "withdrawal_too_late", revision=event.get("revision"), sitting_id=event.get("sitting_id"))
+    return True
 
 
 def align(nomination: Nomination, event: dict, now: datetime) -> bool:

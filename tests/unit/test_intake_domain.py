@@ -132,3 +132,22 @@ def test_the_submitted_event_carries_the_dossier_a_council_member_reads_and_the_
     assert event["dossier"]["achievements"] == "Số hoá 120 hồ sơ."
     assert event["dossier"]["documents"] == [{"kind": "to_trinh", "filename": "to-trinh.pdf"}]  # no digest, no size
     assert event["dossier"]["history"][0]["rating"] == "HTXSNV"
+
+
+def returned_at_the_ministry(award_code="BK_BO"):
+    nomination = domain.new_nomination({**body(), "award_code": award_code}, "vp", "nd98-2023", NOW)
+    nomination.status, nomination.stage = "returned", "ministry"
+    return nomination
+
+
+def test_a_returned_dossier_amended_to_another_award_or_year_starts_again_at_the_unit_stage():
+    for changes in ({"award_code": "LDTT"}, {"award_year": 2024}):
+        nomination = returned_at_the_ministry()
+        domain.amend(nomination, {**body(), "award_code": "BK_BO", **changes}, NOW)
+        assert (nomination.status, nomination.stage) == ("in_review", "unit")
+
+
+def test_a_returned_dossier_amended_under_the_same_award_and_year_stays_at_its_stage():
+    nomination = returned_at_the_ministry()
+    domain.amend(nomination, {**body(), "award_code": "BK_BO", "achievements": "Bổ sung"}, NOW)
+    assert (nomination.status, nomination.stage) == ("in_review", "ministry")
