@@ -25,7 +25,8 @@ from shared.platform.store import OUTBOX, UnitOfWork
 from tests.integration.delivery import Tables
 
 RULES = load_rules(None)
-CONFIG = SimpleNamespace(secret_key="model-secret-key", holidays=None)  # review's settings the handlers read
+CONFIG = SimpleNamespace(secret_key="model-secret-key", holidays=None, public_url=None, profile="local",
+                         register_check="strict")  # the settings the handlers read
 
 # what each consumer of intake and review handles, by (source, event type); notify is not modelled
 CONSUMERS = {
