@@ -126,6 +126,7 @@ agenda = sa.Table(  # the marks, as counters only
     sa.Column("sitting_id", sa.String(64), primary_key=True),
     sa.Column("nomination_id", sa.String(64), primary_key=True),
     sa.Column("award_code", sa.String(16), nullable=False),
+    sa.Column("award_year", sa.Integer, nullable=True),  # the year voted on: a later amendment does not move it
     sa.Column("approve", sa.Integer, nullable=False),
     sa.Column("reject", sa.Integer, nullable=False),
     sa.Column("abstain", sa.Integer, nullable=False),

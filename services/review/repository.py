@@ -191,11 +191,13 @@ class Reviews:
                   "reasons": o["reasons"]} for o in outcomes])
 
     def selected_before(self, council_id: str, award_code: str, award_year: int, sitting_id: str) -> int:
-        """How many of this award and year the council already passed in earlier sittings."""
+        """How many of this award and year the council already passed in earlier sittings (by the year each
+        was voted on, whatever a later amendment made of its case)."""
         query = (sa.select(sa.func.count()).select_from(agenda.join(sittings, agenda.c.sitting_id == sittings.c.id)
                                                         .join(cases, cases.c.nomination_id == agenda.c.nomination_id))
                  .where(sittings.c.council_id == council_id, sittings.c.id != sitting_id,
-                        agenda.c.award_code == award_code, cases.c.award_year == award_year,
+                        agenda.c.award_code == award_code,
+                        sa.func.coalesce(agenda.c.award_year, cases.c.award_year) == award_year,
                         agenda.c.outcome.in_(("advanced", "approved", "proposed"))))
         return self.session.execute(query).scalar()
 

@@ -50,6 +50,7 @@ def convene_sitting(council_id: str, deadline, uow, key: str, holidays, now: dat
               "role": m["role"], "voted": False, "written_opinion": False,
               "token_digest": ballots.digest(key, tokens[m["id"]])} for m in roster],
             [{"sitting_id": sitting_id, "nomination_id": c["nomination_id"], "award_code": c["award_code"],
+              "award_year": c["award_year"],
               "approve": 0, "reject": 0, "abstain": 0} for c in cases])
         repo.update_cases([{"nomination_id": c["nomination_id"], "state": domain.ON_AGENDA,
                             "sitting_id": sitting_id, "considered": True} for c in cases])

@@ -133,8 +133,6 @@ def sit_and_approve(bus, intake, review):
         pump(bus, intake, review)
 
 
-@pytest.mark.xfail(strict=True, reason="open: review counts a council's earlier passes by the award year the case "
-                                       "has NOW (agenda rows keep no year); the fix needs a review migration")
 def test_a_nomination_passed_for_2025_then_amended_to_2024_takes_no_2024_place_of_its_own(two):
     intake, review, bus = two
     review.call("set_quota", "hd-vp", "BK_BO", 2024, 1, config=CONFIG, rules=RULES)
