@@ -16,11 +16,18 @@ def _rows(engine, query):
         return connection.execute(sa.text(query)).all()
 
 
+def expected_mails(nominations: int, ballots: int, sittings: int) -> int:
+    """An acknowledgement per nomination; per ballot an invitation, a receipt and the list of receipts at
+    the close (every member votes); each outcome to its nominee; one mail per sitting to its unit's
+    contact (one unit, one contact, per sitting here; its units have no address for the minutes)."""
+    return nominations + 3 * ballots + nominations + sittings
+
+
 def _settled(engines, client, nominations):
     finals = _rows(engines["intake"], "SELECT count(*) FROM nominations WHERE status IN ('approved', 'rejected')")
     pending = _rows(engines["notify"], "SELECT count(*) FROM mails WHERE status = 'pending'")
     mails = _rows(engines["notify"], "SELECT count(*) FROM mails")
-    expected = nominations + sum(len(v) for v in client.acked_votes.values()) + 2 * nominations
+    expected = expected_mails(nominations, sum(len(v) for v in client.acked_votes.values()), len(client.acked_votes))
     return finals[0][0] == nominations and pending[0][0] == 0 and mails[0][0] >= expected
 
 
@@ -65,9 +72,7 @@ def _count(engines, sink, client, nominations) -> dict:
     ids = {message_id(key, "localhost.localdomain"): status for key, status in logical}
     received = Counter(mail["Message-ID"] for mail in sink.messages())
     report["mails_logical"] = len(logical)
-    # ack; per ballot an invitation, a receipt and the list of receipts at the close (every member votes);
-    # outcome x 2
-    report["mails_expected"] = nominations + 3 * acked + 2 * nominations
+    report["mails_expected"] = expected_mails(nominations, acked, len(client.acked_votes))
     report["mails_sent"] = sum(status == "sent" for status in ids.values())
     report["mails_received"] = sum(received.values())
     report["mails_lost"] = sum(1 for mid, status in ids.items() if received[mid] == 0)
