@@ -110,12 +110,19 @@ def test_the_compose_file_comes_up_healthy_with_stand_ins_and_mails_a_submitted_
                    what=f"{service} healthy and ready")
         print(f"compose: {service} healthy and /readyz 200 {time.monotonic() - began:.0f} s after up")
 
-    # the README's commands: a unit's token from the intake container, a submission through the
-    # broker's published port with the unit's own user, and the acknowledgement in the mail catcher
-    token = podman("exec", container(project, "intake"), "tdkt", "unit", "token", "vp").stdout.strip()
-    env = {**os.environ, "TDKT_UNIT_TOKEN": token,
-           "AMQP_URI": f"amqp://tdkt-unit:tdkt-unit-local@localhost:{project.env['TDKT_AMQP_PORT']}/tdkt"}
+    # the README's commands: a unit's token issued by intake to the operator (tdkt unit token, over the
+    # broker's published port), a submission with the unit's own user, and the acknowledgement in the
+    # mail catcher
     tdkt = shutil.which("tdkt", path=os.path.dirname(sys.executable))
+    port = project.env["TDKT_AMQP_PORT"]
+    issued = subprocess.run(["nsenter", f"--net=/run/netns/{project.namespace}", tdkt, "unit", "token", "vp"],
+                            env={**os.environ, "TDKT_ADMIN_TOKEN": project.env["TDKT_ADMIN_TOKEN"],
+                                 "AMQP_URI": f"amqp://tdkt-operator:tdkt-operator-local@localhost:{port}/tdkt"},
+                            capture_output=True, text=True, timeout=120)
+    assert issued.returncode == 0, issued.stdout + issued.stderr
+    token = issued.stdout.strip()
+    env = {**os.environ, "TDKT_UNIT_TOKEN": token,
+           "AMQP_URI": f"amqp://tdkt-unit:tdkt-unit-local@localhost:{port}/tdkt"}
     submitted = subprocess.run(["nsenter", f"--net=/run/netns/{project.namespace}", tdkt, "submit",
                                 str(ROOT / "deploy/examples/nomination.json")], env=env, capture_output=True,
                                text=True, timeout=120)
