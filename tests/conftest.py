@@ -90,3 +90,17 @@ def system(rabbit_config, service_env, mail_sink, tmp_path):
     system.start(SERVICES)
     yield system
     system.stop()
+
+
+@pytest.fixture
+def api(request):
+    """The RabbitMQ management API of Nameko's test plugin."""
+    return request.config.getoption("RABBIT_API_URI")
+
+
+@pytest.fixture
+def broker(rabbit_config, api):
+    """This test's vhost with tdkt's broker users loaded (``deploy/rabbitmq/definitions.json``)."""
+    from tests.rabbit_users import Broker
+
+    return Broker(rabbit_config, api)

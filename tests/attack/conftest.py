@@ -2,17 +2,6 @@
 import pytest
 
 from tests.integration.conftest import intake, review  # noqa: F401  (fixtures)
-from tests.rabbit_users import Broker
-
-
-@pytest.fixture
-def api(request):
-    return request.config.getoption("RABBIT_API_URI")
-
-
-@pytest.fixture
-def broker(rabbit_config, api):
-    return Broker(rabbit_config, api)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@
 """
 import bz2
 
-import pytest
 import requests
 
 from shared.platform.deadletters import peek

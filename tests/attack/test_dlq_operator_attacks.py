@@ -8,7 +8,6 @@
    sender wrote them: terminal control sequences reach the operator's terminal (clear the screen, rewrite
    earlier lines to hide letters, OSC 52 to set the operator's clipboard, on terminals that honour it).
 """
-import pytest
 from click.testing import CliRunner
 
 from shared.cli.commands import main

@@ -25,22 +25,12 @@ from shared.contract.errors import NotFound
 from shared.platform.outbox import utcnow
 from tests.harness import ROOT, System, expected_queues, free_port, wait_until
 from tests.integration.delivery import Tables
-from tests.rabbit_users import (LOADER_PATH, Broker, bind, consume, declare_exchange, declare_queue, delete_exchange,
+from tests.rabbit_users import (LOADER_PATH, bind, consume, declare_exchange, declare_queue, delete_exchange,
                                 get, publish)
 
 SUBMITTED_TO_REVIEW = "evt-intake-nomination_submitted--review.on_nomination_submitted"
 VOTES_TO_REVIEW = "evt-council-vote_cast--review.on_vote_cast"
 NOMINATION = json.loads((ROOT / "deploy/examples/nomination.json").read_text(encoding="utf-8"))
-
-
-@pytest.fixture
-def api(request):
-    return request.config.getoption("RABBIT_API_URI")
-
-
-@pytest.fixture
-def broker(rabbit_config, api):
-    return Broker(rabbit_config, api)
 
 
 def run_loader(*args):
