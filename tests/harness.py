@@ -116,10 +116,11 @@ def expected_queues(service: str) -> list[str]:
 class System:
     """The services as ``nameko run`` processes, ready once each of their queues has a consumer."""
 
-    def __init__(self, env, log_dir: Path):
+    def __init__(self, env, log_dir: Path, http: bool = False):
         self.env, self.log_dir = env, Path(log_dir)
         self.nameko = str(Path(sys.executable).parent / "nameko")
         self.processes = {}
+        self.http_ports = {} if http else None  # with http: each service its own TDKT_HTTP_PORT
         self.log_dir.mkdir(parents=True, exist_ok=True)
 
     def start(self, services):
@@ -133,9 +134,18 @@ class System:
         The broker URI reaches it through the environment (deploy/nameko.yml), not its command line."""
         target = target or f"services.{service}.service:{SERVICE_CLASSES[service]}"
         log = open(self.log_dir / f"{service}.log", "ab")
+        env = self.env
+        if self.http_ports is not None:
+            env = {**env, "TDKT_HTTP_PORT": str(self.http_ports.setdefault(service, free_port()))}
         self.processes[service] = subprocess.Popen(
-            [self.nameko, "run", "--config", str(NAMEKO_CONFIG), target], cwd=ROOT, env=self.env,
+            [self.nameko, "run", "--config", str(NAMEKO_CONFIG), target], cwd=ROOT, env=env,
             stdout=log, stderr=log)
+
+    def metric(self, service: str, name: str) -> float:
+        """A metric's value (summed over its series) from the service's ``/metrics`` (needs ``http``)."""
+        text = requests.get(f"http://127.0.0.1:{self.http_ports[service]}/metrics", timeout=10).text
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith(name) and line[len(name):len(name) + 1] in (" ", "{"))
 
     def wait_ready(self, service, timeout: float = 60.0, queues: list[str] | None = None):
         queues = queues or expected_queues(service)
@@ -211,11 +221,20 @@ class Sandbox:
                     **self.extra_env}
         return self
 
+    def schema(self, name: str) -> str:
+        """Another schema in this sandbox's database, for a process beside the services; its URL."""
+        db = sa.engine.make_url(PG_ADMIN).set(database=self.database)
+        engine = sa.create_engine(db)
+        with engine.begin() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+        engine.dispose()
+        return db.update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False)
+
     def mail_sink(self) -> MailSink:
         return MailSink(self.work / "mail", int(self.env["SMTP_PORT"]))
 
-    def system(self) -> "System":
-        return System(self.env, self.work / "logs")
+    def system(self, http: bool = False) -> "System":
+        return System(self.env, self.work / "logs", http)
 
     def __exit__(self, *exc):
         requests.delete(f"{RABBIT_API}/vhosts/{self.vhost}", timeout=30)

@@ -16,6 +16,26 @@ from sqlalchemy.engine import Engine, make_url
 log = logging.getLogger(__name__)
 
 
+class StatementCount:
+    """SQL statements this process has sent (an ``executemany`` counts once), for ``/metrics``
+    (``tdkt_sql_statements_total``) and the benchmark's statements per nomination. A Prometheus
+    collector: its value is read when scraped."""
+
+    def __init__(self):
+        self.value = 0
+
+    def count(self, *_args):
+        self.value += 1  # green threads: no two run this at once
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily
+
+        yield CounterMetricFamily("tdkt_sql_statements", "SQL statements sent by this process", value=self.value)
+
+
+STATEMENTS = StatementCount()
+
+
 def insert_new(session, table, **values) -> bool:
     """Insert a row unless one with the same key exists; True when inserted. One statement
     (``INSERT ... ON CONFLICT DO NOTHING``, on PostgreSQL and SQLite) instead of a look-up and an
@@ -41,11 +61,14 @@ def make_engine(url: str, pool_size: int = 12) -> Engine:
 
     parsed = make_url(with_driver(url))
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed)
-    _make_psycopg_green()
-    # values_plus_batch: an UPDATE run for many rows goes in pages of statements, not one round trip each
-    return create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                         pool_timeout=60, executemany_mode="values_plus_batch", hide_parameters=True)
+        engine = _sqlite_engine(parsed)
+    else:
+        _make_psycopg_green()
+        # values_plus_batch: an UPDATE run for many rows goes in pages of statements, not one round trip each
+        engine = create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                               pool_timeout=60, executemany_mode="values_plus_batch", hide_parameters=True)
+    event.listen(engine, "after_cursor_execute", STATEMENTS.count)
+    return engine
 
 
 def _sqlite_engine(url) -> Engine:

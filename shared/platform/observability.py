@@ -30,6 +30,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from shared import contract
 from shared.platform.config import ConfigError
+from shared.platform.db import STATEMENTS
 from shared.platform.healthcheck import (consumed_exchanges, consumed_queues, consumer_counts, exchange_problems,
                                 missing_exchanges, queue_states, verdict)
 from shared.platform.logs import RedactedLog
@@ -120,6 +121,7 @@ class Metrics:
             self.seconds.labels(service, entrypoint)
         if gauges is not None:
             self.registry.register(gauges)
+        self.registry.register(STATEMENTS)
 
     def observe(self, entrypoint: str, seconds: float, ok: bool):
         self.calls.labels(self.service, entrypoint, "ok" if ok else "error").inc()

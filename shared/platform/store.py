@@ -144,7 +144,7 @@ class Store(DependencyProvider):
         self.container.config.setdefault(HEARTBEAT_CONFIG_KEY, HEARTBEAT_SECONDS)
         try:
             self.settings = load_settings()
-            url = self.settings.db_url(self.service)
+            url = self.database_url()
         except ConfigError as exc:
             log.critical("%s cannot start: %s", self.service, exc)
             raise
@@ -157,6 +157,9 @@ class Store(DependencyProvider):
             made = factory(self)
             self.relays[name] = made if isinstance(made, Relay) else Relay(name, made)
         self.workers = {}
+
+    def database_url(self) -> str:
+        return self.settings.db_url(self.service)
 
     def start(self):
         for relay in self.relays.values():

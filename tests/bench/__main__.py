@@ -40,6 +40,9 @@ def main(argv=None) -> int:
     for size in sizes:
         results["year_end"].append(runs.year_end_phase(size // args.per_unit, args.per_unit, args.callers,
                                                        profile_dir=args.out if size == args.profile else None))
+    echo_cpu = report.echo_cpu_per_call(results["rpc"])
+    for run in results["year_end"]:
+        run["per_nomination"] = report.per_nomination(run, echo_cpu)
     results["targets"] = report.targets(results)
     print(report.write(results, args.out))
     return 0

@@ -9,30 +9,38 @@ from shared.platform.outbox import utcnow
 from shared.platform.store import standalone_uow
 from services.intake import handlers as intake_handlers
 from services.intake.service import MIGRATIONS as INTAKE_MIGRATIONS
-from tests.bench import workload
+from tests.bench import durable, workload
 from tests.bench.load import call_all
 from tests.bench.profiling import Profiler
 from tests.bench.yearend import YearEnd
 from tests.harness import SERVICES, Sandbox, machine_busy_seconds, process_cpu_seconds
 
 ECHO = "bench_echo"
+DURABLE = durable.NAME
+PEERS = (ECHO, DURABLE, "intake")  # measured in turn, on the same bodies
 WARM_UP = 200
 
 
 def rpc_phase(calls: int, callers: int, profile_dir=None) -> dict:
-    """``intake.submit_nomination`` beside the echo service, sequentially and with ``callers`` at once.
+    """``intake.submit_nomination`` beside the bare echo and the durable echo, sequentially and with
+    ``callers`` at once.
 
     Review and notify are started (so their event queues are bound, and each submission's event is
-    published and confirmed as in production) and stopped again: the figures are intake's own.
+    published and confirmed as in production) and stopped again: the figures are intake's own. The
+    durable echo's events go to a queue bound here, which nobody consumes.
     """
     with Sandbox("tdkt_bench_rpc") as sandbox:
+        sandbox.env[durable.URL_VARIABLE] = sandbox.schema(DURABLE)
         system = sandbox.system()
         try:
             system.start(SERVICES)
             for service in ("review", "notify"):
                 system.kill(service, 15)
+            _bind_sink(sandbox.env["AMQP_URI"], DURABLE)
             system.start_service(ECHO, "tests.bench.echo:EchoService")
+            system.start_service(DURABLE, "tests.bench.durable:DurableEchoService")
             system.wait_ready(ECHO, queues=[f"rpc-{ECHO}"])
+            system.wait_ready(DURABLE, queues=[f"rpc-{DURABLE}"])
             uow = standalone_uow("intake", INTAKE_MIGRATIONS, load_settings(sandbox.env))
             token = intake_handlers.issue_unit_token("dv001", uow, utcnow())
             uow.close()
@@ -44,15 +52,15 @@ def rpc_phase(calls: int, callers: int, profile_dir=None) -> dict:
 
             results = {}
             warm_up = take(WARM_UP)
-            for name in (ECHO, "intake"):  # warm both up (connections, caches, the database)
+            for name in PEERS:  # warm each up (connections, caches, the database)
                 call_all(amqp, name, "submit_nomination", warm_up, callers, token)
             for concurrency in (1, callers):
-                for name in (ECHO, "intake"):  # the same bodies, new ones for intake (no duplicates)
+                for name in PEERS:  # the same bodies, new ones for intake (no duplicates)
                     work = take(calls) if name == "intake" else workload.nominations("dv001", calls)
                     profiler = None
                     if profile_dir is not None and name == "intake" and concurrency == callers:
                         profiler = Profiler({"intake": system.processes["intake"].pid}, profile_dir, "rpc")
-                    pids = {"intake": system.processes["intake"].pid, ECHO: system.processes[ECHO].pid,
+                    pids = {**{peer: system.processes[peer].pid for peer in PEERS},
                             "driver": os.getpid(), "RabbitMQ": _pids("beam.smp"), "PostgreSQL": _pids("postgres")}
                     before, machine_before = _cpu(pids), machine_busy_seconds()
                     result = call_all(amqp, name, "submit_nomination", work, concurrency, token)
@@ -63,10 +71,26 @@ def rpc_phase(calls: int, callers: int, profile_dir=None) -> dict:
                     results[f"{name}_{concurrency}"] = result
                     if profiler is not None:
                         results["profile"] = profiler.stop()
-            results["peak_rss_mb"] = {name: round(system.peak_rss(name) / 2**20, 1) for name in ("intake", ECHO)}
+            results["peak_rss_mb"] = {name: round(system.peak_rss(name) / 2**20, 1) for name in PEERS}
             return results
         finally:
             system.stop()
+
+
+def _bind_sink(amqp_uri: str, service: str):
+    """A durable queue bound to every event of ``service``, so its confirmed publishes are routed."""
+    from kombu import Connection, Queue
+
+    from shared.platform.messaging import event_exchange
+
+    with Connection(amqp_uri) as connection:
+        Queue(f"bench-sink-{service}", exchange=event_exchange(service), routing_key="#",
+              durable=True)(connection.default_channel).declare()
+
+
+def _statements(system) -> dict:
+    """SQL statements each service has sent so far (its ``tdkt_sql_statements_total``)."""
+    return {s: int(system.metric(s, "tdkt_sql_statements_total")) for s in SERVICES}
 
 
 def _pids(name: str) -> list[int]:
@@ -94,7 +118,7 @@ def _cpu(pids: dict, postgres_now=None) -> dict:
 def year_end_phase(units: int, per_unit: int, callers: int, profile_dir=None) -> dict:
     """One year-end run of ``units`` x ``per_unit`` nominations; fresh services, so peaks are its own."""
     with Sandbox("tdkt_bench") as sandbox:
-        sink, system = sandbox.mail_sink(), sandbox.system()
+        sink, system = sandbox.mail_sink(), sandbox.system(http=True)
         run = None
         try:
             sink.start()
@@ -107,9 +131,11 @@ def year_end_phase(units: int, per_unit: int, callers: int, profile_dir=None) ->
                                     str(units * per_unit))
             pids = {**{s: system.processes[s].pid for s in SERVICES}, "mail sink": sink.process.pid,
                     "driver": os.getpid(), "RabbitMQ": _pids("beam.smp"), "PostgreSQL": _pids("postgres")}
+            statements_before = _statements(system)
             cpu_before, machine_before = _cpu(pids), machine_busy_seconds()
             result = run.run()
             cpu_after, machine_after = _cpu(pids, _pids("postgres")), machine_busy_seconds()
+            statements = {s: after - statements_before[s] for s, after in _statements(system).items()}
             cpu = {name: cpu_after[name] - cpu_before[name] for name in pids}
             busy = machine_after[0] - machine_before[0]
             cpu["rest of the machine"] = busy - sum(cpu.values())
@@ -121,6 +147,7 @@ def year_end_phase(units: int, per_unit: int, callers: int, profile_dir=None) ->
             result.update(run.verify())
             result["broker"] = run.broker_messages()
             seconds = result["seconds"]
+            result["sql_statements"] = statements
             result["nominations_per_second"] = round(result["nominations"] / seconds, 1)
             result["messages_per_second"] = round(result["broker"]["published"] / seconds, 1)
             result["mails_per_second"] = round(result["mails_received"] / seconds, 1)

@@ -25,6 +25,10 @@ def test_a_tiny_year_end_run_counts_every_vote_and_every_mail_once_and_reports_t
     assert run["broker"]["published"] > 0 and all(mb > 0 for mb in run["peak_rss_mb"].values())
     assert set(run["cpu_seconds"]) >= {"intake", "review", "notify", "RabbitMQ", "PostgreSQL"}
 
+    # every statement the services sent during the run is counted (each nomination takes several)
+    assert sum(run["sql_statements"].values()) > 5 * run["nominations"]
+    run["per_nomination"] = report.per_nomination(run, None)
+    assert run["per_nomination"]["bus_messages"] > 1
     results = {"machine": report.machine(), "rpc": None, "year_end": [run]}
     results["targets"] = report.targets(results)
     assert {c["target"]: c["met"] for c in results["targets"]}["every mail once, none failed, no dead letter (20)"]
@@ -36,12 +40,15 @@ def test_a_tiny_year_end_run_counts_every_vote_and_every_mail_once_and_reports_t
 def test_the_rpc_phase_measures_intake_beside_the_echo_service_with_the_same_callers():
     rpc = runs.rpc_phase(calls=20, callers=4)
 
-    for name in ("intake", runs.ECHO):
+    for name in ("intake", runs.ECHO, runs.DURABLE):
         assert rpc[f"{name}_1"]["calls"] == rpc[f"{name}_4"]["calls"] == 20
         assert 0 < rpc[f"{name}_4"]["p50_ms"] <= rpc[f"{name}_4"]["p99_ms"]
+        assert rpc[f"{name}_4"]["cpu_seconds"][name] > 0
     checks = report.targets({"rpc": rpc})
-    assert [c["target"] for c in checks][:2] == ["submit throughput >= 0.8 x echo (1 caller(s))",
-                                                 "submit p99 <= 3 x echo p99 (1 caller(s))"]
+    assert [c["target"] for c in checks][:3] == ["submit throughput >= 0.8 x durable echo (1 caller(s))",
+                                                 "submit throughput >= 0.5 x bare echo (1 caller(s))",
+                                                 "submit p99 <= 2 x durable echo p99 (1 caller(s))"]
+    assert "| durable echo | 4 |" in report.markdown({"machine": report.machine(), "rpc": rpc})
 
 
 def test_a_clerk_whose_nomination_is_refused_ends_the_run_at_once_with_the_error(monkeypatch):
