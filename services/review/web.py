@@ -168,23 +168,30 @@ class BallotPage(DependencyProvider):
         with Session(self.store.engine) as session:
             last_audit = session.execute(sa.select(sa.func.max(audit.c.id))).scalar() or 0
         vote = page.build_vote(token, choices, written, ballot["sitting"].get("public_key"))
+        receipt = page.receipt_of(vote)
         self.publish(vote)
-        outcome = self.wait(sitting_id, member_id, ballots.fingerprint(token), last_audit)
+        outcome = self.wait(sitting_id, member_id, ballots.fingerprint(token), last_audit, receipt)
         if outcome == "recorded":
-            return self.message("recorded", lang, token, ballot, ok=True, receipt=page.receipt_of(vote))
+            return self.message("recorded", lang, token, ballot, ok=True, receipt=receipt)
         if outcome is None:
             return self.message("pending", lang, token, ballot, ok=True)
         raise Refusal("409 Conflict", page.REFUSALS.get(outcome, "foreign"), ballot, casting=True)
 
-    def wait(self, sitting_id, member_id, digest, after_audit) -> str | None:
-        """``recorded``, review's reason for refusing the vote, or None if review said nothing in time."""
+    def wait(self, sitting_id, member_id, digest, after_audit, receipt=None) -> str | None:
+        """``recorded``, review's reason for refusing the vote, or None if review said nothing in time.
+
+        A sealed vote is recorded when its own ``receipt`` is among the sitting's: the member's roster row
+        says only that *a* ballot of theirs was counted, perhaps another one (a second tap on the button,
+        a second tab) while this one is refused as already voted, and its receipt is never published."""
         deadline = time.monotonic() + WAIT_SECONDS
         marker = f"member={member_id} token={digest}"
         while time.monotonic() < deadline:
             with Session(self.store.engine) as session:
                 repo = Reviews(session)
-                member = next((m for m in repo.roster_of(sitting_id) if m["member_id"] == member_id), None)
-                if member and member["voted"]:
+                if receipt is not None:
+                    if repo.has_receipt(sitting_id, receipt):
+                        return "recorded"
+                elif any(m["member_id"] == member_id and m["voted"] for m in repo.roster_of(sitting_id)):
                     return "recorded"
                 refused = session.execute(sa.select(audit.c.detail).where(
                     audit.c.id > after_audit, audit.c.sitting_id == sitting_id,

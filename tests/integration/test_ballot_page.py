@@ -105,3 +105,31 @@ def test_a_token_past_its_sittings_deadline_is_refused_as_expired(page):
     expired = requests.get(f"http://127.0.0.1:{port}/ballot/{issued['m-vp-3']['ballot_token']}", timeout=10)
     assert (expired.status_code, "hết hạn" in expired.text) == (410, True) or \
         (expired.status_code, "đã kết thúc" in expired.text) == (409, True)
+
+
+def test_a_cast_overtaken_by_another_of_the_members_ballots_shows_no_receipt(page):
+    """A member taps "Bỏ phiếu" twice (a phone, a slow answer), or votes in two tabs: the other ballot
+    is counted while this POST is in flight, and review refuses this one as already voted. The page must
+    not say "recorded" with this ballot's receipt: the member would not find it in the list published at
+    the close and believe their vote was dropped."""
+    import re
+
+    from services.review.web import BallotPage
+
+    review, port, sitting_id, issued = page
+    token = issued["m-vp-1"]["ballot_token"]
+    ballot_page_dep = next(dep for dep in review.container.dependencies if isinstance(dep, BallotPage))
+    publish = ballot_page_dep.publish
+
+    def overtaken(payload):  # the member's other POST reaches review first
+        review.vote(token, {"n-1": "approve", "n-2": "reject"})
+        publish(payload)
+
+    ballot_page_dep.publish = overtaken
+    answer = requests.post(f"http://127.0.0.1:{port}/ballot/{token}", timeout=30,
+                           data=form_of(token, action="cast", **{"n-1": "approve", "n-2": "reject"}))
+    review.call("close_sitting", sitting_id)
+    published = wait_until(lambda: review.events("receipts_published"))[0]["codes"]
+    shown = re.findall(r"[0-9A-Z]{4}(?:-[0-9A-Z]{4}){3}", answer.text)
+    assert len(published) == 1 and not set(shown) - set(published)
+    assert answer.status_code == 409 and "đã bỏ phiếu" in answer.text
