@@ -133,3 +133,33 @@ def test_a_cast_overtaken_by_another_of_the_members_ballots_shows_no_receipt(pag
     shown = re.findall(r"[0-9A-Z]{4}(?:-[0-9A-Z]{4}){3}", answer.text)
     assert len(published) == 1 and not set(shown) - set(published)
     assert answer.status_code == 409 and "đã bỏ phiếu" in answer.text
+
+
+def test_a_malformed_request_line_never_writes_its_token_anywhere_and_its_error_says_nothing_of_the_server(
+        page, capfd, caplog):
+    """Python's http.server answers a request line it cannot parse itself and writes that line, the
+    member's token with it, straight to stderr, past the service's logs and their redaction."""
+    import socket
+
+    review, port, sitting_id, issued = page
+    token = issued["m-vp-1"]["ballot_token"]
+    caplog.set_level(logging.DEBUG)
+
+    def raw(request: bytes) -> bytes:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(request)
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        return answer
+
+    answers = [raw(f"GET /ballot/{token} HTTP/1.1 x\r\n\r\n".encode()),
+               raw(f"GET /ballot/{token} HTTP/2.0\r\n\r\n".encode()),
+               raw(f"GET /ballot/{token} HTTP/1.1\r\n".encode() + b"X: y\r\n" * 120 + b"\r\n")]
+    written = capfd.readouterr()
+    assert token not in written.out + written.err
+    assert not [r for r in caplog.records if token in r.getMessage()]
+    for answer in answers:
+        assert b"Python" not in answer and b"BaseHTTP" not in answer and b"Error code explanation" not in answer
+        assert answer.startswith(b"HTTP/1.") and b"X-Content-Type-Options: nosniff" in answer
+        assert b"Cache-Control: no-store" in answer and b"Content-Security-Policy: default-src 'none'" in answer
