@@ -163,3 +163,26 @@ def test_a_malformed_request_line_never_writes_its_token_anywhere_and_its_error_
         assert b"Python" not in answer and b"BaseHTTP" not in answer and b"Error code explanation" not in answer
         assert answer.startswith(b"HTTP/1.") and b"X-Content-Type-Options: nosniff" in answer
         assert b"Cache-Control: no-store" in answer and b"Content-Security-Policy: default-src 'none'" in answer
+
+
+def test_a_nomination_withdrawn_while_the_sitting_is_open_is_marked_so_on_the_ballot(page):
+    """The unit withdraws a dossier after the sitting was convened: it stays on the agenda (every ballot
+    covers every item) but its marks are ignored. A member must not read it as a dossier to decide."""
+    import uuid
+
+    from nameko.testing.services import entrypoint_waiter
+
+    review, port, sitting_id, issued = page
+    with entrypoint_waiter(review.container, "on_nomination_withdrawn", timeout=15):
+        review.intake("nomination_withdrawn", {"nomination_id": "n-2", "unit_id": "vp", "reason": "rút"},
+                      str(uuid.uuid4()), {})
+    url = issued["m-vp-1"]["ballot_url"]
+    shown = requests.get(url, timeout=10).text
+    article = shown[shown.index('id="n-n-2"'):]
+    article = article[:article.index("</article>")]
+    assert "Đơn vị đã rút hồ sơ này" in article and "Đơn vị đã rút" not in shown[:shown.index('id="n-n-2"')]
+    assert "withdrawn it" in requests.get(url + "?lang=en", timeout=10).text
+    token = issued["m-vp-1"]["ballot_token"]
+    confirm = requests.post(url, data=form_of(token, action="review", **{"n-1": "approve", "n-2": "approve"}),
+                            timeout=10).text
+    assert "Đơn vị đã rút hồ sơ này" in confirm
