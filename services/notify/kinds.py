@@ -187,17 +187,21 @@ def sitting_outcomes(closed: dict, event_id: str) -> list[MailRequest]:
         if result.get("outcome") in SITTING_RESULTS and result.get("contact_email"):
             by_contact.setdefault(str(result["contact_email"]).strip(), []).append(result)
     requests = []
-    for contact, results in sorted(by_contact.items()):  # one unit, one contact address
+    for contact, results in sorted(by_contact.items()):  # a unit's contact; rarely, one clerk's several units
+        units = list(dict.fromkeys(r.get("unit_name") or r.get("unit_id") or "" for r in
+                                   sorted(results, key=lambda r: r.get("unit_name") or r.get("unit_id") or "")))
         rows = [{"nominee_name": r.get("nominee_name") or "", "award_name": AWARD_NAMES.get(r.get("award_code"),
                  r.get("award_code") or ""), "approve": r.get("approve"), "members": r.get("members"),
                  "required": r.get("required"), "reject": r.get("reject"), "abstain": r.get("abstain"),
                  "outcome_vi": SITTING_RESULTS[r["outcome"]][0], "outcome_en": SITTING_RESULTS[r["outcome"]][1],
-                 "reasons": list(r.get("reasons") or []), "nomination_id": r.get("nomination_id")}
-                for r in sorted(results, key=lambda r: (r.get("award_code") or "", r.get("nominee_name") or ""))]
+                 "reasons": list(r.get("reasons") or []), "nomination_id": r.get("nomination_id"),
+                 "unit_name": (r.get("unit_name") or r.get("unit_id") or "") if len(units) > 1 else None}
+                for r in sorted(results, key=lambda r: (r.get("unit_name") or r.get("unit_id") or "",
+                                                        r.get("award_code") or "", r.get("nominee_name") or ""))]
         first = results[0]
         context = {"council_name": council_name, "sitting_id": closed["sitting_id"],
                    "sitting_date": vietnam_date(closed.get("closed_at")), "unit_id": first.get("unit_id") or "",
-                   "unit_name": first.get("unit_name") or first.get("unit_id") or "", "rows": rows,
+                   "unit_name": ", ".join(units), "rows": rows,
                    "quorum_met": closed.get("quorum_met"), "participants": closed.get("participants")}
         requests.append(MailRequest(event_id, SITTING_OUTCOMES, Recipient(contact), context))
     return requests
