@@ -14,7 +14,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import eventlet
 import sqlalchemy as sa
@@ -51,6 +51,9 @@ class BallotPage(DependencyProvider):
         self.key, self.amqp_uri = settings.secret_key, settings.council_amqp_uri or self.container.config["AMQP_URI"]
         self.store = next(dep for dep in self.container.dependencies if isinstance(dep, Store))
         self._publish = None
+        # the path members see review under (a proxy may serve it at https://portal/tdkt/ and strip /tdkt):
+        # every link and form of the page stays under it, as the invitation's link does
+        self.root = urlsplit(settings.public_url).path.rstrip("/")
 
     def http_mounts(self):
         return {"/ballot/": self.app, "/ballot-static/": self.static}
@@ -125,8 +128,8 @@ class BallotPage(DependencyProvider):
                 "sitting_date": page.vietnam_date(sitting["convened_at"], with_time=False),
                 "deadline": page.vietnam_date(sitting["deadline"]),
                 "members": sitting["members_total"],
-                "action": f"/ballot/{quote(token)}{suffix}", "csrf": page.csrf_field(self.key, token),
-                "switch_url": f"/ballot/{quote(token)}" + ("" if lang == "en" else "?lang=en")}
+                "action": f"{self.root}/ballot/{quote(token)}{suffix}", "csrf": page.csrf_field(self.key, token),
+                "switch_url": f"{self.root}/ballot/{quote(token)}" + ("" if lang == "en" else "?lang=en")}
 
     def show(self, token, lang, form, environ, missing=()) -> bytes:
         ballot = self.ballot(token, lang)
@@ -140,7 +143,7 @@ class BallotPage(DependencyProvider):
                 if group["key"] == action[len("group:"):]:
                     choices.update({i["nomination_id"]: "approve" for i in group["items"]
                                     if i["nomination_id"] not in choices})
-        return page.render("ballot.html.j2", **self.context(token, lang, ballot), groups=groups, choices=choices,
+        return self.render("ballot.html.j2", **self.context(token, lang, ballot), groups=groups, choices=choices,
                            query=query, total=len(ids), missing=list(missing),
                            written_opinion=form.get("written_opinion") == "1")
 
@@ -158,7 +161,7 @@ class BallotPage(DependencyProvider):
             return self.show(token, lang, form, environ, [nid for nid in ids if nid not in choices])
         written = form.get("written_opinion") == "1"
         if action == "review":
-            return page.render("confirm.html.j2", **{**self.context(token, lang, ballot), "switch_url": None},
+            return self.render("confirm.html.j2", **{**self.context(token, lang, ballot), "switch_url": None},
                                groups=page.groups(ballot["items"]), choices=choices,
                                query=str(form.get("q", ""))[:200], written_opinion=written)
         return self.cast(token, lang, ballot, choices, written)
@@ -201,16 +204,19 @@ class BallotPage(DependencyProvider):
             eventlet.sleep(0.1)
         return None
 
+    def render(self, template: str, **context) -> bytes:
+        return page.render(template, root=self.root, **context)
+
     def message(self, reason: str, lang: str, token: str, ballot=None, ok=False, casting=False,
                 receipt=None) -> bytes:
         t = page.TEXT[lang]
         sitting = ballot["sitting"] if ballot else None
-        again = f"/ballot/{quote(token)}" + ("?lang=en" if lang == "en" else "") if reason == "agenda_changed" else None
+        again = f"{self.root}/ballot/{quote(token)}" + ("?lang=en" if lang == "en" else "") if reason == "agenda_changed" else None
         heading = {"recorded": t["recorded"], "pending": t["pending"]}.get(reason, t["refused"] if casting else t["title"])
         lines = [t["recorded_note"]] if reason == "recorded" else ([] if reason == "pending" else [t[reason]])
         if receipt:
             lines.append(t["receipt"].format(code=receipt))
-        return page.render("message.html.j2", lang=lang, heading=heading, lines=lines, tone="ok" if ok else "bad",
+        return self.render("message.html.j2", lang=lang, heading=heading, lines=lines, tone="ok" if ok else "bad",
                            council=ballot["council_name"] if ballot else None,
                            sitting_date=page.vietnam_date(sitting["convened_at"], False) if sitting else None,
                            again_url=again, switch_url=None)

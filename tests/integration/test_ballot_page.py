@@ -186,3 +186,32 @@ def test_a_nomination_withdrawn_while_the_sitting_is_open_is_marked_so_on_the_ba
     confirm = requests.post(url, data=form_of(token, action="review", **{"n-1": "approve", "n-2": "approve"}),
                             timeout=10).text
     assert "Đơn vị đã rút hồ sơ này" in confirm
+
+
+def test_behind_a_proxy_under_a_path_the_page_links_and_posts_under_that_path(
+        container_factory, rabbit_config, service_env, monkeypatch):
+    """``TDKT_PUBLIC_URL=https://portal.example.vn/tdkt``: the proxy strips ``/tdkt`` before review. The
+    form, the stylesheet and the language switch must stay under ``/tdkt``: a form posting to the portal's
+    own ``/ballot/TOKEN`` loses the vote and hands the token to another application's access log."""
+    import re
+
+    port = free_port()
+    monkeypatch.setenv("TDKT_HTTP_PORT", str(port))
+    monkeypatch.setenv("TDKT_PUBLIC_URL", "https://portal.example.vn/tdkt/")
+    from services.review.service import ReviewService
+    container = container_factory(ReviewService, rabbit_config)
+    container.start()
+    review = Review(container, rabbit_config)
+    try:
+        review.call("load_directory", directory(unit_members=3))
+        review.submit(submitted("n-1", "LDTT"))
+        sitting_id = review.call("convene_sitting", "hd-vp", TOMORROW)["sitting_id"]
+        ballot = wait_until(lambda: review.ballots(sitting_id).get("m-vp-1"))
+        token = ballot["ballot_token"]
+        assert ballot["ballot_url"] == f"https://portal.example.vn/tdkt/ballot/{token}"
+        shown = requests.get(f"http://127.0.0.1:{port}/ballot/{token}", timeout=10).text  # as the proxy forwards
+        links = re.findall(r'(?:href|action)="([^"]+)"', shown)
+        assert f'action="/tdkt/ballot/{token}"' in shown and 'href="/tdkt/ballot-static/ballot.css"' in shown
+        assert all(link.startswith(("/tdkt/", "#")) for link in links), links
+    finally:
+        review.close()
