@@ -107,6 +107,14 @@ def groups(items: list[dict], query: str = "") -> list[dict]:
     return list(grouped.values())
 
 
+def approve_rest(groups: list[dict], key: str, choices: dict[str, str]) -> dict[str, str]:
+    """"Approve all remaining in this group": the group's unmarked items the member sees, never one the
+    filter hides (the button stands under a heading that counts only those shown)."""
+    rest = {item["nomination_id"]: "approve" for group in groups if group["key"] == key
+            for item in group["items"] if item["shown"] and item["nomination_id"] not in choices}
+    return {**choices, **rest}
+
+
 def agenda_item(case: dict, unit_name: str | None, lang: str) -> dict:
     """One item of the page from review's case (its nominee and dossier)."""
     nominee, dossier = case.get("nominee") or {}, case.get("dossier") or {}

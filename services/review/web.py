@@ -139,10 +139,7 @@ class BallotPage(DependencyProvider):
         action = str(form.get("action", ""))
         groups = page.groups(ballot["items"], query)
         if action.startswith("group:"):  # approve all remaining in this group
-            for group in groups:
-                if group["key"] == action[len("group:"):]:
-                    choices.update({i["nomination_id"]: "approve" for i in group["items"]
-                                    if i["nomination_id"] not in choices})
+            choices = page.approve_rest(groups, action[len("group:"):], choices)
         return self.render("ballot.html.j2", **self.context(token, lang, ballot), groups=groups, choices=choices,
                            query=query, total=len(ids), missing=list(missing),
                            written_opinion=form.get("written_opinion") == "1")

@@ -13,20 +13,28 @@ from tests.harness import free_port, wait_until
 from tests.integration.review_support import TOMORROW, Review, directory, submitted
 
 
-@pytest.fixture
-def page(container_factory, rabbit_config, service_env, monkeypatch):
+def convened(container_factory, rabbit_config, monkeypatch, nominations=(("n-1", "LDTT"), ("n-2", "CSTDCS")),
+             public_url=None):
+    """A review container serving the page on a port of its own, and a sitting of council hd-vp (three
+    members) convened on ``nominations``: ``(review, port, sitting_id, ballots by member)``."""
     port = free_port()
     monkeypatch.setenv("TDKT_HTTP_PORT", str(port))
-    monkeypatch.setenv("TDKT_PUBLIC_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("TDKT_PUBLIC_URL", public_url or f"http://127.0.0.1:{port}")
     from services.review.service import ReviewService
     container = container_factory(ReviewService, rabbit_config)
     container.start()
     review = Review(container, rabbit_config)
     review.call("load_directory", directory(unit_members=3))
-    for nomination_id, award in (("n-1", "LDTT"), ("n-2", "CSTDCS")):
+    for nomination_id, award in nominations:
         review.submit(submitted(nomination_id, award))
     sitting_id = review.call("convene_sitting", "hd-vp", TOMORROW)["sitting_id"]
     issued = wait_until(lambda: len(review.ballots(sitting_id)) == 3 and review.ballots(sitting_id))
+    return review, port, sitting_id, issued
+
+
+@pytest.fixture
+def page(container_factory, rabbit_config, service_env, monkeypatch):
+    review, port, sitting_id, issued = convened(container_factory, rabbit_config, monkeypatch)
     yield review, port, sitting_id, issued
     review.close()
 
@@ -195,23 +203,33 @@ def test_behind_a_proxy_under_a_path_the_page_links_and_posts_under_that_path(
     own ``/ballot/TOKEN`` loses the vote and hands the token to another application's access log."""
     import re
 
-    port = free_port()
-    monkeypatch.setenv("TDKT_HTTP_PORT", str(port))
-    monkeypatch.setenv("TDKT_PUBLIC_URL", "https://portal.example.vn/tdkt/")
-    from services.review.service import ReviewService
-    container = container_factory(ReviewService, rabbit_config)
-    container.start()
-    review = Review(container, rabbit_config)
+    review, port, sitting_id, issued = convened(container_factory, rabbit_config, monkeypatch, [("n-1", "LDTT")],
+                                                "https://portal.example.vn/tdkt/")
     try:
-        review.call("load_directory", directory(unit_members=3))
-        review.submit(submitted("n-1", "LDTT"))
-        sitting_id = review.call("convene_sitting", "hd-vp", TOMORROW)["sitting_id"]
-        ballot = wait_until(lambda: review.ballots(sitting_id).get("m-vp-1"))
+        ballot = issued["m-vp-1"]
         token = ballot["ballot_token"]
         assert ballot["ballot_url"] == f"https://portal.example.vn/tdkt/ballot/{token}"
         shown = requests.get(f"http://127.0.0.1:{port}/ballot/{token}", timeout=10).text  # as the proxy forwards
         links = re.findall(r'(?:href|action)="([^"]+)"', shown)
         assert f'action="/tdkt/ballot/{token}"' in shown and 'href="/tdkt/ballot-static/ballot.css"' in shown
         assert all(link.startswith(("/tdkt/", "#")) for link in links), links
+    finally:
+        review.close()
+
+
+def test_approve_all_remaining_in_a_filtered_group_approves_only_the_dossiers_shown(
+        container_factory, rabbit_config, service_env, monkeypatch):
+    """A member filters a group down to the dossier they have read and presses "approve all remaining in
+    this group" under a heading that counts the dossiers shown: the one filtered out stays unmarked,
+    never approved unseen."""
+    review, port, sitting_id, issued = convened(container_factory, rabbit_config, monkeypatch,
+                                                [("n-1", "LDTT"), ("n-3", "LDTT")])
+    try:
+        ballot = issued["m-vp-1"]
+        shown = requests.post(ballot["ballot_url"], timeout=10, data=form_of(
+            ballot["ballot_token"], action="group:vp/LDTT", q="Người n-1")).text
+        assert "Hội đồng vp" in shown and "(1)</h3>" in shown  # the group's heading counts one dossier
+        assert 'name="n-1" value="approve" checked' in shown
+        assert 'name="n-3" value="approve"' not in shown  # filtered out: not marked, not even hidden
     finally:
         review.close()
