@@ -208,7 +208,8 @@ class BallotPage(DependencyProvider):
                 receipt=None) -> bytes:
         t = page.TEXT[lang]
         sitting = ballot["sitting"] if ballot else None
-        again = f"{self.root}/ballot/{quote(token)}" + ("?lang=en" if lang == "en" else "") if reason == "agenda_changed" else None
+        again = (f"{self.root}/ballot/{quote(token)}" + ("?lang=en" if lang == "en" else "")
+                 if reason == "agenda_changed" else None)
         heading = {"recorded": t["recorded"], "pending": t["pending"]}.get(reason, t["refused"] if casting else t["title"])
         lines = [t["recorded_note"]] if reason == "recorded" else ([] if reason == "pending" else [t[reason]])
         if receipt:
