@@ -70,14 +70,30 @@ def invite(ballot: dict, requests, uow, renderer, now) -> None:
 def note_ballot(sitting_id: str, member_id: str | None, uow, now, requests=(), renderer=None,
                 **values) -> None:
     """``vote_counted`` (that member) or ``sitting_closed`` (everyone): no more reminders; and the mails it
-    causes in the same transaction (the member's receipt; at a close, each unit's one outcome mail)."""
+    causes in the same transaction (the member's receipt; at a close, each unit's one outcome mail).
+    ``requests`` may be a function of the sitting's kept ballot (:func:`queue_for_sitting`)."""
     with uow:
         if not uow.claim_message():
             return
-        Ballots(uow.session).mark(sitting_id, member_id, uow.message_id, now, **values)
+        ballots = Ballots(uow.session)
+        ballots.mark(sitting_id, member_id, uow.message_id, now, **values)
+        if callable(requests):
+            requests = requests(ballots.issued(sitting_id))
         if requests:
             _queue(requests, uow, renderer, now)
         uow.commit()
+
+
+def queue_for_sitting(sitting_id: str, requests_for, uow, renderer, now) -> int:
+    """The mails of an event that names its sitting by id only (``receipts_published``):
+    ``requests_for(ballot)`` is given a ballot notify keeps of that sitting (its council's name, its
+    date), or None when none arrived."""
+    with uow:
+        if not uow.claim_message():
+            return 0
+        queued = _queue(requests_for(Ballots(uow.session).issued(sitting_id)), uow, renderer, now)
+        uow.commit()
+    return queued
 
 
 def remind(uow, renderer, reminders_for, before: timedelta, now) -> int:

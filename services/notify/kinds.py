@@ -7,6 +7,9 @@ from :func:`services.notify.domain.mail_key`, so a redelivered event gives the s
 Everyone concerned is told (domain brief, "Public disclosure and notification"; NĐ 98 Art. 32): members
 with their ballot and before its deadline, the unit and the nominee of every outcome with the tally and
 the reasons.
+
+Long because every mail review's events cause is decided here, each naming its sitting, council, unit,
+nominee and award from the event (or the sitting's kept ballot) the same way.
 """
 from __future__ import annotations
 
@@ -100,16 +103,23 @@ def ballot_context(ballot: dict) -> dict:
               for item in ballot["agenda"]]
     ids = [item["nomination_id"] for item in agenda]
     token, public_key = ballot["ballot_token"], ballot.get("public_key")
-    council_name = ballot.get("council_name") or ballot["council_id"]
-    sitting_date = vietnam_date(ballot.get("convened_at"))
-    return {"sitting_id": ballot["sitting_id"], "council_id": ballot["council_id"], "council_name": council_name,
-            "sitting_date": sitting_date,
-            "sitting_name": f"{council_name} ngày {sitting_date}" if sitting_date else council_name,
+    return {"sitting_id": ballot["sitting_id"], "council_id": ballot["council_id"], **sitting_names(ballot, ""),
             "member_name": ballot["member"].get("name") or "", "deadline": ballot["deadline"],
             "deadline_vi": vietnam_time(ballot["deadline"]), "agenda": agenda, "groups": agenda_groups(agenda),
             "ballot_token": token, "ballot_url": ballot.get("ballot_url"), "public_key": public_key,
             "sealed_content": sealed_content(ids), "vote_command": vote_command(token, ids, public_key),
             "vote_payload": vote_payload(token, ids, public_key)}
+
+
+def sitting_names(ballot: dict | None, sitting_id: str, council_id: str | None = None) -> dict:
+    """How a mail names a sitting: its council and date (``"Hội đồng ... ngày 01/12/2026"``) from a
+    ``ballot_issued`` of it; the council's id, else the sitting's, when notify has none of its ballots."""
+    ballot = ballot or {}
+    council, date = ballot.get("council_name") or ballot.get("council_id") or council_id or "", None
+    if ballot.get("convened_at"):
+        date = vietnam_date(ballot["convened_at"])
+    return {"council_name": council, "sitting_date": date,
+            "sitting_name": (f"{council} ngày {date}" if council and date else council) or sitting_id}
 
 
 def _to_member(ballot: dict, kind: str, event_id: str) -> list[MailRequest]:
@@ -128,21 +138,22 @@ def reminder(ballot: dict, event_id: str) -> list[MailRequest]:
     return _to_member(ballot, REMINDER, event_id)
 
 
-def receipt(event: dict, event_id: str) -> list[MailRequest]:
-    """``review.vote_counted`` -> the member gets the receipt of their counted ballot (nothing of how
-    they voted); none for a vote counted before receipts, which names no address."""
+def receipt(event: dict, event_id: str, ballot: dict | None = None) -> list[MailRequest]:
+    """``review.vote_counted`` -> the member gets the receipt of their counted ballot (nothing of how they
+    voted; none for a vote counted before receipts). ``ballot``: a kept ``ballot_issued`` that names it."""
     member = event.get("member")
     if not member or not event.get("receipt"):
         return []
     context = {"sitting_id": event["sitting_id"], "member_name": member.get("name") or "",
-               "receipt": event["receipt"]}
+               "receipt": event["receipt"], **sitting_names(ballot, event["sitting_id"])}
     return [MailRequest(event_id, RECEIPT, Recipient(member["email"], member.get("name")), context)]
 
 
-def receipts(published: dict, event_id: str) -> list[MailRequest]:
-    """``review.receipts_published`` -> every member of the roster gets the receipts counted, without
-    names: each finds their own, and the list is as long as the ballots counted."""
+def receipts(published: dict, event_id: str, ballot: dict | None = None) -> list[MailRequest]:
+    """``review.receipts_published`` -> every member gets the receipts counted, without names: each finds
+    their own, and the list is as long as the ballots counted (``ballot``: as above)."""
     context = {"sitting_id": published["sitting_id"], "council_id": published["council_id"],
+               **sitting_names(ballot, published["sitting_id"], published["council_id"]),
                "codes": list(published["codes"]), "ballots_counted": published["ballots_counted"],
                "members_total": len(published["members"])}
     return [MailRequest(event_id, RECEIPTS, Recipient(m["email"], m.get("name")),
@@ -187,17 +198,21 @@ def sitting_outcomes(closed: dict, event_id: str) -> list[MailRequest]:
         if result.get("outcome") in SITTING_RESULTS and result.get("contact_email"):
             by_contact.setdefault(str(result["contact_email"]).strip(), []).append(result)
     requests = []
-    for contact, results in sorted(by_contact.items()):  # one unit, one contact address
+    for contact, results in sorted(by_contact.items()):  # a unit's contact; rarely, one clerk's several units
+        units = list(dict.fromkeys(r.get("unit_name") or r.get("unit_id") or "" for r in
+                                   sorted(results, key=lambda r: r.get("unit_name") or r.get("unit_id") or "")))
         rows = [{"nominee_name": r.get("nominee_name") or "", "award_name": AWARD_NAMES.get(r.get("award_code"),
                  r.get("award_code") or ""), "approve": r.get("approve"), "members": r.get("members"),
                  "required": r.get("required"), "reject": r.get("reject"), "abstain": r.get("abstain"),
                  "outcome_vi": SITTING_RESULTS[r["outcome"]][0], "outcome_en": SITTING_RESULTS[r["outcome"]][1],
-                 "reasons": list(r.get("reasons") or []), "nomination_id": r.get("nomination_id")}
-                for r in sorted(results, key=lambda r: (r.get("award_code") or "", r.get("nominee_name") or ""))]
+                 "reasons": list(r.get("reasons") or []), "nomination_id": r.get("nomination_id"),
+                 "unit_name": (r.get("unit_name") or r.get("unit_id") or "") if len(units) > 1 else None}
+                for r in sorted(results, key=lambda r: (r.get("unit_name") or r.get("unit_id") or "",
+                                                        r.get("award_code") or "", r.get("nominee_name") or ""))]
         first = results[0]
         context = {"council_name": council_name, "sitting_id": closed["sitting_id"],
                    "sitting_date": vietnam_date(closed.get("closed_at")), "unit_id": first.get("unit_id") or "",
-                   "unit_name": first.get("unit_name") or first.get("unit_id") or "", "rows": rows,
+                   "unit_name": ", ".join(units), "rows": rows,
                    "quorum_met": closed.get("quorum_met"), "participants": closed.get("participants")}
         requests.append(MailRequest(event_id, SITTING_OUTCOMES, Recipient(contact), context))
     return requests

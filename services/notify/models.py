@@ -154,6 +154,13 @@ class Ballots:
             query = query.where(ballots.c.member_id == member_id)
         self.session.execute(query.values(**values))
 
+    def issued(self, sitting_id: str) -> dict | None:
+        """A ``ballot_issued`` payload of the sitting (any member's: each names the council and the date),
+        or None when none has arrived yet."""
+        payloads = self.session.execute(sa.select(ballots.c.payload).where(
+            ballots.c.sitting_id == sitting_id, ballots.c.member_id != WHOLE_SITTING).limit(3)).scalars()
+        return next((payload for payload in payloads if payload), None)
+
     def _placeholder(self, sitting_id, member_id, event_id, now) -> None:
         insert_new(self.session, ballots, sitting_id=sitting_id, member_id=member_id, event_id=event_id,
                    deadline=now, payload={}, voted=False, closed=False, reminded=False)

@@ -1,5 +1,6 @@
 """Nameko entrypoints of notify: load the event, call one handler."""
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from shared.platform.rpc import rpc
@@ -69,7 +70,7 @@ class NotifyService:
     def on_vote_counted(self, payload):
         vote = schemas.load(schemas.VoteCounted, payload)
         handlers.note_ballot(vote["sitting_id"], vote["member_id"], self.uow, utcnow(),
-                             kinds.receipt(vote, self.uow.message_id), self.renderer, voted=True)
+                             partial(kinds.receipt, vote, self.uow.message_id), self.renderer, voted=True)
 
     @inbox_event_handler(contract.REVIEW, contract.SITTING_CLOSED)
     def on_sitting_closed(self, payload):
@@ -80,7 +81,8 @@ class NotifyService:
     @inbox_event_handler(contract.REVIEW, contract.RECEIPTS_PUBLISHED)
     def on_receipts_published(self, payload):
         published = schemas.load(schemas.ReceiptsPublished, payload)
-        handlers.queue_mails(kinds.receipts(published, self.uow.message_id), self.uow, self.renderer, utcnow())
+        handlers.queue_for_sitting(published["sitting_id"], partial(kinds.receipts, published, self.uow.message_id),
+                                   self.uow, self.renderer, utcnow())
 
     @inbox_event_handler(contract.REVIEW, contract.NOMINATION_ADVANCED)
     def on_nomination_advanced(self, payload):

@@ -107,11 +107,20 @@ def groups(items: list[dict], query: str = "") -> list[dict]:
     return list(grouped.values())
 
 
+def approve_rest(groups: list[dict], key: str, choices: dict[str, str]) -> dict[str, str]:
+    """"Approve all remaining in this group": the group's unmarked items the member sees, never one the
+    filter hides (the button stands under a heading that counts only those shown)."""
+    rest = {item["nomination_id"]: "approve" for group in groups if group["key"] == key
+            for item in group["items"] if item["shown"] and item["nomination_id"] not in choices}
+    return {**choices, **rest}
+
+
 def agenda_item(case: dict, unit_name: str | None, lang: str) -> dict:
     """One item of the page from review's case (its nominee and dossier)."""
     nominee, dossier = case.get("nominee") or {}, case.get("dossier") or {}
     gender = {"female": ("Nữ", "Female"), "male": ("Nam", "Male")}.get(nominee.get("gender"))
     return {"nomination_id": case["nomination_id"], "unit_id": case["unit_id"],
+            "withdrawn": case.get("state") == "withdrawn",  # still on the agenda, its marks ignored
             "unit_name": unit_name or case["unit_id"], "award_code": case["award_code"],
             "award_name": AWARD_NAMES.get(case["award_code"], case["award_code"]), "award_year": case["award_year"],
             "nominee_name": nominee.get("name") or "", "collective": nominee.get("kind") == "collective",
@@ -160,7 +169,9 @@ TEXT = {
            "too_large": "Nội dung gửi lên quá lớn.", "not_found": "Không tìm thấy trang.",
            "method": "Phương thức không được hỗ trợ.", "failed": "Hệ thống tạm thời không xử lý được yêu cầu; "
            "phiếu chưa được gửi. Vui lòng thử lại sau ít phút.", "vote_again": "Mở lại phiếu bầu", "skip": "Tới danh sách hồ sơ",
-           "council": "Hội đồng", "none": "Không có", "year": "Năm", "rating": "Xếp loại"},
+           "council": "Hội đồng", "none": "Không có",
+           "withdrawn": "Đơn vị đã rút hồ sơ này sau khi phiên họp được triệu tập; ý kiến về hồ sơ này "
+           "không được tính. Phiếu vẫn cần một lựa chọn cho hồ sơ.", "year": "Năm", "rating": "Xếp loại"},
     "en": {"title": "Ballot", "lang_switch": "Tiếng Việt", "sitting": "Sitting of", "deadline": "Voting closes",
            "members": "Council members", "rule": "Approvals count against all members of the council, not those "
            "present (Decree 98/2023, Art. 30.7). Secret ballot: the system records that you voted, never your "
@@ -188,5 +199,7 @@ TEXT = {
            "sent from its own ballot page.", "too_large": "The request is too large.", "not_found": "Page not found.",
            "method": "Method not supported.", "failed": "The system could not handle the request just now; no "
            "ballot was sent. Please try again in a few minutes.", "vote_again": "Open the ballot again", "skip": "Skip to the agenda",
-           "council": "Council", "none": "None", "year": "Year", "rating": "Rating"},
+           "council": "Council", "none": "None",
+           "withdrawn": "The unit has withdrawn it since the sitting was convened; marks on it are not "
+           "counted. The ballot still needs a choice for it.", "year": "Year", "rating": "Rating"},
 }

@@ -155,6 +155,10 @@ class Reviews:
         """Record a counted ballot's receipt; False when the sitting already counted that ballot."""
         return insert_new(self.session, receipts, sitting_id=sitting_id, code=code)
 
+    def has_receipt(self, sitting_id: str, code: str) -> bool:
+        return self.session.execute(sa.select(receipts.c.code).where(
+            receipts.c.sitting_id == sitting_id, receipts.c.code == code)).first() is not None
+
     def receipts_of(self, sitting_id: str) -> list[str]:
         return list(self.session.execute(sa.select(receipts.c.code).where(receipts.c.sitting_id == sitting_id)
                                          .order_by(receipts.c.code)).scalars())

@@ -14,7 +14,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import eventlet
 import sqlalchemy as sa
@@ -51,6 +51,9 @@ class BallotPage(DependencyProvider):
         self.key, self.amqp_uri = settings.secret_key, settings.council_amqp_uri or self.container.config["AMQP_URI"]
         self.store = next(dep for dep in self.container.dependencies if isinstance(dep, Store))
         self._publish = None
+        # the path members see review under (a proxy may serve it at https://portal/tdkt/ and strip /tdkt):
+        # every link and form of the page stays under it, as the invitation's link does
+        self.root = urlsplit(settings.public_url).path.rstrip("/")
 
     def http_mounts(self):
         return {"/ballot/": self.app, "/ballot-static/": self.static}
@@ -125,8 +128,8 @@ class BallotPage(DependencyProvider):
                 "sitting_date": page.vietnam_date(sitting["convened_at"], with_time=False),
                 "deadline": page.vietnam_date(sitting["deadline"]),
                 "members": sitting["members_total"],
-                "action": f"/ballot/{quote(token)}{suffix}", "csrf": page.csrf_field(self.key, token),
-                "switch_url": f"/ballot/{quote(token)}" + ("" if lang == "en" else "?lang=en")}
+                "action": f"{self.root}/ballot/{quote(token)}{suffix}", "csrf": page.csrf_field(self.key, token),
+                "switch_url": f"{self.root}/ballot/{quote(token)}" + ("" if lang == "en" else "?lang=en")}
 
     def show(self, token, lang, form, environ, missing=()) -> bytes:
         ballot = self.ballot(token, lang)
@@ -136,11 +139,8 @@ class BallotPage(DependencyProvider):
         action = str(form.get("action", ""))
         groups = page.groups(ballot["items"], query)
         if action.startswith("group:"):  # approve all remaining in this group
-            for group in groups:
-                if group["key"] == action[len("group:"):]:
-                    choices.update({i["nomination_id"]: "approve" for i in group["items"]
-                                    if i["nomination_id"] not in choices})
-        return page.render("ballot.html.j2", **self.context(token, lang, ballot), groups=groups, choices=choices,
+            choices = page.approve_rest(groups, action[len("group:"):], choices)
+        return self.render("ballot.html.j2", **self.context(token, lang, ballot), groups=groups, choices=choices,
                            query=query, total=len(ids), missing=list(missing),
                            written_opinion=form.get("written_opinion") == "1")
 
@@ -158,7 +158,7 @@ class BallotPage(DependencyProvider):
             return self.show(token, lang, form, environ, [nid for nid in ids if nid not in choices])
         written = form.get("written_opinion") == "1"
         if action == "review":
-            return page.render("confirm.html.j2", **{**self.context(token, lang, ballot), "switch_url": None},
+            return self.render("confirm.html.j2", **{**self.context(token, lang, ballot), "switch_url": None},
                                groups=page.groups(ballot["items"]), choices=choices,
                                query=str(form.get("q", ""))[:200], written_opinion=written)
         return self.cast(token, lang, ballot, choices, written)
@@ -168,23 +168,30 @@ class BallotPage(DependencyProvider):
         with Session(self.store.engine) as session:
             last_audit = session.execute(sa.select(sa.func.max(audit.c.id))).scalar() or 0
         vote = page.build_vote(token, choices, written, ballot["sitting"].get("public_key"))
+        receipt = page.receipt_of(vote)
         self.publish(vote)
-        outcome = self.wait(sitting_id, member_id, ballots.fingerprint(token), last_audit)
+        outcome = self.wait(sitting_id, member_id, ballots.fingerprint(token), last_audit, receipt)
         if outcome == "recorded":
-            return self.message("recorded", lang, token, ballot, ok=True, receipt=page.receipt_of(vote))
+            return self.message("recorded", lang, token, ballot, ok=True, receipt=receipt)
         if outcome is None:
             return self.message("pending", lang, token, ballot, ok=True)
         raise Refusal("409 Conflict", page.REFUSALS.get(outcome, "foreign"), ballot, casting=True)
 
-    def wait(self, sitting_id, member_id, digest, after_audit) -> str | None:
-        """``recorded``, review's reason for refusing the vote, or None if review said nothing in time."""
+    def wait(self, sitting_id, member_id, digest, after_audit, receipt=None) -> str | None:
+        """``recorded``, review's reason for refusing the vote, or None if review said nothing in time.
+
+        A sealed vote is recorded when its own ``receipt`` is among the sitting's: the member's roster row
+        says only that *a* ballot of theirs was counted, perhaps another one (a second tap on the button,
+        a second tab) while this one is refused as already voted, and its receipt is never published."""
         deadline = time.monotonic() + WAIT_SECONDS
         marker = f"member={member_id} token={digest}"
         while time.monotonic() < deadline:
             with Session(self.store.engine) as session:
                 repo = Reviews(session)
-                member = next((m for m in repo.roster_of(sitting_id) if m["member_id"] == member_id), None)
-                if member and member["voted"]:
+                if receipt is not None:
+                    if repo.has_receipt(sitting_id, receipt):
+                        return "recorded"
+                elif any(m["member_id"] == member_id and m["voted"] for m in repo.roster_of(sitting_id)):
                     return "recorded"
                 refused = session.execute(sa.select(audit.c.detail).where(
                     audit.c.id > after_audit, audit.c.sitting_id == sitting_id,
@@ -194,16 +201,20 @@ class BallotPage(DependencyProvider):
             eventlet.sleep(0.1)
         return None
 
+    def render(self, template: str, **context) -> bytes:
+        return page.render(template, root=self.root, **context)
+
     def message(self, reason: str, lang: str, token: str, ballot=None, ok=False, casting=False,
                 receipt=None) -> bytes:
         t = page.TEXT[lang]
         sitting = ballot["sitting"] if ballot else None
-        again = f"/ballot/{quote(token)}" + ("?lang=en" if lang == "en" else "") if reason == "agenda_changed" else None
+        again = (f"{self.root}/ballot/{quote(token)}" + ("?lang=en" if lang == "en" else "")
+                 if reason == "agenda_changed" else None)
         heading = {"recorded": t["recorded"], "pending": t["pending"]}.get(reason, t["refused"] if casting else t["title"])
         lines = [t["recorded_note"]] if reason == "recorded" else ([] if reason == "pending" else [t[reason]])
         if receipt:
             lines.append(t["receipt"].format(code=receipt))
-        return page.render("message.html.j2", lang=lang, heading=heading, lines=lines, tone="ok" if ok else "bad",
+        return self.render("message.html.j2", lang=lang, heading=heading, lines=lines, tone="ok" if ok else "bad",
                            council=ballot["council_name"] if ballot else None,
                            sitting_date=page.vietnam_date(sitting["convened_at"], False) if sitting else None,
                            again_url=again, switch_url=None)

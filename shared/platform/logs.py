@@ -212,7 +212,13 @@ class RedactedLog:
         self.logger = logger
 
     def _say(self, level, message, *args):
-        self.logger.log(level, self.TOKEN_PATH.sub("/ballot/…", str(message)), *args)
+        text = str(message)
+        if args:  # the arguments may hold the request line (http.server's "%s" with it): redacted as well
+            try:
+                text = text % args
+            except (TypeError, ValueError):
+                text = f"{text} {args!r}"
+        self.logger.log(level, "%s", self.TOKEN_PATH.sub("/ballot/…", text))
 
     def debug(self, message, *args):
         self._say(logging.DEBUG, message, *args)

@@ -12,6 +12,9 @@ each request in its own green thread, so a slow broker check never holds up ``/h
   that scrape and logged, the others are still served.
 
 ``TDKT_HTTP_PORT`` unset, empty or 0 serves nothing; the metrics are kept all the same.
+
+Long because the server's parts belong together: the probes, the metrics and their gauges, and the
+HTTP protocol whose own error answers and log lines must keep a ballot page's token to themselves.
 """
 from __future__ import annotations
 
@@ -41,6 +44,11 @@ PORT_VARIABLE = "TDKT_HTTP_PORT"
 CHECK_SECONDS = 3.0  # each look at the broker or the database, for a probe or a scrape
 MAILS = sa.table("mails", sa.column("status"))  # notify's mail table (services/notify/models.py)
 MAIL_STATUSES = ("pending", "failed")
+# what every answer of the port carries, the server's own error answers included (a ballot page's URL
+# holds a member's token: nothing is cached, sniffed, framed or sent on as a referrer)
+SECURITY_HEADERS = (("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"),
+                    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+                    ("Referrer-Policy", "no-referrer"))
 
 
 def http_port(environ=None) -> int | None:
@@ -150,10 +158,31 @@ def http_app(metrics: Metrics, problems, mounts: dict | None = None):
         else:
             status, body = "404 Not Found", {"error": "not found: try /healthz, /readyz or /metrics"}
         data = json.dumps(body).encode()
-        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
+                                *SECURITY_HEADERS])
         return [data]
 
     return app
+
+
+class Protocol(wsgi.HttpProtocol):
+    """eventlet's HTTP protocol, but what Python's ``http.server`` does on its own with a request it
+    cannot parse (a bad request line, an HTTP/2 one, too many headers) is made safe: its log line, which
+    holds the request line and so a ballot token, goes to the server's (redacting) log rather than
+    straight to stderr, and its error page is a short text with ``SECURITY_HEADERS`` that names no server
+    and echoes nothing of the request."""
+
+    def log_message(self, format, *args):  # noqa: A002 (http.server's signature)
+        self.server.log.info(format, *args)
+
+    def send_error(self, code, message=None, explain=None):
+        self.log_error("code %d", code)
+        phrase = self.responses.get(code, ("Error",))[0]
+        body = f"{code} {phrase}\n".encode("ascii")
+        head = [f"HTTP/1.1 {code} {phrase}", "Content-Type: text/plain; charset=utf-8",
+                f"Content-Length: {len(body)}", "Connection: close", *(f"{k}: {v}" for k, v in SECURITY_HEADERS)]
+        self.close_connection = True
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("ascii") + body)
 
 
 class Observability(DependencyProvider):
@@ -200,7 +229,7 @@ class Observability(DependencyProvider):
                 # no access log, no traceback to the client, and any request line the server logs has
                 # its ballot token blanked: a ballot page's path holds the member's token
                 wsgi.server(self.socket, app, log=RedactedLog(log), log_output=False, socket_timeout=30,
-                            debug=False)
+                            debug=False, protocol=Protocol)
                 return
             except Exception:
                 log.exception("%s: the health and metrics server failed; started again", self.container.service_name)

@@ -154,3 +154,34 @@ def test_a_sittings_minutes_reach_each_unit_once_as_a_pdf_attachment(notify, rab
     assert attachment.get_filename() == "bien-ban-s-doc.pdf" and attachment.get_payload(decode=True) == pdf
     body = next(p for p in mail.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
     assert "Biên bản" in body or "biên bản" in body
+
+
+def test_a_members_receipt_and_the_list_of_receipts_name_the_sitting_by_council_and_date(notify, rabbit_config,
+                                                                                       mail_sink):
+    """Issue #14: every mail names the sitting by its council and date; its id only on a reference line.
+    The receipt events carry ids only, so notify names them from the sitting's ballots it keeps."""
+    sitting_id = "3a7cfcaf" * 4
+    publish = EventPublisher(rabbit_config["AMQP_URI"], "review")
+    with entrypoint_waiter(notify, "on_ballot_issued", timeout=15):
+        publish("ballot_issued", {
+            "sitting_id": sitting_id, "council_id": "hd-vp", "council_name": "Hội đồng TĐKT Văn phòng Bộ",
+            "convened_at": "2026-12-01T02:00:00+00:00", "deadline": "2026-12-05T10:00:00+00:00",
+            "ballot_token": "tok-m-1", "member": {"id": "m-1", "name": "Thành viên 1", "email": "m-1@example.vn"},
+            "agenda": [{"nomination_id": "n-1", "award_code": "LDTT", "nominee_name": "Hoa", "unit_id": "vp"}]},
+            "ballot-named-m-1", {})
+    with entrypoint_waiter(notify, "on_vote_counted", timeout=15):
+        publish("vote_counted", {"sitting_id": sitting_id, "member_id": "m-1", "receipt": "7K3Q-M2ZD-XW4A-P9RT",
+                                 "member": {"id": "m-1", "name": "Thành viên 1", "email": "m-1@example.vn"}},
+                "counted-named-m-1", {})
+    with entrypoint_waiter(notify, "on_receipts_published", timeout=15):
+        publish("receipts_published", {"sitting_id": sitting_id, "council_id": "hd-vp", "ballots_counted": 1,
+                                       "codes": ["7K3Q-M2ZD-XW4A-P9RT"],
+                                       "members": [{"name": "Thành viên 1", "email": "m-1@example.vn"}]},
+                "receipts-named", {})
+    mails = [m for m in mail_sink.wait_for(3) if "biên nhận" in m["Subject"].lower()]
+    assert len(mails) == 2
+    for mail in mails:
+        assert "Hội đồng TĐKT Văn phòng Bộ ngày 01/12/2026" in mail["Subject"] and sitting_id not in mail["Subject"]
+        for body in (mail.get_body(("plain",)).get_content(), mail.get_body(("html",)).get_content()):
+            assert "Hội đồng TĐKT Văn phòng Bộ ngày 01/12/2026" in body and body.count(sitting_id) == 1
+            assert "hd-vp" not in body.replace(sitting_id, "")

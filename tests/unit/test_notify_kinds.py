@@ -284,3 +284,21 @@ def test_the_outcome_mails_speak_in_names_with_ids_on_one_reference_line():
         assert "Hội đồng TĐKT Văn phòng Bộ ngày 09/12/2026" in body and "Lao động tiên tiến năm 2026" in body
         assert body.count("0cc2202f" * 4) == 1 and "Tham chiếu / reference" in body
 
+
+
+def test_two_units_with_one_contact_address_get_one_mail_that_names_each_unit_and_each_rows_unit():
+    """A clerk who serves two units (one address in both dossiers) gets one mail for the sitting (its key
+    is the address's); it must not greet the first unit alone over the second unit's nominations."""
+    event = closed()
+    for result in event["results"]:
+        result["contact_email"] = "vanthu@example.vn"
+    requests = kinds.requests_for("sitting_closed", event, "evt-9")
+
+    assert [r.recipient.email for r in requests] == ["vanthu@example.vn"]
+    subject, text, html = render(requests[0])
+    assert "Văn phòng Bộ" in subject and "Vụ Tổ chức cán bộ" in subject and "(4 hồ sơ)" in subject
+    for body in (text, html):
+        greeting = body.split("Kết quả xét")[0]
+        assert "Văn phòng Bộ" in greeting and "Vụ Tổ chức cán bộ" in greeting
+        row = body[body.index("Đỗ Giang"):][:200]
+        assert "Vụ Tổ chức cán bộ" in row
