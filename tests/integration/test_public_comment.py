@@ -3,8 +3,11 @@ an order advanced by its unit council is published for comment and cannot be con
 holds it; its handling releases it or returns it; the council's ballot carries the objections; the
 public page and its form over real HTTP; its rate limit under load from a second process; the
 statistics forms' reporting year in SQL."""
+import base64
+import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 import uuid
@@ -12,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
+from docx import Document
 import sqlalchemy as sa
 from nameko.testing.services import entrypoint_waiter
 
@@ -97,6 +101,27 @@ def test_an_open_objection_holds_the_nomination_until_its_handling_releases_it(s
     assert "contact" not in note and "0912" not in json.dumps(item)
     summary = site.call("comment_summary", "n-order")["public_comment"]
     assert (summary["open"], summary["upheld"], len(summary["objections"])) == (0, 0, 1)
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is installed by .ci/run")
+def test_the_minutes_of_the_council_carry_the_objections_and_their_handling(site):
+    """NĐ 98 Art. 46: the comment's result, complaints included, is written into the council's minutes."""
+    under_comment(site)
+    filed = site.call("record_objection", {"nomination_id": "n-order", "name": "Trần Văn B",
+                                           "contact": "0912 000 111", "text": "Thành tích kê khai chưa đúng."})
+    site.call("handle_objection", filed["objection_id"], "resolved", "Đã xác minh: kê khai đúng.")
+    end_the_period(site)
+    sitting = site.call("convene_sitting", "hd-bo", TOMORROW)["sitting_id"]
+    ballots = wait_until(lambda: len(site.ballots(sitting)) == 15 and site.ballots(sitting), what="ballots")
+    for ballot in ballots.values():
+        site.vote(ballot["ballot_token"], {"n-order": "approve"})
+    wait_until(lambda: any(d["kind"] == "minutes" and "docx" in d["formats"]
+                           for d in site.call("sitting_documents", sitting)), timeout=120, what="the minutes")
+    document = site.call("sitting_document", sitting, "minutes", "docx")
+    text = " ".join(p.text for p in Document(io.BytesIO(base64.b64decode(document["content_base64"]))).paragraphs)
+    assert "Không áp dụng" not in text
+    assert "Trần Văn B" in text and "Thành tích kê khai chưa đúng." in text and "Đã xác minh: kê khai đúng." in text
+    assert "0912 000 111" not in text  # never the objector's contact
 
 
 def test_an_upheld_objection_returns_the_nomination_to_its_unit_with_the_reason(site):
