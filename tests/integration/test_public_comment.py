@@ -233,3 +233,50 @@ def test_intake_notes_the_comment_period_once_and_keeps_the_status_it_had(intake
     notes = [entry for entry in stored["history"] if entry.get("event") == "public_comment"]
     assert stored["status"] == "submitted" and len(notes) == 1
     assert notes[0]["comment_until"] == "2025-12-15T16:59:59+00:00"
+
+
+def revoked(nomination_id):
+    """``intake.register_entry_revoked``: an award the nomination relied on was revoked (Law Art. 93)."""
+    entry = {"entry_id": "e-1", "unit_id": "vp", "nominee_kind": "individual", "employee_id": "VP-0042",
+             "nominee_name": f"Người {nomination_id}", "award_code": "CSTDCS", "award_year": 2024,
+             "decision": {"number": "88/QĐ-VP", "date": "2024-12-15", "signer": "Trần Văn Bình"}, "money": 2_340_000,
+             "state": "revoked", "source": "decision", "nomination_id": "n-old",
+             "contact_email": "vanphong@example.vn", "nominee_email": None}
+    return {"entry": entry, "ground": "a", "revocation": {"number": "5/QĐ-VP", "date": "2025-12-01", "signer": None},
+            "reason": "Khai man thành tích", "money_to_recover": 2_340_000, "operator": "abc123",
+            "affected": [{"nomination_id": nomination_id, "reasons": ["Khen thưởng CSTDCS năm 2024 đã bị hủy bỏ"]}]}
+
+
+def test_a_revocation_returns_a_nomination_under_public_comment_as_intake_says(site):
+    """Intake tells the operator that every affected live nomination is returned, and waits for review's
+    ``nomination_returned``: one under comment must not go on to its council on a revoked title."""
+    under_comment(site)
+    with entrypoint_waiter(site.container, "on_register_entry_revoked", timeout=15):
+        site.intake("register_entry_revoked", revoked("n-order"), str(uuid.uuid4()), {})
+    assert site.call("get_case", "n-order")["state"] == "returned"
+    [returned] = wait_until(lambda: site.events("nomination_returned"), what="nomination_returned")
+    assert returned["nomination_id"] == "n-order" and "hủy bỏ" in returned["reasons"][0]
+    assert site.call("get_case", "n-order")["stage"] == "ministry"
+
+
+def test_a_sitting_never_decides_a_nomination_that_left_its_agenda_and_is_under_comment_again(site):
+    """On the ministry council's agenda, returned by a revocation, amended: the new dossier is put out for
+    comment afresh. The old sitting's marks were for the old dossier; its close must leave the case alone
+    (no decision before the new period ends)."""
+    under_comment(site)
+    end_the_period(site)
+    sitting = site.call("convene_sitting", "hd-bo", TOMORROW)["sitting_id"]
+    ballots = wait_until(lambda: len(site.ballots(sitting)) == 15 and site.ballots(sitting), what="ballots")
+    with entrypoint_waiter(site.container, "on_register_entry_revoked", timeout=15):
+        site.intake("register_entry_revoked", revoked("n-order"), str(uuid.uuid4()), {})
+    amended = {**submitted("n-order", "HCLD3"), "revision": 2, "resubmitted": True, "achievements": "Đã bổ sung"}
+    with entrypoint_waiter(site.container, "on_nomination_amended", timeout=15):
+        site.intake("nomination_amended", amended, str(uuid.uuid4()), {})
+    wait_until(lambda: site.call("get_case", "n-order")["state"] == "public_comment", what="a new comment period")
+    for ballot in ballots.values():
+        site.vote(ballot["ballot_token"], {"n-order": "approve"})
+    result = site.call("sitting_result", sitting)
+    assert result["status"] == "closed"
+    case = site.call("get_case", "n-order")
+    assert (case["state"], case["outcome"], case["revision"]) == ("public_comment", None, 2)
+    assert not [e for e in site.events("nomination_decided") if e["nomination_id"] == "n-order"]
