@@ -158,6 +158,15 @@ def objections_of(session, nomination_ids, with_contact: bool = False) -> dict[s
     return found
 
 
+def agenda_comments(session, cases) -> dict[str, dict]:
+    """``{"comment_until", "objections"}`` of each of ``cases`` that had a period (never a contact), by
+    nomination id: what the council sees on its ballot page and in its minutes."""
+    commented = {case["nomination_id"]: case for case in cases if case["comment_until"] is not None}
+    found = objections_of(session, commented)
+    return {nid: {"comment_until": utc(case["comment_until"]).isoformat(), "objections": found.get(nid, [])}
+            for nid, case in commented.items()}
+
+
 def open_objections(session) -> list[dict]:
     rows = session.execute(sa.select(objections).where(objections.c.status == OPEN)
                            .order_by(objections.c.received_at, objections.c.id)).mappings().all()

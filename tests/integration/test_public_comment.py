@@ -2,7 +2,9 @@
 an order advanced by its unit council is published for comment and cannot be convened; an objection
 holds it; its handling releases it or returns it; the council's ballot carries the objections; the
 public page and its form over real HTTP; its rate limit under load from a second process; the
-statistics forms' reporting year in SQL."""
+statistics forms' reporting year in SQL; the comment period crossing a revocation and an open sitting.
+
+Long because each case walks a nomination through its unit council to its comment period first."""
 import base64
 import io
 import json
@@ -104,8 +106,9 @@ def test_an_open_objection_holds_the_nomination_until_its_handling_releases_it(s
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is installed by .ci/run")
-def test_the_minutes_of_the_council_carry_the_objections_and_their_handling(site):
-    """NĐ 98 Art. 46: the comment's result, complaints included, is written into the council's minutes."""
+def test_the_ballot_page_and_the_minutes_carry_the_objections_and_their_handling(site):
+    """NĐ 98 Art. 46: the comments and their handling, complaints included, go to the council in writing
+    (its ballot page) and into its minutes."""
     under_comment(site)
     filed = site.call("record_objection", {"nomination_id": "n-order", "name": "Trần Văn B",
                                            "contact": "0912 000 111", "text": "Thành tích kê khai chưa đúng."})
@@ -113,6 +116,10 @@ def test_the_minutes_of_the_council_carry_the_objections_and_their_handling(site
     end_the_period(site)
     sitting = site.call("convene_sitting", "hd-bo", TOMORROW)["sitting_id"]
     ballots = wait_until(lambda: len(site.ballots(sitting)) == 15 and site.ballots(sitting), what="ballots")
+    token = next(iter(ballots.values()))["ballot_token"]
+    page = requests.get(site.url.replace("/public/comment", f"/ballot/{token}"), timeout=10).text
+    assert "Thành tích kê khai chưa đúng." in page and "Đã xác minh: kê khai đúng." in page  # the council sees it
+    assert "0912 000 111" not in page
     for ballot in ballots.values():
         site.vote(ballot["ballot_token"], {"n-order": "approve"})
     wait_until(lambda: any(d["kind"] == "minutes" and "docx" in d["formats"]

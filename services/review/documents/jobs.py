@@ -58,11 +58,9 @@ def facts_of(session, sitting_id: str, rules) -> dict:
     items = [{**row, "reasons": row["reasons"] or [],
               "rule_set": rules.by_id(row["rule_set"]) if row["rule_set"] else rules.in_force(row["received_at"].date())}
              for row in rows]
-    commented = [item for item in items if item["comment_until"] is not None]
-    found = comment.objections_of(session, [item["nomination_id"] for item in commented])
-    for item in commented:  # NĐ 98 Art. 46: the comment's result goes into the minutes (never a contact)
-        item["public_comment"] = {"comment_until": comment.utc(item["comment_until"]).isoformat(),
-                                  "objections": found.get(item["nomination_id"], [])}
+    notes = comment.agenda_comments(session, items)  # NĐ 98 Art. 46: into the minutes (never a contact)
+    for item in items:
+        item["public_comment"] = notes.get(item["nomination_id"])
     return {"sitting": sitting, "council": council, "body": body, "parent": unit_rows.get(body.get("parent")),
             "roster": members, "items": items, "unit_names": {k: u["name"] for k, u in unit_rows.items()},
             "unit_emails": {k: u["email"] for k, u in unit_rows.items()}}
