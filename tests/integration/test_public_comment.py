@@ -287,3 +287,14 @@ def test_a_sitting_never_decides_a_nomination_that_left_its_agenda_and_is_under_
     case = site.call("get_case", "n-order")
     assert (case["state"], case["outcome"], case["revision"]) == ("public_comment", None, 2)
     assert not [e for e in site.events("nomination_decided") if e["nomination_id"] == "n-order"]
+
+
+def test_the_same_objection_sent_twice_is_one_objection_for_the_operator_to_handle(site):
+    """A double click on the form, or the same letter recorded twice: one objection, one hold to lift."""
+    under_comment(site)
+    sent = {"nomination_id": "n-order", "name": "Trần Văn B", "contact": "0912 000 111", "text": "Kê khai sai."}
+    first, again = site.call("record_objection", sent), site.call("record_objection", {**sent, "text": " Kê khai sai. "})
+    assert again["objection_id"] == first["objection_id"]
+    other = site.call("record_objection", {**sent, "text": "Một ý kiến khác."})
+    assert [o["objection_id"] for o in site.call("list_objections", "n-order")] == [
+        first["objection_id"], other["objection_id"]]
