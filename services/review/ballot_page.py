@@ -26,6 +26,9 @@ MAX_FIELDS = 5_100  # MAX_AGENDA items and a few fields of the form
 SAME_SITE = ("same-origin", "none")  # Sec-Fetch-Site values a genuine submission carries
 RATINGS = {"HTXSNV": ("Hoàn thành xuất sắc nhiệm vụ", "Excellent"), "HTTNV": ("Hoàn thành tốt nhiệm vụ", "Good"),
            "HTNV": ("Hoàn thành nhiệm vụ", "Completed"), "KHTNV": ("Không hoàn thành nhiệm vụ", "Not completed")}
+OBJECTION_STATUS = {"open": ("Chưa xử lý", "Not yet handled"), "resolved": ("Đã giải quyết", "Resolved"),
+                    "upheld": ("Được chấp nhận", "Upheld")}
+CHANNELS = {"web": ("Trang công khai", "Public page"), "paper": ("Văn bản", "On paper")}
 DOCUMENTS = {"to_trinh": ("Tờ trình", "Submission letter"),
              "bao_cao_thanh_tich": ("Báo cáo thành tích", "Achievement report"),
              "bien_ban": ("Biên bản bình xét", "Review minutes"),
@@ -115,8 +118,10 @@ def approve_rest(groups: list[dict], key: str, choices: dict[str, str]) -> dict[
     return {**choices, **rest}
 
 
-def agenda_item(case: dict, unit_name: str | None, lang: str) -> dict:
-    """One item of the page from review's case (its nominee and dossier)."""
+def agenda_item(case: dict, unit_name: str | None, lang: str, comment: dict | None = None) -> dict:
+    """One item of the page from review's case (its nominee and dossier) and, when it had a public comment
+    period, ``comment`` (``{"comment_until", "objections"}``, never a contact: NĐ 98 Art. 46, the council
+    sees the comments and their handling)."""
     nominee, dossier = case.get("nominee") or {}, case.get("dossier") or {}
     gender = {"female": ("Nữ", "Female"), "male": ("Nam", "Male")}.get(nominee.get("gender"))
     return {"nomination_id": case["nomination_id"], "unit_id": case["unit_id"],
@@ -131,7 +136,13 @@ def agenda_item(case: dict, unit_name: str | None, lang: str) -> dict:
                        "initiatives": row.get("initiatives") or []}
                       for row in sorted(dossier.get("history") or [], key=lambda r: r.get("year") or 0, reverse=True)],
             "documents": [{"kind": _label(DOCUMENTS, d.get("kind"), lang), "filename": d.get("filename")}
-                          for d in dossier.get("documents") or []]}
+                          for d in dossier.get("documents") or []],
+            "public_comment": comment and {
+                "until": vietnam_date(datetime.fromisoformat(comment["comment_until"]), with_time=False),
+                "objections": [{"name": o["name"], "text": o["text"], "status": _label(OBJECTION_STATUS, o["status"], lang),
+                                "channel": _label(CHANNELS, o["channel"], lang), "handling": o.get("handling") or "",
+                                "received": vietnam_date(datetime.fromisoformat(o["received_at"]), with_time=False)}
+                               for o in comment["objections"]]}}
 
 
 def render(template: str, **context) -> bytes:
@@ -171,7 +182,9 @@ TEXT = {
            "phiếu chưa được gửi. Vui lòng thử lại sau ít phút.", "vote_again": "Mở lại phiếu bầu", "skip": "Tới danh sách hồ sơ",
            "council": "Hội đồng", "none": "Không có",
            "withdrawn": "Đơn vị đã rút hồ sơ này sau khi phiên họp được triệu tập; ý kiến về hồ sơ này "
-           "không được tính. Phiếu vẫn cần một lựa chọn cho hồ sơ.", "year": "Năm", "rating": "Xếp loại"},
+           "không được tính. Phiếu vẫn cần một lựa chọn cho hồ sơ.", "year": "Năm", "rating": "Xếp loại",
+           "public_comment": "Lấy ý kiến công khai đến hết ngày", "objections": "ý kiến phản ánh, khiếu nại",
+           "handling": "Kết quả xử lý"},
     "en": {"title": "Ballot", "lang_switch": "Tiếng Việt", "sitting": "Sitting of", "deadline": "Voting closes",
            "members": "Council members", "rule": "Approvals count against all members of the council, not those "
            "present (Decree 98/2023, Art. 30.7). Secret ballot: the system records that you voted, never your "
@@ -201,5 +214,6 @@ TEXT = {
            "ballot was sent. Please try again in a few minutes.", "vote_again": "Open the ballot again", "skip": "Skip to the agenda",
            "council": "Council", "none": "None",
            "withdrawn": "The unit has withdrawn it since the sitting was convened; marks on it are not "
-           "counted. The ballot still needs a choice for it.", "year": "Year", "rating": "Rating"},
+           "counted. The ballot still needs a choice for it.", "year": "Year", "rating": "Rating",
+           "public_comment": "Public comment until", "objections": "objections", "handling": "Handling"},
 }

@@ -91,7 +91,8 @@ def not_held():
 
 def file_objection(objection: dict, channel: str, uow, now: datetime) -> dict:
     """Record an objection (``name``, ``contact``, ``nomination_id``, ``text``; paper ones may carry the
-    ``received_at`` written on them) to a nomination under public comment, while its period runs."""
+    ``received_at`` written on them) to a nomination under public comment, while its period runs. The
+    same one again while it is open (a double click, a letter recorded twice) is the one already kept."""
     received = utc(objection.get("received_at")) or now
     with uow:
         case = Reviews(uow.session).case(objection["nomination_id"], for_update=True)
@@ -99,6 +100,13 @@ def file_objection(objection: dict, channel: str, uow, now: datetime) -> dict:
             raise Conflict("this nomination is not under public comment")
         if received > utc(case["comment_until"]) or received > now:
             raise Conflict("the public comment period of this nomination is over")
+        same = uow.session.execute(sa.select(objections).where(  # sent twice: one objection to handle
+            objections.c.nomination_id == case["nomination_id"], objections.c.status == OPEN,
+            objections.c.name == objection["name"], objections.c.contact == objection["contact"],
+            objections.c.text == objection["text"])).mappings().first()
+        if same is not None:
+            return {"objection_id": same["id"], "nomination_id": same["nomination_id"], "status": OPEN,
+                    "received_at": utc(same["received_at"]).isoformat(), "channel": same["channel"]}
         row = {"id": uuid.uuid4().hex, "nomination_id": case["nomination_id"], "name": objection["name"],
                "contact": objection["contact"], "text": objection["text"], "channel": channel,
                "received_at": received, "status": OPEN, "handling": None, "handled_at": None}
@@ -156,6 +164,15 @@ def objections_of(session, nomination_ids, with_contact: bool = False) -> dict[s
     for row in rows:
         found.setdefault(row["nomination_id"], []).append(_objection_view(dict(row), with_contact))
     return found
+
+
+def agenda_comments(session, cases) -> dict[str, dict]:
+    """``{"comment_until", "objections"}`` of each of ``cases`` that had a period (never a contact), by
+    nomination id: what the council sees on its ballot page and in its minutes."""
+    commented = {case["nomination_id"]: case for case in cases if case["comment_until"] is not None}
+    found = objections_of(session, commented)
+    return {nid: {"comment_until": utc(case["comment_until"]).isoformat(), "objections": found.get(nid, [])}
+            for nid, case in commented.items()}
 
 
 def open_objections(session) -> list[dict]:

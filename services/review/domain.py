@@ -59,8 +59,10 @@ def amendment_refused_event(case: dict, event: dict) -> dict:
 
 def leaves_sitting(case: dict, sitting_id: str) -> bool:
     """An agenda item whose case left the sitting before it closed (withdrawn, or returned to its unit
-    after a register entry it relied on was revoked): its marks are ignored."""
-    return case["state"] in (WITHDRAWN, RETURNED) or (case["state"] == WAITING and case["sitting_id"] != sitting_id)
+    after a register entry it relied on was revoked, and maybe amended since: waiting, under public
+    comment afresh or on another sitting's agenda): its marks, cast on a dossier it no longer holds, are
+    ignored."""
+    return case["state"] in (WITHDRAWN, RETURNED, PUBLIC_COMMENT) or case["sitting_id"] != sitting_id
 
 
 def voted_on(case: dict) -> dict:

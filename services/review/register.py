@@ -13,7 +13,7 @@ from services.review.repository import Reviews
 from shared import contract
 
 log = logging.getLogger(__name__)
-RETURNABLE = (domain.WAITING, domain.ON_AGENDA)
+RETURNABLE = (domain.WAITING, domain.PUBLIC_COMMENT, domain.ON_AGENDA)
 
 
 def record_award(event: dict, uow) -> None:

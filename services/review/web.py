@@ -22,7 +22,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import Session
 
 from services.review import ballot_page as page
-from services.review import ballots
+from services.review import ballots, comment
 from services.review.closing import OPEN
 from services.review.models import audit
 from services.review.repository import Reviews
@@ -117,7 +117,9 @@ class BallotPage(DependencyProvider):
                 return {**ballot, "ids": ids}
             cases = repo.cases_by_id(ids)
             names = repo.unit_names({case["unit_id"] for case in cases.values()})
-        items = [page.agenda_item(cases[row["nomination_id"]], names.get(cases[row["nomination_id"]]["unit_id"]), lang)
+            notes = comment.agenda_comments(session, cases.values())
+        items = [page.agenda_item(cases[row["nomination_id"]], names.get(cases[row["nomination_id"]]["unit_id"]), lang,
+                                  notes.get(row["nomination_id"]))
                  for row in agenda if row["nomination_id"] in cases]
         return {**ballot, "ids": ids, "items": items}
 

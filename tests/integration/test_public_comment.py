@@ -2,9 +2,14 @@
 an order advanced by its unit council is published for comment and cannot be convened; an objection
 holds it; its handling releases it or returns it; the council's ballot carries the objections; the
 public page and its form over real HTTP; its rate limit under load from a second process; the
-statistics forms' reporting year in SQL."""
+statistics forms' reporting year in SQL; the comment period crossing a revocation and an open sitting.
+
+Long because each case walks a nomination through its unit council to its comment period first."""
+import base64
+import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 import uuid
@@ -12,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
+from docx import Document
 import sqlalchemy as sa
 from nameko.testing.services import entrypoint_waiter
 
@@ -97,6 +103,32 @@ def test_an_open_objection_holds_the_nomination_until_its_handling_releases_it(s
     assert "contact" not in note and "0912" not in json.dumps(item)
     summary = site.call("comment_summary", "n-order")["public_comment"]
     assert (summary["open"], summary["upheld"], len(summary["objections"])) == (0, 0, 1)
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is installed by .ci/run")
+def test_the_ballot_page_and_the_minutes_carry_the_objections_and_their_handling(site):
+    """NĐ 98 Art. 46: the comments and their handling, complaints included, go to the council in writing
+    (its ballot page) and into its minutes."""
+    under_comment(site)
+    filed = site.call("record_objection", {"nomination_id": "n-order", "name": "Trần Văn B",
+                                           "contact": "0912 000 111", "text": "Thành tích kê khai chưa đúng."})
+    site.call("handle_objection", filed["objection_id"], "resolved", "Đã xác minh: kê khai đúng.")
+    end_the_period(site)
+    sitting = site.call("convene_sitting", "hd-bo", TOMORROW)["sitting_id"]
+    ballots = wait_until(lambda: len(site.ballots(sitting)) == 15 and site.ballots(sitting), what="ballots")
+    token = next(iter(ballots.values()))["ballot_token"]
+    page = requests.get(site.url.replace("/public/comment", f"/ballot/{token}"), timeout=10).text
+    assert "Thành tích kê khai chưa đúng." in page and "Đã xác minh: kê khai đúng." in page  # the council sees it
+    assert "0912 000 111" not in page
+    for ballot in ballots.values():
+        site.vote(ballot["ballot_token"], {"n-order": "approve"})
+    wait_until(lambda: any(d["kind"] == "minutes" and "docx" in d["formats"]
+                           for d in site.call("sitting_documents", sitting)), timeout=120, what="the minutes")
+    document = site.call("sitting_document", sitting, "minutes", "docx")
+    text = " ".join(p.text for p in Document(io.BytesIO(base64.b64decode(document["content_base64"]))).paragraphs)
+    assert "Không áp dụng" not in text
+    assert "Trần Văn B" in text and "Thành tích kê khai chưa đúng." in text and "Đã xác minh: kê khai đúng." in text
+    assert "0912 000 111" not in text  # never the objector's contact
 
 
 def test_an_upheld_objection_returns_the_nomination_to_its_unit_with_the_reason(site):
@@ -208,3 +240,61 @@ def test_intake_notes_the_comment_period_once_and_keeps_the_status_it_had(intake
     notes = [entry for entry in stored["history"] if entry.get("event") == "public_comment"]
     assert stored["status"] == "submitted" and len(notes) == 1
     assert notes[0]["comment_until"] == "2025-12-15T16:59:59+00:00"
+
+
+def revoked(nomination_id):
+    """``intake.register_entry_revoked``: an award the nomination relied on was revoked (Law Art. 93)."""
+    entry = {"entry_id": "e-1", "unit_id": "vp", "nominee_kind": "individual", "employee_id": "VP-0042",
+             "nominee_name": f"Người {nomination_id}", "award_code": "CSTDCS", "award_year": 2024,
+             "decision": {"number": "88/QĐ-VP", "date": "2024-12-15", "signer": "Trần Văn Bình"}, "money": 2_340_000,
+             "state": "revoked", "source": "decision", "nomination_id": "n-old",
+             "contact_email": "vanphong@example.vn", "nominee_email": None}
+    return {"entry": entry, "ground": "a", "revocation": {"number": "5/QĐ-VP", "date": "2025-12-01", "signer": None},
+            "reason": "Khai man thành tích", "money_to_recover": 2_340_000, "operator": "abc123",
+            "affected": [{"nomination_id": nomination_id, "reasons": ["Khen thưởng CSTDCS năm 2024 đã bị hủy bỏ"]}]}
+
+
+def test_a_revocation_returns_a_nomination_under_public_comment_as_intake_says(site):
+    """Intake tells the operator that every affected live nomination is returned, and waits for review's
+    ``nomination_returned``: one under comment must not go on to its council on a revoked title."""
+    under_comment(site)
+    with entrypoint_waiter(site.container, "on_register_entry_revoked", timeout=15):
+        site.intake("register_entry_revoked", revoked("n-order"), str(uuid.uuid4()), {})
+    assert site.call("get_case", "n-order")["state"] == "returned"
+    [returned] = wait_until(lambda: site.events("nomination_returned"), what="nomination_returned")
+    assert returned["nomination_id"] == "n-order" and "hủy bỏ" in returned["reasons"][0]
+    assert site.call("get_case", "n-order")["stage"] == "ministry"
+
+
+def test_a_sitting_never_decides_a_nomination_that_left_its_agenda_and_is_under_comment_again(site):
+    """On the ministry council's agenda, returned by a revocation, amended: the new dossier is put out for
+    comment afresh. The old sitting's marks were for the old dossier; its close must leave the case alone
+    (no decision before the new period ends)."""
+    under_comment(site)
+    end_the_period(site)
+    sitting = site.call("convene_sitting", "hd-bo", TOMORROW)["sitting_id"]
+    ballots = wait_until(lambda: len(site.ballots(sitting)) == 15 and site.ballots(sitting), what="ballots")
+    with entrypoint_waiter(site.container, "on_register_entry_revoked", timeout=15):
+        site.intake("register_entry_revoked", revoked("n-order"), str(uuid.uuid4()), {})
+    amended = {**submitted("n-order", "HCLD3"), "revision": 2, "resubmitted": True, "achievements": "Đã bổ sung"}
+    with entrypoint_waiter(site.container, "on_nomination_amended", timeout=15):
+        site.intake("nomination_amended", amended, str(uuid.uuid4()), {})
+    wait_until(lambda: site.call("get_case", "n-order")["state"] == "public_comment", what="a new comment period")
+    for ballot in ballots.values():
+        site.vote(ballot["ballot_token"], {"n-order": "approve"})
+    result = site.call("sitting_result", sitting)
+    assert result["status"] == "closed"
+    case = site.call("get_case", "n-order")
+    assert (case["state"], case["outcome"], case["revision"]) == ("public_comment", None, 2)
+    assert not [e for e in site.events("nomination_decided") if e["nomination_id"] == "n-order"]
+
+
+def test_the_same_objection_sent_twice_is_one_objection_for_the_operator_to_handle(site):
+    """A double click on the form, or the same letter recorded twice: one objection, one hold to lift."""
+    under_comment(site)
+    sent = {"nomination_id": "n-order", "name": "Trần Văn B", "contact": "0912 000 111", "text": "Kê khai sai."}
+    first, again = site.call("record_objection", sent), site.call("record_objection", {**sent, "text": " Kê khai sai. "})
+    assert again["objection_id"] == first["objection_id"]
+    other = site.call("record_objection", {**sent, "text": "Một ý kiến khác."})
+    assert [o["objection_id"] for o in site.call("list_objections", "n-order")] == [
+        first["objection_id"], other["objection_id"]]

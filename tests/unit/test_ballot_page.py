@@ -117,3 +117,20 @@ def test_the_page_seals_the_vote_to_the_sittings_key_and_shows_its_receipt():
     opened = json_.loads(SealedBox(secret).decrypt(base64.b64decode(vote["sealed"])))
     assert opened["choices"] == {"n-1": "approve"}
     assert page.receipt_of(vote) and page.receipt_of({"ballot_token": "t", "choices": {}}) is None
+
+def test_the_ballot_shows_the_public_comment_and_each_objection_with_its_handling_never_a_contact():
+    """NĐ 98 Art. 46: the council sees the comments and their handling before it votes."""
+    comment = {"comment_until": "2026-12-05T16:59:59+00:00", "objections": [
+        {"objection_id": "o-1", "name": "Trần <b>B</b>", "text": "Thành tích kê khai chưa đúng <script>x</script>",
+         "channel": "paper", "received_at": "2026-12-01T02:00:00+00:00", "status": "resolved",
+         "handling": "Đã xác minh: kê khai đúng.", "handled_at": "2026-12-02T02:00:00+00:00"}]}
+    order = page.agenda_item(case("n-9", "Đinh Thị Mai", award="HCLD3"), "Văn phòng Bộ", "vi", comment)
+    html = page.render("ballot.html.j2", lang="vi", council_name="Hội đồng", sitting_date="09/12/2026",
+                       deadline="17:00, 15/12/2026", members=15, action="/ballot/t", csrf="c", switch_url="/x",
+                       groups=page.groups([order, *items()], ""), choices={}, query="", total=4, missing=[],
+                       written_opinion=False).decode()
+    assert "05/12/2026" in html and "Thành tích kê khai chưa đúng &lt;script&gt;" in html and "<script>x" not in html
+    assert "Trần &lt;b&gt;B&lt;/b&gt;" in html and "Đã xác minh: kê khai đúng." in html
+    assert html.count("Lấy ý kiến công khai") == 1  # only the item that had a period
+    english = page.agenda_item(case("n-9", "Đinh Thị Mai", award="HCLD3"), "Văn phòng Bộ", "en", comment)
+    assert english["public_comment"]["objections"][0]["status"] == "Resolved"

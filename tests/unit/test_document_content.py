@@ -86,3 +86,31 @@ def test_the_benchmarks_ministry_sitting_has_all_three_documents_and_its_money_a
     assert content.kinds_of(facts) == ["minutes", "proposal", "decision"]
     assert sum(row["amount"] for row in decision["items"]) == decision["total_amount"] > 0
     assert len(content.minutes(facts)["items"]) == 16
+
+
+def test_the_minutes_carry_the_public_comment_period_and_each_objection_with_its_handling():
+    """NĐ 98 Art. 46: the comments and their handling, complaints included, go into the minutes. An item
+    that had a period must never be reported as "not applicable, no complaint received"."""
+    order = item("n-8", "HCLD3", "Phan Văn Hùng", 15, 0, 0, 14, "proposed")
+    order["public_comment"] = {"comment_until": "2025-09-12T16:59:59+00:00", "objections": [
+        {"name": "Trần Văn B", "text": "Thành tích kê khai chưa đúng.", "channel": "paper",
+         "received_at": "2025-09-03T02:00:00+00:00", "status": "resolved", "handling": "Đã xác minh: kê khai đúng."},
+        {"name": "<b>Lê C</b>", "text": "=1+1 khiếu nại", "channel": "web", "received_at": "2025-09-04T02:00:00+00:00",
+         "status": "open", "handling": None}]}
+    quiet = item("n-9", "HCLD3", "Đinh Thị Mai", 15, 0, 0, 14, "proposed")
+    quiet["public_comment"] = {"comment_until": "2025-09-12T16:59:59+00:00", "objections": []}
+    facts = unit_sitting_facts(items=[order, quiet, item("n-1", "LDTT", "Nguyễn Thị Hoà", 6, 0, 0, 4, "approved")])
+    minutes = content.minutes(facts)
+    text = "\n".join(minutes["public_comment_lines"])
+    assert not minutes["public_comment"].startswith("Không áp dụng")
+    assert "Phan Văn Hùng" in text and "12/09/2025" in text and "2 ý kiến" in text
+    assert "Trần Văn B" in text and "Thành tích kê khai chưa đúng." in text and "Đã xác minh: kê khai đúng." in text
+    assert "<b>Lê C</b>" in text and "chưa xử lý" in text  # docxtpl escapes; an open one is said to be open
+    assert "Đinh Thị Mai" in text and "không có ý kiến" in text
+    assert "Nguyễn Thị Hoà" not in text  # no period for an LDTT
+    assert minutes["public_comment"] == " ".join(minutes["public_comment_lines"])  # an office's own template
+
+
+def test_without_a_comment_period_the_minutes_have_one_line_saying_not_applicable():
+    minutes = content.minutes(unit_sitting_facts())
+    assert minutes["public_comment_lines"] == [minutes["public_comment"]] and "Không áp dụng" in minutes["public_comment"]

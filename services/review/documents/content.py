@@ -106,9 +106,40 @@ def minutes(facts: dict) -> dict:
                                        else "có mặt, bỏ phiếu" if m["voted"] else "vắng mặt")}
                        for no, m in enumerate(sorted(roster, key=_by_role), 1)],
             "items_count": len(items), "items": rows, "cutoffs": _cutoffs(facts, chair),
-            "public_comment": NOT_APPLICABLE,
+            **_public_comment(facts),
             "conclusion": (f"Có {passed}/{len(items)} hồ sơ đạt tỷ lệ phiếu đồng ý theo quy định; "
                            f"{len(items) - passed} hồ sơ không đạt hoặc chưa được xét.")}
+
+
+CHANNELS = {"web": "qua trang công khai", "paper": "bằng văn bản"}
+HANDLED = {"resolved": "đã giải quyết", "upheld": "được chấp nhận, hồ sơ trả lại đơn vị"}
+
+
+def _public_comment(facts: dict) -> dict:
+    """The result of the public comment (NĐ 98 Art. 46) of each item that had a period: its end, and each
+    objection with its handling (an item's ``public_comment``: ``services.review.comment.comment_summary``,
+    never the objector's contact). ``public_comment`` is the same as one paragraph, for an office's template."""
+    lines = []
+    for item in _ordered(facts["items"]):
+        summary = item.get("public_comment")
+        if not summary:
+            continue
+        until = datetime.fromisoformat(summary["comment_until"]).astimezone(VIETNAM)
+        head = (f"{item['nominee']['name']} ({AWARD_NAMES[item['award_code']]}): lấy ý kiến công khai đến hết "
+                f"ngày {until:%d/%m/%Y}; ")
+        found = summary.get("objections") or []
+        if not found:
+            lines.append(head + "không có ý kiến phản ánh, khiếu nại.")
+            continue
+        lines.append(head + f"có {len(found)} ý kiến phản ánh, khiếu nại:")
+        for no, objection in enumerate(found, 1):
+            received = datetime.fromisoformat(objection["received_at"]).astimezone(VIETNAM)
+            handled = (f"{HANDLED.get(objection['status'], objection['status'])}: {objection['handling']}"
+                       if objection["status"] != "open" else "chưa xử lý")
+            lines.append(f"{no}) {objection['name']} ({CHANNELS.get(objection['channel'], objection['channel'])}, "
+                         f"ngày {received:%d/%m/%Y}): “{objection['text']}”. Kết quả xử lý: {handled}.")
+    lines = lines or [NOT_APPLICABLE]
+    return {"public_comment_lines": lines, "public_comment": " ".join(lines)}
 
 
 def _by_role(member):

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from services.review import comment
 from services.review.documents import content
 from services.review.documents.render import CONTENT_TYPES, RenderError, fill_green
 from services.review.models import agenda, cases, councils, document_jobs, documents, roster, sittings, units
@@ -51,12 +52,15 @@ def facts_of(session, sitting_id: str, rules) -> dict:
     members = [dict(m) for m in session.execute(sa.select(roster).where(roster.c.sitting_id == sitting_id)
                                                  .order_by(roster.c.member_id)).mappings()]
     rows = session.execute(sa.select(agenda, cases.c.nominee, cases.c.unit_id, cases.c.award_year,
-                                     cases.c.rule_set, cases.c.received_at)
+                                     cases.c.rule_set, cases.c.received_at, cases.c.comment_until)
                            .join(cases, cases.c.nomination_id == agenda.c.nomination_id)
                            .where(agenda.c.sitting_id == sitting_id)).mappings()
     items = [{**row, "reasons": row["reasons"] or [],
               "rule_set": rules.by_id(row["rule_set"]) if row["rule_set"] else rules.in_force(row["received_at"].date())}
              for row in rows]
+    notes = comment.agenda_comments(session, items)  # NĐ 98 Art. 46: into the minutes (never a contact)
+    for item in items:
+        item["public_comment"] = notes.get(item["nomination_id"])
     return {"sitting": sitting, "council": council, "body": body, "parent": unit_rows.get(body.get("parent")),
             "roster": members, "items": items, "unit_names": {k: u["name"] for k, u in unit_rows.items()},
             "unit_emails": {k: u["email"] for k, u in unit_rows.items()}}

@@ -185,7 +185,9 @@ def minutes() -> Document:
     para(doc, "– {{ line }}", indent=True)
     para(doc, "{%p endfor %}")
     para(doc, "V. KẾT QUẢ LẤY Ý KIẾN CÔNG KHAI (Nghị định {{ decree }}, Điều 46)", bold=True)
-    para(doc, "{{ public_comment }}", indent=True)
+    para(doc, "{%p for line in public_comment_lines %}")
+    para(doc, "{{ line }}", indent=True)
+    para(doc, "{%p endfor %}")
     para(doc, "VI. KẾT LUẬN", bold=True)
     para(doc, "{{ conclusion }}", indent=True)
     para(doc, "Phiên họp kết thúc lúc {{ closed }}. Biên bản được lập thành 02 bản và được các thành viên "
