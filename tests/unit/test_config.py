@@ -1,4 +1,7 @@
-"""Configuration is read from a plain dict here, so no test depends on the real environment."""
+"""Configuration is read from a plain dict here, so no test depends on the real environment.
+
+Long because every variable's refusals are here, and the production profile's in each shape a careless
+operator could write them (#22.2)."""
 from pathlib import Path
 
 import pytest
