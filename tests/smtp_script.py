@@ -3,7 +3,8 @@
 ``--script 451,451,250`` answers the n-th DATA with the n-th code (the last one repeats); ``hang`` makes
 that DATA wait ``--hang`` seconds before accepting; ``--refuse ADDRESS`` answers RCPT TO that address
 with 550; ``--auth USER:PASSWORD`` requires that login; ``--tls-cert/--tls-key`` requires STARTTLS;
-``--delay SECONDS`` makes every reply (the greeting included) wait that long, like a slow server.
+``--delay SECONDS`` makes every reply line (the greeting included) wait that long, like a slow server;
+``--ehlo-lines N`` adds N extension lines to the EHLO reply (a server advertising much, line by line).
 Accepted mail is kept like the development sink keeps it (shared.devtools.mailsink.FileSink).
 """
 import argparse
@@ -45,11 +46,15 @@ class ScriptedSink(FileSink):
 class SlowSMTP(SMTP):
     """Waits ``delay`` seconds before each reply it sends."""
 
-    def __init__(self, handler, delay: float = 0.0, **options):
+    def __init__(self, handler, delay: float = 0.0, ehlo_lines: int = 0, **options):
         super().__init__(handler, **options)
-        self.delay = delay
+        self.delay, self.ehlo_lines = delay, ehlo_lines
 
     async def push(self, status):
+        if status == "250 HELP":  # the last line of the EHLO reply
+            for number in range(self.ehlo_lines):
+                await asyncio.sleep(self.delay)
+                await super().push(f"250-X-TDKT-EXTENSION-{number}")
         await asyncio.sleep(self.delay)
         await super().push(status)
 
@@ -76,7 +81,7 @@ async def main(args):
         options.update(authenticator=_authenticator(args.auth), auth_required=True,
                        auth_require_tls=bool(args.tls_cert))
     server = await asyncio.get_running_loop().create_server(
-        lambda: SlowSMTP(handler, args.delay, **options), "127.0.0.1", args.port)
+        lambda: SlowSMTP(handler, args.delay, args.ehlo_lines, **options), "127.0.0.1", args.port)
     print(f"scripted smtp listening on {args.port}", flush=True)
     async with server:
         await asyncio.Event().wait()
@@ -90,6 +95,7 @@ if __name__ == "__main__":
     parser.add_argument("--refuse", action="append", default=[])
     parser.add_argument("--hang", type=float, default=30.0)
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before each reply")
+    parser.add_argument("--ehlo-lines", type=int, default=0, help="extension lines added to the EHLO reply")
     parser.add_argument("--auth", help="user:password the server requires")
     parser.add_argument("--tls-cert", help="offer STARTTLS with this certificate (and --tls-key); require it")
     parser.add_argument("--tls-key")

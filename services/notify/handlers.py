@@ -1,7 +1,9 @@
 """Notify use cases: queue the mails an event causes (in the inbox transaction), and send them."""
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 from datetime import datetime, timedelta
 
@@ -137,19 +139,24 @@ def send_due(db, sender, now_fn, retry_seconds: float, batch: int = BATCH, most:
                     if not Mails(connection).renew(mail, now_fn() + lease):
                         log.info("mail: %s %s was claimed by another sender meanwhile", mail.kind, mail.key[:12])
                         continue
-                if smtp is None:
-                    try:
-                        smtp = sender.open()
-                    except (TemporaryFailure, PermanentFailure) as exc:
-                        log.warning("mail: SMTP server unavailable (%s); %d mails wait", exc, len(due) - position)
-                        _settle(db, [(m, TemporaryFailure(str(exc))) for m in due[position:]], now_fn,
-                                retry_seconds)
-                        return done
-                try:
-                    sender.send(smtp, mail)
-                    failure = None
-                except (TemporaryFailure, PermanentFailure) as exc:
-                    failure = exc
+                unavailable = None
+                with holding(db, mail, now_fn, lease):  # however long the server takes, the mail stays ours
+                    if smtp is None:
+                        try:
+                            smtp = sender.open()
+                        except (TemporaryFailure, PermanentFailure) as exc:
+                            unavailable = exc
+                    if unavailable is None:
+                        try:
+                            sender.send(smtp, mail)
+                            failure = None
+                        except (TemporaryFailure, PermanentFailure) as exc:
+                            failure = exc
+                if unavailable is not None:
+                    log.warning("mail: SMTP server unavailable (%s); %d mails wait", unavailable, len(due) - position)
+                    _settle(db, [(m, TemporaryFailure(str(unavailable))) for m in due[position:]], now_fn,
+                            retry_seconds)
+                    return done
                 _settle(db, [(mail, failure)], now_fn, retry_seconds)
                 done += failure is None or isinstance(failure, PermanentFailure)
                 if isinstance(failure, ConnectionLost):
@@ -165,10 +172,39 @@ def send_due(db, sender, now_fn, retry_seconds: float, batch: int = BATCH, most:
 
 
 def mail_lease(smtp_timeout: float) -> timedelta:
-    """How long a sender holds a mail it is about to send: the worst case of one mail, in which every
-    reply of a new connection takes almost ``SMTP_TIMEOUT`` (the timeout applies to each reply, not
-    to the mail). The claim is renewed before each mail of a batch, so the batch's size plays no part."""
+    """How long a sender's claim on a mail lasts unless renewed: one mail's usual worst case, in which
+    every reply of a new connection takes almost ``SMTP_TIMEOUT``. The claim is renewed before each mail
+    of a batch (so the batch's size plays no part) and, by :func:`holding`, every third of it while the
+    mail is on the wire: the timeout applies to each line read, so a server slow line by line (an EHLO
+    reply is ten lines or more) can take longer than any count of replies."""
     return timedelta(seconds=(REPLIES_PER_MAIL + 1) * smtp_timeout)
+
+
+@contextlib.contextmanager
+def holding(db, mail: Mail, now_fn, lease: timedelta):
+    """Renew this sender's claim on ``mail`` every third of ``lease`` until the block ends, so no other
+    sender takes a mail this one is still sending (only a sender that stopped lets its claims lapse).
+    The renewals end, the last one finished, before the block's end: ``mail`` then holds the claim the
+    outcome is recorded against."""
+    done = threading.Event()
+
+    def renew():
+        while not done.wait(lease.total_seconds() / 3):
+            try:
+                with db() as connection:
+                    if not Mails(connection).renew(mail, now_fn() + lease):
+                        return  # lapsed and claimed by another sender: settling will say so
+            except DBAPIError as exc:  # the database is away: try again at the next third
+                log.warning("mail: cannot renew the claim on %s %s (%s)", mail.kind, mail.key[:12],
+                            exc.__class__.__name__)
+
+    renewer = threading.Thread(target=renew, name=f"mail-claim-{mail.key[:12]}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        done.set()
+        renewer.join()
 
 
 def _settle(db, outcomes, now_fn, retry_seconds, patience: float = 300.0) -> None:

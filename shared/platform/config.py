@@ -14,12 +14,14 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 LOCAL_ADMIN_TOKEN = "local-admin-token"
 LOCAL_SECRET_KEY = "local-secret-key-not-for-production"
 PROFILES = ("local", "production")
 PLACEHOLDER = "change-me"  # deploy/.env.example's secrets start with it
+_PLACEHOLDER = re.compile(r"change[-_ ]?me", re.IGNORECASE)  # also change_me, changeme, CHANGE-ME
+SMTPS_PORT = 465  # implicit TLS, which notify does not speak (it upgrades with STARTTLS)
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+\Z")
 
 
@@ -109,29 +111,50 @@ def load_settings(environ: dict | None = None) -> Settings:
 
 def refuse_unsafe_production_values(settings: Settings) -> None:
     """What the production profile refuses besides missing secrets: the ``change-me-...`` placeholders
-    of ``deploy/.env.example``, RabbitMQ's ``guest:guest`` and an SMTP login without STARTTLS (the
-    password would cross the network in clear). SQLite is refused by :meth:`Settings.db_url`."""
+    of ``deploy/.env.example`` (however written or percent-encoded), RabbitMQ's ``guest`` account (in
+    ``AMQP_URI`` or ``TDKT_COUNCIL_AMQP_URI``, also when the URL names no login or an empty one, which
+    kombu and py-amqp fill in as guest:guest), an SMTP login without STARTTLS (the password would cross
+    the network in clear) and SMTPS's port 465. SQLite is refused by :meth:`Settings.db_url`."""
+    brokers = {"AMQP_URI": settings.amqp_uri, "TDKT_COUNCIL_AMQP_URI": settings.council_amqp_uri or ""}
     secrets = {"TDKT_ADMIN_TOKEN": settings.admin_token, "TDKT_SECRET_KEY": settings.secret_key,
                "SMTP_PASSWORD": settings.smtp_password or "",
-               "AMQP_URI": " ".join(_passwords(settings.amqp_uri)),
-               **{f"{service.upper()}_DB_URL": " ".join(_passwords(getattr(settings, f"{service}_db_url")))
+               **{name: " ".join(password for _, password in _logins(uri)) for name, uri in brokers.items()},
+               **{f"{service.upper()}_DB_URL": " ".join(password for _, password in
+                                                        _logins(getattr(settings, f"{service}_db_url")))
                   for service in ("intake", "review", "notify")}}
     for name, value in secrets.items():
-        if PLACEHOLDER in value.lower():
+        if _PLACEHOLDER.search(value):
             raise ConfigError(f"{name} still holds a {PLACEHOLDER}... placeholder from deploy/.env.example: "
                               "set a fresh random secret when TDKT_PROFILE is production")
-    for uri in settings.amqp_uri.split(";"):
-        parts = urlsplit(uri.strip())
-        if (parts.username, parts.password) in (("guest", "guest"), ("guest", None)):
-            raise ConfigError("AMQP_URI must name a broker user of its own, not guest:guest, "
-                              f"when TDKT_PROFILE is production, got {redact(uri.strip())!r}")
+    for name, uris in brokers.items():
+        for uri in filter(None, (part.strip() for part in uris.split(";"))):
+            user, _ = _broker_login(uri)
+            if user == "guest":
+                raise ConfigError(f"{name} must name a broker user of its own, not guest (RabbitMQ's "
+                                  "administrator, also what a URL without a login logs in as), when "
+                                  f"TDKT_PROFILE is production, got {redact(uri)!r}")
     if settings.smtp_user is not None and not settings.smtp_starttls:
         raise ConfigError("SMTP_STARTTLS must be true when SMTP_USER and SMTP_PASSWORD are set and TDKT_PROFILE "
                           "is production (the login would cross the network in clear)")
+    if settings.smtp_port == SMTPS_PORT:
+        raise ConfigError(f"SMTP_PORT {SMTPS_PORT} is SMTPS (TLS from the first byte), which notify does not "
+                          "speak: use the submission port 587 with SMTP_STARTTLS=true when TDKT_PROFILE is "
+                          "production")
 
 
-def _passwords(urls: str) -> list[str]:
-    return [urlsplit(uri.strip()).password or "" for uri in urls.split(";")]
+def _logins(urls: str) -> list[tuple[str, str]]:
+    """``(user, password)`` of each URL of ``urls`` (``;``-separated), percent-decoded as drivers read them."""
+    logins = []
+    for uri in filter(None, (part.strip() for part in urls.split(";"))):
+        parts = urlsplit(uri)
+        logins.append((unquote(parts.username or ""), unquote(parts.password or "")))
+    return logins
+
+
+def _broker_login(uri: str) -> tuple[str, str]:
+    """The login kombu and py-amqp use for ``uri``: an absent or empty user or password is guest's."""
+    [(user, password)] = _logins(uri)
+    return user or "guest", password or "guest"
 
 
 class _Reader:

@@ -2,7 +2,9 @@
 
 Every request ends in exactly one of: a reply (the result, or an error such as ``ValidationError``,
 ``MalformedRequest`` or ``MethodNotFound`` when the body, the method or the arguments are wrong), or,
-when it names no one to answer (no valid ``reply_to`` or ``correlation_id``), a drop with a log line.
+when it names no one to answer (no valid ``reply_to`` or ``correlation_id``) or was dead-lettered on its
+way (``x-death``: a queue a client may declare re-published it under a routing key of its choosing, past
+the client's topic permissions), a drop with a log line.
 A reply the broker refuses is logged: the request's effect is already committed, and the caller
 retries idempotently after its timeout. Bodies kombu cannot decode, forged context headers and workers
 that die outside their method are handled by :mod:`shared.platform.guard`; none of them stops the service.
@@ -47,6 +49,9 @@ class SafeRpcConsumer(RpcConsumer):
     def handle_message(self, body, message):
         if not answerable(message):
             self.drop(message, "no valid reply_to or correlation_id")
+            return
+        if "x-death" in (message.headers if isinstance(message.headers, dict) else {}):
+            self.drop(message, "dead-lettered on its way, so not a call as its client sent it")
             return
         if not isinstance(body, dict):
             self.handle_result(message, None, _error(MalformedRequest("the request body must be a JSON object")))

@@ -12,14 +12,32 @@ from shared.platform.config import ConfigError, load_settings
 
 
 def load_rules(path: Path | None) -> Rules:
-    """The rules with the overrides of the file at ``path`` (none: the defaults); a bad file raises
-    ``ConfigError`` naming the file and what is wrong."""
+    """The rules with the overrides of the file at ``path`` (none, or a file with nothing in it: the
+    defaults); a bad file raises ``ConfigError`` naming the file and what is wrong."""
     if path is None:
         return with_overrides(None)
     try:
-        return with_overrides(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
+        overrides = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_UniqueKeys)
+        if overrides is not None and not isinstance(overrides, dict):
+            raise ValueError(f"the file must hold a mapping of rule set ids, got {overrides!r}")
+        return with_overrides(overrides)
     except (OSError, yaml.YAMLError, ValueError, TypeError, KeyError, ZeroDivisionError) as exc:
         raise ConfigError(f"TDKT_RULES_FILE {path}: {exc}") from None
+
+
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML's safe loader refusing a key written twice in one mapping, which it would otherwise read
+    as the last one alone (``nd152-2025:`` twice drops the first block without a word)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise ValueError(f"{key} is written twice in one mapping (line {key_node.start_mark.line + 1})")
+            if isinstance(key, (str, int, float, bool)) or key is None:
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 class RuleBook(DependencyProvider):

@@ -3,13 +3,17 @@
 Every denial is the broker's own ACCESS_REFUSED (403), shown next to the same action allowed to the user
 whose job it is, so no test passes because an action is impossible for everyone. The last test runs
 the three services as ``nameko run`` processes, each under its own user.
+
+Long because each user's refusals stand next to the allowed action they are measured against.
 """
 import json
+import logging
 import os
 import subprocess
 import sys
 import uuid
 
+import amqp
 import pytest
 import requests
 import yaml
@@ -229,3 +233,38 @@ def test_the_services_work_under_their_own_users_for_a_unit_clerk_and_the_operat
         case = wait_until(lambda: review_case(proxy, receipt["nomination_id"]), what="review to record it")
         assert (case["stage"], case["state"]) == ("unit", "waiting")
         assert [entry["kind"] for entry in proxy.notify.mail_log({})] == ["acknowledgement"]
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_a_unit_cannot_turn_its_reply_queue_into_a_call_to_review_by_dead_lettering(review, broker, caplog):
+    """tdkt-unit may publish only intake.* calls, but a queue it may declare (a reply queue's name) with
+    ``x-dead-letter-exchange: nameko-rpc`` and a dead-letter routing key of its choosing re-publishes
+    what reaches it under that key: into rpc-review as ``review.close_sitting``, and every reply, which
+    comes back to that queue, again, for ever. A request that was dead-lettered on its way is no call."""
+    caplog.set_level(logging.WARNING)
+    key = str(uuid.uuid4())
+    spy = amqp.Connection(f"{broker.host}:{broker.port}", virtual_host=broker.vhost)  # the test's own view
+    spy.connect()
+    channel = spy.channel()
+    channel.queue_declare("spy", durable=False, auto_delete=False)
+    channel.queue_bind("spy", "nameko-rpc", key)  # a copy of every reply to the unit's queue
+
+    def rerouting_queue(ch):
+        name = f"rpc.reply-standalone_rpc_proxy-{key}"
+        ch.queue_declare(name, durable=False, auto_delete=False, arguments={
+            "x-dead-letter-exchange": "nameko-rpc", "x-dead-letter-routing-key": "review.close_sitting",
+            "x-message-ttl": 0})
+        ch.queue_bind(name, "nameko-rpc", key)
+
+    broker.allows("tdkt-unit", rerouting_queue)
+    request = json.dumps({"args": ["s-1"], "kwargs": {}}).encode()
+    broker.allows("tdkt-unit", publish("nameko-rpc", "intake.get_nomination", request, reply_to=key,
+                                       correlation_id="c-1", application_headers={"CC": [key]}))
+    try:
+        wait_until(lambda: "dead-lettered on its way" in caplog.text, timeout=15, what="the request dropped")
+        copies = []
+        while (message := channel.basic_get("spy", no_ack=True)) is not None:
+            copies.append(json.loads(message.body))
+        assert copies == [{"args": ["s-1"], "kwargs": {}}]  # the request's own copy; review never answered
+    finally:
+        spy.close()

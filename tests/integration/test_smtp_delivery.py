@@ -208,3 +208,28 @@ def test_a_slow_server_gets_each_mail_once_from_two_connections(mail_db, smtp):
     messages = sink.messages()
     assert sorted(m["To"] for m in messages) == sorted(contacts)  # exactly one delivery per mail
     assert len({m["Message-ID"] for m in messages}) == len(contacts)
+
+
+def test_a_server_slow_line_by_line_gets_each_mail_once_however_long_its_greeting_takes(mail_db, smtp):
+    """Each reply line takes 0.15 s and the timeout is 0.5 s, so no read times out; but the EHLO reply
+    has 66 lines (a real server's is 10 or more, twice with STARTTLS), so opening the connection takes
+    about 10 s, longer than a lease of 14 timeouts (7 s) counted in replies. The other connection then
+    claimed the mail its sender was still opening a connection for, and both sent it."""
+    import eventlet
+
+    sink = smtp("--delay", "0.15", "--ehlo-lines", "60")
+    contacts = [f"donvi{n}@example.vn" for n in range(3)]
+    queue(mail_db, *contacts)
+    sender = sender_for(sink, timeout="0.5")
+
+    def relay():  # like the mail relay of one of SMTP_CONNECTIONS: step until nothing is pending
+        while any(status == "pending" for status, _ in statuses(mail_db).values()):
+            if not handlers.send_due(AutocommitStatements(mail_db.engine), sender, utcnow, 0.05):
+                eventlet.sleep(0.1)
+
+    with eventlet.Timeout(60):
+        for thread in [eventlet.spawn(relay) for _ in range(2)]:
+            thread.wait()
+    messages = sink.messages()
+    assert sorted(m["To"] for m in messages) == sorted(contacts)  # exactly one delivery per mail
+    assert statuses(mail_db) == {contact: ("sent", 1) for contact in contacts}

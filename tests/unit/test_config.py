@@ -1,4 +1,7 @@
-"""Configuration is read from a plain dict here, so no test depends on the real environment."""
+"""Configuration is read from a plain dict here, so no test depends on the real environment.
+
+Long because every variable's refusals are here, and the production profile's in each shape a careless
+operator could write them (#22.2)."""
 from pathlib import Path
 
 import pytest
@@ -221,3 +224,39 @@ def test_the_ballot_pages_public_address_defaults_to_make_runs_review_and_must_b
         load_settings({"TDKT_PUBLIC_URL": "javascript:alert(1)"})
     with pytest.raises(ConfigError, match="TDKT_COUNCIL_AMQP_URI"):
         load_settings({"TDKT_COUNCIL_AMQP_URI": "http://broker"})
+
+
+@pytest.mark.parametrize("uri", [
+    "amqp://rabbitmq:5672/tdkt",                   # no login: kombu and py-amqp then log in as guest:guest
+    "amqp://guest:@rabbitmq/tdkt",                 # an empty password: the same
+    "amqp://:@rabbitmq/tdkt",
+    "amqp://gu%65st:gu%65st@rabbitmq/tdkt",        # percent-encoded, as kombu decodes it
+    "amqp://guest:an0ther-long-password@rabbitmq/tdkt",  # guest is the broker's administrator, whatever its password
+])
+def test_the_production_profile_refuses_every_way_of_logging_in_as_guest(uri):
+    message = refusal({**PRODUCTION, "AMQP_URI": uri})
+
+    assert "AMQP_URI" in message and "guest" in message and "an0ther" not in message
+
+
+@pytest.mark.parametrize("password", ["change_me-amqp", "changeme", "Change%2DMe-amqp", "%63hange-me-amqp"])
+def test_the_production_profile_refuses_change_me_written_another_way_or_percent_encoded(password):
+    message = refusal({**PRODUCTION, "AMQP_URI": f"amqp://tdkt-intake:{password}@rabbitmq:5672/tdkt"})
+
+    assert "AMQP_URI" in message and "change-me" in message
+
+
+@pytest.mark.parametrize("uri", ["amqp://guest:guest@localhost:5672/", "amqp://rabbitmq/tdkt",
+                                 "amqp://tdkt-council:change-me-council@rabbitmq/tdkt"])
+def test_the_production_profile_checks_the_ballot_pages_broker_login_too(uri):
+    assert "TDKT_COUNCIL_AMQP_URI" in refusal({**PRODUCTION, "TDKT_COUNCIL_AMQP_URI": uri})
+
+
+def test_the_production_profile_refuses_smtps_port_465_which_notify_does_not_speak():
+    environ = {**PRODUCTION, "SMTP_PORT": "465", "SMTP_USER": "mailer", "SMTP_PASSWORD": "s3cret-smtp-password",
+               "SMTP_STARTTLS": "true"}
+
+    message = refusal(environ)
+
+    assert "SMTP_PORT" in message and "587" in message
+    assert load_settings({**environ, "SMTP_PORT": "587"}).smtp_port == 587

@@ -293,3 +293,29 @@ def test_a_rules_service_refuses_to_start_with_a_bad_rules_file(tmp_path, monkey
     monkeypatch.setenv("TDKT_RULES_FILE", str(rules_file(tmp_path, "nd152-2025: {awards: {LDTT: {documents: to_trinh}}}\n")))
     with pytest.raises(ConfigError, match="LDTT.documents"):
         RuleBook().setup()
+
+
+@pytest.mark.parametrize("text, key", [
+    ('nd152-2025: {quorum: "3/4"}\nnd152-2025: {awards: {LDTT: {threshold: "9/10"}}}\n', "nd152-2025"),
+    ("nd152-2025:\n  awards:\n    LDTT: {threshold: 0.9}\n    LDTT: {documents: [to_trinh]}\n", "LDTT"),
+    ('{"nd152-2025": {"quorum": "3/4", "quorum": "2/3"}}', "quorum"),
+])
+def test_a_key_written_twice_is_refused_rather_than_the_first_silently_dropped(tmp_path, text, key):
+    path = rules_file(tmp_path, text)
+
+    with pytest.raises(ConfigError) as refused:
+        load_rules(path)
+
+    assert str(refused.value).startswith(f"TDKT_RULES_FILE {path}: ") and "twice" in str(refused.value)
+    assert key in str(refused.value)
+
+
+@pytest.mark.parametrize("text", ["0\n", "false\n", "[]\n", "''\n", "{}\n[]\n"])
+def test_a_rules_file_holding_anything_but_a_mapping_is_refused_even_an_empty_one(tmp_path, text):
+    with pytest.raises(ConfigError, match="TDKT_RULES_FILE"):
+        load_rules(rules_file(tmp_path, text))
+
+
+@pytest.mark.parametrize("text", ["", "# nothing overridden yet\n", "{}\n"])
+def test_an_empty_rules_file_or_an_empty_mapping_keeps_the_defaults(tmp_path, text):
+    assert load_rules(rules_file(tmp_path, text)).rule_sets == DEFAULT_RULE_SETS
