@@ -86,3 +86,32 @@ def test_the_benchmarks_ministry_sitting_has_all_three_documents_and_its_money_a
     assert content.kinds_of(facts) == ["minutes", "proposal", "decision"]
     assert sum(row["amount"] for row in decision["items"]) == decision["total_amount"] > 0
     assert len(content.minutes(facts)["items"]) == 16
+
+
+def test_the_minutes_give_the_public_comment_result_with_each_objection_and_its_handling_but_not_who_objected():
+    commented = item("n-7", "CSTD_BO", "Lý Văn Phúc", 7, 0, 0, 7, "advanced")
+    commented.update(comment_until=datetime(2025, 11, 28, 16, 59, tzinfo=VN), objections=[
+        {"name": "Người Tố Giác", "text": "Sáng kiến đã dùng\ncho khen thưởng khác.", "channel": "web",
+         "received_at": "2025-11-20T03:00:00+00:00", "status": "resolved", "handling": "Đã xác minh: không đúng."},
+        {"name": "Người Khác", "text": "Ý kiến thứ hai", "channel": "paper",
+         "received_at": "2025-11-21T03:00:00+00:00", "status": "open", "handling": None}])
+    quiet = item("n-8", "CSTD_BO", "Mai Thị Lan", 7, 0, 0, 7, "advanced")
+    quiet.update(comment_until=datetime(2025, 11, 28, 16, 59, tzinfo=VN), objections=[])
+    minutes = content.minutes(unit_sitting_facts(items=[commented, quiet, item("n-1", "LDTT", "Ai", 6, 0, 0, 4,
+                                                                                 "approved")]))
+    assert not minutes["public_comment"].startswith("Không áp dụng")
+    lines = "\n".join(minutes["public_comment_lines"])
+    assert "Lý Văn Phúc" in lines and "28/11/2025" in lines and "2 ý kiến" in lines
+    assert "Sáng kiến đã dùng cho khen thưởng khác." in lines and "Đã xác minh: không đúng." in lines
+    assert "chưa xử lý xong" in lines and "Mai Thị Lan" in lines and "không có ý kiến, khiếu nại nào" in lines
+    assert "Người Tố Giác" not in lines and "Ai (" not in lines  # the minutes go to every unit in scope
+
+
+def test_the_minutes_show_the_council_what_the_register_check_noted():
+    warned = item("n-2", "CSTDCS", "Trần Văn Khải", 6, 0, 0, 6, "approved")
+    warned["register_notes"] = [{"code": "not_in_register", "title": "LDTT", "year": 2024,
+                                 "message": "Danh hiệu LDTT năm 2024 không có trong sổ khen thưởng (Luật TĐKT Điều 89)."}]
+    notes = content.minutes(unit_sitting_facts(items=[warned]))["register_notes"]
+    assert notes == ["Trần Văn Khải (Chiến sĩ thi đua cơ sở): Danh hiệu LDTT năm 2024 không có trong sổ khen "
+                     "thưởng (Luật TĐKT Điều 89)."]
+    assert content.minutes(unit_sitting_facts())["register_notes"] == [content.NO_NOTES]

@@ -5,7 +5,9 @@ facts give the same fields, so a document rendered again is the same document.
 
 ``facts``: ``sitting`` (row), ``council`` (row), ``body`` (the council's unit), ``parent`` (its parent unit
 or None), ``roster`` (rows), ``items`` (agenda rows joined with their case: ``nominee``, ``unit_id``,
-``award_year``, ``rule_set`` a RuleSet) and ``unit_names`` (id -> name).
+``award_year``, ``rule_set`` a RuleSet, and optionally ``comment_until`` with the ``objections`` of its public
+comment period as they stood at the close, and the ``register_notes`` of intake's register check) and
+``unit_names`` (id -> name).
 """
 from __future__ import annotations
 
@@ -25,6 +27,11 @@ OUTCOMES = {"approved": "Đạt", "advanced": "Đạt – trình cấp trên", "
 ROLES = {"chair": "Chủ tịch", "vice_chair": "Phó Chủ tịch", "member": "Ủy viên"}
 GOES_UP = ("advanced", "proposed")
 BLANK = "……"
+COMMENTED = ("Các hồ sơ dưới đây đã được công khai lấy ý kiến trước khi Hội đồng họp; ý kiến, khiếu nại "
+             "nhận được và việc xử lý (không ghi danh tính, địa chỉ người góp ý):")
+HANDLED = {"open": "chưa xử lý xong", "resolved": "đã xem xét, giải quyết", "upheld": "ý kiến được chấp nhận"}
+CHANNELS = {"web": "qua trang công khai", "paper": "bằng văn bản"}
+NO_NOTES = "Không có ghi chú nào khi đối chiếu các danh hiệu đã kê khai với cơ sở dữ liệu khen thưởng."
 NOT_APPLICABLE = ("Không áp dụng: không có hồ sơ nào của phiên họp phải lấy ý kiến công khai trước khi "
                   "Hội đồng họp, và không có ý kiến, khiếu nại nào gửi đến Hội đồng.")
 
@@ -106,9 +113,43 @@ def minutes(facts: dict) -> dict:
                                        else "có mặt, bỏ phiếu" if m["voted"] else "vắng mặt")}
                        for no, m in enumerate(sorted(roster, key=_by_role), 1)],
             "items_count": len(items), "items": rows, "cutoffs": _cutoffs(facts, chair),
-            "public_comment": NOT_APPLICABLE,
+            **_public_comment(items, facts["unit_names"]), "register_notes": _register_notes(items),
             "conclusion": (f"Có {passed}/{len(items)} hồ sơ đạt tỷ lệ phiếu đồng ý theo quy định; "
                            f"{len(items) - passed} hồ sơ không đạt hoặc chưa được xét.")}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text or "").split())
+
+
+def _public_comment(items, unit_names) -> dict:
+    """NĐ 98 Art. 46: the result of the public comment where a period applied, every objection with its
+    handling. The objector's name and contact stay out: the minutes go to every unit in scope."""
+    lines = []
+    for item in items:
+        if item.get("comment_until") is None:
+            continue
+        objections = item.get("objections") or []
+        until = item["comment_until"].astimezone(VIETNAM)
+        lines.append(f"{item['nominee']['name']} ({AWARD_NAMES[item['award_code']]}, "
+                     f"{unit_names.get(item['unit_id'], item['unit_id'])}): lấy ý kiến đến ngày {until:%d/%m/%Y}; "
+                     + (f"{len(objections)} ý kiến, khiếu nại." if objections else "không có ý kiến, khiếu nại nào."))
+        for no, o in enumerate(objections, 1):
+            received = datetime.fromisoformat(o["received_at"]).astimezone(VIETNAM)
+            handling = f": {_one_line(o['handling'])}" if o.get("handling") else ""
+            lines.append(f"  Ý kiến {no} ({CHANNELS.get(o['channel'], o['channel'])}, ngày {received:%d/%m/%Y}): "
+                         f"{_one_line(o['text'])} — Xử lý: {HANDLED.get(o['status'], o['status'])}{handling}"
+                         .rstrip(".") + ".")
+    return {"public_comment": COMMENTED if lines else NOT_APPLICABLE, "public_comment_lines": lines}
+
+
+def _register_notes(items) -> list[str]:
+    """What intake's register check noted for the council (claims taken as declared; mismatches kept under
+    ``TDKT_REGISTER_CHECK=warn``), one line per nominee."""
+    lines = [f"{item['nominee']['name']} ({AWARD_NAMES[item['award_code']]}): "
+             + " ".join(_one_line(note.get("message")) for note in item["register_notes"])
+             for item in items if item.get("register_notes")]
+    return lines or [NO_NOTES]
 
 
 def _by_role(member):

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import base64
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from services.review.comment import objections_of, utc
 from services.review.documents import content
 from services.review.documents.render import CONTENT_TYPES, RenderError, fill_green
 from services.review.models import agenda, cases, councils, document_jobs, documents, roster, sittings, units
@@ -51,15 +52,32 @@ def facts_of(session, sitting_id: str, rules) -> dict:
     members = [dict(m) for m in session.execute(sa.select(roster).where(roster.c.sitting_id == sitting_id)
                                                  .order_by(roster.c.member_id)).mappings()]
     rows = session.execute(sa.select(agenda, cases.c.nominee, cases.c.unit_id, cases.c.award_year,
-                                     cases.c.rule_set, cases.c.received_at)
+                                     cases.c.rule_set, cases.c.received_at, cases.c.comment_until,
+                                     cases.c.register_notes)
                            .join(cases, cases.c.nomination_id == agenda.c.nomination_id)
-                           .where(agenda.c.sitting_id == sitting_id)).mappings()
-    items = [{**row, "reasons": row["reasons"] or [],
+                           .where(agenda.c.sitting_id == sitting_id)).mappings().all()
+    # the public comment's result (NĐ 98 Art. 46) and the register check's notes go into the minutes
+    closed = utc(sitting["closed_at"])
+    found = objections_of(session, [r["nomination_id"] for r in rows if r["comment_until"] is not None])
+    items = [{**row, "reasons": row["reasons"] or [], "register_notes": row["register_notes"] or [],
+              **_comment_before(utc(row["comment_until"]), found.get(row["nomination_id"], []), closed),
               "rule_set": rules.by_id(row["rule_set"]) if row["rule_set"] else rules.in_force(row["received_at"].date())}
              for row in rows]
     return {"sitting": sitting, "council": council, "body": body, "parent": unit_rows.get(body.get("parent")),
             "roster": members, "items": items, "unit_names": {k: u["name"] for k, u in unit_rows.items()},
             "unit_emails": {k: u["email"] for k, u in unit_rows.items()}}
+
+
+def _comment_before(until, objections: list, closed) -> dict:
+    """The public comment as it stood when the sitting closed (a period that ended before it, the
+    objections received and handled by then), so the minutes made again later say the same."""
+    if until is None or until > closed:
+        return {"comment_until": None, "objections": []}
+    def as_of(o):
+        handled = o["handled_at"] is not None and datetime.fromisoformat(o["handled_at"]) <= closed
+        return o if handled else {**o, "status": "open", "handling": None, "handled_at": None}
+    return {"comment_until": until,
+            "objections": [as_of(o) for o in objections if datetime.fromisoformat(o["received_at"]) <= closed]}
 
 
 def render_all(facts: dict, converter) -> dict[tuple[str, str], bytes]:
