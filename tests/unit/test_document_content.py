@@ -115,3 +115,13 @@ def test_the_minutes_show_the_council_what_the_register_check_noted():
     assert notes == ["Trần Văn Khải (Chiến sĩ thi đua cơ sở): Danh hiệu LDTT năm 2024 không có trong sổ khen "
                      "thưởng (Luật TĐKT Điều 89)."]
     assert content.minutes(unit_sitting_facts())["register_notes"] == [content.NO_NOTES]
+
+
+def test_the_minutes_say_a_tie_at_the_cut_off_went_to_the_woman_candidate_not_that_the_other_ranked_lower():
+    from services.review.decisions import OVER_QUOTA_PRIORITY
+
+    facts = unit_sitting_facts(items=[
+        item("n-1", "CSTDCS", "Mai Thị Lan", 6, 1, 0, 6, "approved"),
+        item("n-2", "CSTDCS", "Hồ Văn Tâm", 6, 1, 0, 6, "rejected", reasons=[OVER_QUOTA_PRIORITY])])
+    [line] = content.minutes(facts)["cutoffs"]
+    assert "ưu tiên ứng viên nữ" in line and "Hồ Văn Tâm" in line and "xếp theo số phiếu" not in line

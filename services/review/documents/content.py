@@ -1,6 +1,6 @@
-"""What a closed sitting's documents say (standard library and shared.law only): the minutes (biên bản), the
-proposal letter (tờ trình, NĐ 98/2023 Annex I Mẫu 01) and the draft decision (dự thảo quyết định) with its
-list and award money. Each builder turns the sitting's facts into the fields of its template; the same
+"""What a closed sitting's documents say (standard library, shared.law and review's decision texts only): the
+minutes (biên bản), the proposal letter (tờ trình, NĐ 98/2023 Annex I Mẫu 01) and the draft decision (dự thảo
+quyết định) with its list and award money. Each builder turns the sitting's facts into the fields of its template; the same
 facts give the same fields, so a document rendered again is the same document.
 
 ``facts``: ``sitting`` (row), ``council`` (row), ``body`` (the council's unit), ``parent`` (its parent unit
@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 
+from services.review.decisions import OVER_QUOTA, OVER_QUOTA_CHAIR, OVER_QUOTA_PRIORITY
 from shared.contract.awards import AWARD_CODES, AWARD_NAMES
 from shared.law.articles import KIND_NAMES, LAW, legal_basis
 from shared.law.money import money
@@ -32,6 +33,9 @@ COMMENTED = ("Các hồ sơ dưới đây đã được công khai lấy ý ki�
 HANDLED = {"open": "chưa xử lý xong", "resolved": "đã xem xét, giải quyết", "upheld": "ý kiến được chấp nhận"}
 CHANNELS = {"web": "qua trang công khai", "paper": "bằng văn bản"}
 NO_NOTES = "Không có ghi chú nào khi đối chiếu các danh hiệu đã kê khai với cơ sở dữ liệu khen thưởng."
+WHY_OVER = {OVER_QUOTA: "xếp theo số phiếu đồng ý",
+            OVER_QUOTA_PRIORITY: "bằng phiếu tại ngưỡng, ưu tiên ứng viên nữ hoặc tập thể có từ 70% nữ, NĐ 98 Điều 4",
+            OVER_QUOTA_CHAIR: "bằng phiếu tại ngưỡng, Chủ tịch Hội đồng quyết định"}
 NOT_APPLICABLE = ("Không áp dụng: không có hồ sơ nào của phiên họp phải lấy ý kiến công khai trước khi "
                   "Hội đồng họp, và không có ý kiến, khiếu nại nào gửi đến Hội đồng.")
 
@@ -162,11 +166,12 @@ def _cutoffs(facts: dict, chair: str) -> list[str]:
     lines = []
     over = {}
     for item in _ordered(facts["items"]):
-        if item["outcome"] == "rejected" and any("chỉ tiêu" in r for r in item["reasons"] or []):
-            over.setdefault((item["award_code"], item["award_year"]), []).append(item["nominee"]["name"])
-    for (code, year), who in sorted(over.items()):
-        lines.append(f"{AWARD_NAMES[code]} năm {year}: đạt ngưỡng nhưng vượt chỉ tiêu (xếp theo số phiếu đồng ý): "
-                     f"{', '.join(who)}.")
+        why = next((WHY_OVER[r] for r in item["reasons"] or [] if r in WHY_OVER),
+                   WHY_OVER[OVER_QUOTA] if any("chỉ tiêu" in r for r in item["reasons"] or []) else None)
+        if item["outcome"] == "rejected" and why:
+            over.setdefault((item["award_code"], item["award_year"], why), []).append(item["nominee"]["name"])
+    for (code, year, why), who in sorted(over.items()):
+        lines.append(f"{AWARD_NAMES[code]} năm {year}: đạt ngưỡng nhưng vượt chỉ tiêu ({why}): {', '.join(who)}.")
     for key, chosen in sorted((facts["sitting"].get("chair_choices") or {}).items()):
         code, _, year = key.partition("/")
         lines.append(f"{AWARD_NAMES.get(code, code)} năm {year}: bằng phiếu tại ngưỡng chỉ tiêu; Chủ tịch Hội đồng "
