@@ -150,3 +150,19 @@ def test_the_minutes_carry_the_public_comment_as_it_stood_at_the_close_and_the_r
     jobs.render_again("s-1", review_db.uow())
     step(review_db, Converter())
     assert minutes_text(review_db) == text
+
+
+def test_a_failed_job_is_tried_again_by_itself_hours_later_and_its_minutes_are_still_mailed(review_db):
+    failing = Converter(fail=True)
+    for _ in range(jobs.MAX_ATTEMPTS):
+        with review_db.sessions() as session, session.begin():
+            session.execute(sa.update(jobs.document_jobs).values(next_attempt_at=CLOSED))
+        step(review_db, failing)
+    parked = job(review_db)
+    assert parked["status"] == "failed"  # visible as failed, yet not given up: nobody may ever ask for it
+    assert timedelta(0) < jobs.utc(parked["next_attempt_at"]) - datetime.now(timezone.utc) <= jobs.MAX_RETRY_DELAY
+    with review_db.sessions() as session, session.begin():  # hours later, LibreOffice is back
+        session.execute(sa.update(jobs.document_jobs).values(next_attempt_at=CLOSED))
+    assert step(review_db, Converter()) == 1 and job(review_db)["status"] == "done"
+    with review_db.sessions() as session:
+        assert session.execute(sa.select(OUTBOX.c.event_type)).scalars().all() == ["sitting_documents_ready"]

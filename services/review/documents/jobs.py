@@ -5,8 +5,9 @@ sitting is left without its documents. The ``documents`` relay claims one job at
 (another instance, or this one after a crash, takes it again when the lease ends), renders every kind
 the sitting has as DOCX and PDF, and stores them with the job ``done`` and the event
 ``sitting_documents_ready`` (the minutes as PDF, for notify to mail the units) in one transaction. A
-failed render is tried again with doubling delays; after ``MAX_ATTEMPTS`` the job is ``failed`` and is
-queued again by the next ``sitting_documents`` call. Rendering the same sitting again gives the same
+failed render is tried again with doubling delays; after ``MAX_ATTEMPTS`` the job shows as ``failed``
+and is still tried every ``MAX_RETRY_DELAY`` (nobody may ever ask for that sitting, and its units wait for
+their minutes), or at once on the next ``sitting_documents`` call. Rendering the same sitting again gives the same
 DOCX bytes (the PDF's text is the same; LibreOffice stamps its creation time), and is not announced again.
 """
 from __future__ import annotations
@@ -30,8 +31,9 @@ log = logging.getLogger(__name__)
 RELAY = "documents"
 PENDING, DONE, FAILED = "pending", "done", "failed"
 LEASE = timedelta(minutes=15)  # longer than LibreOffice's timeout: a live renderer never loses its job
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 8  # then the job shows as failed, and is still tried again every MAX_RETRY_DELAY
 FIRST_RETRY_SECONDS = 30
+MAX_RETRY_DELAY = timedelta(hours=6)
 FORMATS = ("docx", "pdf")
 FILENAMES = {content.MINUTES: "bien-ban", content.PROPOSAL: "to-trinh", content.DECISION: "du-thao-quyet-dinh"}
 
@@ -110,7 +112,7 @@ def _claim(sessions) -> str | None:
     with sessions() as session, session.begin():
         job = session.execute(
             sa.select(document_jobs.c.sitting_id)
-            .where(document_jobs.c.status == PENDING, document_jobs.c.next_attempt_at <= now)
+            .where(document_jobs.c.status.in_((PENDING, FAILED)), document_jobs.c.next_attempt_at <= now)
             .order_by(document_jobs.c.next_attempt_at, document_jobs.c.sitting_id).limit(1)
             .with_for_update(skip_locked=True)).scalar()
         if job is not None:
@@ -128,7 +130,8 @@ def _failed(sessions, sitting_id: str, exc: Exception) -> None:
             document_jobs.c.sitting_id == sitting_id)).scalar() + 1
         session.execute(sa.update(document_jobs).where(document_jobs.c.sitting_id == sitting_id).values(
             attempts=attempts, status=FAILED if attempts >= MAX_ATTEMPTS else PENDING, error=str(exc)[:500],
-            next_attempt_at=now + timedelta(seconds=FIRST_RETRY_SECONDS * 2 ** (attempts - 1))))
+            next_attempt_at=now + min(timedelta(seconds=FIRST_RETRY_SECONDS * 2 ** min(attempts - 1, 20)),
+                                      MAX_RETRY_DELAY)))
 
 
 def _store(uow, facts: dict, files: dict) -> None:
