@@ -105,14 +105,17 @@ def _award(session, nomination, decision: dict, entry: dict, now) -> bool:
 
 
 def close_not_awarded(request: dict, operator: str, uow, now) -> dict:
-    """Proposals (state-level awards) the central level did not award: closed as ``not_awarded``."""
+    """Nominations waiting for a decision that will not come, closed as ``not_awarded``: proposals
+    (state-level awards) the central level did not award, and approvals the head will not decide (the
+    council advises, the head decides), e.g. one whose claimed title was revoked after the vote, which
+    ``record_decision`` refuses and would otherwise leave approved for ever."""
     with uow:
         repo = Nominations(uow.session)
         found, problems = [], {}
         for nomination_id in sorted(request["nomination_ids"]):
             nomination = repo.get(nomination_id, for_update=True)
-            if nomination is None or nomination.status != "proposed":
-                problems[nomination_id] = "not a proposal awaiting the central level's decision"
+            if nomination is None or nomination.status not in DECIDABLE:
+                problems[nomination_id] = "not waiting for a decision (approved or proposed)"
             else:
                 found.append(nomination)
         if problems:

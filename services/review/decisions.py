@@ -18,6 +18,12 @@ from services.review.tally import Candidate, Selection, places_left, quorum_met,
 
 ADVANCED, APPROVED, PROPOSED, REJECTED, REQUEUED = "advanced", "approved", "proposed", "rejected", "requeued"
 WITHDRAWN, RESTAGED = "withdrawn", "restaged"
+# why a candidate over the threshold got no place: ranked below the cut-off, or tied at it and not chosen
+OVER_QUOTA = "Vượt chỉ tiêu khen thưởng của hội đồng (xếp theo số phiếu đồng ý)."
+OVER_QUOTA_PRIORITY = ("Vượt chỉ tiêu khen thưởng của hội đồng: bằng số phiếu đồng ý tại ngưỡng chỉ tiêu, ưu tiên "
+                       "ứng viên nữ hoặc tập thể có từ 70% nữ (NĐ 98/2023 Điều 4).")
+OVER_QUOTA_CHAIR = ("Vượt chỉ tiêu khen thưởng của hội đồng: bằng số phiếu đồng ý tại ngưỡng chỉ tiêu, Chủ tịch "
+                    "Hội đồng quyết định chọn ứng viên khác.")
 
 
 @dataclass(frozen=True)
@@ -112,7 +118,7 @@ def conclude(items: list[Item], council_stage: str, members: int, participants: 
             conclusion.ties[group_key(*key)] = {"award_code": key[0], "award_year": key[1],
                                                 "tied": list(selection.tied), "places": selection.places_left_for_tied}
         for item in group:
-            _decide_passing(conclusion, item, council_stage, members, selection)
+            _decide_passing(conclusion, item, council_stage, members, selection, group)
         approved_here[key] = sum(getattr(conclusion.outcomes.get(i.nomination_id), "result", None) == APPROVED
                                 for i in group)
     return conclusion
@@ -153,13 +159,21 @@ def _select(group: list[Item], places: int | None, chair_choice) -> Selection:
     return select(candidates, places)
 
 
-def _decide_passing(conclusion, item, council_stage, members, selection):
+def _over_quota_reason(item: Item, group: list[Item], selection: Selection) -> str:
+    """Ranked below the cut-off, or tied at it and beaten by the woman-first priority or by the chair."""
+    level = [i for i in group if i.nomination_id in selection.selected and i.approve == item.approve]
+    if not level:
+        return OVER_QUOTA
+    return OVER_QUOTA_PRIORITY if any(i.priority for i in level) and not item.priority else OVER_QUOTA_CHAIR
+
+
+def _decide_passing(conclusion, item, council_stage, members, selection, group):
     award = item.rule_set.awards[item.award_code]
     stage, next_stage = stage_of(award, council_stage)
     required = stage.threshold.required(members)
     if item.nomination_id in selection.over_quota:
         conclusion.outcomes[item.nomination_id] = Outcome(REJECTED, required, reasons=(
-            "Vượt chỉ tiêu khen thưởng của hội đồng (xếp theo số phiếu đồng ý).",))
+            _over_quota_reason(item, group, selection),))
     elif item.nomination_id in selection.selected:
         if next_stage is not None:
             conclusion.outcomes[item.nomination_id] = Outcome(ADVANCED, required, next_stage)

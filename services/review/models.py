@@ -152,7 +152,7 @@ audit = sa.Table(
     sa.Column("detail", sa.String(500), nullable=False),
 )
 
-document_jobs = sa.Table(  # a closed sitting's documents to render: pending -> done | failed (retried on demand)
+document_jobs = sa.Table(  # a closed sitting's documents to render: pending -> done | failed (still retried, slowly)
     "document_jobs", metadata,
     sa.Column("sitting_id", sa.String(64), primary_key=True),
     sa.Column("status", sa.String(16), nullable=False),

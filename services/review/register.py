@@ -13,7 +13,7 @@ from services.review.repository import Reviews
 from shared import contract
 
 log = logging.getLogger(__name__)
-RETURNABLE = (domain.WAITING, domain.PUBLIC_COMMENT, domain.ON_AGENDA)
+RETURNABLE = (domain.WAITING, domain.PUBLIC_COMMENT, domain.ON_AGENDA)  # every state a council may still take
 
 
 def record_award(event: dict, uow) -> None:
@@ -32,8 +32,9 @@ def record_award(event: dict, uow) -> None:
 def return_after_revocation(event: dict, uow) -> None:
     """``intake.register_entry_revoked``: each live nomination that no longer holds without the revoked
     award goes back to its unit with the reasons (``nomination_returned``); one on an open sitting's
-    agenda leaves it (the sitting ignores its marks). A case already returned, decided or withdrawn is
-    left as it is (a decided one is stopped by ``record_decision``, which checks the register again)."""
+    agenda leaves it (the sitting ignores its marks), one under public comment leaves the public list. A
+    case already returned, decided or withdrawn is left as it is (a decided one is stopped by
+    ``record_decision``, which checks the register again)."""
     with uow:
         if not uow.claim_message():
             return

@@ -121,9 +121,9 @@ def decision_pending(intake):
 @click.argument("nomination_ids", nargs=-1, required=True)
 @intake_operator
 def decision_not_awarded(reason, number, nomination_ids, intake):
-    """Close proposals the central level did not award."""
+    """Close proposals the central level did not award, or approvals the head will not decide."""
     closed = intake("close_not_awarded", {"nomination_ids": list(nomination_ids), "reason": reason, "number": number})
-    click.echo(f"{len(closed['closed'])} proposals closed as not awarded")
+    click.echo(f"{len(closed['closed'])} nominations closed as not awarded")
 
 
 @click.group()

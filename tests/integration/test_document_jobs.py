@@ -1,13 +1,17 @@
 """The documents relay on a real database (SQLite and PostgreSQL): a closed sitting's job is rendered once,
 stored with its event in one transaction; a failed render is retried later and never lost. LibreOffice is
 replaced by a fake here (the rendering itself is tests/integration/test_document_rendering.py)."""
+import base64
+import io
+import unicodedata
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from docx import Document
 
 from services.review.documents import jobs
-from services.review.models import agenda, cases, councils, roster, sittings, units
+from services.review.models import agenda, cases, councils, objections, roster, sittings, units
 from services.review.service import MIGRATIONS
 from shared.law.rulebook import with_overrides
 from shared.platform.store import OUTBOX
@@ -109,3 +113,56 @@ def test_documents_made_again_on_demand_are_the_same_served_meanwhile_and_not_an
     assert jobs.get_document("s-1", "decision", "docx", review_db.uow()) == before  # the same bytes
     with review_db.sessions() as session:
         assert session.execute(sa.select(sa.func.count()).select_from(OUTBOX)).scalar() == 1  # announced once
+
+
+def minutes_text(tables) -> str:
+    data = base64.b64decode(jobs.get_document("s-1", "minutes", "docx", tables.uow())["content_base64"])
+    document = Document(io.BytesIO(data))
+    return unicodedata.normalize("NFC", "\n".join(p.text for p in document.paragraphs))
+
+
+def test_the_minutes_carry_the_public_comment_as_it_stood_at_the_close_and_the_register_checks_notes(review_db):
+    note = {"code": "declared_before_register", "title": "LDTT", "year": 2019, "message": "Danh hiệu LDTT năm 2019 "
+            "có trước năm đầu của sổ khen thưởng: ghi nhận theo kê khai của đơn vị.", "message_en": "taken as declared"}
+    with review_db.sessions() as session, session.begin():
+        session.execute(sa.update(cases).values(comment_until=CLOSED - timedelta(days=3), register_notes=[note]))
+        session.execute(sa.insert(objections), [
+            {"id": "o-1", "nomination_id": "n-1", "name": "Người Góp Ý", "contact": "x@example.vn",
+             "text": "Thành tích kê khai chưa đúng.", "channel": "web", "received_at": CLOSED - timedelta(days=5),
+             "status": "resolved", "handling": "Đã xác minh, thành tích đúng.", "handled_at": CLOSED - timedelta(days=4)},
+            {"id": "o-2", "nomination_id": "n-1", "name": "Người Thứ Hai", "contact": "z@example.vn",
+             "text": "Chưa xử lý khi họp.", "channel": "paper", "received_at": CLOSED - timedelta(days=4),
+             "status": "open", "handling": None, "handled_at": None},
+            {"id": "o-3", "nomination_id": "n-1", "name": "Người Sau", "contact": "y@example.vn",
+             "text": "Gửi sau phiên họp.", "channel": "paper", "received_at": CLOSED + timedelta(days=1),
+             "status": "open", "handling": None, "handled_at": None}])
+    step(review_db, Converter())
+    text = minutes_text(review_db)
+    assert "Nguyễn Thị Hoà (Lao động tiên tiến, Văn phòng Bộ): lấy ý kiến đến ngày 30/11/2025; 2 ý kiến" in text
+    assert "Thành tích kê khai chưa đúng. — Xử lý: đã xem xét, giải quyết: Đã xác minh, thành tích đúng." in text
+    assert "Chưa xử lý khi họp. — Xử lý: chưa xử lý xong." in text
+    assert "Gửi sau phiên họp" not in text and "Người Góp Ý" not in text and "x@example.vn" not in text
+    assert "Danh hiệu LDTT năm 2019 có trước năm đầu của sổ khen thưởng" in text
+
+    with review_db.sessions() as session, session.begin():  # handled after the close: the minutes stay as they were
+        session.execute(sa.update(objections).where(objections.c.id == "o-2").values(
+            status="upheld", handling="Sau phiên họp", handled_at=CLOSED + timedelta(days=2)))
+    jobs.render_again("s-1", review_db.uow())
+    step(review_db, Converter())
+    assert minutes_text(review_db) == text
+
+
+def test_a_failed_job_is_tried_again_by_itself_hours_later_and_its_minutes_are_still_mailed(review_db):
+    failing = Converter(fail=True)
+    for _ in range(jobs.MAX_ATTEMPTS):
+        with review_db.sessions() as session, session.begin():
+            session.execute(sa.update(jobs.document_jobs).values(next_attempt_at=CLOSED))
+        step(review_db, failing)
+    parked = job(review_db)
+    assert parked["status"] == "failed"  # visible as failed, yet not given up: nobody may ever ask for it
+    assert timedelta(0) < jobs.utc(parked["next_attempt_at"]) - datetime.now(timezone.utc) <= jobs.MAX_RETRY_DELAY
+    with review_db.sessions() as session, session.begin():  # hours later, LibreOffice is back
+        session.execute(sa.update(jobs.document_jobs).values(next_attempt_at=CLOSED))
+    assert step(review_db, Converter()) == 1 and job(review_db)["status"] == "done"
+    with review_db.sessions() as session:
+        assert session.execute(sa.select(OUTBOX.c.event_type)).scalars().all() == ["sitting_documents_ready"]

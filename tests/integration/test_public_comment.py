@@ -127,8 +127,9 @@ def test_the_ballot_page_and_the_minutes_carry_the_objections_and_their_handling
     document = site.call("sitting_document", sitting, "minutes", "docx")
     text = " ".join(p.text for p in Document(io.BytesIO(base64.b64decode(document["content_base64"]))).paragraphs)
     assert "Không áp dụng" not in text
-    assert "Trần Văn B" in text and "Thành tích kê khai chưa đúng." in text and "Đã xác minh: kê khai đúng." in text
-    assert "0912 000 111" not in text  # never the objector's contact
+    assert "Thành tích kê khai chưa đúng." in text and "Đã xác minh: kê khai đúng." in text
+    # never who objected nor how to reach them: the minutes are mailed to every unit in scope
+    assert "Trần Văn B" not in text and "0912 000 111" not in text
 
 
 def test_an_upheld_objection_returns_the_nomination_to_its_unit_with_the_reason(site):
@@ -148,6 +149,24 @@ def test_an_upheld_objection_returns_the_nomination_to_its_unit_with_the_reason(
     again = wait_until(lambda: site.call("get_case", "n-order")["state"] == "public_comment"
                        and site.call("get_case", "n-order"), what="a new comment period")
     assert again["stage"] == "ministry" and again["revision"] == 2  # the amended dossier, put out afresh
+
+
+def test_a_nomination_under_public_comment_whose_prior_award_is_revoked_goes_back_to_its_unit(site):
+    under_comment(site)
+    entry = {"entry_id": "e-bk", "unit_id": "vp", "nominee_kind": "individual", "employee_id": "VP-0042",
+             "nominee_name": "Nguyễn Thị Hoa", "award_code": "BK_TTG", "award_year": 2019,
+             "decision": {"number": "9/QĐ-TTg", "date": "2019-12-01", "signer": None}, "money": 3_110_000,
+             "state": "revoked", "source": "import", "nomination_id": None, "contact_email": None,
+             "nominee_email": None}
+    reasons = ["Khen thưởng BK_TTG năm 2019 đã bị hủy bỏ (Luật TĐKT Điều 93)"]
+    with entrypoint_waiter(site.container, "on_register_entry_revoked", timeout=15):
+        site.intake("register_entry_revoked", {
+            "entry": entry, "ground": "a", "revocation": {"number": "1/QĐ-TTg", "date": "2026-12-01", "signer": None},
+            "reason": "Khai man", "money_to_recover": 3_110_000, "operator": "op",
+            "affected": [{"nomination_id": "n-order", "reasons": reasons}]}, str(uuid.uuid4()), {})
+    assert site.call("get_case", "n-order")["state"] == "returned"
+    [returned] = wait_until(lambda: site.events("nomination_returned"), what="nomination_returned")
+    assert returned["nomination_id"] == "n-order" and returned["reasons"] == reasons
 
 
 def form_of(page: str) -> dict:

@@ -182,9 +182,11 @@ def test_a_proposal_is_awarded_by_the_central_decision_or_closed_as_not_awarded(
     approve(intake, refused, "proposed")
     approve(intake, approved)
 
-    with pytest.raises(Conflict) as not_a_proposal:
-        operator(intake, "close_not_awarded", {"nomination_ids": [refused, approved], "reason": "Không được khen"})
-    assert approved in not_a_proposal.value.detail
+    rejected = intake.submit(submission_key="p4", nominee={**EXAMPLE["nominee"], "employee_id": "VP-4"})["nomination_id"]
+    approve(intake, rejected, "rejected")
+    with pytest.raises(Conflict) as not_decidable:
+        operator(intake, "close_not_awarded", {"nomination_ids": [refused, rejected], "reason": "Không được khen"})
+    assert rejected in not_decidable.value.detail
     assert intake.call("vp", "get_nomination", refused)["status"] == "proposed"  # nothing of the call happened
 
     operator(intake, "close_not_awarded", {"nomination_ids": [refused], "reason": "Cấp trên không khen"})
@@ -192,6 +194,26 @@ def test_a_proposal_is_awarded_by_the_central_decision_or_closed_as_not_awarded(
                                          "nomination_ids": [awarded]})
     assert [intake.call("vp", "get_nomination", n)["status"] for n in (awarded, refused)] == ["awarded", "not_awarded"]
     assert [p["nomination_id"] for p in operator(intake, "pending_decisions")] == [approved]
+
+
+def test_an_approval_that_relied_on_a_revoked_award_is_refused_a_decision_and_closed_as_not_awarded(intake):
+    operator(intake, "import_register", [PAST_CSTDCS])
+    nomination_id = intake.call("vp", "submit_nomination", cstd_bo_2026())["nomination_id"]
+    approve(intake, nomination_id)  # the council approved on the CSTDCS of 2025 ...
+    [entry] = operator(intake, "register_show", {"unit_id": "vp", "employee_id": "VP-0042", "award_year": 2025})
+    revoked = operator(intake, "revoke_register_entry", {  # ... which is revoked before the head signs
+        "entry_id": entry["entry_id"], "ground": "a", "decision_number": "5/QĐ-VP", "date": "2026-12-01",
+        "reason": "Khai man thành tích năm 2025"})
+    assert revoked["affected"] == []  # not live: the decision is where it is stopped
+    with pytest.raises(Conflict) as refused:
+        operator(intake, "record_decision", {"number": "12/QĐ-BNNMT", "date": "2026-12-20", "signer": "Bộ trưởng",
+                                             "nomination_ids": [nomination_id]})
+    assert nomination_id in refused.value.detail and "missing 2025" in refused.value.detail
+
+    operator(intake, "close_not_awarded", {"nomination_ids": [nomination_id], "reason": "Danh hiệu CSTDCS 2025 "
+                                           "đã bị hủy bỏ: người đứng đầu không quyết định khen thưởng"})
+    view = intake.call("vp", "get_nomination", nomination_id)
+    assert view["status"] == "not_awarded" and operator(intake, "pending_decisions") == []  # never stuck
 
 
 @pytest.fixture

@@ -86,3 +86,22 @@ def test_a_change_of_places_after_the_tie_sets_a_stale_choice_aside_and_asks_the
     assert widened.ties["LDTT/2025"]["places"] == 2 and not widened.outcomes.get("n-c")
     enough = conclude(items, "unit", 7, 7, {("LDTT", 2025): Places(explicit=4)}, choice)
     assert set(outcomes(enough).values()) == {APPROVED}
+
+
+def reasons(conclusion, nomination_id):
+    return " ".join(conclusion.outcomes[nomination_id].reasons)
+
+
+def test_a_man_who_loses_the_last_place_to_a_woman_with_as_many_approvals_is_told_so_not_that_he_ranked_lower():
+    items = [item("n-a", approve=7), item("n-man", approve=6), item("n-woman", approve=6, woman=True),
+             item("n-low", approve=5)]
+    conclusion = conclude(items, "unit", 7, 7, {("LDTT", 2025): Places(explicit=2)}, {})
+    assert outcomes(conclusion) == {"n-a": APPROVED, "n-woman": APPROVED, "n-man": REJECTED, "n-low": REJECTED}
+    assert "ưu tiên ứng viên nữ" in reasons(conclusion, "n-man") and "xếp theo số phiếu" not in reasons(conclusion, "n-man")
+    assert "xếp theo số phiếu đồng ý" in reasons(conclusion, "n-low")
+
+
+def test_a_candidate_the_chair_did_not_choose_at_a_tie_is_told_the_chair_decided():
+    items = [item("n-a", approve=7), item("n-b", approve=6), item("n-c", approve=6)]
+    settled = conclude(items, "unit", 7, 7, {("LDTT", 2025): Places(explicit=2)}, {group_key("LDTT", 2025): ("n-c",)})
+    assert "Chủ tịch Hội đồng" in reasons(settled, "n-b")

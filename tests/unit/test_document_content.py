@@ -88,29 +88,40 @@ def test_the_benchmarks_ministry_sitting_has_all_three_documents_and_its_money_a
     assert len(content.minutes(facts)["items"]) == 16
 
 
-def test_the_minutes_carry_the_public_comment_period_and_each_objection_with_its_handling():
-    """NĐ 98 Art. 46: the comments and their handling, complaints included, go into the minutes. An item
-    that had a period must never be reported as "not applicable, no complaint received"."""
-    order = item("n-8", "HCLD3", "Phan Văn Hùng", 15, 0, 0, 14, "proposed")
-    order["public_comment"] = {"comment_until": "2025-09-12T16:59:59+00:00", "objections": [
-        {"name": "Trần Văn B", "text": "Thành tích kê khai chưa đúng.", "channel": "paper",
-         "received_at": "2025-09-03T02:00:00+00:00", "status": "resolved", "handling": "Đã xác minh: kê khai đúng."},
-        {"name": "<b>Lê C</b>", "text": "=1+1 khiếu nại", "channel": "web", "received_at": "2025-09-04T02:00:00+00:00",
-         "status": "open", "handling": None}]}
-    quiet = item("n-9", "HCLD3", "Đinh Thị Mai", 15, 0, 0, 14, "proposed")
-    quiet["public_comment"] = {"comment_until": "2025-09-12T16:59:59+00:00", "objections": []}
-    facts = unit_sitting_facts(items=[order, quiet, item("n-1", "LDTT", "Nguyễn Thị Hoà", 6, 0, 0, 4, "approved")])
-    minutes = content.minutes(facts)
-    text = "\n".join(minutes["public_comment_lines"])
+def test_the_minutes_give_the_public_comment_result_with_each_objection_and_its_handling_but_not_who_objected():
+    commented = item("n-7", "CSTD_BO", "Lý Văn Phúc", 7, 0, 0, 7, "advanced")
+    commented.update(comment_until=datetime(2025, 11, 28, 16, 59, tzinfo=VN), objections=[
+        {"name": "Người Tố Giác", "text": "Sáng kiến đã dùng\ncho khen thưởng khác.", "channel": "web",
+         "received_at": "2025-11-20T03:00:00+00:00", "status": "resolved", "handling": "Đã xác minh: không đúng."},
+        {"name": "Người Khác", "text": "Ý kiến thứ hai", "channel": "paper",
+         "received_at": "2025-11-21T03:00:00+00:00", "status": "open", "handling": None}])
+    quiet = item("n-8", "CSTD_BO", "Mai Thị Lan", 7, 0, 0, 7, "advanced")
+    quiet.update(comment_until=datetime(2025, 11, 28, 16, 59, tzinfo=VN), objections=[])
+    minutes = content.minutes(unit_sitting_facts(items=[commented, quiet, item("n-1", "LDTT", "Ai", 6, 0, 0, 4,
+                                                                                 "approved")]))
     assert not minutes["public_comment"].startswith("Không áp dụng")
-    assert "Phan Văn Hùng" in text and "12/09/2025" in text and "2 ý kiến" in text
-    assert "Trần Văn B" in text and "Thành tích kê khai chưa đúng." in text and "Đã xác minh: kê khai đúng." in text
-    assert "<b>Lê C</b>" in text and "chưa xử lý" in text  # docxtpl escapes; an open one is said to be open
-    assert "Đinh Thị Mai" in text and "không có ý kiến" in text
-    assert "Nguyễn Thị Hoà" not in text  # no period for an LDTT
-    assert minutes["public_comment"] == " ".join(minutes["public_comment_lines"])  # an office's own template
+    lines = "\n".join(minutes["public_comment_lines"])
+    assert "Lý Văn Phúc" in lines and "28/11/2025" in lines and "2 ý kiến" in lines
+    assert "Sáng kiến đã dùng cho khen thưởng khác." in lines and "Đã xác minh: không đúng." in lines
+    assert "chưa xử lý xong" in lines and "Mai Thị Lan" in lines and "không có ý kiến, khiếu nại nào" in lines
+    assert "Người Tố Giác" not in lines and "Ai (" not in lines  # the minutes go to every unit in scope
 
 
-def test_without_a_comment_period_the_minutes_have_one_line_saying_not_applicable():
-    minutes = content.minutes(unit_sitting_facts())
-    assert minutes["public_comment_lines"] == [minutes["public_comment"]] and "Không áp dụng" in minutes["public_comment"]
+def test_the_minutes_show_the_council_what_the_register_check_noted():
+    warned = item("n-2", "CSTDCS", "Trần Văn Khải", 6, 0, 0, 6, "approved")
+    warned["register_notes"] = [{"code": "not_in_register", "title": "LDTT", "year": 2024,
+                                 "message": "Danh hiệu LDTT năm 2024 không có trong sổ khen thưởng (Luật TĐKT Điều 89)."}]
+    notes = content.minutes(unit_sitting_facts(items=[warned]))["register_notes"]
+    assert notes == ["Trần Văn Khải (Chiến sĩ thi đua cơ sở): Danh hiệu LDTT năm 2024 không có trong sổ khen "
+                     "thưởng (Luật TĐKT Điều 89)."]
+    assert content.minutes(unit_sitting_facts())["register_notes"] == [content.NO_NOTES]
+
+
+def test_the_minutes_say_a_tie_at_the_cut_off_went_to_the_woman_candidate_not_that_the_other_ranked_lower():
+    from services.review.decisions import OVER_QUOTA_PRIORITY
+
+    facts = unit_sitting_facts(items=[
+        item("n-1", "CSTDCS", "Mai Thị Lan", 6, 1, 0, 6, "approved"),
+        item("n-2", "CSTDCS", "Hồ Văn Tâm", 6, 1, 0, 6, "rejected", reasons=[OVER_QUOTA_PRIORITY])])
+    [line] = content.minutes(facts)["cutoffs"]
+    assert "ưu tiên ứng viên nữ" in line and "Hồ Văn Tâm" in line and "xếp theo số phiếu" not in line

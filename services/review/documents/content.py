@@ -1,17 +1,20 @@
-"""What a closed sitting's documents say (standard library and shared.law only): the minutes (biên bản), the
-proposal letter (tờ trình, NĐ 98/2023 Annex I Mẫu 01) and the draft decision (dự thảo quyết định) with its
-list and award money. Each builder turns the sitting's facts into the fields of its template; the same
+"""What a closed sitting's documents say (standard library, shared.law and review's decision texts only): the
+minutes (biên bản), the proposal letter (tờ trình, NĐ 98/2023 Annex I Mẫu 01) and the draft decision (dự thảo
+quyết định) with its list and award money. Each builder turns the sitting's facts into the fields of its template; the same
 facts give the same fields, so a document rendered again is the same document.
 
 ``facts``: ``sitting`` (row), ``council`` (row), ``body`` (the council's unit), ``parent`` (its parent unit
 or None), ``roster`` (rows), ``items`` (agenda rows joined with their case: ``nominee``, ``unit_id``,
-``award_year``, ``rule_set`` a RuleSet) and ``unit_names`` (id -> name).
+``award_year``, ``rule_set`` a RuleSet, and optionally ``comment_until`` with the ``objections`` of its public
+comment period as they stood at the close, and the ``register_notes`` of intake's register check) and
+``unit_names`` (id -> name).
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 
+from services.review.decisions import OVER_QUOTA, OVER_QUOTA_CHAIR, OVER_QUOTA_PRIORITY
 from shared.contract.awards import AWARD_CODES, AWARD_NAMES
 from shared.law.articles import KIND_NAMES, LAW, legal_basis
 from shared.law.money import money
@@ -25,6 +28,14 @@ OUTCOMES = {"approved": "Đạt", "advanced": "Đạt – trình cấp trên", "
 ROLES = {"chair": "Chủ tịch", "vice_chair": "Phó Chủ tịch", "member": "Ủy viên"}
 GOES_UP = ("advanced", "proposed")
 BLANK = "……"
+COMMENTED = ("Các hồ sơ dưới đây đã được công khai lấy ý kiến trước khi Hội đồng họp; ý kiến, khiếu nại "
+             "nhận được và việc xử lý (không ghi danh tính, địa chỉ người góp ý):")
+HANDLED = {"open": "chưa xử lý xong", "resolved": "đã xem xét, giải quyết", "upheld": "ý kiến được chấp nhận"}
+CHANNELS = {"web": "qua trang công khai", "paper": "bằng văn bản"}
+NO_NOTES = "Không có ghi chú nào khi đối chiếu các danh hiệu đã kê khai với cơ sở dữ liệu khen thưởng."
+WHY_OVER = {OVER_QUOTA: "xếp theo số phiếu đồng ý",
+            OVER_QUOTA_PRIORITY: "bằng phiếu tại ngưỡng, ưu tiên ứng viên nữ hoặc tập thể có từ 70% nữ, NĐ 98 Điều 4",
+            OVER_QUOTA_CHAIR: "bằng phiếu tại ngưỡng, Chủ tịch Hội đồng quyết định"}
 NOT_APPLICABLE = ("Không áp dụng: không có hồ sơ nào của phiên họp phải lấy ý kiến công khai trước khi "
                   "Hội đồng họp, và không có ý kiến, khiếu nại nào gửi đến Hội đồng.")
 
@@ -106,40 +117,43 @@ def minutes(facts: dict) -> dict:
                                        else "có mặt, bỏ phiếu" if m["voted"] else "vắng mặt")}
                        for no, m in enumerate(sorted(roster, key=_by_role), 1)],
             "items_count": len(items), "items": rows, "cutoffs": _cutoffs(facts, chair),
-            **_public_comment(facts),
+            **_public_comment(items, facts["unit_names"]), "register_notes": _register_notes(items),
             "conclusion": (f"Có {passed}/{len(items)} hồ sơ đạt tỷ lệ phiếu đồng ý theo quy định; "
                            f"{len(items) - passed} hồ sơ không đạt hoặc chưa được xét.")}
 
 
-CHANNELS = {"web": "qua trang công khai", "paper": "bằng văn bản"}
-HANDLED = {"resolved": "đã giải quyết", "upheld": "được chấp nhận, hồ sơ trả lại đơn vị"}
+def _one_line(text: str) -> str:
+    return " ".join(str(text or "").split())
 
 
-def _public_comment(facts: dict) -> dict:
-    """The result of the public comment (NĐ 98 Art. 46) of each item that had a period: its end, and each
-    objection with its handling (an item's ``public_comment``: ``services.review.comment.comment_summary``,
-    never the objector's contact). ``public_comment`` is the same as one paragraph, for an office's template."""
+def _public_comment(items, unit_names) -> dict:
+    """NĐ 98 Art. 46: the result of the public comment where a period applied, every objection with its
+    handling. The objector's name and contact stay out: the minutes go to every unit in scope."""
     lines = []
-    for item in _ordered(facts["items"]):
-        summary = item.get("public_comment")
-        if not summary:
+    for item in items:
+        if item.get("comment_until") is None:
             continue
-        until = datetime.fromisoformat(summary["comment_until"]).astimezone(VIETNAM)
-        head = (f"{item['nominee']['name']} ({AWARD_NAMES[item['award_code']]}): lấy ý kiến công khai đến hết "
-                f"ngày {until:%d/%m/%Y}; ")
-        found = summary.get("objections") or []
-        if not found:
-            lines.append(head + "không có ý kiến phản ánh, khiếu nại.")
-            continue
-        lines.append(head + f"có {len(found)} ý kiến phản ánh, khiếu nại:")
-        for no, objection in enumerate(found, 1):
-            received = datetime.fromisoformat(objection["received_at"]).astimezone(VIETNAM)
-            handled = (f"{HANDLED.get(objection['status'], objection['status'])}: {objection['handling']}"
-                       if objection["status"] != "open" else "chưa xử lý")
-            lines.append(f"{no}) {objection['name']} ({CHANNELS.get(objection['channel'], objection['channel'])}, "
-                         f"ngày {received:%d/%m/%Y}): “{objection['text']}”. Kết quả xử lý: {handled}.")
-    lines = lines or [NOT_APPLICABLE]
-    return {"public_comment_lines": lines, "public_comment": " ".join(lines)}
+        objections = item.get("objections") or []
+        until = item["comment_until"].astimezone(VIETNAM)
+        lines.append(f"{item['nominee']['name']} ({AWARD_NAMES[item['award_code']]}, "
+                     f"{unit_names.get(item['unit_id'], item['unit_id'])}): lấy ý kiến đến ngày {until:%d/%m/%Y}; "
+                     + (f"{len(objections)} ý kiến, khiếu nại." if objections else "không có ý kiến, khiếu nại nào."))
+        for no, o in enumerate(objections, 1):
+            received = datetime.fromisoformat(o["received_at"]).astimezone(VIETNAM)
+            handling = f": {_one_line(o['handling'])}" if o.get("handling") else ""
+            lines.append(f"  Ý kiến {no} ({CHANNELS.get(o['channel'], o['channel'])}, ngày {received:%d/%m/%Y}): "
+                         f"{_one_line(o['text'])} — Xử lý: {HANDLED.get(o['status'], o['status'])}{handling}"
+                         .rstrip(".") + ".")
+    return {"public_comment": COMMENTED if lines else NOT_APPLICABLE, "public_comment_lines": lines}
+
+
+def _register_notes(items) -> list[str]:
+    """What intake's register check noted for the council (claims taken as declared; mismatches kept under
+    ``TDKT_REGISTER_CHECK=warn``), one line per nominee."""
+    lines = [f"{item['nominee']['name']} ({AWARD_NAMES[item['award_code']]}): "
+             + " ".join(_one_line(note.get("message")) for note in item["register_notes"])
+             for item in items if item.get("register_notes")]
+    return lines or [NO_NOTES]
 
 
 def _by_role(member):
@@ -152,11 +166,12 @@ def _cutoffs(facts: dict, chair: str) -> list[str]:
     lines = []
     over = {}
     for item in _ordered(facts["items"]):
-        if item["outcome"] == "rejected" and any("chỉ tiêu" in r for r in item["reasons"] or []):
-            over.setdefault((item["award_code"], item["award_year"]), []).append(item["nominee"]["name"])
-    for (code, year), who in sorted(over.items()):
-        lines.append(f"{AWARD_NAMES[code]} năm {year}: đạt ngưỡng nhưng vượt chỉ tiêu (xếp theo số phiếu đồng ý): "
-                     f"{', '.join(who)}.")
+        why = next((WHY_OVER[r] for r in item["reasons"] or [] if r in WHY_OVER),
+                   WHY_OVER[OVER_QUOTA] if any("chỉ tiêu" in r for r in item["reasons"] or []) else None)
+        if item["outcome"] == "rejected" and why:
+            over.setdefault((item["award_code"], item["award_year"], why), []).append(item["nominee"]["name"])
+    for (code, year, why), who in sorted(over.items()):
+        lines.append(f"{AWARD_NAMES[code]} năm {year}: đạt ngưỡng nhưng vượt chỉ tiêu ({why}): {', '.join(who)}.")
     for key, chosen in sorted((facts["sitting"].get("chair_choices") or {}).items()):
         code, _, year = key.partition("/")
         lines.append(f"{AWARD_NAMES.get(code, code)} năm {year}: bằng phiếu tại ngưỡng chỉ tiêu; Chủ tịch Hội đồng "

@@ -5,19 +5,20 @@ sitting is left without its documents. The ``documents`` relay claims one job at
 (another instance, or this one after a crash, takes it again when the lease ends), renders every kind
 the sitting has as DOCX and PDF, and stores them with the job ``done`` and the event
 ``sitting_documents_ready`` (the minutes as PDF, for notify to mail the units) in one transaction. A
-failed render is tried again with doubling delays; after ``MAX_ATTEMPTS`` the job is ``failed`` and is
-queued again by the next ``sitting_documents`` call. Rendering the same sitting again gives the same
+failed render is tried again with doubling delays; after ``MAX_ATTEMPTS`` the job shows as ``failed``
+and is still tried every ``MAX_RETRY_DELAY`` (nobody may ever ask for that sitting, and its units wait for
+their minutes), or at once on the next ``sitting_documents`` call. Rendering the same sitting again gives the same
 DOCX bytes (the PDF's text is the same; LibreOffice stamps its creation time), and is not announced again.
 """
 from __future__ import annotations
 
 import base64
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from services.review import comment
+from services.review.comment import objections_of, utc
 from services.review.documents import content
 from services.review.documents.render import CONTENT_TYPES, RenderError, fill_green
 from services.review.models import agenda, cases, councils, document_jobs, documents, roster, sittings, units
@@ -30,8 +31,9 @@ log = logging.getLogger(__name__)
 RELAY = "documents"
 PENDING, DONE, FAILED = "pending", "done", "failed"
 LEASE = timedelta(minutes=15)  # longer than LibreOffice's timeout: a live renderer never loses its job
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 8  # then the job shows as failed, and is still tried again every MAX_RETRY_DELAY
 FIRST_RETRY_SECONDS = 30
+MAX_RETRY_DELAY = timedelta(hours=6)
 FORMATS = ("docx", "pdf")
 FILENAMES = {content.MINUTES: "bien-ban", content.PROPOSAL: "to-trinh", content.DECISION: "du-thao-quyet-dinh"}
 
@@ -52,18 +54,32 @@ def facts_of(session, sitting_id: str, rules) -> dict:
     members = [dict(m) for m in session.execute(sa.select(roster).where(roster.c.sitting_id == sitting_id)
                                                  .order_by(roster.c.member_id)).mappings()]
     rows = session.execute(sa.select(agenda, cases.c.nominee, cases.c.unit_id, cases.c.award_year,
-                                     cases.c.rule_set, cases.c.received_at, cases.c.comment_until)
+                                     cases.c.rule_set, cases.c.received_at, cases.c.comment_until,
+                                     cases.c.register_notes)
                            .join(cases, cases.c.nomination_id == agenda.c.nomination_id)
-                           .where(agenda.c.sitting_id == sitting_id)).mappings()
-    items = [{**row, "reasons": row["reasons"] or [],
+                           .where(agenda.c.sitting_id == sitting_id)).mappings().all()
+    # the public comment's result (NĐ 98 Art. 46) and the register check's notes go into the minutes
+    closed = utc(sitting["closed_at"])
+    found = objections_of(session, [r["nomination_id"] for r in rows if r["comment_until"] is not None])
+    items = [{**row, "reasons": row["reasons"] or [], "register_notes": row["register_notes"] or [],
+              **_comment_before(utc(row["comment_until"]), found.get(row["nomination_id"], []), closed),
               "rule_set": rules.by_id(row["rule_set"]) if row["rule_set"] else rules.in_force(row["received_at"].date())}
              for row in rows]
-    notes = comment.agenda_comments(session, items)  # NĐ 98 Art. 46: into the minutes (never a contact)
-    for item in items:
-        item["public_comment"] = notes.get(item["nomination_id"])
     return {"sitting": sitting, "council": council, "body": body, "parent": unit_rows.get(body.get("parent")),
             "roster": members, "items": items, "unit_names": {k: u["name"] for k, u in unit_rows.items()},
             "unit_emails": {k: u["email"] for k, u in unit_rows.items()}}
+
+
+def _comment_before(until, objections: list, closed) -> dict:
+    """The public comment as it stood when the sitting closed (a period that ended before it, the
+    objections received and handled by then), so the minutes made again later say the same."""
+    if until is None or until > closed:
+        return {"comment_until": None, "objections": []}
+    def as_of(o):
+        handled = o["handled_at"] is not None and datetime.fromisoformat(o["handled_at"]) <= closed
+        return o if handled else {**o, "status": "open", "handling": None, "handled_at": None}
+    return {"comment_until": until,
+            "objections": [as_of(o) for o in objections if datetime.fromisoformat(o["received_at"]) <= closed]}
 
 
 def render_all(facts: dict, converter) -> dict[tuple[str, str], bytes]:
@@ -96,7 +112,7 @@ def _claim(sessions) -> str | None:
     with sessions() as session, session.begin():
         job = session.execute(
             sa.select(document_jobs.c.sitting_id)
-            .where(document_jobs.c.status == PENDING, document_jobs.c.next_attempt_at <= now)
+            .where(document_jobs.c.status.in_((PENDING, FAILED)), document_jobs.c.next_attempt_at <= now)
             .order_by(document_jobs.c.next_attempt_at, document_jobs.c.sitting_id).limit(1)
             .with_for_update(skip_locked=True)).scalar()
         if job is not None:
@@ -114,7 +130,8 @@ def _failed(sessions, sitting_id: str, exc: Exception) -> None:
             document_jobs.c.sitting_id == sitting_id)).scalar() + 1
         session.execute(sa.update(document_jobs).where(document_jobs.c.sitting_id == sitting_id).values(
             attempts=attempts, status=FAILED if attempts >= MAX_ATTEMPTS else PENDING, error=str(exc)[:500],
-            next_attempt_at=now + timedelta(seconds=FIRST_RETRY_SECONDS * 2 ** (attempts - 1))))
+            next_attempt_at=now + min(timedelta(seconds=FIRST_RETRY_SECONDS * 2 ** min(attempts - 1, 20)),
+                                      MAX_RETRY_DELAY)))
 
 
 def _store(uow, facts: dict, files: dict) -> None:

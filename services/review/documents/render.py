@@ -10,13 +10,15 @@ the same bytes.
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import signal
 import tempfile
 import zipfile
 from pathlib import Path
 
 from docxtpl import DocxTemplate
-from eventlet import tpool
+from eventlet import Timeout, tpool
 from eventlet.green import subprocess
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -76,13 +78,20 @@ class Converter:
             command = [self.soffice, f"-env:UserInstallation={self.profile.as_uri()}", "--headless",
                        "--norestore", "--nolockcheck", "--convert-to", "pdf:writer_pdf_Export", "--outdir",
                        str(work / "pdf"), *sources]
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            # a session of its own: ``soffice`` is a script whose oosplash starts soffice.bin, and the whole
+            # group goes when it is done, so a hung or crashed LibreOffice never keeps the profile busy
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       start_new_session=True)
+            out = err = None
             try:
-                out, err = process.communicate(timeout=self.timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.communicate()
-                raise RenderError(f"LibreOffice took longer than {self.timeout} s") from None
+                # eventlet's Timeout, not communicate(timeout=): the green communicate raises a TimeoutExpired
+                # of eventlet's private copy of subprocess, which no ``except`` here can name
+                with Timeout(self.timeout, False):
+                    out, err = process.communicate()
+            finally:
+                _end_group(process)
+            if out is None:
+                raise RenderError(f"LibreOffice took longer than {self.timeout} s")
             results = {name: work / "pdf" / f"{name}.pdf" for name in documents}
             missing = [name for name, path in results.items() if not path.exists()]
             if process.returncode != 0 or missing:
@@ -92,3 +101,12 @@ class Converter:
 
     def close(self):
         shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def _end_group(process) -> None:
+    """Kill whatever is left of LibreOffice's process group (nothing, after a clean conversion) and reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()

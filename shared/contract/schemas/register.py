@@ -41,7 +41,8 @@ class DecisionRecord(Schema):
 
 
 class NotAwarded(Schema):
-    """``intake.close_not_awarded``: proposals the central level did not award."""
+    """``intake.close_not_awarded``: proposals the central level did not award, approvals the head will not
+    decide."""
 
     nomination_ids = fields.List(fields.String(validate=ID), required=True,
                                  validate=validate.Length(min=1, max=MAX_DECISION_ITEMS))
