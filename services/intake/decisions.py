@@ -20,7 +20,7 @@ from services.intake.handlers import assess_with_register
 from services.intake.models import Initiatives, Nominations, nominations
 from services.intake.register_store import EntryTaken, Register
 from shared import contract
-from shared.contract.errors import Conflict
+from shared.contract.errors import Conflict, ValidationError
 from shared.law.money import award_money
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,10 @@ def record_decision(decision: dict, operator: str, uow, rules, now, register_che
         if problems:
             raise Conflict(_naming(problems))
         day, entries = decision["date"], []
-        rule_set = rules.in_force(day)
+        try:
+            rule_set = rules.in_force(day)
+        except LookupError:
+            raise ValidationError({"date": [f"no rule set (and no award money) is in force on {day.isoformat()}"]}) from None
         for nomination in found:
             entry = _enter(nomination, decision, operator, reg, rule_set, now)
             if not _award(uow.session, nomination, decision, entry, now):

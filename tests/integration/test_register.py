@@ -206,7 +206,7 @@ def test_an_approval_that_relied_on_a_revoked_award_is_refused_a_decision_and_cl
         "reason": "Khai man thành tích năm 2025"})
     assert revoked["affected"] == []  # not live: the decision is where it is stopped
     with pytest.raises(Conflict) as refused:
-        operator(intake, "record_decision", {"number": "12/QĐ-BNNMT", "date": "2026-12-20", "signer": "Bộ trưởng",
+        operator(intake, "record_decision", {"number": "12/QĐ-BNNMT", "date": "2026-12-01", "signer": "Bộ trưởng",
                                              "nomination_ids": [nomination_id]})
     assert nomination_id in refused.value.detail and "missing 2025" in refused.value.detail
 
@@ -229,3 +229,17 @@ def test_under_warn_a_mismatch_is_accepted_and_shown_to_the_council_with_the_cas
     notes = review.call("get_case", receipt["nomination_id"])["register_notes"]
     assert [(n["code"], n["title"], n["year"]) for n in notes] == [
         ("declared_before_register", "CSTDCS", 2024), ("not_in_register", "CSTDCS", 2025)]
+
+
+def test_a_decision_dated_in_the_future_or_before_any_rule_set_is_refused_clearly_and_changes_nothing(intake):
+    operator(intake, "import_register", [PAST_CSTDCS])
+    nomination_id = intake.call("vp", "submit_nomination", cstd_bo_2026())["nomination_id"]
+    approve(intake, nomination_id)
+    for day, says in (("2099-01-01", "after today"), ("1989-12-31", "before 1990"),
+                      ("1995-05-05", "no rule set")):
+        with pytest.raises(ValidationError) as refused:
+            operator(intake, "record_decision", {"number": "1/QĐ-BTNMT", "date": day, "signer": "Bộ trưởng",
+                                                 "nomination_ids": [nomination_id]})
+        assert says in str(refused.value.detail)
+    assert intake.call("vp", "get_nomination", nomination_id)["status"] == "approved"
+    assert [e["source"] for e in operator(intake, "register_show", {"unit_id": "vp"})] == ["import"]

@@ -1,6 +1,8 @@
 """The award register's payloads (publisher: intake, which owns the register): the operator's decision,
 closing of a proposal, import rows, queries and revocation, and the events ``nomination_awarded``,
 ``nomination_not_awarded``, ``register_entry_recorded`` and ``register_entry_revoked``."""
+from datetime import date, datetime, timedelta, timezone
+
 from marshmallow import fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
@@ -8,6 +10,17 @@ from shared.contract.awards import AWARD_CODES, REVOCATION_GROUNDS
 from shared.contract.schemas.base import CaselessId, Email, ID, NAME, Schema, YEAR, single_line
 
 DECISION_NUMBER = single_line(64)  # "123/QĐ-BTNMT"
+VIETNAM = timezone(timedelta(hours=7))
+
+
+def signed_on(day: date) -> None:
+    """A signed decision's date: one that has come (in Vietnam), and not before the register's years."""
+    today = datetime.now(VIETNAM).date()
+    if day > today:
+        raise SchemaError(f"{day.isoformat()} is after today ({today.isoformat()}): a decision is dated when "
+                          "it is signed / quyết định không thể ghi ngày trong tương lai")
+    if day.year < 1990:
+        raise SchemaError(f"{day.isoformat()} is before 1990, the register's first year")
 KINDS = ("individual", "collective")
 MAX_DECISION_ITEMS = 5000  # the list attached to one decision (a sitting's agenda at most)
 MAX_REGISTER_BYTES = 32 * 1024 * 1024  # an import of a ministry's past years (100,000 rows)
@@ -28,7 +41,7 @@ class DecisionRecord(Schema):
     """``intake.record_decision``: the head's decision (quyết định khen thưởng) on approved nominations."""
 
     number = fields.String(required=True, validate=DECISION_NUMBER)
-    date = fields.Date(required=True)
+    date = fields.Date(required=True, validate=signed_on)
     signer = fields.String(required=True, validate=NAME)
     nomination_ids = fields.List(fields.String(validate=ID), required=True,
                                  validate=validate.Length(min=1, max=MAX_DECISION_ITEMS))
@@ -48,7 +61,7 @@ class NotAwarded(Schema):
                                  validate=validate.Length(min=1, max=MAX_DECISION_ITEMS))
     reason = fields.String(required=True, validate=single_line(2000))
     number = fields.String(load_default=None, allow_none=True, validate=DECISION_NUMBER)
-    date = fields.Date(load_default=None, allow_none=True)
+    date = fields.Date(load_default=None, allow_none=True, validate=signed_on)
 
 
 class RegisterRow(Schema):
@@ -61,7 +74,7 @@ class RegisterRow(Schema):
     award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
     award_year = fields.Integer(required=True, strict=True, validate=YEAR)
     decision_number = fields.String(required=True, validate=DECISION_NUMBER)
-    decision_date = fields.Date(required=True)
+    decision_date = fields.Date(required=True, validate=signed_on)
     signer = fields.String(load_default=None, allow_none=True, validate=NAME)
     money = fields.Integer(load_default=None, allow_none=True, strict=True,
                            validate=validate.Range(min=0, max=10**10))
@@ -93,7 +106,7 @@ class Revocation(Schema):
     entry_id = fields.String(required=True, validate=ID)
     ground = fields.String(required=True, validate=validate.OneOf(REVOCATION_GROUNDS))
     decision_number = fields.String(required=True, validate=DECISION_NUMBER)
-    date = fields.Date(required=True)
+    date = fields.Date(required=True, validate=signed_on)
     reason = fields.String(required=True, validate=single_line(2000))
 
 
