@@ -115,9 +115,7 @@ def sitting_names(ballot: dict | None, sitting_id: str, council_id: str | None =
     """How a mail names a sitting: its council and date (``"Hội đồng ... ngày 01/12/2026"``) from a
     ``ballot_issued`` of it; the council's id, else the sitting's, when notify has none of its ballots."""
     ballot = ballot or {}
-    council, date = ballot.get("council_name") or ballot.get("council_id") or council_id or "", None
-    if ballot.get("convened_at"):
-        date = vietnam_date(ballot["convened_at"])
+    council, date = ballot.get("council_name") or ballot.get("council_id") or council_id or "", sitting_date(ballot, None)
     return {"council_name": council, "sitting_date": date,
             "sitting_name": (f"{council} ngày {date}" if council and date else council) or sitting_id}
 
@@ -160,7 +158,15 @@ def receipts(published: dict, event_id: str, ballot: dict | None = None) -> list
                         {**context, "member_name": m.get("name") or ""}) for m in published["members"]]
 
 
-def outcome(event_type: str, event: dict, event_id: str) -> list[MailRequest]:
+def sitting_date(ballot: dict | None, moment) -> str | None:
+    """The date a mail names a sitting by: the day it was convened, as its invitations say, from a ballot
+    notify keeps of it; else the day of ``moment`` (its close)."""
+    if ballot and ballot.get("convened_at"):
+        return vietnam_date(ballot["convened_at"])
+    return vietnam_date(moment) if moment else None
+
+
+def outcome(event_type: str, event: dict, event_id: str, ballot: dict | None = None) -> list[MailRequest]:
     """``nomination_advanced`` / ``_decided`` -> the nominee (when known) is told, with the tally and the
     reasons; the unit contact learns it in the sitting's one mail (:func:`sitting_outcomes`), which also
     serves a nominee at the contact's own address. ``nomination_returned`` -> the unit contact and the
@@ -178,7 +184,7 @@ def outcome(event_type: str, event: dict, event_id: str) -> list[MailRequest]:
                "sitting_id": event.get("sitting_id"), "award_code": award_code,
                "award_name": AWARD_NAMES.get(award_code, award_code or ""), "award_year": event.get("award_year"),
                "nominee_name": event.get("nominee_name"), "council_name": event.get("council_name") or stage_vi,
-               "sitting_date": vietnam_date(event.get("decided_at")) if event.get("decided_at") else None}
+               "sitting_date": sitting_date(ballot, event.get("decided_at"))}
     requests = []
     contact, nominee = event.get("contact_email"), event.get("nominee_email")
     if contact and kind == RETURNED:
@@ -189,7 +195,7 @@ def outcome(event_type: str, event: dict, event_id: str) -> list[MailRequest]:
     return requests
 
 
-def sitting_outcomes(closed: dict, event_id: str) -> list[MailRequest]:
+def sitting_outcomes(closed: dict, event_id: str, ballot: dict | None = None) -> list[MailRequest]:
     """``sitting_closed`` -> ONE mail to each unit contact: a table of the unit's nominations decided or
     advanced at that sitting (nominee, award, votes, outcome, reasons)."""
     council_name = closed.get("council_name") or closed.get("council_id") or ""
@@ -211,7 +217,7 @@ def sitting_outcomes(closed: dict, event_id: str) -> list[MailRequest]:
                                                         r.get("award_code") or "", r.get("nominee_name") or ""))]
         first = results[0]
         context = {"council_name": council_name, "sitting_id": closed["sitting_id"],
-                   "sitting_date": vietnam_date(closed.get("closed_at")), "unit_id": first.get("unit_id") or "",
+                   "sitting_date": sitting_date(ballot, closed.get("closed_at")), "unit_id": first.get("unit_id") or "",
                    "unit_name": ", ".join(units), "rows": rows,
                    "quorum_met": closed.get("quorum_met"), "participants": closed.get("participants")}
         requests.append(MailRequest(event_id, SITTING_OUTCOMES, Recipient(contact), context))

@@ -155,11 +155,15 @@ class Ballots:
         self.session.execute(query.values(**values))
 
     def issued(self, sitting_id: str) -> dict | None:
-        """A ``ballot_issued`` payload of the sitting (any member's: each names the council and the date),
-        or None when none has arrived yet."""
-        payloads = self.session.execute(sa.select(ballots.c.payload).where(
-            ballots.c.sitting_id == sitting_id, ballots.c.member_id != WHOLE_SITTING).limit(3)).scalars()
-        return next((payload for payload in payloads if payload), None)
+        """What a ``ballot_issued`` of the sitting says of it (any member's: each names the council and the
+        date): ``{"council_id", "council_name", "convened_at"}``, or None when none has arrived yet. Only
+        those fields are read: a ministry sitting's ballot carries a thousand items."""
+        fields = ("council_id", "council_name", "convened_at")
+        rows = self.session.execute(sa.select(*(ballots.c.payload[name].as_string().label(name) for name in fields))
+                                    .where(ballots.c.sitting_id == sitting_id, ballots.c.member_id != WHOLE_SITTING,
+                                           ballots.c.payload["council_id"].as_string().is_not(None))  # not a placeholder
+                                    .limit(1)).mappings().all()
+        return dict(rows[0]) if rows else None
 
     def _placeholder(self, sitting_id, member_id, event_id, now) -> None:
         insert_new(self.session, ballots, sitting_id=sitting_id, member_id=member_id, event_id=event_id,

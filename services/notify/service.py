@@ -76,7 +76,7 @@ class NotifyService:
     def on_sitting_closed(self, payload):
         closed = schemas.load(schemas.SittingClosed, payload, schemas.MAX_SITTING_BYTES)
         handlers.note_ballot(closed["sitting_id"], None, self.uow, utcnow(),
-                             kinds.sitting_outcomes(closed, self.uow.message_id), self.renderer, closed=True)
+                             partial(kinds.sitting_outcomes, closed, self.uow.message_id), self.renderer, closed=True)
 
     @inbox_event_handler(contract.REVIEW, contract.RECEIPTS_PUBLISHED)
     def on_receipts_published(self, payload):
@@ -114,5 +114,8 @@ class NotifyService:
 
     def _outcome(self, event_type, payload):
         event = schemas.load(schemas.ReviewOutcome, payload)
-        handlers.queue_mails(kinds.outcome(event_type, event, self.uow.message_id), self.uow, self.renderer,
-                             utcnow())
+        mails = partial(kinds.outcome, event_type, event, self.uow.message_id)
+        if event.get("sitting_id"):  # the sitting named by the day it was convened, as its invitations say
+            handlers.queue_for_sitting(event["sitting_id"], mails, self.uow, self.renderer, utcnow())
+        else:
+            handlers.queue_mails(mails(), self.uow, self.renderer, utcnow())

@@ -302,3 +302,18 @@ def test_two_units_with_one_contact_address_get_one_mail_that_names_each_unit_an
         assert "Văn phòng Bộ" in greeting and "Vụ Tổ chức cán bộ" in greeting
         row = body[body.index("Đỗ Giang"):][:200]
         assert "Vụ Tổ chức cán bộ" in row
+
+
+def test_outcome_mails_name_the_sitting_by_the_day_it_was_convened_as_its_invitations_did():
+    """A member's invitation and a unit's outcome mail must not date one sitting two ways: the day it was
+    convened when notify keeps a ballot of it, the day of the close only when it has none."""
+    convened = {"council_id": "hd-vp", "council_name": "Hội đồng TĐKT Văn phòng Bộ",
+                "convened_at": "2026-11-30T18:00:00+00:00"}  # 01/12 in Vietnam
+    digest = kinds.sitting_outcomes(closed(), "evt-9", convened)[0]
+    nominee = kinds.outcome("nomination_decided", decided(), "evt-1", convened)[0]
+    for request in (digest, nominee):
+        subject, text, _ = render(request)
+        assert "ngày 01/12/2026" in text and "09/12/2026" not in text and "05/12/2025" not in text
+    assert "ngày 01/12/2026" in render(digest)[0]
+    assert "ngày 09/12/2026" in render(kinds.sitting_outcomes(closed(), "evt-9")[0])[0]
+    assert "ngày 05/12/2025" in render(kinds.outcome("nomination_decided", decided(), "evt-1")[0])[1]
