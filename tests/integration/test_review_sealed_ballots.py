@@ -146,3 +146,19 @@ def test_a_captured_vote_cast_holds_no_choice_and_no_member(review, rabbit_confi
     assert len(bodies) == 7
     for body in bodies:
         assert not any(word in body for word in ("approve", "reject", "abstain", "n-c", "m-vp", "choices"))
+
+
+def test_another_members_ballot_respelled_in_base64_is_refused_not_counted_twice(review, db_urls):
+    from tests.unit.test_sealed_ballots import respelled
+
+    sitting_id, ballots = convene(review, "n-1")
+    first = sealed_vote(ballots["m-vp-1"]["ballot_token"], ballots["m-vp-1"]["public_key"], {"n-1": "approve"})
+    review.cast(first)
+    # a broker reader copies m-vp-1's box and casts it, respelled, with m-vp-2's token: counted twice, the
+    # tally would tell m-vp-2 how m-vp-1 voted
+    review.cast({"ballot_token": ballots["m-vp-2"]["ballot_token"], "sealed": respelled(first["sealed"])})
+    wait_until(lambda: len(review.events("vote_counted")) + len(review.events("vote_rejected")) == 2)
+    assert [(r["reason"], r["member_id"]) for r in review.events("vote_rejected")] == [("unreadable_ballot", "m-vp-2")]
+    assert audited_rejections(db_urls)[0].startswith("unreadable_ballot member=m-vp-2")
+    result = review.call("close_sitting", sitting_id)
+    assert (result["participants"], result["items"][0]["approve"], len(result["receipts"])) == (1, 1, 1)
