@@ -142,6 +142,8 @@ def cast_vote(event: dict, uow, key: str, rules, now: datetime, sealed_only: boo
 
 def _ballot(event: dict, sitting: dict, key: str, sealed_only: bool) -> tuple[dict | None, str | None]:
     """``({"choices", "written_opinion", "receipt", "sealed"}, None)``, or ``(None, reason)``."""
+    if "sealed" in event and "choices" in event:  # the choices in clear beside the box: which is the vote?
+        return None, "ambiguous_ballot"
     if "sealed" in event:
         try:
             opened = sealing.open_ballot(key, sitting["ballot_key"], event["sealed"])
