@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from services.review import domain
+from services.review import domain, sealing
 from services.review.documents import jobs as documents
 from services.review.decisions import ADVANCED, REQUEUED, RESTAGED, WITHDRAWN, Item, Places, conclude
 from services.review.repository import Reviews
@@ -35,8 +35,11 @@ def evaluate(sitting: dict, repo: Reviews, rules, chair_choices: dict | None = N
     return rows, cases, participants, conclusion
 
 
-def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime) -> None:
-    """Decide every agenda item, or wait for the chair when a tie at a quota cut-off remains."""
+def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime, key: str | None = None) -> None:
+    """Decide every agenda item, or wait for the chair when a tie at a quota cut-off remains. Voting
+    ends here: an open sitting's ballots are counted first (with ``key``, the master secret)."""
+    if sitting["status"] == OPEN:
+        count_ballots(sitting, repo, key)
     rows, cases, participants, conclusion = evaluate(sitting, repo, rules)
     if conclusion.waiting_for_chair:
         # voting has ended: the sitting's private key goes, so no ballot captured anywhere opens later
@@ -74,6 +77,23 @@ def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime) -> None:
         "council_name": council["name"] if council else None})
     uow.publish(contract.RECEIPTS_PUBLISHED, receipts_published(repo, sitting))
     log.info("sitting %s closed: items=%d quorum_met=%s", sitting["id"], len(results), conclusion.quorum_met)
+
+
+def count_ballots(sitting: dict, repo: Reviews, key: str | None) -> None:
+    """Open every ballot the sitting took, add their marks to the counters in one statement, drop the
+    sealed boxes (the receipts stay). Once, when voting ends: while it runs the counters stay at zero."""
+    marks: dict = {}
+    for sealed in repo.sealed_ballots(sitting["id"]):
+        try:
+            choices = sealing.open_ballot(key, sitting["ballot_key"], sealed)["choices"]
+        except sealing.Unreadable:  # each opened when it was cast: the master secret changed since
+            raise Conflict(f"the ballots of sitting {sitting['id']!r} do not open with this TDKT_SECRET_KEY: "
+                           "start review with the secret it was convened under to close it") from None
+        for nomination_id, choice in choices.items():
+            counts = marks.setdefault(nomination_id, {})
+            counts[choice] = counts.get(choice, 0) + 1
+    repo.add_marks(sitting["id"], marks)
+    repo.drop_sealed(sitting["id"])
 
 
 def receipts_published(repo: Reviews, sitting: dict) -> dict:
@@ -125,19 +145,19 @@ def _places(repo, sitting, key, rule_set) -> Places:
     return Places(quota, repo.quota(sitting["council_id"], award_code, year), already, base_before)
 
 
-def close_sitting(sitting_id: str, uow, rules, now: datetime) -> dict:
+def close_sitting(sitting_id: str, uow, rules, now: datetime, key: str | None = None) -> dict:
     """Close early (``close_sitting``), or decide again a sitting waiting for the chair (it closes if its
     ties are gone); closing a closed sitting answers its result again."""
     with uow:
         repo = Reviews(uow.session)
         sitting = _sitting(repo, sitting_id, for_update=True)
         if sitting["status"] in (OPEN, AWAITING_TIE_BREAK):  # a tie that vanished lets it close now
-            finalize(sitting, repo, uow, rules, now)
+            finalize(sitting, repo, uow, rules, now, key)
             uow.commit()
         return result_of(repo, sitting_id)
 
 
-def close_due(uow, rules, now: datetime) -> int:
+def close_due(uow, rules, now: datetime, key: str | None = None) -> int:
     """The deadline timer: close every open sitting past its deadline, each in its own transaction, so
     one that cannot be closed is logged and never holds back the others."""
     with uow:
@@ -149,7 +169,7 @@ def close_due(uow, rules, now: datetime) -> int:
                 repo = Reviews(uow.session)
                 sitting = repo.sitting(sitting_id, for_update=True, skip_locked=True)
                 if sitting is not None and sitting["status"] == OPEN:  # not closed meanwhile
-                    finalize(sitting, repo, uow, rules, now)
+                    finalize(sitting, repo, uow, rules, now, key)
                     uow.commit()
                     closed += 1
         except Exception:  # noqa: BLE001 - one broken sitting must not stop the timer for the rest

@@ -119,6 +119,7 @@ receipts = sa.Table(  # the receipt of each ballot counted: no member, no time, 
     "receipts", metadata,
     sa.Column("sitting_id", sa.String(64), primary_key=True),
     sa.Column("code", sa.String(19), primary_key=True),
+    sa.Column("sealed", sa.Text, nullable=True),  # the sealed ballot until voting ends and it is counted
 )
 
 agenda = sa.Table(  # the marks, as counters only

@@ -151,9 +151,20 @@ class Reviews:
             .where(roster.c.token_digest == token_digest)).first()
         return tuple(row) if row else None
 
-    def add_receipt(self, sitting_id: str, code: str) -> bool:
-        """Record a counted ballot's receipt; False when the sitting already counted that ballot."""
-        return insert_new(self.session, receipts, sitting_id=sitting_id, code=code)
+    def add_receipt(self, sitting_id: str, code: str, sealed: str | None = None) -> bool:
+        """Record an accepted ballot's receipt, with its ``sealed`` text to count when voting ends; False
+        when the sitting already took that ballot."""
+        return insert_new(self.session, receipts, sitting_id=sitting_id, code=code, sealed=sealed)
+
+    def sealed_ballots(self, sitting_id: str) -> list[str]:
+        """The sealed ballots accepted and not counted yet, in no order of casting."""
+        return list(self.session.execute(sa.select(receipts.c.sealed).where(
+            receipts.c.sitting_id == sitting_id, receipts.c.sealed.is_not(None)).order_by(receipts.c.code)).scalars())
+
+    def drop_sealed(self, sitting_id: str) -> None:
+        """Counted: the sealed ballots go, the receipts stay."""
+        self.session.execute(sa.update(receipts).where(receipts.c.sitting_id == sitting_id,
+                                                       receipts.c.sealed.is_not(None)).values(sealed=None))
 
     def has_receipt(self, sitting_id: str, code: str) -> bool:
         return self.session.execute(sa.select(receipts.c.code).where(
@@ -173,16 +184,21 @@ class Reviews:
                          .order_by(agenda.c.nomination_id))
 
     def count_marks(self, sitting_id: str, choices: dict) -> None:
-        """Add one mark per agenda item to its counter; no row says whose mark it was. One batched
+        """Add one mark per agenda item to its counter; no row says whose mark it was."""
+        self.add_marks(sitting_id, {nomination_id: {choice: 1} for nomination_id, choice in choices.items()})
+
+    def add_marks(self, sitting_id: str, marks: dict) -> None:
+        """Add ``marks`` (``{nomination_id: {choice: n}}``) to the agenda's counters. One batched
         statement whose text is the same whatever the choices (all three counters, one row of
         parameters per item), so a database error that logs the statement reveals no choice."""
-        self.session.execute(
-            sa.update(agenda).where(agenda.c.sitting_id == sa.bindparam("m_sitting"),
-                                    agenda.c.nomination_id == sa.bindparam("m_id"))
-            .values({agenda.c[choice]: agenda.c[choice] + sa.bindparam(f"m_{choice}") for choice in MARKS}),
-            [{"m_sitting": sitting_id, "m_id": nomination_id,
-              **{f"m_{mark}": int(mark == choice) for mark in MARKS}}
-             for nomination_id, choice in sorted(choices.items())])
+        if marks:
+            self.session.execute(
+                sa.update(agenda).where(agenda.c.sitting_id == sa.bindparam("m_sitting"),
+                                        agenda.c.nomination_id == sa.bindparam("m_id"))
+                .values({agenda.c[choice]: agenda.c[choice] + sa.bindparam(f"m_{choice}") for choice in MARKS}),
+                [{"m_sitting": sitting_id, "m_id": nomination_id,
+                  **{f"m_{mark}": counts.get(mark, 0) for mark in MARKS}}
+                 for nomination_id, counts in sorted(marks.items())])
 
     def record_outcomes(self, sitting_id: str, outcomes: list[dict]) -> None:
         """Each agenda item's ``required``, ``outcome`` and ``reasons`` (keyed by ``nomination_id``), in one

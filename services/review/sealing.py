@@ -47,8 +47,14 @@ def open_ballot(secret_key: str, stored_key: bytes, sealed: str) -> dict:
     if stored_key is None:  # the sitting's key was destroyed, or it was convened before sealing
         raise Unreadable("the sitting has no key")
     try:
+        box = base64.b64decode(sealed, validate=True)
+        # one spelling per box: base64 ignores the unused bits before its padding, so another spelling
+        # of a copied box would open, get another receipt and count as a new ballot (a replay whose
+        # doubled marks would tell the copier how the original voter chose)
+        if base64.b64encode(box).decode("ascii") != sealed:
+            raise ValueError("not the canonical base64 of its box")
         private = PrivateKey(_box(secret_key).decrypt(bytes(stored_key)))
-        plain = SealedBox(private).decrypt(base64.b64decode(sealed, validate=True))
+        plain = SealedBox(private).decrypt(box)
         return schemas.load(schemas.SealedContent, json.loads(plain.decode("utf-8")), schemas.MAX_BALLOT_BYTES)
     except (CryptoError, binascii.Error, ValueError, UnicodeDecodeError, RecursionError, ValidationError):
         raise Unreadable("the sealed ballot does not open with this sitting's key") from None

@@ -74,7 +74,7 @@ class ReviewService:
 
     @timer(interval=DEADLINE_TICK)
     def close_sittings_past_deadline(self):
-        closing.close_due(self.uow, self.rules, utcnow())
+        closing.close_due(self.uow, self.rules, utcnow(), self.config.secret_key)
 
     @timer(interval=DEADLINE_TICK)
     def open_and_release_comment_periods(self):
@@ -95,7 +95,7 @@ class ReviewService:
     @rpc(expected_exceptions=EXPECTED)
     def close_sitting(self, sitting_id):
         self.require_operator()
-        return closing.close_sitting(str(sitting_id), self.uow, self.rules, utcnow())
+        return closing.close_sitting(str(sitting_id), self.uow, self.rules, utcnow(), self.config.secret_key)
 
     @rpc(expected_exceptions=EXPECTED)
     def sitting_result(self, sitting_id):

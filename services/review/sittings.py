@@ -11,6 +11,7 @@ from services.review.calendar import deadline_after
 from services.review.closing import OPEN, finalize
 from services.review.repository import Reviews
 from shared import contract
+from shared.contract import ballots as client
 from shared.contract.errors import Conflict, NotFound, ValidationError
 from shared.contract.schemas import MAX_AGENDA
 
@@ -99,8 +100,11 @@ def _deadline(deadline, holidays, now: datetime) -> datetime:
 
 
 def cast_vote(event: dict, uow, key: str, rules, now: datetime, sealed_only: bool = False) -> None:
-    """``council.vote_cast``: open the sealed ballot with the sitting's key, count it once and answer
-    its receipt, or reject it (``vote_rejected`` + audit). Nothing of the plain choices is kept.
+    """``council.vote_cast``: open the sealed ballot with the sitting's key to check it, take it once
+    (its receipt, the member's ``voted``) and answer its receipt, or reject it (``vote_rejected`` +
+    audit). Nothing of the plain choices is kept: the ballot stays sealed, beside its receipt, until
+    voting ends and ``closing.count_ballots`` counts them all at once, so the counters never hold a
+    partial tally (one member's marks, or the difference two reads of the database would show).
     ``sealed_only`` (the production profile) refuses a plain ballot (``unsealed``)."""
     with uow:
         if not uow.claim_message():
@@ -118,36 +122,42 @@ def cast_vote(event: dict, uow, key: str, rules, now: datetime, sealed_only: boo
             ballot, problem = _ballot(event, sitting, key, sealed_only)
         if problem is None:
             problem = _choices_problem(repo, sitting_id, ballot["choices"])
-        if problem is None and not repo.add_receipt(sitting_id, ballot["receipt"]):
+        if problem is None and not repo.add_receipt(sitting_id, ballot["receipt"], ballot["sealed"]):
             problem = "replayed_ballot"  # another member's sealed ballot sent again under this token
         if problem:
             _reject(uow, repo, now, sitting_id, member_id, problem, ballots.fingerprint(token))
             return
-        repo.count_marks(sitting_id, ballot["choices"])
+        if ballot["sealed"] is None:  # a sitting convened before sealing: no key to count it with later
+            repo.count_marks(sitting_id, ballot["choices"])
         repo.mark_voted(sitting_id, member_id, ballot["written_opinion"])
         member = next(m for m in repo.roster_of(sitting_id) if m["member_id"] == member_id)
         uow.publish(contract.VOTE_COUNTED, {
             "sitting_id": sitting_id, "member_id": member_id, "receipt": ballot["receipt"],
             "member": {"id": member_id, "name": member["name"], "email": member["email"]}})
         if all(member["voted"] for member in repo.roster_of(sitting_id)):
-            finalize(sitting, repo, uow, rules, now)
+            finalize(sitting, repo, uow, rules, now, key)
         uow.commit()
     log.info("vote counted: sitting=%s", sitting_id)  # never the member's choices
 
 
 def _ballot(event: dict, sitting: dict, key: str, sealed_only: bool) -> tuple[dict | None, str | None]:
-    """``({"choices", "written_opinion", "receipt"}, None)``, or ``(None, reason)``."""
+    """``({"choices", "written_opinion", "receipt", "sealed"}, None)``, or ``(None, reason)``."""
+    if "sealed" in event and "choices" in event:  # the choices in clear beside the box: which is the vote?
+        return None, "ambiguous_ballot"
     if "sealed" in event:
         try:
             opened = sealing.open_ballot(key, sitting["ballot_key"], event["sealed"])
         except sealing.Unreadable:
             return None, "unreadable_ballot"
-        return {**opened, "receipt": sealing.receipt_code(event["sealed"])}, None
+        return {**opened, "receipt": sealing.receipt_code(event["sealed"]), "sealed": event["sealed"]}, None
     if sealed_only:
         return None, "unsealed"
-    # a plain ballot (local profile): its receipt is random, as a digest of plain choices would tell them
-    return {"choices": event["choices"], "written_opinion": bool(event.get("written_opinion")),
-            "receipt": sealing.receipt_code(secrets.token_hex(16))}, None
+    # a plain ballot (local profile): review seals it to the sitting's key itself, to be counted with the
+    # others; its receipt is that box's (random), as a digest of plain choices would tell them
+    written = bool(event.get("written_opinion"))
+    sealed = client.seal_choices(sitting["public_key"], event["choices"], written) if sitting["public_key"] else None
+    return {"choices": event["choices"], "written_opinion": written, "sealed": sealed,
+            "receipt": sealing.receipt_code(sealed or secrets.token_hex(16))}, None
 
 
 def _problem(repo, sitting, member_id) -> str | None:

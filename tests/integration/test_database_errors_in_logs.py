@@ -109,9 +109,10 @@ def test_a_failing_database_under_every_handler_logs_no_parameters_tokens_or_cho
     for member in members[:5]:
         review.vote(ballots[member]["ballot_token"], {"n-1": "approve", "n-2": "approve"})
 
-    # A vote whose marks cannot be written: an all-approve ballot and an all-reject one must log the same.
+    # A vote that cannot be written (its sealed box beside its receipt: the marks are counted when voting
+    # ends): an all-approve ballot and an all-reject one must log the same.
     outage = {name: Outage(containers[name]) if name == "review" else None for name in containers}
-    outage["review"].which = lambda statement: statement.lstrip().upper().startswith("UPDATE AGENDA")
+    outage["review"].which = lambda statement: statement.lstrip().upper().startswith("INSERT INTO RECEIPTS")
     statements = {}
     for member, choice in ((members[5], "approve"), (members[6], "reject")):
         start = len(caplog.records)
@@ -121,7 +122,7 @@ def test_a_failing_database_under_every_handler_logs_no_parameters_tokens_or_cho
         statements[choice] = {SQL.search(r.getMessage() + str(r.exc_info)).group(1) for r in caplog.records[start:]
                               if SQL.search(r.getMessage() + str(r.exc_info))}
     assert statements["approve"] and statements["approve"] == statements["reject"]
-    assert all("agenda" in statement for statement in statements["approve"])
+    assert all("receipts" in statement for statement in statements["approve"])
 
     outage["review"].which = None  # the database is back: the two members vote again, the sitting closes
     review.vote(ballots[members[5]]["ballot_token"], {"n-1": "approve", "n-2": "approve"})

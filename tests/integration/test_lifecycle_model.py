@@ -246,7 +246,7 @@ class Lifecycle(RuleBasedStateMachine):
         for sitting in self.review.query("SELECT id FROM sittings WHERE status != 'closed'"):
             uow = self.review.dry_run()
             try:
-                result = closing.close_sitting(sitting["id"], uow, RULES, utcnow())
+                result = closing.close_sitting(sitting["id"], uow, RULES, utcnow(), CONFIG.secret_key)
                 for _ in range(len(AWARDS) * len(YEARS) + 1):
                     if result["status"] == "closed":
                         break
@@ -262,11 +262,18 @@ class Lifecycle(RuleBasedStateMachine):
         marks = {}
         for row in self.review.query("SELECT sitting_id, nomination_id, approve, reject, abstain FROM agenda"):
             marks[(row["sitting_id"], row["nomination_id"])] = (row["approve"], row["reject"], row["abstain"])
+        status = {row["id"]: row["status"] for row in self.review.query("SELECT id, status FROM sittings")}
         for sitting_id, votes in self.voters.items():
             for (sitting, nomination_id), tally in marks.items():
                 if sitting == sitting_id:
                     cast = [choices[nomination_id] for choices in votes.values()]
-                    assert tally == tuple(cast.count(c) for c in ("approve", "reject", "abstain"))
+                    if status[sitting_id] == "open":  # counted when voting ends: no partial tally meanwhile
+                        assert tally == (0, 0, 0)
+                    else:
+                        assert tally == tuple(cast.count(c) for c in ("approve", "reject", "abstain"))
+            waiting = self.review.query("SELECT code FROM receipts WHERE sitting_id = :id AND sealed IS NOT NULL",
+                                        id=sitting_id)
+            assert len(waiting) == (len(votes) if status[sitting_id] == "open" else 0)
             voted = self.review.query("SELECT member_id FROM roster WHERE sitting_id = :id AND voted", id=sitting_id)
             assert sorted(m["member_id"] for m in voted) == sorted(votes)
 

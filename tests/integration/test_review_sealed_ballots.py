@@ -146,3 +146,72 @@ def test_a_captured_vote_cast_holds_no_choice_and_no_member(review, rabbit_confi
     assert len(bodies) == 7
     for body in bodies:
         assert not any(word in body for word in ("approve", "reject", "abstain", "n-c", "m-vp", "choices"))
+
+
+def test_another_members_ballot_respelled_in_base64_is_refused_not_counted_twice(review, db_urls):
+    from tests.unit.test_sealed_ballots import respelled
+
+    sitting_id, ballots = convene(review, "n-1")
+    first = sealed_vote(ballots["m-vp-1"]["ballot_token"], ballots["m-vp-1"]["public_key"], {"n-1": "approve"})
+    review.cast(first)
+    # a broker reader copies m-vp-1's box and casts it, respelled, with m-vp-2's token: counted twice, the
+    # tally would tell m-vp-2 how m-vp-1 voted
+    review.cast({"ballot_token": ballots["m-vp-2"]["ballot_token"], "sealed": respelled(first["sealed"])})
+    wait_until(lambda: len(review.events("vote_counted")) + len(review.events("vote_rejected")) == 2)
+    assert [(r["reason"], r["member_id"]) for r in review.events("vote_rejected")] == [("unreadable_ballot", "m-vp-2")]
+    assert audited_rejections(db_urls)[0].startswith("unreadable_ballot member=m-vp-2")
+    result = review.call("close_sitting", sitting_id)
+    assert (result["participants"], result["items"][0]["approve"], len(result["receipts"])) == (1, 1, 1)
+
+
+def table(db_urls, name, sitting_id):
+    tables = Tables(db_urls["review"], MIGRATIONS)
+    try:
+        with tables.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(sa.text(
+                f"SELECT * FROM {name} WHERE sitting_id = :id"), {"id": sitting_id}).mappings()]
+    finally:
+        tables.dispose()
+
+
+def test_while_the_sitting_runs_the_database_holds_no_partial_tally_a_second_backup_could_diff(review, db_urls):
+    sitting_id, ballots = convene(review, "n-1", "n-2")
+    marks = lambda: sorted((r["nomination_id"], r["approve"], r["reject"], r["abstain"])  # noqa: E731
+                           for r in table(db_urls, "agenda", sitting_id))
+    untouched = marks()
+    for member, choices in (("m-vp-1", {"n-1": "approve", "n-2": "reject"}),
+                            ("m-vp-2", {"n-1": "reject", "n-2": "abstain"})):
+        review.vote(ballots[member]["ballot_token"], choices)
+        # two reads of the database (two nightly backups, a replica) around one member's vote: the
+        # counters must not move, or their difference is that member's choices
+        assert marks() == untouched, f"the counters moved when {member} voted"
+    assert sum(row["voted"] for row in table(db_urls, "roster", sitting_id)) == 2
+
+    result = review.call("close_sitting", sitting_id)
+    assert sorted((i["nomination_id"], i["approve"], i["reject"], i["abstain"]) for i in result["items"]) == [
+        ("n-1", 1, 1, 0), ("n-2", 0, 1, 1)]
+    kept = table(db_urls, "receipts", sitting_id)
+    assert len(kept) == 2 and all(set(k for k, v in row.items() if v is not None) == {"sitting_id", "code"}
+                                  for row in kept)  # the sealed boxes go once counted
+
+
+def test_a_vote_with_plain_choices_that_is_refused_leaves_no_copy_of_them_in_the_dead_letter_queue(
+        review, db_urls, rabbit_config):
+    from shared.platform.deadletters import peek
+
+    [config] = [e for e in review.container.extensions if isinstance(e, Configuration)]
+    config.settings = dataclasses.replace(config.settings, profile="production")
+    sitting_id, ballots = convene(review, "n-d")
+    token1, token2 = ballots["m-vp-1"]["ballot_token"], ballots["m-vp-2"]["ballot_token"]
+    both = {**sealed_vote(token1, ballots["m-vp-1"]["public_key"], {"n-d": "approve"}), "choices": {"n-d": "reject"}}
+    review.cast(both)  # a client that sends the sealed ballot and the choices in clear beside it
+    review.cast({"ballot_token": token2, "choices": {"n-d": "reject", "not an id!": "a choice longer than 16"}})
+    rejected = wait_until(lambda: len(review.events("vote_rejected")) == 2 and review.events("vote_rejected"),
+                          what="both votes refused")
+    assert [(r["reason"], r["member_id"]) for r in rejected] == [("ambiguous_ballot", "m-vp-1"), ("unsealed", "m-vp-2")]
+    assert [d.split()[0] for d in audited_rejections(db_urls)] == ["ambiguous_ballot", "unsealed"]
+    assert peek(rabbit_config["AMQP_URI"], "review") == []  # the member's token beside their choices, kept on disk
+
+    review.cast(sealed_vote(token1, ballots["m-vp-1"]["public_key"], {"n-d": "approve"}))  # still theirs to cast
+    result = review.call("close_sitting", sitting_id)
+    assert (result["participants"], result["items"][0]["approve"], result["items"][0]["reject"]) == (1, 1, 0)

@@ -81,3 +81,22 @@ def test_a_sealed_vote_is_the_whole_vote_cast_payload():
 def test_sealing_to_something_that_is_no_public_key_is_refused(key):
     with pytest.raises(BadPublicKey):
         seal_choices(key, CHOICES)
+
+
+def respelled(sealed: str) -> str:
+    """The same sealed box in another base64 spelling: the unused low bits of the last character before
+    the padding changed (a lenient decoder ignores them)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    assert sealed.endswith("="), "only a padded spelling has unused bits"
+    last = len(sealed.rstrip("=")) - 1
+    return sealed[:last] + alphabet[alphabet.index(sealed[last]) ^ 1] + sealed[last + 1:]
+
+
+def test_another_base64_spelling_of_a_sealed_box_is_unreadable_so_it_cannot_pass_as_a_new_ballot():
+    public, stored = sealing.new_key_pair(SECRET)
+    sealed = seal_choices(public, {"n-1": "approve"})  # 101 bytes: padded, with two unused bits
+    twin = respelled(sealed)
+
+    assert base64.b64decode(twin) == base64.b64decode(sealed) and receipt_code(twin) != receipt_code(sealed)
+    with pytest.raises(sealing.Unreadable):
+        sealing.open_ballot(SECRET, stored, twin)

@@ -2,20 +2,23 @@
 outside the production profile, plain."""
 from marshmallow import ValidationError as SchemaError, fields, validate, validates_schema
 
-from shared.contract.schemas.base import (ID, MAX_AGENDA, MAX_BALLOT_BYTES, Schema)
+from shared.contract.schemas.base import MAX_AGENDA, MAX_BALLOT_BYTES, Schema
 
 
 def _choices(**kwargs):
-    return fields.Dict(keys=fields.String(validate=ID), values=fields.String(validate=validate.Length(max=16)),
-                       validate=validate.Length(max=MAX_AGENDA), **kwargs)
+    # any strings: review answers a key off the agenda or an unknown choice with vote_rejected; a schema
+    # error would dead-letter the event, keeping the member's token beside their choices on the disk
+    return fields.Dict(keys=fields.String(), values=fields.String(), validate=validate.Length(max=MAX_AGENDA),
+                       **kwargs)
 
 
 class VoteCast(Schema):
     """Event ``council.vote_cast``: ``{"ballot_token", "sealed"}`` (``shared.contract.ballots``), or the
-    plain ``{"ballot_token", "choices", "written_opinion"}`` that only the local profile accepts. Exactly
-    one of ``sealed`` and ``choices``; beside ``sealed`` a top-level ``written_opinion`` is ignored (the
-    sealed one counts). Choice values are checked by review (an unknown one is a
-    ``vote_rejected``, not a malformed event), as is a sealed box that does not open."""
+    plain ``{"ballot_token", "choices", "written_opinion"}`` that only the local profile accepts. At least
+    one of ``sealed`` and ``choices``: review refuses a vote carrying both (``ambiguous_ballot``) rather
+    than dead-letter it with its choices in clear; beside ``sealed`` a top-level ``written_opinion`` is
+    ignored (the sealed one counts). Choices are checked by review (an unknown one, or one off the
+    agenda, is a ``vote_rejected``, not a malformed event), as is a sealed box that does not open."""
 
     # any string, even empty or huge (bounded by the payload's size): review answers a bad one with
     # vote_rejected and an audit row instead of dead-lettering the event
@@ -26,8 +29,8 @@ class VoteCast(Schema):
 
     @validates_schema
     def sealed_or_plain(self, data, **kwargs):
-        if ("sealed" in data) == ("choices" in data):
-            raise SchemaError({"_schema": ["a vote carries either sealed or choices"]})
+        if "sealed" not in data and "choices" not in data:
+            raise SchemaError({"_schema": ["a vote carries sealed or choices"]})
 
 
 class SealedContent(Schema):
