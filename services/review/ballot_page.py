@@ -37,7 +37,9 @@ REFUSALS = {  # review's reasons (services/review/sittings.py) -> what the membe
     "expired_token": "expired", "expired": "expired", "already_voted": "already_voted",
     "sitting_closed": "sitting_closed", "choices_do_not_match_agenda": "agenda_changed",
     "unknown_choice": "agenda_changed", "not_on_roster": "foreign", "unknown_sitting": "foreign",
-    "forged_token": "foreign", "malformed_token": "foreign", "forged": "foreign", "malformed": "foreign"}
+    "forged_token": "foreign", "malformed_token": "foreign", "forged": "foreign", "malformed": "foreign",
+    "unreadable_ballot": "unreadable", "ambiguous_ballot": "unreadable", "replayed_ballot": "unreadable",
+    "unsealed": "unsealed"}
 
 _templates = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                                 autoescape=True, trim_blocks=True, lstrip_blocks=True)
@@ -176,6 +178,10 @@ TEXT = {
            "sitting_closed": "Phiên họp đã kết thúc; không nhận thêm phiếu.",
            "agenda_changed": "Danh sách hồ sơ của phiên họp đã thay đổi. Vui lòng mở lại phiếu bầu và bỏ phiếu lại.",
            "foreign": "Đường liên kết này không phải là phiếu bầu hợp lệ.",
+           "unreadable": "Phiếu bầu không đọc được (có thể đã bị thay đổi trên đường truyền) nên không được tính. "
+           "Vui lòng mở lại phiếu bầu và bỏ phiếu lại.",
+           "unsealed": "Phiếu bầu chưa được niêm phong (mã hóa) nên không được nhận: hệ thống chỉ nhận phiếu kín "
+           "đã niêm phong. Vui lòng liên hệ thư ký Hội đồng.",
            "forbidden": "Yêu cầu không hợp lệ: phiếu chỉ được gửi từ chính trang phiếu bầu.",
            "too_large": "Nội dung gửi lên quá lớn.", "not_found": "Không tìm thấy trang.",
            "method": "Phương thức không được hỗ trợ.", "failed": "Hệ thống tạm thời không xử lý được yêu cầu; "
@@ -208,7 +214,11 @@ TEXT = {
            "already_voted": "You have already voted at this sitting. Each member votes once.",
            "sitting_closed": "The sitting is closed; no more ballots are accepted.",
            "agenda_changed": "The sitting's agenda has changed. Please open your ballot again and vote again.",
-           "foreign": "This link is not a valid ballot.", "forbidden": "Invalid request: a ballot can only be "
+           "foreign": "This link is not a valid ballot.",
+           "unreadable": "The ballot could not be read (it may have been altered on the way) and was not counted. "
+           "Please open your ballot again and vote again.",
+           "unsealed": "The ballot was not sealed (encrypted), and only sealed secret ballots are accepted. "
+           "Please contact the council's secretariat.", "forbidden": "Invalid request: a ballot can only be "
            "sent from its own ballot page.", "too_large": "The request is too large.", "not_found": "Page not found.",
            "method": "Method not supported.", "failed": "The system could not handle the request just now; no "
            "ballot was sent. Please try again in a few minutes.", "vote_again": "Open the ballot again", "skip": "Skip to the agenda",

@@ -134,3 +134,19 @@ def test_the_ballot_shows_the_public_comment_and_each_objection_with_its_handlin
     assert html.count("Lấy ý kiến công khai") == 1  # only the item that had a period
     english = page.agenda_item(case("n-9", "Đinh Thị Mai", award="HCLD3"), "Văn phòng Bộ", "en", comment)
     assert english["public_comment"]["objections"][0]["status"] == "Resolved"
+
+
+def test_every_reason_review_refuses_a_ballot_for_is_told_to_the_member_in_both_languages():
+    """A member whose cast is refused reads why, never a generic "not a valid ballot" for a ballot that was
+    valid but, say, unreadable after tampering on the way or unsealed."""
+    from pathlib import Path
+
+    import services.review.sittings as sittings
+
+    source = Path(sittings.__file__).read_text(encoding="utf-8")
+    reasons = set(re.findall(r'"([a-z]+_ballot|unsealed)"', source))
+    assert {"unreadable_ballot", "ambiguous_ballot", "replayed_ballot", "unsealed"} <= reasons
+    for reason in reasons:
+        told = page.REFUSALS[reason]
+        assert told not in ("foreign",) and all(told in page.TEXT[lang] for lang in ("vi", "en"))
+    assert "niêm phong" in page.TEXT["vi"][page.REFUSALS["unsealed"]]
