@@ -126,14 +126,17 @@ def statistics(award_year: int, uow) -> dict:
 
 
 
+DECISION_LAG = timedelta(days=366)
+
+
 def statistics_forms(year: int, uow, rules) -> dict:
     """The yearly forms of Thông tư 02/2023/TT-BNV the data can fill (``services/review/forms.py``),
     over the reporting year 1 December ``year - 1`` to 30 November ``year`` (Vietnam time)."""
     first, last = forms.reporting_period(year)
     start = datetime.combine(first, time(), tzinfo=forms.VIETNAM).astimezone(timezone.utc)
     end = datetime.combine(last + timedelta(days=1), time(), tzinfo=forms.VIETNAM).astimezone(timezone.utc)
-    with uow:
-        found = Reviews(uow.session).decided_between(start, end)
+    with uow:  # a head's decision dated in the year follows its council's outcome by less than a year
+        found = Reviews(uow.session).decided_between(start - DECISION_LAG, end)
     for case in found:
         case["decided_at"] = comment.utc(case["decided_at"])
     kinds = {case["nomination_id"]: _award_kind(rules, case) for case in found}

@@ -39,6 +39,7 @@ def return_after_revocation(event: dict, uow) -> None:
         if not uow.claim_message():
             return
         repo = Reviews(uow.session)
+        _mark_revoked(repo, event)
         for item in event["affected"]:
             repo.lock_nomination(item["nomination_id"])
             case = repo.case(item["nomination_id"], for_update=True)
@@ -55,3 +56,16 @@ def return_after_revocation(event: dict, uow) -> None:
                 "nominee_email": case["nominee"].get("email"), **domain.voted_on(case)})
             log.info("nomination %s returned: a register entry it relied on was revoked", case["nomination_id"])
         uow.commit()
+
+
+def _mark_revoked(repo: Reviews, event: dict) -> None:
+    """The case the revoked entry was decided on keeps its decision, marked revoked (Law Art. 93): it is
+    no longer an award in the statistics."""
+    nomination_id = event["entry"].get("nomination_id")
+    if not nomination_id:
+        return
+    repo.lock_nomination(nomination_id)
+    case = repo.case(nomination_id, for_update=True)
+    if case is not None and case.get("decision"):
+        repo.update_case(nomination_id, decision={**case["decision"], "revoked": {
+            "number": event["revocation"]["number"], "date": event["revocation"]["date"], "ground": event["ground"]}})

@@ -233,19 +233,23 @@ def test_the_statistics_forms_take_a_reporting_year_from_1_december_to_30_novemb
             "stage": "ministry", "state": "decided", "outcome": "approved", "rule_set": "nd152-2025",
             "received_at": datetime(2025, 10, 1, tzinfo=timezone.utc), "revision": 1}
     with site.tables.engine.begin() as connection:
-        for nid, at in (("n-30nov", datetime(2025, 11, 30, 16, 59, 59, tzinfo=timezone.utc)),  # 23:59:59 in Hà Nội
-                        ("n-1dec", datetime(2025, 11, 30, 17, 0, 0, tzinfo=timezone.utc))):  # 00:00 on 1 Dec
+        for nid, at, signed in (
+                ("n-30nov", datetime(2025, 11, 30, 16, 59, 59, tzinfo=timezone.utc), "2025-11-30"),  # 23:59:59 in Hà Nội
+                ("n-1dec", datetime(2025, 11, 30, 17, 0, 0, tzinfo=timezone.utc), "2025-12-01"),  # 00:00 on 1 Dec
+                ("n-lag", datetime(2025, 1, 15, 3, tzinfo=timezone.utc), "2025-12-10"),  # signed 11 months on
+                ("n-unsigned", datetime(2025, 6, 1, 3, tzinfo=timezone.utc), None)):  # the Minister has not decided
             connection.execute(sa.insert(cases).values(**base, nomination_id=nid, decided_at=at, nominee={
-                "kind": "individual", "name": nid, "gender": "female", "direct_worker": True}))
+                "kind": "individual", "name": nid, "gender": "female", "direct_worker": True},
+                decision={"number": f"{nid}/QĐ-BTNMT", "date": signed} if signed else None))
 
-    def behind(year):
+    def behind(year, form_name="0603.N", code="BK_BO"):
         data = site.call("statistics_forms", year)
-        form = next(f for f in data["forms"] if f["form"] == "0603.N")
-        row = next(r for r in form["rows"] if r["code"] == "BK_BO")
+        form = next(f for f in data["forms"] if f["form"] == form_name)
+        row = next(r for r in form["rows"] if r["code"] == code)
         return row["values"][0], row["sources"][0]
 
-    assert behind(2025) == (1, ["n-30nov"])
-    assert behind(2026) == (1, ["n-1dec"])
+    assert behind(2025) == (1, ["n-30nov"])  # by the date of the head's decision, the award
+    assert behind(2026) == (2, ["n-1dec", "n-lag"])
 
 
 def test_intake_notes_the_comment_period_once_and_keeps_the_status_it_had(intake):

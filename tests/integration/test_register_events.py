@@ -1,11 +1,14 @@
 """The register's events, each delivered twice, have one effect: review returns a case once after a
 revocation and keeps a decision once; notify mails each recipient of an award or a revocation once."""
+from datetime import datetime, timezone
 from email.utils import parseaddr
 
 import pytest
+import sqlalchemy as sa
 from nameko.testing.services import entrypoint_waiter
 
 from services.notify.service import NotifyService
+from services.review.models import cases
 from shared.platform.messaging import EventPublisher
 from tests.integration.review_support import submitted
 
@@ -59,3 +62,29 @@ def test_notify_mails_each_recipient_of_a_register_event_once(container_factory,
     assert all(subject in m["Subject"] for m in mails) and len({m["Message-ID"] for m in mails}) == 2
     text = mails[0].get_body(("plain",)).get_content()
     assert "English:" in text and ("2.340.000 đồng" in text or "710.000 đồng" in text)
+
+
+def test_a_revoked_award_keeps_its_decision_marked_revoked_and_leaves_the_statistics(review, rabbit_config,
+                                                                                     service_env):
+    """Law Art. 93: a cancelled decision is no award; form 0603.N counts the head's decisions that stand."""
+    review.submit(submitted("n-awd", "BK_BO"))
+    engine = sa.create_engine(service_env["REVIEW_DB_URL"])
+    with engine.begin() as connection:  # the ministry council approved it on 10/11/2025
+        connection.execute(sa.update(cases).where(cases.c.nomination_id == "n-awd").values(
+            state="decided", outcome="approved", decided_at=datetime(2025, 11, 10, 3, tzinfo=timezone.utc)))
+    engine.dispose()
+    awarded = {**AWARDED, "award_code": "BK_BO", "decision": {**AWARDED["decision"], "date": "2025-11-20"}}
+    deliver_twice(review.container, rabbit_config, "on_nomination_awarded", "nomination_awarded", awarded, "awd-2")
+
+    def counted():
+        form = next(f for f in review.call("statistics_forms", 2025)["forms"] if f["form"] == "0603.N")
+        return next(r for r in form["rows"] if r["code"] == "BK_BO")["sources"][0]
+
+    assert counted() == ["n-awd"]  # decided (by the head) on 20/11/2025: reporting year 2025
+    revoked = {**REVOKED, "entry": {**ENTRY, "entry_id": "e-2", "award_code": "BK_BO", "nomination_id": "n-awd"},
+               "affected": []}
+    deliver_twice(review.container, rabbit_config, "on_register_entry_revoked", "register_entry_revoked",
+                  revoked, "revoked-2")
+    case = review.call("get_case", "n-awd")
+    assert case["decision"]["number"] == "123/QĐ-VP" and case["decision"]["revoked"]["number"] == "5/QĐ-VP"
+    assert counted() == []

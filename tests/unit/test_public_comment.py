@@ -97,9 +97,16 @@ def test_a_nominee_named_like_a_script_is_shown_as_text():
 
 # the statistics forms --------------------------------------------------------------------------
 
-def decided(nid, code, outcome, kind="individual", direct=False, at="2025-06-15T10:00:00+07:00"):
+def decided(nid, code, outcome, kind="individual", direct=False, at="2025-06-15T10:00:00+07:00", decision="auto",
+            revoked=False):
+    """A case the council decided ``at``; an approval (or proposal) the head decided on ``decision``
+    (by default the council's day; None: not decided)."""
+    if decision == "auto":
+        decision = at[:10] if outcome == "approved" else None
     return {"nomination_id": nid, "award_code": code, "outcome": outcome, "decided_at": datetime.fromisoformat(at),
-            "nominee": {"kind": kind, "name": nid, "direct_worker": direct}}
+            "nominee": {"kind": kind, "name": nid, "direct_worker": direct},
+            "decision": {"number": f"{nid}/QĐ", "date": decision, **({"revoked": {"number": "9/QĐ"}} if revoked else {})}
+            if decision else None}
 
 
 FIXTURE = [  # hand-counted below
@@ -107,10 +114,16 @@ FIXTURE = [  # hand-counted below
     decided("a3", "BK_BO", "approved", kind="collective"), decided("a4", "BK_BO", "rejected"),
     decided("b1", "CSTD_BO", "approved", direct=True), decided("c1", "CO_BO", "approved", kind="collective"),
     decided("d1", "TTLDXS", "approved", kind="collective"), decided("e1", "LDTT", "approved"),
-    decided("s1", "HCLD3", "proposed"), decided("s2", "BK_TTG", "proposed", kind="collective"),
+    decided("s1", "HCLD3", "proposed"), decided("s2", "BK_TTG", "proposed", kind="collective", decision="2026-01-20"),
     decided("s3", "BK_TTG", "rejected"), decided("s4", "CSTD_TQ", "proposed"),
     decided("late", "BK_BO", "approved", at="2025-12-01T00:00:00+07:00"),  # reporting year 2026
     decided("early", "BK_BO", "approved", at="2024-11-30T23:59:59+07:00"),  # reporting year 2024
+    # the council approved in reporting year 2025, the Minister has not decided: no award yet
+    decided("undecided", "BK_BO", "approved", decision=None),
+    # approved in 2024's reporting year, decided by the Minister in 2025's: an award of 2025
+    decided("signed-later", "CSTD_BO", "approved", at="2024-11-20T10:00:00+07:00", decision="2025-01-10"),
+    # decided in 2025, then revoked (Law Art. 93): not an award
+    decided("revoked", "BK_BO", "approved", revoked=True),
 ]
 
 
@@ -123,19 +136,26 @@ def year_2025():
     return forms.forms(2025, FIXTURE, dict(rulesets.AWARD_NAMES), kinds)
 
 
-def test_form_0603_counts_the_ministry_level_awards_approved_in_the_reporting_year_by_hand():
+def test_form_0603_counts_the_ministry_level_awards_the_minister_decided_in_the_reporting_year_by_hand():
+    """The council advises; the head's decision is the award: counted in the year of its date, never an
+    approval not (yet) decided, never a decision since revoked."""
     table = rows(next(f for f in year_2025()["forms"] if f["form"] == "0603.N"))
     assert table["BK_BO"] == {"total": 3, "collective": 1, "individual": 2, "direct_worker": 1,
                               "kind:cong_trang": 3, "kind:chuyen_de": 0, "kind:dot_xuat": 0, "kind:cong_hien": 0}
-    assert (table["CSTD_BO"]["total"], table["CO_BO"]["collective"], table["TTLDXS"]["collective"]) == (1, 1, 1)
-    assert table["ALL"] == {"total": 6, "collective": 3, "individual": 3, "direct_worker": 2,
-                            "kind:cong_trang": 6, "kind:chuyen_de": 0, "kind:dot_xuat": 0, "kind:cong_hien": 0}
+    assert (table["CSTD_BO"]["total"], table["CO_BO"]["collective"], table["TTLDXS"]["collective"]) == (2, 1, 1)
+    assert table["ALL"] == {"total": 7, "collective": 3, "individual": 4, "direct_worker": 2,
+                            "kind:cong_trang": 7, "kind:chuyen_de": 0, "kind:dot_xuat": 0, "kind:cong_hien": 0}
+    ids = {nid for row in next(f for f in year_2025()["forms"] if f["form"] == "0603.N")["rows"]
+           for cell in row["sources"] for nid in cell}
+    assert "signed-later" in ids and not ids & {"undecided", "revoked", "late", "early"}
 
 
-def test_form_0602_counts_proposals_to_the_central_level_and_those_not_proposed_by_hand():
+def test_form_0602_counts_proposals_to_the_central_level_those_it_awarded_and_those_not_proposed_by_hand():
     table = rows(next(f for f in year_2025()["forms"] if f["form"] == "0602.N"))
-    assert table["BK_TTG"] == {"proposed": 1, "proposed_collective": 1, "proposed_individual": 0, "rejected": 1}
-    assert table["ALL"] == {"proposed": 3, "proposed_collective": 1, "proposed_individual": 2, "rejected": 1}
+    assert table["BK_TTG"] == {"proposed": 1, "proposed_collective": 1, "proposed_individual": 0, "awarded": 1,
+                               "rejected": 1}
+    assert table["ALL"] == {"proposed": 3, "proposed_collective": 1, "proposed_individual": 2, "awarded": 1,
+                            "rejected": 1}
 
 
 def test_a_decision_on_30_november_and_one_on_1_december_fall_in_different_reporting_years():
@@ -171,8 +191,8 @@ def test_tdkt_report_forms_writes_csv_and_an_xlsx_laid_out_like_the_form(fake_re
     sheet = load_workbook(tmp_path / "f.xlsx")["0603_N"]
     assert sheet["A1"].value.startswith("Biểu 0603.N")
     assert [c.value for c in sheet[4]][:3] == ["Mã / Code", "Chỉ tiêu / Row", "Tổng số"]
-    assert [c.value for c in sheet[9]][:3] == ["ALL", "Cộng", 6]
-    assert "0603.N ALL × total = 6: a1, a2, a3, b1, c1, d1" in result.output
+    assert [c.value for c in sheet[9]][:3] == ["ALL", "Cộng", 7]
+    assert "0603.N ALL × total = 7: a1, a2, a3, b1, c1, d1, signed-later" in result.output
 
 
 def test_tdkt_report_without_a_year_or_a_form_is_a_usage_error(fake_review):  # noqa: F811
