@@ -11,6 +11,7 @@ runs it, and so does ``convene_sitting`` before it picks its agenda, so no sitti
 """
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from datetime import datetime, timezone
@@ -170,6 +171,8 @@ def agenda_comments(session, cases) -> dict[str, dict]:
     """``{"comment_until", "objections"}`` of each of ``cases`` that had a period (never a contact), by
     nomination id: what the council sees on its ballot page and in its minutes."""
     commented = {case["nomination_id"]: case for case in cases if case["comment_until"] is not None}
+    if not commented:
+        return {}
     found = objections_of(session, commented)
     return {nid: {"comment_until": utc(case["comment_until"]).isoformat(), "objections": found.get(nid, [])}
             for nid, case in commented.items()}
@@ -193,18 +196,32 @@ def comment_summary(session, nomination_id: str) -> dict | None:
             "upheld": sum(o["status"] == UPHELD for o in found)}
 
 
-def agenda_note(summary: dict | None) -> dict | None:
-    """What a ballot's agenda item carries of the comment (``ballot_issued``'s optional field). Each text
-    is cut at ``NOTE_TEXT`` characters, so a year-end ballot stays within its bound; the whole text is in
-    :func:`comment_summary`, for the minutes."""
+def agenda_note(summary: dict | None, text: int = 1000, count: int = 50) -> dict | None:
+    """What a ballot's agenda item carries of the comment (``ballot_issued``'s optional field): the first
+    ``count`` objections, each text and handling cut at ``text`` characters, and how many were left off
+    (``more``); the whole of them is on the ballot page and in the minutes."""
     if summary is None:
         return None
-    return {"comment_until": summary["comment_until"], "objections": [
-        {**{key: o[key] for key in ("name", "received_at", "channel", "status", "handling")},
-         "text": o["text"][:NOTE_TEXT]} for o in summary["objections"][:NOTE_OBJECTIONS]]}
+    found = summary["objections"]
+    return {"comment_until": summary["comment_until"], "more": max(0, len(found) - count), "objections": [
+        {**{key: o[key] for key in ("name", "received_at", "channel", "status")},
+         "handling": o["handling"][:text] if o.get("handling") else o.get("handling"),
+         "text": o["text"][:text]} for o in found[:count]]}
 
 
-NOTE_TEXT, NOTE_OBJECTIONS = 1000, 50
+NOTES_BUDGET = 1024 * 1024  # bytes of a ballot's comment notes: the ballot stays well within MAX_BALLOT_BYTES
+NOTE_STEPS = ((1000, 50), (300, 20), (100, 5), (0, 0))  # (characters, objections) per item, tried in turn
+
+
+def agenda_notes(summaries: dict[str, dict], budget: int = NOTES_BUDGET) -> dict[str, dict]:
+    """The notes of a sitting's commented items (``{nomination_id: summary}``), as full as ``budget`` bytes
+    allow for them all: a sitting whose items drew floods of objections still issues its ballots (each
+    note then says how many it left off; the council reads them all on its ballot page)."""
+    for text, count in NOTE_STEPS:
+        notes = {nid: agenda_note(summary, text, count) for nid, summary in summaries.items()}
+        if count == 0 or len(json.dumps(notes, ensure_ascii=False).encode()) <= budget:
+            return notes
+    return notes
 
 
 def public_list(session, now: datetime) -> list[dict]:

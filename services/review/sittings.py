@@ -59,11 +59,11 @@ def convene_sitting(council_id: str, deadline, uow, key: str, holidays, now: dat
         items = [{"nomination_id": c["nomination_id"], "award_code": c["award_code"],
                   "nominee_name": c["nominee"]["name"], "unit_id": c["unit_id"],
                   "unit_name": unit_names.get(c["unit_id"])} for c in cases]
-        commented = {c["nomination_id"] for c in cases if c.get("comment_until") is not None}
-        for item in items:  # the council sees the public comment and its handling (NĐ 98 Art. 46)
-            if item["nomination_id"] in commented:
-                summary = comment.comment_summary(uow.session, item["nomination_id"])
-                item["public_comment"] = comment.agenda_note(summary)
+        # the council sees the public comment and its handling (NĐ 98 Art. 46): one query for the agenda
+        notes = comment.agenda_notes(comment.agenda_comments(uow.session, cases))
+        for item in items:
+            if item["nomination_id"] in notes:
+                item["public_comment"] = notes[item["nomination_id"]]
         for c in cases:  # intake closes amendments: this revision is the one the council considers
             uow.publish(contract.NOMINATION_ON_AGENDA, {
                 "nomination_id": c["nomination_id"], "unit_id": c["unit_id"], "sitting_id": sitting_id,

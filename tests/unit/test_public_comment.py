@@ -233,3 +233,33 @@ def test_an_amended_dossier_is_put_out_for_comment_afresh_whether_it_was_under_c
     again = domain.amended_case(a_case(state="returned"), event)
     assert (again["state"], again["stage"], again["comment_until"], again["achievements"]) == (
         "waiting", "ministry", None, "mới")  # the next tick opens a new period at the ministry
+
+
+def test_a_sitting_whose_items_drew_floods_of_objections_still_issues_ballots_within_their_bound():
+    """Every item's notes at full length would make each ballot_issued far larger than notify accepts (its
+    invitations would be dead-lettered and the members never invited): the notes shrink to fit, and each
+    says how many objections it left off (the council reads them all on its ballot page)."""
+    import json
+
+    from services.review.comment import NOTES_BUDGET, agenda_notes
+    from shared.contract.schemas import BallotIssued, load
+    from shared.contract.schemas.base import MAX_BALLOT_BYTES
+
+    objection = {"name": "Người phản ánh", "text": "Ý kiến " * 700, "received_at": "2025-11-20T03:00:00+00:00",
+                 "channel": "web", "status": "resolved", "handling": "Đã xác minh " * 150}
+    summaries = {f"n-{i}": {"comment_until": "2025-11-28T16:59:59+00:00", "objections": [objection] * 500}
+                 for i in range(40)}
+    notes = agenda_notes(summaries)
+    assert len(json.dumps(notes, ensure_ascii=False).encode()) <= NOTES_BUDGET
+    assert all(note["more"] + len(note["objections"]) == 500 for note in notes.values())
+    ballot = {"sitting_id": "s" * 32, "council_id": "hd-bo", "council_name": "Hội đồng TĐKT Bộ",
+              "member": {"id": "m-1", "name": "Thành viên", "email": "m1@example.vn"}, "ballot_token": "b1." + "x" * 43,
+              "public_key": "k" * 44, "deadline": "2025-12-10T10:00:00+00:00", "convened_at": "2025-12-01T03:00:00+00:00",
+              "ballot_url": None, "agenda": [{"nomination_id": nid, "award_code": "HCLD3", "nominee_name": nid,
+                                              "unit_id": "vp", "unit_name": "Văn phòng", "public_comment": note}
+                                             for nid, note in notes.items()]}
+    assert len(json.dumps(ballot).encode()) < MAX_BALLOT_BYTES
+    assert load(BallotIssued, ballot, MAX_BALLOT_BYTES)["agenda"][0]["public_comment"]["more"] > 0
+
+    few = agenda_notes({"n-1": {"comment_until": "2025-11-28T16:59:59+00:00", "objections": [objection] * 3}})
+    assert few["n-1"]["more"] == 0 and few["n-1"]["objections"][0]["text"] == objection["text"][:1000]

@@ -36,6 +36,7 @@ class ObjectionNote(Schema):
 class PublicComment(Schema):
     comment_until = fields.String(required=True, validate=validate.Length(max=40))
     objections = fields.List(fields.Nested(ObjectionNote), load_default=list, validate=validate.Length(max=500))
+    more = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))  # objections left off
 
 
 class Objection(Schema):
