@@ -40,7 +40,8 @@ def admit(body: dict, unit_id: str, rule_set, uow, nomination_id: str, new: bool
     claims of its own to release first. Returns the register notes for the council."""
     person = domain.person_key(unit_id, body["nominee"])
     ledger = Initiatives(uow.session)
-    used = ledger.used_by_others(person, nomination_id) if person else set()
+    # which initiatives others took matters only to a dossier that relies on some (one query less)
+    used = ledger.used_by_others(person, nomination_id) if person and claims_initiatives(body) else set()
     verdict, notes = assess_with_register(body, unit_id, rule_set, uow, used, register_check)
     check_dossier(body, rule_set.awards[body["award_code"]], verdict)
     if not verdict.eligible:
@@ -52,6 +53,10 @@ def admit(body: dict, unit_id: str, rule_set, uow, nomination_id: str, new: bool
     except InitiativeTaken as taken:
         raise Ineligible([unmet("initiative_already_used", ids=str(taken))]) from None
     return notes
+
+
+def claims_initiatives(body: dict) -> bool:
+    return any(row.get("initiatives") for row in body.get("history", ()))
 
 
 def assess_with_register(body: dict, unit_id: str, rule_set, uow, used, register_check: str):
@@ -72,24 +77,23 @@ def submit_nomination(body: dict, token, uow, rules, now, register_check: str = 
     with uow:
         unit_id = authenticate_unit(token, uow)
         repo = Nominations(uow.session)
-        existing = repo.by_submission_key(unit_id, body["submission_key"])
-        if existing is None:
-            rule_set = rules.in_force(domain.submission_date(now))
-            nomination = domain.new_nomination(body, unit_id, rule_set.id, now)
-            try:  # the key first: a retry overlapping the first call waits for it here, then loses
-                repo.add(nomination)
-            except KeyTaken:  # a concurrent call with the same key committed first
-                uow.session.rollback()
-                existing = repo.by_submission_key(unit_id, body["submission_key"])
-            else:  # Ineligible rolls back
-                notes = admit(body, unit_id, rule_set, uow, nomination.id, new=True, register_check=register_check)
-                if notes:
-                    nomination.register_notes = notes
-                    repo.save(nomination)
-                uow.publish(contract.NOMINATION_SUBMITTED, domain.submitted_event(nomination))
-                uow.commit()
-                log.info("nomination %s submitted: unit=%s award=%s", nomination.id, unit_id, nomination.award_code)
-                return domain.receipt(nomination, duplicate=False)
+        rule_set = rules.in_force(domain.submission_date(now))
+        nomination = domain.new_nomination(body, unit_id, rule_set.id, now)
+        existing = None
+        try:  # the key first, without a look-up: a retry overlapping the first call waits here, then loses
+            repo.add(nomination)
+        except KeyTaken:  # the unit used this key already (a retry), or a concurrent call took it first
+            uow.session.rollback()
+            existing = repo.by_submission_key(unit_id, body["submission_key"])
+        else:  # Ineligible rolls back
+            notes = admit(body, unit_id, rule_set, uow, nomination.id, new=True, register_check=register_check)
+            if notes:
+                nomination.register_notes = notes
+                repo.save(nomination)
+            uow.publish(contract.NOMINATION_SUBMITTED, domain.submitted_event(nomination))
+            uow.commit()
+            log.info("nomination %s submitted: unit=%s award=%s", nomination.id, unit_id, nomination.award_code)
+            return domain.receipt(nomination, duplicate=False)
         if existing.fingerprint != domain.fingerprint(body):
             raise Conflict(f"submission_key {body['submission_key']!r} was used for a different nomination")
         return domain.receipt(existing, duplicate=True)

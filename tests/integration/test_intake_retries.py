@@ -43,20 +43,19 @@ def cstdcs_with_initiative():
 
 
 def overlapping_submissions(tables, monkeypatch, body):
-    """The retry's key look-up finds nothing; the first call then commits; the retry goes on."""
+    """The retry is about to insert under its key when the first call commits; the retry goes on."""
     retrying, committing = tables
     rules, token = load_rules(None), handlers.issue_unit_token("vp", retrying.uow(), utcnow())
     body = _load_nomination(body)
-    lookup, first = Nominations.by_submission_key, {}
+    add, first = Nominations.add, {}
 
-    def lookup_then_let_the_first_commit(self, unit_id, key):
-        found = lookup(self, unit_id, key)
+    def let_the_first_commit_then_add(self, nomination):
         if not first:
             first["receipt"] = "running"
             first["receipt"] = handlers.submit_nomination(body, token, committing.uow(), rules, utcnow())
-        return found
+        return add(self, nomination)
 
-    monkeypatch.setattr(Nominations, "by_submission_key", lookup_then_let_the_first_commit)
+    monkeypatch.setattr(Nominations, "add", let_the_first_commit_then_add)
     retry = handlers.submit_nomination(body, token, retrying.uow(), rules, utcnow())
     return first["receipt"], retry
 

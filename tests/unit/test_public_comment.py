@@ -1,5 +1,8 @@
 """Public comment (issue #18) without a broker: the rule data, the period's working days, the page's
-CSRF field, rate limit and escaping, and the yearly statistics forms against hand-counted fixtures."""
+CSRF field, rate limit and escaping, the ballot's comment notes within their budget, and the yearly
+statistics forms against hand-counted fixtures.
+
+Long because the forms are checked against one hand-counted fixture, which the tests share."""
 import csv
 import io
 from datetime import date, datetime, timezone
