@@ -125,3 +125,19 @@ def test_the_minutes_say_a_tie_at_the_cut_off_went_to_the_woman_candidate_not_th
         item("n-2", "CSTDCS", "Hồ Văn Tâm", 6, 1, 0, 6, "rejected", reasons=[OVER_QUOTA_PRIORITY])])
     [line] = content.minutes(facts)["cutoffs"]
     assert "ưu tiên ứng viên nữ" in line and "Hồ Văn Tâm" in line and "xếp theo số phiếu" not in line
+
+
+def test_the_draft_decision_uses_the_coefficients_in_force_when_it_is_decided_as_the_register_will():
+    """A BK_BO submitted under NĐ 98 (coefficient 1.0) and decided under NĐ 152 (1.5): the draft's money
+    must be what intake's record_decision enters in the register, not the submission's rule set."""
+    from shared.law import rulesets
+
+    nd98 = rulesets.by_id("nd98-2023")
+    old = item("n-5", "BK_BO", "Phan Thị Mơ", 6, 0, 0, 4, "approved")
+    old["rule_set"] = nd98
+    facts = unit_sitting_facts(items=[old])
+    facts["money_rules"] = rulesets.in_force(content.decision_date(facts))
+    [row] = content.decision(facts)["items"]
+    assert row["money"] == "3.510.000"  # 1.5 × 2,340,000, as the register records it
+    del facts["money_rules"]
+    assert content.decision(facts)["items"][0]["money"].startswith("2.340.000")  # NĐ 98 coefficient (unconfirmed)

@@ -223,7 +223,9 @@ def decision(facts: dict) -> dict:
     on = decision_date(facts)
     rows, total, unconfirmed, base = [], 0, False, None
     for no, item in enumerate(items, 1):
-        sum_ = money(item["rule_set"], item["award_code"], item["nominee"]["kind"], on)
+        # the coefficients in force on the decision's date, as the register will record (intake's
+        # record_decision), not those of the rule set the dossier was submitted under
+        sum_ = money(facts.get("money_rules") or item["rule_set"], item["award_code"], item["nominee"]["kind"], on)
         total += sum_.amount
         unconfirmed |= not sum_.confirmed
         base = base or sum_.base_salary

@@ -65,7 +65,9 @@ def facts_of(session, sitting_id: str, rules) -> dict:
               **_comment_before(utc(row["comment_until"]), found.get(row["nomination_id"], []), closed),
               "rule_set": rules.by_id(row["rule_set"]) if row["rule_set"] else rules.in_force(row["received_at"].date())}
              for row in rows]
-    return {"sitting": sitting, "council": council, "body": body, "parent": unit_rows.get(body.get("parent")),
+    closed_on = utc(sitting["closed_at"]).astimezone(content.VIETNAM).date()
+    return {"money_rules": rules.in_force(closed_on),  # as intake's record_decision does on its decision's date
+            "sitting": sitting, "council": council, "body": body, "parent": unit_rows.get(body.get("parent")),
             "roster": members, "items": items, "unit_names": {k: u["name"] for k, u in unit_rows.items()},
             "unit_emails": {k: u["email"] for k, u in unit_rows.items()}}
 
