@@ -63,7 +63,7 @@ def tick(session, rules, holidays, now: datetime, publish=None) -> dict:
             if days:
                 until = deadline_after(now, days, holidays).astimezone(timezone.utc)
                 session.execute(sa.update(cases).where(cases.c.nomination_id == case["nomination_id"])
-                                .values(state=domain.PUBLIC_COMMENT, comment_until=until))
+                                .values(state=domain.PUBLIC_COMMENT, comment_until=until, comment_from=now))
                 opened += 1
                 if publish is not None:
                     publish(contract.PUBLIC_COMMENT_OPENED, {
@@ -101,6 +101,10 @@ def file_objection(objection: dict, channel: str, uow, now: datetime) -> dict:
             raise Conflict("this nomination is not under public comment")
         if received > utc(case["comment_until"]) or received > now:
             raise Conflict("the public comment period of this nomination is over")
+        opened = utc(case.get("comment_from"))
+        if opened is not None and received < opened:
+            raise Conflict(f"received_at {received.isoformat()} is before the public comment period opened "
+                           f"({opened.isoformat()}) / ý kiến ghi ngày trước khi bắt đầu lấy ý kiến công khai")
         same = uow.session.execute(sa.select(objections).where(  # sent twice: one objection to handle
             objections.c.nomination_id == case["nomination_id"], objections.c.status == OPEN,
             objections.c.name == objection["name"], objections.c.contact == objection["contact"],

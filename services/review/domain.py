@@ -31,7 +31,7 @@ def amended_case(case: dict, event: dict) -> dict:
             "register_notes": event.get("register_notes") or [], "achievements": event.get("achievements") or "",
             # the public comments on the dossier the council will consider: a changed one (an answer to an
             # upheld objection, say) is put out for comment afresh where its award owes a period
-            "comment_until": None}
+            "comment_until": None, "comment_from": None}
 
 
 def takes_amendment(case: dict) -> bool:

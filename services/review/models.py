@@ -33,6 +33,7 @@ cases = sa.Table(
     sa.Column("decision", sa.JSON, nullable=True),  # the head's decision that made the approval an award
     sa.Column("achievements", sa.Text, nullable=True),  # the unit's summary, shown on the public comment list
     sa.Column("comment_until", TS, nullable=True),  # end of its public comment period (NĐ 98 Art. 46)
+    sa.Column("comment_from", TS, nullable=True),  # when that period opened (review_0012; none before it)
     sa.Index("ix_cases_stage_state", "stage", "state"),
 )
 

@@ -321,3 +321,17 @@ def test_the_same_objection_sent_twice_is_one_objection_for_the_operator_to_hand
     other = site.call("record_objection", {**sent, "text": "Một ý kiến khác."})
     assert [o["objection_id"] for o in site.call("list_objections", "n-order")] == [
         first["objection_id"], other["objection_id"]]
+
+
+def test_a_paper_objection_dated_before_the_period_opened_is_refused_and_changes_nothing(site):
+    """A letter dated before the list was published cannot be a comment on it (a typo, say 0001-01-01):
+    refused with the reason, nothing recorded, the nomination not held."""
+    under_comment(site)
+    sent = {"nomination_id": "n-order", "name": "Trần Văn B", "contact": "0912 000 111", "text": "Kê khai sai."}
+    for day in ("0001-01-01T00:00:00+00:00", (datetime.now(timezone.utc) - timedelta(days=1)).isoformat()):
+        with pytest.raises(Conflict) as refused:
+            site.call("record_objection", {**sent, "received_at": day})
+        assert "before the public comment period opened" in str(refused.value)
+    assert site.call("list_objections", "n-order") == []
+    kept = site.call("record_objection", {**sent, "received_at": datetime.now(timezone.utc).isoformat()})
+    assert [o["objection_id"] for o in site.call("list_objections", "n-order")] == [kept["objection_id"]]
