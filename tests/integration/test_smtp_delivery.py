@@ -185,18 +185,11 @@ def test_a_sender_whose_lease_ran_out_does_not_overwrite_the_sender_that_claimed
     assert statuses(mail_db) == {"vanphong@example.vn": ("sent", 1)}
 
 
-def test_a_slow_server_gets_each_mail_once_from_two_connections(mail_db, smtp):
-    """Each reply takes 0.6 s and the timeout is 1 s: one mail takes four replies (MAIL, RCPT, DATA,
-    the end of data), 2.4 s, so a batch leased for (batch + 1) timeouts ran out while its sender still
-    worked through it and the other connection sent its mails again (issue #22, finding 5)."""
+def send_with_two_connections(mail_db, sender):
+    """Two relays, as two of SMTP_CONNECTIONS, each stepping until no mail is pending (within 60 s)."""
     import eventlet
 
-    sink = smtp("--delay", "0.6")
-    contacts = [f"donvi{n}@example.vn" for n in range(6)]
-    queue(mail_db, *contacts)
-    sender = sender_for(sink, timeout="1")
-
-    def relay():  # like the mail relay of one of SMTP_CONNECTIONS: step until nothing is pending
+    def relay():
         while any(status == "pending" for status, _ in statuses(mail_db).values()):
             if not handlers.send_due(AutocommitStatements(mail_db.engine), sender, utcnow, 0.05):
                 eventlet.sleep(0.1)
@@ -204,6 +197,16 @@ def test_a_slow_server_gets_each_mail_once_from_two_connections(mail_db, smtp):
     with eventlet.Timeout(60):
         for thread in [eventlet.spawn(relay) for _ in range(2)]:
             thread.wait()
+
+
+def test_a_slow_server_gets_each_mail_once_from_two_connections(mail_db, smtp):
+    """Each reply takes 0.6 s and the timeout is 1 s: one mail takes four replies (MAIL, RCPT, DATA,
+    the end of data), 2.4 s, so a batch leased for (batch + 1) timeouts ran out while its sender still
+    worked through it and the other connection sent its mails again (issue #22, finding 5)."""
+    sink = smtp("--delay", "0.6")
+    contacts = [f"donvi{n}@example.vn" for n in range(6)]
+    queue(mail_db, *contacts)
+    send_with_two_connections(mail_db, sender_for(sink, timeout="1"))
     assert statuses(mail_db) == {contact: ("sent", 1) for contact in contacts}
     messages = sink.messages()
     assert sorted(m["To"] for m in messages) == sorted(contacts)  # exactly one delivery per mail
@@ -215,21 +218,10 @@ def test_a_server_slow_line_by_line_gets_each_mail_once_however_long_its_greetin
     has 66 lines (a real server's is 10 or more, twice with STARTTLS), so opening the connection takes
     about 10 s, longer than a lease of 14 timeouts (7 s) counted in replies. The other connection then
     claimed the mail its sender was still opening a connection for, and both sent it."""
-    import eventlet
-
     sink = smtp("--delay", "0.15", "--ehlo-lines", "60")
     contacts = [f"donvi{n}@example.vn" for n in range(3)]
     queue(mail_db, *contacts)
-    sender = sender_for(sink, timeout="0.5")
-
-    def relay():  # like the mail relay of one of SMTP_CONNECTIONS: step until nothing is pending
-        while any(status == "pending" for status, _ in statuses(mail_db).values()):
-            if not handlers.send_due(AutocommitStatements(mail_db.engine), sender, utcnow, 0.05):
-                eventlet.sleep(0.1)
-
-    with eventlet.Timeout(60):
-        for thread in [eventlet.spawn(relay) for _ in range(2)]:
-            thread.wait()
+    send_with_two_connections(mail_db, sender_for(sink, timeout="0.5"))
     messages = sink.messages()
     assert sorted(m["To"] for m in messages) == sorted(contacts)  # exactly one delivery per mail
     assert statuses(mail_db) == {contact: ("sent", 1) for contact in contacts}
