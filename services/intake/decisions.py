@@ -130,8 +130,11 @@ def close_not_awarded(request: dict, operator: str, uow, now) -> dict:
             nomination.history = [*nomination.history, {"at": now.isoformat(), "status": domain.NOT_AWARDED,
                                                         "stage": nomination.stage, "reasons": [request["reason"]]}]
             repo.save(nomination)
-            uow.publish(contract.NOMINATION_NOT_AWARDED, {"nomination_id": nomination.id,
-                                                          "unit_id": nomination.unit_id, "reason": request["reason"]})
+            uow.publish(contract.NOMINATION_NOT_AWARDED, {
+                "nomination_id": nomination.id, "unit_id": nomination.unit_id, "reason": request["reason"],
+                "award_code": nomination.award_code, "award_year": nomination.award_year,
+                "nominee_name": domain.nominee_name(nomination.nominee), "contact_email": nomination.contact_email,
+                "nominee_email": nomination.nominee.get("email"), "number": record["number"], "date": record["date"]})
         Register(uow.session).audit(now, "not_awarded", f"{len(found)} proposals closed; operator={operator}")
         uow.commit()
     return {"closed": [n.id for n in found]}

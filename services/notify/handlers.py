@@ -1,4 +1,7 @@
-"""Notify use cases: queue the mails an event causes (in the inbox transaction), and send them."""
+"""Notify use cases: queue the mails an event causes (in the inbox transaction), and send them.
+
+Long because sending holds the guarantees in one place: a claim with its lease renewed while a mail is on
+the wire, the outcome recorded once, temporary and permanent failures told apart."""
 from __future__ import annotations
 
 import contextlib
@@ -11,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from services.notify import domain
 from services.notify.mail import ConnectionLost, PermanentFailure, TemporaryFailure
-from services.notify.models import Ballots, Mail, Mails
+from services.notify.models import Ballots, Mail, Mails, Units
 from shared.contract.errors import ValidationError
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,8 @@ def queue_mails(requests: list[domain.MailRequest], uow, renderer, now) -> int:
 
 def _queue(requests, uow, renderer, now) -> int:
     mails, queued = Mails(uow.session), 0
+    requests = list(requests)
+    Units(uow.session).name_requests(requests)
     for request in requests:
         try:
             subject, text, html = renderer.render(request)
@@ -241,3 +246,12 @@ def _record(db, outcomes, now, retry_seconds) -> None:
             if not recorded:
                 log.warning("mail: %s %s was claimed by another sender after this one's lease ran out; "
                             "its outcome is theirs to record", mail.kind, mail.key[:12])
+
+
+def keep_unit_names(named: list[dict], uow) -> None:
+    """``review.directory_loaded``: the units' names, for the mails that follow."""
+    with uow:
+        if not uow.claim_message():
+            return
+        Units(uow.session).keep_names(named)
+        uow.commit()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import shlex
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import partial
 
 from services.notify.domain import MailRequest, Recipient
@@ -57,6 +57,16 @@ def vietnam_date(moment) -> str | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(VIETNAM).strftime("%d/%m/%Y")
+
+
+def vietnam_day(moment) -> str:
+    """``"05/12/2025"`` for an ISO date (a decision's, as written) or time (the day in Vietnam); the text
+    unchanged if it is neither."""
+    text = str(moment)
+    try:
+        return date.fromisoformat(text).strftime("%d/%m/%Y")
+    except ValueError:
+        return vietnam_date(text) or text
 
 
 def agenda_groups(agenda: list[dict]) -> list[dict]:

@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from nameko.extensions import DependencyProvider
 
 from services.notify.domain import MailRequest, message_id, safe_header
+from services.notify.kinds import vietnam_day, vietnam_time
 from shared.contract.awards import AWARD_NAMES
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -34,9 +35,10 @@ class Renderer:
         self.env = Environment(loader=FileSystemLoader(str(templates)), undefined=StrictUndefined,
                                autoescape=select_autoescape(["html.j2"]), keep_trailing_newline=True,
                                auto_reload=False)  # the templates ship with the code
+        self.env.filters.update(vn_time=vietnam_time, vn_day=vietnam_day)  # "17:00 ngày 05/12/2025", "05/12/2025"
 
     def render(self, request: MailRequest) -> tuple[str, str, str]:
-        context = {"award_name": AWARD_NAMES.get(request.context.get("award_code"), ""),
+        context = {"award_name": AWARD_NAMES.get(request.context.get("award_code"), ""), "unit_name": None,
                    **request.context}
         rendered = self.env.get_template(f"{request.kind}.subject.j2").render(context)
         subject = " ".join(CONTROL.sub(" ", rendered).split())  # one line, whatever the data held

@@ -48,6 +48,12 @@ ballots = sa.Table(  # the invitations notify sent, to remind those who have not
     sa.Index("ix_ballots_open", "closed", "voted", "reminded", "deadline"),
 )
 
+units = sa.Table(  # the units' names (review's directory_loaded): a mail names the unit it is about
+    "units", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+)
+
 
 @dataclass
 class Mail:
@@ -210,3 +216,34 @@ class AutocommitStatements:
                 connection.close()
             except DBAPIError:
                 pass
+
+
+class Units:
+    def __init__(self, session):
+        self.session = session
+
+    def keep_names(self, named: list[dict]) -> None:
+        """Upsert ``[{"id", "name"}]`` in one statement (the last name of an id given twice wins)."""
+        rows = list({unit["id"]: {"id": unit["id"], "name": unit["name"]} for unit in named}.values())
+        if not rows:
+            return
+        if self.session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statement = insert(units).values(rows)
+        self.session.execute(statement.on_conflict_do_update(index_elements=["id"],
+                                                             set_={"name": statement.excluded.name}))
+
+    def name_requests(self, requests) -> None:
+        """Give each mail about a unit that its event did not name (``unit_name`` missing, or only the id)
+        the unit's name, when the directory gave one: one query for all of them."""
+        unnamed = [r for r in requests if r.context.get("unit_id")
+                   and r.context.get("unit_name") in (None, "", r.context["unit_id"])]
+        if not unnamed:
+            return
+        wanted = sorted({r.context["unit_id"] for r in unnamed})
+        names = dict(self.session.execute(sa.select(units.c.id, units.c.name).where(units.c.id.in_(wanted))).all())
+        for request in unnamed:
+            if request.context["unit_id"] in names:
+                request.context["unit_name"] = names[request.context["unit_id"]]

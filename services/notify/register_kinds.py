@@ -1,4 +1,5 @@
-"""The mails of the award register (intake's events): an award decided, an award revoked.
+"""The mails of the award register (intake's events): an award decided, an award revoked, a proposal or
+approval closed without an award.
 
 The unit contact and the person (when an address is known and differs) are each told (NĐ 98 Art. 32:
 notification of a decision), with the decision's number and date and the money; a revocation (Law
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from services.notify.domain import MailRequest, Recipient
 
-AWARDED, REVOKED = "awarded", "revoked"
+AWARDED, REVOKED, NOT_AWARDED = "awarded", "revoked", "not_awarded"
 GROUNDS = {  # Law 06/2022 Art. 93(2)
     "a": ("khai man thành tích", "achievements were falsely declared"),
     "b": ("cung cấp thông tin sai hoặc giả mạo hồ sơ", "false information or forged documents were given"),
@@ -48,6 +49,17 @@ def revoked(event: dict, event_id: str) -> list[MailRequest]:
                "returned": [item["nomination_id"] for item in event.get("affected") or []]}
     return _to_both(REVOKED, event_id, context, entry.get("contact_email"), entry.get("nominee_email"),
                     entry["nominee_name"])
+
+
+def not_awarded(event: dict, event_id: str) -> list[MailRequest]:
+    """``intake.nomination_not_awarded`` -> the unit contact and the nominee learn that no award will come
+    (the central level did not award the proposal, or the head will not decide the approval), and why."""
+    context = {"nomination_id": event["nomination_id"], "award_code": event.get("award_code"),
+               "award_year": event.get("award_year"), "nominee_name": event.get("nominee_name") or "",
+               "unit_id": event["unit_id"], "reason": event["reason"], "number": event.get("number"),
+               "date": event.get("date")}
+    return _to_both(NOT_AWARDED, event_id, context, event.get("contact_email"), event.get("nominee_email"),
+                    event.get("nominee_name"))
 
 
 def _to_both(kind, event_id, context, contact, nominee, nominee_name) -> list[MailRequest]:

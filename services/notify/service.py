@@ -61,6 +61,17 @@ class NotifyService:
         event = schemas.load(schemas.RegisterEntryRevoked, payload)
         handlers.queue_mails(register_kinds.revoked(event, self.uow.message_id), self.uow, self.renderer, utcnow())
 
+    @inbox_event_handler(contract.INTAKE, contract.NOMINATION_NOT_AWARDED)
+    def on_nomination_not_awarded(self, payload):
+        event = schemas.load(schemas.NominationNotAwarded, payload)
+        handlers.queue_mails(register_kinds.not_awarded(event, self.uow.message_id), self.uow, self.renderer,
+                             utcnow())
+
+    @inbox_event_handler(contract.REVIEW, contract.DIRECTORY_LOADED)
+    def on_directory_loaded(self, payload):
+        event = schemas.load(schemas.DirectoryLoaded, payload, schemas.MAX_BALLOT_BYTES)
+        handlers.keep_unit_names(event["units"], self.uow)
+
     @inbox_event_handler(contract.REVIEW, contract.BALLOT_ISSUED)
     def on_ballot_issued(self, payload):
         ballot = schemas.load(schemas.BallotIssued, payload, schemas.MAX_BALLOT_BYTES)

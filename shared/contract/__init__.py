@@ -31,6 +31,7 @@ AMENDMENT_REFUSED = "amendment_refused"  # an amendment arrived after the counci
 PUBLIC_COMMENT_OPENED = "public_comment_opened"  # published for comment before its council (NĐ 98 Art. 46)
 RECEIPTS_PUBLISHED = "receipts_published"  # a closed sitting's receipts counted, to its members, no names
 SITTING_DOCUMENTS_READY = "sitting_documents_ready"  # a closed sitting's minutes, proposal, decision rendered
+DIRECTORY_LOADED = "directory_loaded"  # the units' names after a directory load: mail speaks in names
 
 # events dispatched by council members
 VOTE_CAST = "vote_cast"

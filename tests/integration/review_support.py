@@ -13,7 +13,8 @@ from tests.integration.delivery import Tap
 
 TOMORROW = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
 REVIEW_EVENTS = ("ballot_issued", "nomination_decided", "nomination_advanced", "vote_rejected",
-                 "sitting_closed", "nomination_returned", "vote_counted", "receipts_published")
+                 "sitting_closed", "nomination_returned", "vote_counted", "receipts_published",
+                 "directory_loaded")
 
 
 def directory(unit_members=7, ministry_members=15):

@@ -1,5 +1,6 @@
 """Notify as a running container: each logical email once, however often its event arrives."""
 import json
+from email.utils import parseaddr
 
 import pytest
 from nameko.testing.services import entrypoint_waiter
@@ -185,3 +186,34 @@ def test_a_members_receipt_and_the_list_of_receipts_name_the_sitting_by_council_
         for body in (mail.get_body(("plain",)).get_content(), mail.get_body(("html",)).get_content()):
             assert "Hội đồng TĐKT Văn phòng Bộ ngày 01/12/2026" in body and body.count(sitting_id) == 1
             assert "hd-vp" not in body.replace(sitting_id, "")
+
+
+def test_mails_name_the_unit_from_the_directory_and_say_when_no_award_will_come(notify, rabbit_config, mail_sink):
+    """The acknowledgement greets the unit by the name the directory gave (review's directory_loaded), not
+    by its code, with the time the Vietnamese way; an approval closed without an award is told to the unit
+    and the nominee with the reason."""
+    from tests.integration.review_support import submitted
+
+    review, intake = (EventPublisher(rabbit_config["AMQP_URI"], source) for source in ("review", "intake"))
+    loaded = {"units": [{"id": "vp", "name": "Văn phòng Bộ"}, {"id": "tccb", "name": "Vụ Tổ chức cán bộ"}]}
+    for _ in range(2):  # delivered twice: one effect
+        with entrypoint_waiter(notify, "on_directory_loaded", timeout=15):
+            review("directory_loaded", loaded, "directory-1", {})
+    with entrypoint_waiter(notify, "on_nomination_submitted", timeout=15):
+        intake("nomination_submitted", submitted("n-1", "LDTT"), "submitted-1", {})
+    [ack] = mail_sink.wait_for(1)
+    text = ack.get_body(("plain",)).get_content()
+    assert text.startswith("Kính gửi Văn phòng Bộ,") and "đơn vị vp" not in text
+    assert "15:00 ngày 20/11/2025" in text  # 08:00 UTC
+
+    closed = {"nomination_id": "n-1", "unit_id": "tccb", "reason": "Thủ tướng không quyết định khen thưởng.",
+              "award_code": "BK_TTG", "award_year": 2025, "nominee_name": "Người n-1",
+              "contact_email": "tccb@example.vn", "nominee_email": "n-1@example.vn", "number": "88/VPCP-TĐKT",
+              "date": "2026-03-02"}
+    with entrypoint_waiter(notify, "on_nomination_not_awarded", timeout=15):
+        intake("nomination_not_awarded", closed, "not-awarded-1", {})
+    mails = [m for m in mail_sink.wait_for(3) if "Không có quyết định khen thưởng" in m["Subject"]]
+    assert sorted(parseaddr(m["To"])[1] for m in mails) == ["n-1@example.vn", "tccb@example.vn"]
+    to_unit = next(m.get_body(("plain",)).get_content() for m in mails if m["To"] == "tccb@example.vn")
+    assert to_unit.startswith("Kính gửi Vụ Tổ chức cán bộ,") and "Thủ tướng không quyết định" in to_unit
+    assert "88/VPCP-TĐKT ngày 02/03/2026" in to_unit

@@ -123,3 +123,12 @@ def test_returned_and_decided_nominations_show_in_the_statistics(review):
     stats = review.call("statistics", 2025)
     assert stats["by_award"]["LDTT"]["approved"] == 1 and stats["by_gender"]["female"] == 1
     assert stats["total"] == 1
+
+
+def test_loading_the_directory_tells_notify_the_units_names_and_nothing_of_their_members(review):
+    """The review fixture loaded the directory once; loading it again announces it again."""
+    review.call("load_directory", directory())
+    loads = wait_until(lambda: len(review.events("directory_loaded")) == 2 and review.events("directory_loaded"),
+                       what="two directory_loaded events")
+    assert {u["id"]: u["name"] for u in loads[-1]["units"]} == {u["id"]: u["name"] for u in directory()["units"]}
+    assert set(loads[-1]) == {"units"} and all(set(u) == {"id", "name"} for u in loads[-1]["units"])

@@ -317,3 +317,18 @@ def test_outcome_mails_name_the_sitting_by_the_day_it_was_convened_as_its_invita
     assert "ngày 01/12/2026" in render(digest)[0]
     assert "ngày 09/12/2026" in render(kinds.sitting_outcomes(closed(), "evt-9")[0])[0]
     assert "ngày 05/12/2025" in render(kinds.outcome("nomination_decided", decided(), "evt-1")[0])[1]
+
+
+def test_an_acknowledgement_names_the_unit_when_known_and_its_code_otherwise_with_a_vietnamese_time():
+    from services.notify.domain import acknowledgement
+
+    event = {"nomination_id": "n-1", "award_code": "LDTT", "award_year": 2025, "unit_id": "vp",
+             "nominee": {"name": "Trần Thị Bình"}, "contact_email": "vanphong@example.vn",
+             "submitted_at": "2025-12-31T20:30:00+00:00"}
+    [request] = acknowledgement(event, "evt-1")
+    _, text, html = render(request)
+    assert text.startswith("Kính gửi đơn vị vp,") and "03:30 ngày 01/01/2026" in text
+    request.context["unit_name"] = "Văn phòng <Bộ>"
+    _, text, html = render(request)
+    assert text.startswith("Kính gửi Văn phòng <Bộ>,") and "Văn phòng &lt;Bộ&gt;" in html
+    assert kinds.vietnam_day("2026-03-02") == "02/03/2026" and kinds.vietnam_day("không rõ") == "không rõ"

@@ -151,9 +151,19 @@ class NominationAwarded(Schema):
 
 
 class NominationNotAwarded(Schema):
+    """Event ``intake.nomination_not_awarded``: the proposal or approval closed without an award; notify
+    tells the unit and the nominee (the fields after ``reason`` came later: older events lack them)."""
+
     nomination_id = fields.String(required=True, validate=ID)
     unit_id = fields.String(required=True, validate=ID)
     reason = fields.String(required=True, validate=validate.Length(max=2000))
+    award_code = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(AWARD_CODES))
+    award_year = fields.Integer(load_default=None, allow_none=True, strict=True, validate=YEAR)
+    nominee_name = fields.String(load_default=None, allow_none=True, validate=NAME)
+    contact_email = Email(load_default=None, allow_none=True)
+    nominee_email = Email(load_default=None, allow_none=True)
+    number = fields.String(load_default=None, allow_none=True, validate=DECISION_NUMBER)
+    date = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=10))
 
 
 class Affected(Schema):

@@ -227,3 +227,15 @@ class SittingDocumentsReady(Schema):
     kinds = fields.List(fields.String(validate=validate.OneOf(("minutes", "proposal", "decision"))), required=True)
     units = fields.List(fields.Nested(DocumentUnit), required=True, validate=validate.Length(max=5000))
     minutes = fields.Nested(AttachedFile, required=True)
+
+
+class UnitName(Schema):
+    id = fields.String(required=True, validate=ID)
+    name = fields.String(required=True, validate=NAME)
+
+
+class DirectoryLoaded(Schema):
+    """Event ``review.directory_loaded``: the units' names (never their members), so that notify's mails
+    name a unit from its first acknowledgement on."""
+
+    units = fields.List(fields.Nested(UnitName), required=True, validate=validate.Length(max=MAX_AGENDA))
