@@ -199,6 +199,7 @@ def send_with_two_connections(mail_db, sender):
             thread.wait()
 
 
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)  # timing, not SQL: one backend
 def test_a_slow_server_gets_each_mail_once_from_two_connections(mail_db, smtp):
     """Each reply takes 0.6 s and the timeout is 1 s: one mail takes four replies (MAIL, RCPT, DATA,
     the end of data), 2.4 s, so a batch leased for (batch + 1) timeouts ran out while its sender still
@@ -213,6 +214,7 @@ def test_a_slow_server_gets_each_mail_once_from_two_connections(mail_db, smtp):
     assert len({m["Message-ID"] for m in messages}) == len(contacts)
 
 
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)  # timing, not SQL: one backend
 def test_a_server_slow_line_by_line_gets_each_mail_once_however_long_its_greeting_takes(mail_db, smtp):
     """Each reply line takes 0.15 s and the timeout is 0.5 s, so no read times out; but the EHLO reply
     has 66 lines (a real server's is 10 or more, twice with STARTTLS), so opening the connection takes
