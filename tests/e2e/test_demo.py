@@ -13,7 +13,7 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
-def test_the_demo_runs_a_year_end_batch_through_both_councils_with_sealed_ballots(system, mail_sink):
+def test_the_demo_runs_a_year_end_batch_through_both_councils_with_sealed_ballots(system, mail_sink, tmp_path):
     tdkt = str(Path(sys.executable).parent / "tdkt")
     votes = Tap(system.env["AMQP_URI"], "council", "vote_cast")  # what the broker carried
     try:
@@ -36,6 +36,20 @@ def test_the_demo_runs_a_year_end_batch_through_both_councils_with_sealed_ballot
     mails = mail_sink.wait_for(12 + 3 * 36 + 12 + 6)
     assert sum("Biên nhận phiếu bầu" in m["Subject"] for m in mails) == 36
     assert sum("Kết quả phiên họp" in m["Subject"] for m in mails) == 6
+    acknowledged = [m.get_body(("plain",)).get_content() for m in mails if "Đã nhận hồ sơ" in m["Subject"]]
+    assert len(acknowledged) == 12 and not any(text.startswith("Kính gửi đơn vị") for text in acknowledged)
+
+    # issue #16's acceptance: the documents of a unit sitting and of the ministry's, as DOCX and PDF
+    unit_sitting, ministry_sitting = re.search(r"Sittings: unit (\w+), .*; ministry (\w+)", result.stdout).groups()
+    for sitting, kinds in ((unit_sitting, {"minutes", "decision"}), (ministry_sitting, {"minutes", "proposal"})):
+        out = tmp_path / sitting
+        written = subprocess.run([tdkt, "sitting", "documents", sitting, "-o", str(out)], env=system.env,
+                                 capture_output=True, text=True, timeout=300)
+        assert written.returncode == 0, written.stdout + written.stderr
+        files = sorted(path.name for path in out.iterdir())
+        assert {path.suffix for path in out.iterdir()} == {".docx", ".pdf"} and len(files) >= 2 * len(kinds), files
+        assert all(path.read_bytes()[:4] in (b"%PDF", b"PK\x03\x04") for path in out.iterdir())
+        assert all(any(_file(kind) in name for name in files) for kind in kinds), files
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
@@ -46,3 +60,8 @@ def test_status_shows_every_service_up_and_then_one_down(system):
     system.kill("notify")
     down = subprocess.run([tdkt, "status"], env=system.env, capture_output=True, text=True, timeout=60)
     assert down.returncode == 1 and "DOWN" in down.stdout
+
+
+def _file(kind: str) -> str:
+    """How a document's file name says its kind (the service names files in Vietnamese)."""
+    return {"minutes": "bien-ban", "proposal": "to-trinh", "decision": "du-thao-quyet-dinh"}[kind]

@@ -157,6 +157,9 @@ def test_a_failing_database_under_every_handler_logs_no_parameters_tokens_or_cho
                                         "sitting_id": sitting_id, "reasons": ["đang xét"]}, str(uuid.uuid4()), {})
     intake_events("nomination_awarded", AWARDED, str(uuid.uuid4()), {})
     intake_events("register_entry_revoked", REVOKED, str(uuid.uuid4()), {})
+    intake_events("nomination_not_awarded", {"nomination_id": "n-1", "unit_id": "vp", "reason": "Không quyết định",
+                                             "contact_email": "vanphong@example.vn"}, str(uuid.uuid4()), {})
+    review_events("directory_loaded", {"units": [{"id": "vp", "name": "Văn phòng Bộ"}]}, str(uuid.uuid4()), {})
     review_events("public_comment_opened", {**held, "revision": 1, "comment_until": "2025-12-15T16:59:59+00:00"},
                   str(uuid.uuid4()), {})
     token = ballots[members[0]]["ballot_token"]
