@@ -104,9 +104,9 @@ def load_directory(directory: dict, uow) -> dict:
                     "role": member["role"], "active": True})
                 count += 1
             repo.deactivate_members_except(council["id"], [m["id"] for m in council["members"]])
-        # notify's mails name units from the first acknowledgement on (names only, never members)
-        uow.publish(contract.DIRECTORY_LOADED, {"units": [{"id": u["id"], "name": u["name"]}
-                                                          for u in directory["units"]]})
+        if directory["units"]:  # notify's mails name units from the first acknowledgement on (names only)
+            uow.publish(contract.DIRECTORY_LOADED, {"units": [{"id": u["id"], "name": u["name"]}
+                                                              for u in directory["units"]]})
         uow.commit()
     return {"units": len(directory["units"]), "councils": len(directory["councils"]), "members": count}
 

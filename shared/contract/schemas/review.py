@@ -238,4 +238,4 @@ class DirectoryLoaded(Schema):
     """Event ``review.directory_loaded``: the units' names (never their members), so that notify's mails
     name a unit from its first acknowledgement on."""
 
-    units = fields.List(fields.Nested(UnitName), required=True, validate=validate.Length(max=MAX_AGENDA))
+    units = fields.List(fields.Nested(UnitName), required=True, validate=validate.Length(min=1, max=MAX_AGENDA))
