@@ -19,7 +19,7 @@ from services.intake.handlers import assess_with_register
 from services.intake.models import Initiatives, nominations
 from services.intake.register_store import Register
 from shared import contract
-from shared.contract.errors import Conflict, NotFound
+from shared.contract.errors import Conflict, NotFound, ValidationError
 from shared.law.money import award_money
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 def import_register(rows: list[dict], operator: str, uow, rules, now) -> dict:
     """Past awards, one row each; idempotent (an award already entered under the same decision is
     skipped). The rows were validated whole before this call: nothing is imported unless all parse."""
+    _money_known(rows, rules)
     added = 0
     with uow:
         reg = Register(uow.session)
@@ -51,6 +52,23 @@ def import_register(rows: list[dict], operator: str, uow, rules, now) -> dict:
         reg.audit(now, "register_imported", f"{added} of {len(rows)} rows entered; operator={operator}")
         uow.commit()
     return {"rows": len(rows), "added": added, "skipped": len(rows) - added}
+
+
+def _money_known(rows: list[dict], rules) -> None:
+    """A row without ``money`` takes it from the rule set in force on its decision's date; one signed
+    before any rule set (the first is NĐ 91/2017) must say it: ``ValidationError`` naming every such row,
+    before anything is entered."""
+    problems = {}
+    for index, row in enumerate(rows):
+        if row.get("money") is None:
+            try:
+                rules.in_force(row["decision_date"])
+            except LookupError:
+                problems[str(index)] = {"money": [
+                    f"required: no rule set (and no award money) is in force on {row['decision_date'].isoformat()} "
+                    "/ cần ghi số tiền thưởng của quyết định này"]}
+    if problems:
+        raise ValidationError({"rows": problems})
 
 
 def show(query: dict, uow) -> list[dict]:

@@ -243,3 +243,15 @@ def test_a_decision_dated_in_the_future_or_before_any_rule_set_is_refused_clearl
         assert says in str(refused.value.detail)
     assert intake.call("vp", "get_nomination", nomination_id)["status"] == "approved"
     assert [e["source"] for e in operator(intake, "register_show", {"unit_id": "vp"})] == ["import"]
+
+
+def test_an_import_of_an_old_award_without_its_money_is_refused_clearly_and_imports_nothing(intake):
+    """A row signed before the first rule set (NĐ 91/2017, from 2017-07-31) has no award money the law
+    data could compute: the operator is told which row needs its ``money``, nothing is entered; with the
+    money given, the row imports."""
+    old = {**PAST_CSTDCS, "award_year": 2012, "decision_number": "5/QĐ-VP", "decision_date": "2012-12-20"}
+    with pytest.raises(ValidationError) as refused:
+        operator(intake, "import_register", [PAST_CSTDCS, old])
+    assert "money" in str(refused.value.detail) and "2012-12-20" in str(refused.value.detail)
+    assert operator(intake, "register_show", {"unit_id": "vp"}) == []
+    assert operator(intake, "import_register", [PAST_CSTDCS, {**old, "money": 0}])["added"] == 2
