@@ -23,9 +23,14 @@ def record_award(event: dict, uow) -> None:
             return
         repo = Reviews(uow.session)
         repo.lock_nomination(event["nomination_id"])
-        if repo.case(event["nomination_id"], for_update=True) is not None:
+        case = repo.case(event["nomination_id"], for_update=True)
+        if case is not None:
+            known = case.get("decision") or {}
+            # its revocation may have arrived first (the two events have handlers of their own): it stays
+            revoked = known.get("revoked") if known.get("entry_id") == event["entry_id"] else None
             repo.update_case(event["nomination_id"], decision={**event["decision"], "entry_id": event["entry_id"],
-                                                               "money": event["money"]})
+                                                               "money": event["money"],
+                                                               **({"revoked": revoked} if revoked else {})})
         uow.commit()
 
 
@@ -66,6 +71,9 @@ def _mark_revoked(repo: Reviews, event: dict) -> None:
         return
     repo.lock_nomination(nomination_id)
     case = repo.case(nomination_id, for_update=True)
-    if case is not None and case.get("decision"):
-        repo.update_case(nomination_id, decision={**case["decision"], "revoked": {
-            "number": event["revocation"]["number"], "date": event["revocation"]["date"], "ground": event["ground"]}})
+    if case is None:
+        return
+    # before its award is learnt (the events may cross), the mark waits under the entry's id for it
+    decision = case.get("decision") or {"entry_id": event["entry"].get("entry_id")}
+    repo.update_case(nomination_id, decision={**decision, "revoked": {
+        "number": event["revocation"]["number"], "date": event["revocation"]["date"], "ground": event["ground"]}})

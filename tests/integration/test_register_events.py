@@ -88,3 +88,26 @@ def test_a_revoked_award_keeps_its_decision_marked_revoked_and_leaves_the_statis
     case = review.call("get_case", "n-awd")
     assert case["decision"]["number"] == "123/QĐ-VP" and case["decision"]["revoked"]["number"] == "5/QĐ-VP"
     assert counted() == []
+
+
+def test_a_revocation_that_arrives_before_its_award_still_leaves_the_statistics(review, rabbit_config,
+                                                                                 service_env):
+    """Intake's two events reach review through separate handlers (a retried one arrives late): the award
+    learnt after its revocation is still no award in form 0603.N."""
+    review.submit(submitted("n-late", "BK_BO"))
+    engine = sa.create_engine(service_env["REVIEW_DB_URL"])
+    with engine.begin() as connection:
+        connection.execute(sa.update(cases).where(cases.c.nomination_id == "n-late").values(
+            state="decided", outcome="approved", decided_at=datetime(2025, 11, 10, 3, tzinfo=timezone.utc)))
+    engine.dispose()
+    revoked = {**REVOKED, "entry": {**ENTRY, "entry_id": "e-3", "award_code": "BK_BO", "nomination_id": "n-late"},
+               "affected": []}
+    deliver_twice(review.container, rabbit_config, "on_register_entry_revoked", "register_entry_revoked",
+                  revoked, "revoked-3")
+    awarded = {**AWARDED, "nomination_id": "n-late", "entry_id": "e-3", "award_code": "BK_BO",
+               "decision": {**AWARDED["decision"], "date": "2025-11-20"}}
+    deliver_twice(review.container, rabbit_config, "on_nomination_awarded", "nomination_awarded", awarded, "awd-3")
+    case = review.call("get_case", "n-late")
+    assert case["decision"]["number"] == "123/QĐ-VP" and case["decision"]["revoked"]["number"] == "5/QĐ-VP"
+    form = next(f for f in review.call("statistics_forms", 2025)["forms"] if f["form"] == "0603.N")
+    assert next(r for r in form["rows"] if r["code"] == "BK_BO")["sources"][0] == []
