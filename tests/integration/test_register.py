@@ -1,6 +1,9 @@
 """The award register in intake, on SQLite and PostgreSQL: imports (all lines or none, idempotent),
 decisions (approved nominations only, all or nothing, one winner between concurrent decisions), claims
-checked at submission, and a revocation that returns a live nomination through review."""
+checked at submission, and a revocation that returns a live nomination through review.
+
+Long because each of the register's operations is tested here end to end on both databases, beside the
+helpers they share."""
 import json
 import uuid
 
