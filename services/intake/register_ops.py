@@ -94,6 +94,11 @@ def revoke(request: dict, operator: str, uow, rules, now, register_check=registe
         entry = reg.get(request["entry_id"], for_update=True)
         if entry is None:
             raise NotFound(f"no register entry {request['entry_id']!r}")
+        decided = entry["decision_date"]
+        if decided is not None and request["date"] < decided:  # one cannot cancel what is not yet signed
+            raise ValidationError({"date": [f"{request['date'].isoformat()} is before the decision it cancels "
+                                            f"({decided.isoformat()}) / quyết định hủy bỏ ghi ngày trước quyết "
+                                            "định khen thưởng"]})
         revocation = {"ground": request["ground"], "number": request["decision_number"],
                       "date": request["date"].isoformat(), "reason": request["reason"],
                       "money_to_recover": int(entry["money"]), "by": operator, "at": now.isoformat()}

@@ -6,6 +6,7 @@ Long because each of the register's operations is tested here end to end on both
 helpers they share."""
 import json
 import uuid
+from datetime import date, timedelta
 
 import eventlet
 import pytest
@@ -258,3 +259,15 @@ def test_an_import_of_an_old_award_without_its_money_is_refused_clearly_and_impo
     assert "money" in str(refused.value.detail) and "2012-12-20" in str(refused.value.detail)
     assert operator(intake, "register_show", {"unit_id": "vp"}) == []
     assert operator(intake, "import_register", [PAST_CSTDCS, {**old, "money": 0}])["added"] == 2
+
+
+def test_a_revocation_dated_before_the_decision_it_cancels_is_refused_and_changes_nothing(intake):
+    operator(intake, "import_register", [PAST_CSTDCS])
+    [entry] = operator(intake, "register_show", {"unit_id": "vp", "employee_id": "VP-0042", "award_year": 2025})
+    before = (date.fromisoformat(entry["decision"]["date"]) - timedelta(days=1)).isoformat()
+    with pytest.raises(ValidationError) as refused:
+        operator(intake, "revoke_register_entry", {"entry_id": entry["entry_id"], "ground": "a",
+                                                   "decision_number": "5/QĐ-VP", "date": before, "reason": "Sai"})
+    assert "before the decision it cancels" in str(refused.value.detail)
+    [kept] = operator(intake, "register_show", {"unit_id": "vp", "employee_id": "VP-0042", "award_year": 2025})
+    assert kept["state"] == "awarded" and kept["revocation"] is None
