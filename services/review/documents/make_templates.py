@@ -88,6 +88,13 @@ def header(doc, left_lines: list[tuple[str, bool]], number: str, date_line: str 
     para(doc, "")
 
 
+def each_line(doc, name: str, text: str, **style):
+    """One paragraph per line of the list ``name`` (docxtpl's paragraph loop)."""
+    para(doc, f"{{%p for line in {name} %}}")
+    para(doc, text, **style)
+    para(doc, "{%p endfor %}")
+
+
 def loop_table(doc, headings: list[str], cells: list[str], loop: str, widths: list[int], total: list[str] | None = None,
                cell_size: int = 12):
     """A table whose middle row repeats once per item (docxtpl ``{%tr for ... %}``)."""
@@ -181,18 +188,12 @@ def minutes() -> Document:
                "items", [7, 33, 22, 18, 12, 13, 13, 15, 17, 15], cell_size=11)
     para(doc, "")
     para(doc, "IV. CHỈ TIÊU VÀ QUYẾT ĐỊNH CỦA CHỦ TỊCH HỘI ĐỒNG KHI BẰNG PHIẾU", bold=True)
-    para(doc, "{%p for line in cutoffs %}")
-    para(doc, "– {{ line }}", indent=True)
-    para(doc, "{%p endfor %}")
+    each_line(doc, "cutoffs", "– {{ line }}", indent=True)
     para(doc, "V. KẾT QUẢ LẤY Ý KIẾN CÔNG KHAI (Nghị định {{ decree }}, Điều 46)", bold=True)
     para(doc, "{{ public_comment }}", indent=True)
-    para(doc, "{%p for line in public_comment_lines %}")
-    para(doc, "– {{ line }}", indent=True)
-    para(doc, "{%p endfor %}")
+    each_line(doc, "public_comment_lines", "– {{ line }}", indent=True)
     para(doc, "VI. ĐỐI CHIẾU VỚI CƠ SỞ DỮ LIỆU KHEN THƯỞNG (Luật Thi đua, khen thưởng, Điều 89)", bold=True)
-    para(doc, "{%p for line in register_notes %}")
-    para(doc, "– {{ line }}", indent=True)
-    para(doc, "{%p endfor %}")
+    each_line(doc, "register_notes", "– {{ line }}", indent=True)
     para(doc, "VII. KẾT LUẬN", bold=True)
     para(doc, "{{ conclusion }}", indent=True)
     para(doc, "Phiên họp kết thúc lúc {{ closed }}. Biên bản được lập thành 02 bản và được các thành viên "
@@ -208,9 +209,7 @@ def proposal() -> Document:
     para(doc, "TỜ TRÌNH", bold=True, align=CENTER, size=14)
     para(doc, "Về việc đề nghị khen thưởng", bold=True, align=CENTER, size=14)
     para(doc, "Kính gửi: {{ addressee }}.", align=CENTER)
-    para(doc, "{%p for line in basis %}")
-    para(doc, "{{ line }};", italic=True, indent=True)
-    para(doc, "{%p endfor %}")
+    each_line(doc, "basis", "{{ line }};", italic=True, indent=True)
     para(doc, "Căn cứ kết quả họp {{ council_name }} ngày {{ sitting_date }} (Biên bản số {{ number }}/BB-HĐTĐKT),",
          italic=True, indent=True)
     para(doc, "{{ body }} kính trình {{ addressee }} xem xét, {{ request }} cho {{ individuals }} cá nhân và "
@@ -240,9 +239,7 @@ def decision() -> Document:
     para(doc, "QUYẾT ĐỊNH", bold=True, align=CENTER, size=14)
     para(doc, "Về việc khen thưởng (DỰ THẢO)", bold=True, align=CENTER, size=14)
     para(doc, "{{ signer_title_upper }}", bold=True, align=CENTER, size=14)
-    para(doc, "{%p for line in basis %}")
-    para(doc, "{{ line }};", italic=True, indent=True)
-    para(doc, "{%p endfor %}")
+    each_line(doc, "basis", "{{ line }};", italic=True, indent=True)
     para(doc, "Xét đề nghị của {{ council_name }} tại phiên họp ngày {{ sitting_date }},", italic=True, indent=True)
     para(doc, "QUYẾT ĐỊNH:", bold=True, align=CENTER, size=14)
     para(doc, "Điều 1. Tặng danh hiệu, hình thức khen thưởng cho {{ individuals }} cá nhân và {{ collectives }} "
