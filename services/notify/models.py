@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from shared.platform.db import insert_new
+from shared.platform.db import insert_new, upsert_rows
 
 metadata = sa.MetaData()
 
@@ -225,15 +225,7 @@ class Units:
     def keep_names(self, named: list[dict]) -> None:
         """Upsert ``[{"id", "name"}]`` in one statement (the last name of an id given twice wins)."""
         rows = list({unit["id"]: {"id": unit["id"], "name": unit["name"]} for unit in named}.values())
-        if not rows:
-            return
-        if self.session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        statement = insert(units).values(rows)
-        self.session.execute(statement.on_conflict_do_update(index_elements=["id"],
-                                                             set_={"name": statement.excluded.name}))
+        upsert_rows(self.session, units, rows, ("name",))
 
     def name_requests(self, requests) -> None:
         """Give each mail about a unit that its event did not name (``unit_name`` missing, or only the id)

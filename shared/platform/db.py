@@ -46,11 +46,27 @@ def insert_new(session, table, **values) -> bool:
 
 @functools.lru_cache(maxsize=None)
 def _insert_new_statement(table, dialect: str):
+    return dialect_insert(dialect)(table).on_conflict_do_nothing()
+
+
+def upsert_rows(session, table, rows: list[dict], update: tuple[str, ...]) -> None:
+    """Insert ``rows`` in one statement, or update their ``update`` columns where the key exists
+    (``INSERT ... ON CONFLICT DO UPDATE``, on PostgreSQL and SQLite)."""
+    if not rows:
+        return
+    statement = dialect_insert(session.get_bind().dialect.name)(table).values(rows)
+    keys = [column.name for column in table.primary_key.columns]
+    session.execute(statement.on_conflict_do_update(
+        index_elements=keys, set_={name: statement.excluded[name] for name in update}))
+
+
+def dialect_insert(dialect: str):
+    """The ``insert`` construct with ``ON CONFLICT`` of PostgreSQL or SQLite."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing()
+    return insert
 
 
 def make_engine(url: str, pool_size: int = 12) -> Engine:
