@@ -42,7 +42,11 @@ LEFT_OUT_COLUMNS = {
 
 def reporting_year(moment: datetime) -> int:
     """The reporting year a time falls in: 1 December of N-1 to 30 November of N, in Vietnam."""
-    day = moment.astimezone(VIETNAM).date() if moment.tzinfo else moment.date()
+    return reporting_year_of(moment.astimezone(VIETNAM).date() if moment.tzinfo else moment.date())
+
+
+def reporting_year_of(day: date) -> int:
+    """The reporting year of a calendar day in Vietnam (a decision's date, as written)."""
     return day.year + 1 if (day.month, day.day) >= (12, 1) else day.year
 
 
@@ -83,10 +87,9 @@ def awarded(case: dict) -> bool:
 def decision_year(case: dict) -> int | None:
     """The reporting year of the case's decision (its date, a Vietnam calendar day), or None."""
     try:
-        day = date.fromisoformat(str((case.get("decision") or {}).get("date") or ""))
+        return reporting_year_of(date.fromisoformat(str((case.get("decision") or {}).get("date") or "")))
     except ValueError:
         return None
-    return day.year + 1 if (day.month, day.day) >= (12, 1) else day.year
 
 
 def form_0603(cases: list[dict], award_names: dict, kinds: dict, period) -> dict:
