@@ -332,3 +332,35 @@ def test_an_acknowledgement_names_the_unit_when_known_and_its_code_otherwise_wit
     _, text, html = render(request)
     assert text.startswith("Kính gửi Văn phòng <Bộ>,") and "Văn phòng &lt;Bộ&gt;" in html
     assert kinds.vietnam_day("2026-03-02") == "02/03/2026" and kinds.vietnam_day("không rõ") == "không rõ"
+
+
+@pytest.mark.parametrize("body", [
+    {}, {"units": []}, {"units": None}, {"units": "vp"}, {"units": [{"id": "vp"}]},
+    {"units": [{"id": "vp", "name": 7}]}, {"units": [{"id": "vp", "name": "Văn phòng", "email": "x@y.vn"}]},
+    {"units": [{"id": "v p/..", "name": "Văn phòng"}]}, {"units": [{"id": "vp", "name": "x" * 10_000}]},
+    {"units": [{"id": "vp", "name": "Văn phòng"}] * 5001}, {"units": [{"id": "vp", "name": "A"}], "members": []},
+    [{"id": "vp", "name": "A"}], "units",
+])
+def test_a_careless_or_hostile_directory_loaded_is_refused_before_any_name_is_kept(body):
+    """What a sender other than review may put on the bus: refused (then dead-lettered), never stored."""
+    from shared.contract.errors import ValidationError
+    from shared.contract.schemas import DirectoryLoaded, MAX_BALLOT_BYTES, load
+
+    with pytest.raises(ValidationError):
+        load(DirectoryLoaded, body, MAX_BALLOT_BYTES)
+
+
+def test_an_older_nomination_not_awarded_renders_and_a_hostile_one_is_refused():
+    from services.notify.register_kinds import not_awarded
+    from shared.contract.errors import ValidationError
+    from shared.contract.schemas import NominationNotAwarded, load
+
+    old = load(NominationNotAwarded, {"nomination_id": "n-1", "unit_id": "vp", "reason": "Không quyết định."})
+    assert not_awarded(old, "evt-1") == []  # nobody to tell without an address, and nothing fails
+    event = load(NominationNotAwarded, {**old, "contact_email": "vp@example.vn", "nominee_name": "<i>Bình</i>"})
+    subject, text, html = render(not_awarded(event, "evt-1")[0])
+    assert single_line(subject) and "Không quyết định." in text and "&lt;i&gt;Bình&lt;/i&gt;" in html
+    for hostile in ({**old, "reason": "x" * 2001}, {**old, "award_code": "KHONG"}, {**old, "award_year": "2025"},
+                    {**old, "contact_email": "not an address"}, {**old, "date": "2026-03-02T00:00:00+07:00:00"}):
+        with pytest.raises(ValidationError):
+            load(NominationNotAwarded, hostile)
