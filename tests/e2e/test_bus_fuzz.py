@@ -94,7 +94,7 @@ class Bus:
         self.channel.queue_declare(self.reply_queue, exclusive=True)
         self.channel.queue_bind(self.reply_queue, "nameko-rpc", self.reply_queue)
         self.events = Counter()  # service -> events published
-        self.answerable = set()  # correlation ids that must get one reply each
+        self.answerable = {}  # correlation id -> the request that must get one reply
         self.dropped = Counter()  # service -> rpc requests nobody can be answered on
         self.replies = Counter()
         self.dispatched = 0
@@ -108,11 +108,11 @@ class Bus:
         if message["rpc"]:
             correlation = properties.get("correlation_id")
             if not (isinstance(correlation, str) and correlation and properties.get("reply_to") in
-                    (self.reply_queue, NOBODY)):
-                self.dropped[message["service"]] += 1
+                    (self.reply_queue, NOBODY)) or "x-death" in properties.get("application_headers", {}):
+                self.dropped[message["service"]] += 1  # nobody to answer, or dead-lettered on its way
             elif properties["reply_to"] == self.reply_queue:  # to us: must be answered once
                 properties["correlation_id"] = correlation = f"{uuid.uuid4()}:{correlation}"
-                self.answerable.add(correlation)
+                self.answerable[correlation] = {**message, "properties": properties}
         else:
             self.events[message["service"]] += 1
         self.channel.basic_publish(amqp.Message(message["body"], **properties), exchange=message["exchange"],
@@ -168,8 +168,12 @@ def test_no_generated_message_stops_a_service_and_each_ends_in_its_place(system,
     for service in SERVICES:
         wait_until(lambda: bus.depth(f"dlq.{service}") >= bus.events[service], timeout=180,
                    what=f"{bus.events[service]} dead letters in dlq.{service}")
-    wait_until(lambda: sum(bus.collect_replies().values()) >= len(bus.answerable), timeout=60,
-               what=f"{len(bus.answerable)} rpc replies")
+    try:
+        wait_until(lambda: sum(bus.collect_replies().values()) >= len(bus.answerable), timeout=60,
+                   what=f"{len(bus.answerable)} rpc replies")
+    except AssertionError as timed_out:
+        unanswered = [request for correlation, request in bus.answerable.items() if correlation not in bus.replies]
+        raise AssertionError(f"{timed_out}; unanswered: {unanswered!r}") from None
     for service in SERVICES:
         assert system.processes[service].poll() is None, system.log(service)
         assert bus.depth(f"dlq.{service}") == bus.events[service]
@@ -180,7 +184,7 @@ def test_no_generated_message_stops_a_service_and_each_ends_in_its_place(system,
                    what=f"{bus.dropped[service]} unanswerable requests to {service} dropped and logged")
         log = log()
         assert "thread exited with error" not in log and "killing" not in log
-    assert set(bus.replies) == bus.answerable and set(bus.replies.values()) == {1}
+    assert set(bus.replies) == set(bus.answerable) and set(bus.replies.values()) == {1}
     _every_dead_letter_has_a_reason(amqp_uri)
     _an_ordinary_nomination_is_acknowledged(system, rabbit_config, mail_sink)
 
