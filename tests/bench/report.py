@@ -149,6 +149,10 @@ def markdown(results: dict) -> str:
         lines += ["CPU seconds during the run (machine busy share): " + "; ".join(
             f"{run['nominations']:,} ({run['machine_busy']:.0%} busy): " + ", ".join(
                 f"{name} {value}" for name, value in run["cpu_seconds"].items()) for run in results["year_end"]), ""]
+        lines += ["Peak memory, when (seconds) and after which phase: " + "; ".join(
+            f"{run['nominations']:,}: " + ", ".join(f"{s} {w['mb']} MB at {w['second']} s after {w['after'].replace('_', ' ')}"
+                                                    for s, w in run["rss_peak_when"].items())
+            for run in results["year_end"] if run.get("rss_peak_when")), ""]
     if results.get("targets"):
         lines += ["| target | measured | met |", "|---|---:|---|"]
         lines += [f"| {c['target']} | {c['measured']} | {'yes' if c['met'] else 'NO'} |" for c in results["targets"]]

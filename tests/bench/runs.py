@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
+
+import eventlet
 
 from shared.platform.config import load_settings
 from shared.platform.outbox import utcnow
@@ -13,7 +16,8 @@ from tests.bench import durable, workload
 from tests.bench.load import call_all
 from tests.bench.profiling import Profiler
 from tests.bench.yearend import YearEnd
-from tests.harness import SERVICES, Sandbox, machine_busy_seconds, process_cpu_seconds
+from tests.harness import (SERVICES, Sandbox, children_cpu_seconds, machine_busy_seconds, process_cpu_seconds,
+                           resident_bytes)
 
 ECHO = "bench_echo"
 DURABLE = durable.NAME
@@ -77,6 +81,39 @@ def rpc_phase(calls: int, callers: int, profile_dir=None) -> dict:
             system.stop()
 
 
+class RssWatch:
+    """Each service's resident memory every half second of the run, to say in which phase it peaked."""
+
+    def __init__(self, pids: dict, every: float = 0.5):
+        self.pids, self.every, self.started = pids, every, time.monotonic()
+        self.samples: list[tuple[float, dict]] = []
+        self.thread = eventlet.spawn(self._watch)
+
+    def _watch(self):
+        while True:
+            try:
+                self.samples.append((time.monotonic() - self.started,
+                                     {s: resident_bytes(pid) for s, pid in self.pids.items()}))
+            except (FileNotFoundError, ProcessLookupError, StopIteration):
+                pass
+            eventlet.sleep(self.every)
+
+    def stop(self):
+        self.thread.kill()
+
+    def peaks(self, phases: dict) -> dict:
+        """``{service: {"mb", "second", "after"}}``: the highest sample, when, and the last phase mark before it."""
+        found = {}
+        for service in self.pids:
+            if not self.samples:
+                break
+            second, sample = max(self.samples, key=lambda s: s[1][service])
+            done = [name for name, at in sorted(phases.items(), key=lambda p: p[1]) if at <= second]
+            found[service] = {"mb": round(sample[service] / 2**20, 1), "second": round(second, 1),
+                              "after": done[-1] if done else "start"}
+        return found
+
+
 def _bind_sink(amqp_uri: str, service: str):
     """A durable queue bound to every event of ``service``, so its confirmed publishes are routed."""
     from kombu import Connection, Queue
@@ -133,10 +170,16 @@ def year_end_phase(units: int, per_unit: int, callers: int, profile_dir=None) ->
                     "driver": os.getpid(), "RabbitMQ": _pids("beam.smp"), "PostgreSQL": _pids("postgres")}
             statements_before = _statements(system)
             cpu_before, machine_before = _cpu(pids), machine_busy_seconds()
-            result = run.run()
+            soffice_before = children_cpu_seconds(pids["review"])
+            watch = RssWatch({s: system.processes[s].pid for s in SERVICES})
+            try:
+                result = run.run()
+            finally:
+                watch.stop()
             cpu_after, machine_after = _cpu(pids, _pids("postgres")), machine_busy_seconds()
             statements = {s: after - statements_before[s] for s, after in _statements(system).items()}
             cpu = {name: cpu_after[name] - cpu_before[name] for name in pids}
+            cpu["LibreOffice"] = children_cpu_seconds(pids["review"]) - soffice_before
             busy = machine_after[0] - machine_before[0]
             cpu["rest of the machine"] = busy - sum(cpu.values())
             result["cpu_seconds"] = {name: round(value, 1) for name, value in cpu.items()}
@@ -144,6 +187,7 @@ def year_end_phase(units: int, per_unit: int, callers: int, profile_dir=None) ->
             if profiler is not None:
                 result["profile"] = profiler.stop()
             result["peak_rss_mb"] = {s: round(system.peak_rss(s) / 2**20, 1) for s in SERVICES}
+            result["rss_peak_when"] = watch.peaks(result["phases"])
             result.update(run.verify())
             result["broker"] = run.broker_messages()
             seconds = result["seconds"]

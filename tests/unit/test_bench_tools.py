@@ -75,3 +75,17 @@ def test_a_doubled_mail_or_a_dead_letter_fails_the_delivery_check_and_a_profiled
     checks = {c["target"]: c for c in report.targets({"year_end": [run]})}
     assert not checks["every mail once, none failed, no dead letter (10,000)"]["met"]
     assert "10,000 nominations decided and mailed in <= 120 s" not in checks
+
+
+def test_the_memory_watch_says_when_each_service_peaked_and_after_which_phase():
+    from tests.bench.runs import RssWatch
+
+    watch = RssWatch.__new__(RssWatch)
+    watch.pids = {"intake": 1, "review": 2}
+    watch.samples = [(1.0, {"intake": 50 * 2**20, "review": 60 * 2**20}),
+                     (5.0, {"intake": 70 * 2**20, "review": 61 * 2**20}),
+                     (9.0, {"intake": 40 * 2**20, "review": 300 * 2**20})]
+    peaks = watch.peaks({"submitted_all": 4.0, "unit_sittings_closed": 8.5, "decided_all": 9.5})
+    assert peaks == {"intake": {"mb": 70.0, "second": 5.0, "after": "submitted_all"},
+                     "review": {"mb": 300.0, "second": 9.0, "after": "unit_sittings_closed"}}
+    assert watch.peaks({"decided_all": 9.5})["intake"]["after"] == "start"
