@@ -41,3 +41,25 @@ def test_a_libreoffice_that_hangs_is_a_render_error_and_leaves_no_process_behind
     finally:
         if not gone(child):
             os.kill(child, 9)  # the one process this test started
+
+
+NICE = """#!/bin/sh
+for source in "$@"; do :; done
+mkdir -p "$(dirname "$source")/pdf"
+for source in "$@"; do
+  case "$source" in *.docx) name=$(basename "$source" .docx); nice > "$(dirname "$source")/pdf/$name.pdf";; esac
+done
+"""
+
+
+def test_libreoffice_runs_at_a_lower_priority_than_the_service_and_converts_a_batch_in_one_run(tmp_path):
+    soffice = tmp_path / "soffice"
+    soffice.write_text(NICE)  # writes its own niceness (coreutils' `nice` without a command) as each "PDF"
+    soffice.chmod(soffice.stat().st_mode | stat.S_IXUSR)
+    converter = Converter(soffice=str(soffice))
+    try:
+        made = converter.to_pdf({"s-1.minutes": b"PK", "s-2.minutes": b"PK"})
+    finally:
+        converter.close()
+    assert set(made) == {"s-1.minutes", "s-2.minutes"}
+    assert {int(pdf) for pdf in made.values()} == {os.nice(0) + 10}

@@ -21,12 +21,15 @@ CLOSED = datetime(2025, 12, 3, 9, 30, tzinfo=timezone.utc)
 
 
 class Converter:
-    def __init__(self, fail=False):
-        self.fail, self.batches = fail, []
+    """LibreOffice's stand-in: fails every batch (``fail``), or each batch holding a document of one of
+    the ``bad`` sittings."""
+
+    def __init__(self, fail=False, bad=()):
+        self.fail, self.bad, self.batches = fail, set(bad), []
 
     def to_pdf(self, documents):
         self.batches.append(sorted(documents))
-        if self.fail:
+        if self.fail or {name.split(".")[0] for name in documents} & self.bad:
             raise jobs.RenderError("LibreOffice exited 1")
         return {name: b"%PDF-1.7 " + name.encode() for name in documents}
 
@@ -68,7 +71,7 @@ def job(tables):
 def test_a_closed_sittings_documents_are_rendered_once_and_announced_with_the_minutes(review_db):
     converter = Converter()
     assert step(review_db, converter) == 1
-    assert converter.batches == [["decision", "minutes"]]
+    assert converter.batches == [["s-1.decision", "s-1.minutes"]]
     assert job(review_db)["status"] == "done" and job(review_db)["kinds"] == ["minutes", "decision"]
     assert review_db.count("documents") == 4 and review_db.count("outbox") == 1
     with review_db.sessions() as session:
@@ -166,3 +169,66 @@ def test_a_failed_job_is_tried_again_by_itself_hours_later_and_its_minutes_are_s
     assert step(review_db, Converter()) == 1 and job(review_db)["status"] == "done"
     with review_db.sessions() as session:
         assert session.execute(sa.select(OUTBOX.c.event_type)).scalars().all() == ["sitting_documents_ready"]
+
+
+def close_more_sittings(tables, count: int) -> list[str]:
+    """``count`` more closed sittings of the same council, each with one decided nomination and its job."""
+    ids = [f"s-{n}" for n in range(2, count + 2)]
+    with tables.sessions() as session, session.begin():
+        for sitting_id in ids:
+            session.execute(sa.insert(sittings).values(
+                id=sitting_id, council_id="hd-vp", stage="unit", status="closed", members_total=3, deadline=CLOSED,
+                convened_at=CLOSED - timedelta(days=2), closed_at=CLOSED, quorum_met=True))
+            session.execute(sa.insert(roster), [{"sitting_id": sitting_id, "member_id": f"m-{i}", "name": f"TV {i}",
+                                                 "email": f"m{i}@example.vn", "role": "chair" if i == 1 else "member",
+                                                 "voted": True, "written_opinion": False} for i in (1, 2, 3)])
+            session.execute(sa.insert(cases).values(
+                nomination_id=f"n-{sitting_id}", unit_id="vp", award_code="LDTT", award_year=2025,
+                contact_email="vp@example.vn", nominee={"kind": "individual", "name": "Trần Văn Bình"}, stage="unit",
+                state="decided", received_at=CLOSED, rule_set="nd152-2025", outcome="rejected"))
+            session.execute(sa.insert(agenda).values(sitting_id=sitting_id, nomination_id=f"n-{sitting_id}",
+                                                     award_code="LDTT", approve=1, reject=2, abstain=0, required=2,
+                                                     outcome="rejected"))
+            jobs.request(session, sitting_id, CLOSED)
+    return ids
+
+
+def jobs_by_sitting(tables) -> dict:
+    with tables.sessions() as session:
+        return {row["sitting_id"]: dict(row) for row in session.execute(sa.select(jobs.document_jobs)).mappings()}
+
+
+def test_sittings_closed_together_are_converted_in_one_libreoffice_run_each_announced_once(review_db):
+    others = close_more_sittings(review_db, 9)  # ten jobs due: a batch of BATCH, then the rest
+    converter = Converter()
+    assert step(review_db, converter) == jobs.BATCH
+    assert len(converter.batches) == 1 and len(converter.batches[0]) == 2 + (jobs.BATCH - 1)
+    assert step(review_db, converter) == 10 - jobs.BATCH and step(review_db, converter) == 0
+    assert {j["status"] for j in jobs_by_sitting(review_db).values()} == {"done"}
+    for sitting_id in ["s-1", *others]:
+        minutes = jobs.get_document(sitting_id, "minutes", "pdf", review_db.uow())
+        assert base64.b64decode(minutes["content_base64"]) == f"%PDF-1.7 {sitting_id}.minutes".encode()
+    assert review_db.count("outbox") == 10  # one sitting_documents_ready each
+
+
+def test_a_sitting_libreoffice_cannot_convert_fails_alone_and_the_rest_of_its_batch_is_stored(review_db):
+    close_more_sittings(review_db, 2)
+    converter = Converter(bad={"s-2"})
+    assert step(review_db, converter) == 3
+    assert converter.batches[0] == ["s-1.decision", "s-1.minutes", "s-2.minutes", "s-3.minutes"]
+    assert sorted(converter.batches[1:]) == [["s-1.decision", "s-1.minutes"], ["s-2.minutes"], ["s-3.minutes"]]
+    found = jobs_by_sitting(review_db)
+    assert (found["s-1"]["status"], found["s-3"]["status"]) == ("done", "done")
+    assert (found["s-2"]["status"], found["s-2"]["attempts"], found["s-2"]["error"]) == ("pending", 1, "LibreOffice exited 1")
+    assert review_db.count("outbox") == 2 and step(review_db, converter) == 0
+
+
+def test_a_sitting_whose_facts_cannot_be_read_is_retried_and_does_not_hold_its_batch(review_db, monkeypatch):
+    close_more_sittings(review_db, 1)
+    real = jobs.facts_of
+    monkeypatch.setattr(jobs, "facts_of", lambda session, sitting_id, rules: (
+        (_ for _ in ()).throw(KeyError("a broken row")) if sitting_id == "s-1" else real(session, sitting_id, rules)))
+    converter = Converter()
+    assert step(review_db, converter) == 2 and converter.batches == [["s-2.minutes"]]
+    found = jobs_by_sitting(review_db)
+    assert (found["s-1"]["status"], found["s-1"]["attempts"], found["s-2"]["status"]) == ("pending", 1, "done")

@@ -1,9 +1,11 @@
 """A closed sitting's documents: requested in the closing transaction, rendered by a relay, served by RPC.
 
 Closing a sitting writes a ``document_jobs`` row (``pending``) in the same transaction, so no closed
-sitting is left without its documents. The ``documents`` relay claims one job at a time for a lease
-(another instance, or this one after a crash, takes it again when the lease ends), renders every kind
-the sitting has as DOCX and PDF, and stores them with the job ``done`` and the event
+sitting is left without its documents. The ``documents`` relay claims the jobs that are due, up to
+``BATCH`` at a time, for a lease (another instance, or this one after a crash, takes them again when the
+lease ends), fills every kind each sitting has as DOCX, converts them all to PDF in one LibreOffice run
+(its start costs more than a unit sitting's pages; a batch that fails is converted again one sitting at a
+time, so one bad sitting never holds the others), and stores each sitting's files with its job ``done`` and the event
 ``sitting_documents_ready`` (the minutes as PDF, for notify to mail the units) in one transaction. A
 failed render is tried again with doubling delays; after ``MAX_ATTEMPTS`` the job shows as ``failed``
 and is still tried every ``MAX_RETRY_DELAY`` (nobody may ever ask for that sitting, and its units wait for
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 RELAY = "documents"
 PENDING, DONE, FAILED = "pending", "done", "failed"
 LEASE = timedelta(minutes=15)  # longer than LibreOffice's timeout: a live renderer never loses its job
+BATCH = 8  # sittings claimed and converted together (a year-end's unit sittings close by the dozen)
 MAX_ATTEMPTS = 8  # then the job shows as failed, and is still tried again every MAX_RETRY_DELAY
 FIRST_RETRY_SECONDS = 30
 MAX_RETRY_DELAY = timedelta(hours=6)
@@ -86,41 +89,84 @@ def _comment_before(until, objections: list, closed) -> dict:
 
 def render_all(facts: dict, converter) -> dict[tuple[str, str], bytes]:
     """``{(kind, fmt): bytes}`` for every kind the sitting has; the PDFs come from those very DOCX files."""
-    docx = {kind: fill_green(kind, content.BUILDERS[kind](facts)) for kind in content.kinds_of(facts)}
-    pdf = converter.to_pdf(docx)
-    return {**{(kind, "docx"): data for kind, data in docx.items()}, **{(kind, "pdf"): pdf[kind] for kind in docx}}
+    return _converted({facts["sitting"]["id"]: fill_all(facts)}, converter)[facts["sitting"]["id"]]
 
 
-def make_step(sessions, new_uow, rules, converter):
-    """The relay's step: render one due job; returns 1 when it did work, 0 when none was due."""
+def fill_all(facts: dict) -> dict[str, bytes]:
+    """``{kind: docx bytes}`` for every kind the sitting has."""
+    return {kind: fill_green(kind, content.BUILDERS[kind](facts)) for kind in content.kinds_of(facts)}
+
+
+def _converted(docx: dict[str, dict[str, bytes]], converter) -> dict[str, dict[tuple[str, str], bytes]]:
+    """``{sitting: {kind: docx}}`` -> ``{sitting: {(kind, fmt): bytes}}``, the PDFs of every sitting from one
+    LibreOffice run; raises :class:`RenderError`."""
+    pdf = converter.to_pdf({f"{sitting_id}.{kind}": data for sitting_id, kinds in docx.items()
+                            for kind, data in kinds.items()})
+    return {sitting_id: {**{(kind, "docx"): data for kind, data in kinds.items()},
+                         **{(kind, "pdf"): pdf[f"{sitting_id}.{kind}"] for kind in kinds}}
+            for sitting_id, kinds in docx.items()}
+
+
+def make_step(sessions, new_uow, rules, converter, batch: int = BATCH):
+    """The relay's step: render the due jobs (up to ``batch``); returns how many it took, 0 when none was due."""
     def step() -> int:
-        sitting_id = _claim(sessions)
-        if sitting_id is None:
-            return 0
-        try:
-            with sessions() as session:
-                facts = facts_of(session, sitting_id, rules)
-            files = render_all(facts, converter)
-        except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job and retried
-            _failed(sessions, sitting_id, exc)
-            return 1
-        _store(new_uow(), facts, files)
-        return 1
+        claimed = _claim(sessions, batch)
+        filled = {}
+        for sitting_id in claimed:
+            try:
+                with sessions() as session:
+                    facts = facts_of(session, sitting_id, rules)
+                filled[sitting_id] = (facts, fill_all(facts))
+            except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job and retried
+                _failed(sessions, sitting_id, exc)
+        for sitting_id, files in _convert_each(sessions, filled, converter).items():
+            _store(new_uow(), filled[sitting_id][0], files)
+        return len(claimed)
     return step
 
 
-def _claim(sessions) -> str | None:
+def _convert_each(sessions, filled: dict, converter) -> dict:
+    """The PDFs of every filled sitting, in one run; if that fails, one run per sitting, recording each
+    failure on its own job."""
+    if not filled:
+        return {}
+    try:
+        return _converted({sitting_id: docx for sitting_id, (_, docx) in filled.items()}, converter)
+    except Exception as exc:  # noqa: BLE001
+        if len(filled) == 1:
+            _failed(sessions, next(iter(filled)), exc)
+            return {}
+        log.warning("documents of %d sittings: the batch failed (%s); converting them one by one", len(filled), exc)
+    made = {}
+    for sitting_id, (_, docx) in filled.items():
+        _hold(sessions, sitting_id)
+        try:
+            made.update(_converted({sitting_id: docx}, converter))
+        except Exception as exc:  # noqa: BLE001
+            _failed(sessions, sitting_id, exc)
+    return made
+
+
+def _claim(sessions, batch: int = 1) -> list[str]:
     now = utcnow()
     with sessions() as session, session.begin():
-        job = session.execute(
+        due = session.execute(
             sa.select(document_jobs.c.sitting_id)
             .where(document_jobs.c.status.in_((PENDING, FAILED)), document_jobs.c.next_attempt_at <= now)
-            .order_by(document_jobs.c.next_attempt_at, document_jobs.c.sitting_id).limit(1)
-            .with_for_update(skip_locked=True)).scalar()
-        if job is not None:
-            session.execute(sa.update(document_jobs).where(document_jobs.c.sitting_id == job)
+            .order_by(document_jobs.c.next_attempt_at, document_jobs.c.sitting_id).limit(batch)
+            .with_for_update(skip_locked=True)).scalars().all()
+        if due:
+            session.execute(sa.update(document_jobs).where(document_jobs.c.sitting_id.in_(due))
                             .values(next_attempt_at=now + LEASE))
-        return job
+        return list(due)
+
+
+def _hold(sessions, sitting_id: str) -> None:
+    """A new lease on a claimed job, before a conversion that starts late in the step."""
+    with sessions() as session, session.begin():
+        session.execute(sa.update(document_jobs).where(document_jobs.c.sitting_id == sitting_id,
+                                                       document_jobs.c.status != DONE)
+                        .values(next_attempt_at=utcnow() + LEASE))
 
 
 def _failed(sessions, sitting_id: str, exc: Exception) -> None:

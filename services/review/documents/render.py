@@ -3,8 +3,9 @@
 The DOCX is filled in a real OS thread (``eventlet.tpool``) and LibreOffice runs as a green subprocess,
 so a thousand-item sitting never blocks the service's event loop: it answers RPCs and counts votes while
 its documents render. LibreOffice gets a profile directory of its own (``-env:UserInstallation``), kept
-for the renderer's life (a fresh profile costs seconds at each start) and converts a sitting's documents
-in one batch. A DOCX is written reproducibly (every zip entry dated 1980-01-01): the same sitting gives
+for the renderer's life (a fresh profile costs seconds at each start), converts a batch of documents in
+one run, and runs at a lower priority (``nice``): documents are background work, and on a busy machine
+the votes, outcomes and mails go first. A DOCX is written reproducibly (every zip entry dated 1980-01-01): the same sitting gives
 the same bytes.
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 PDF_TYPE = "application/pdf"
 CONTENT_TYPES = {"docx": DOCX_TYPE, "pdf": PDF_TYPE}
 SOFFICE_TIMEOUT = 600  # seconds for one batch (a 1,000-item sitting takes well under a minute)
+NICENESS = 10  # LibreOffice yields the CPU to the services: votes, outcomes and mails go first
 
 
 class RenderError(RuntimeError):
@@ -75,7 +77,8 @@ class Converter:
                 path = work / f"{name}.docx"
                 path.write_bytes(data)
                 sources.append(str(path))
-            command = [self.soffice, f"-env:UserInstallation={self.profile.as_uri()}", "--headless",
+            nice = ["nice", "-n", str(NICENESS)] if shutil.which("nice") else []
+            command = [*nice, self.soffice, f"-env:UserInstallation={self.profile.as_uri()}", "--headless",
                        "--norestore", "--nolockcheck", "--convert-to", "pdf:writer_pdf_Export", "--outdir",
                        str(work / "pdf"), *sources]
             # a session of its own: ``soffice`` is a script whose oosplash starts soffice.bin, and the whole
