@@ -86,8 +86,10 @@ class NotifyService:
     @inbox_event_handler(contract.REVIEW, contract.SITTING_CLOSED)
     def on_sitting_closed(self, payload):
         closed = schemas.load(schemas.SittingClosed, payload, schemas.MAX_SITTING_BYTES)
-        handlers.note_ballot(closed["sitting_id"], None, self.uow, utcnow(),
-                             partial(kinds.sitting_outcomes, closed, self.uow.message_id), self.renderer, closed=True)
+        mails = partial(kinds.sitting_outcomes, closed, self.uow.message_id)
+        if closed.get("convened_at"):  # the event names the sitting's day itself: no kept ballot to read
+            mails = mails({"convened_at": closed["convened_at"]})
+        handlers.note_ballot(closed["sitting_id"], None, self.uow, utcnow(), mails, self.renderer, closed=True)
 
     @inbox_event_handler(contract.REVIEW, contract.RECEIPTS_PUBLISHED)
     def on_receipts_published(self, payload):
@@ -126,7 +128,9 @@ class NotifyService:
     def _outcome(self, event_type, payload):
         event = schemas.load(schemas.ReviewOutcome, payload)
         mails = partial(kinds.outcome, event_type, event, self.uow.message_id)
-        if event.get("sitting_id"):  # the sitting named by the day it was convened, as its invitations say
+        if event.get("convened_at"):  # the sitting named by the day it was convened, as its invitations say
+            handlers.queue_mails(mails({"convened_at": event["convened_at"]}), self.uow, self.renderer, utcnow())
+        elif event.get("sitting_id"):  # from an older review: that day from a ballot notify keeps
             handlers.queue_for_sitting(event["sitting_id"], mails, self.uow, self.renderer, utcnow())
         else:
             handlers.queue_mails(mails(), self.uow, self.renderer, utcnow())

@@ -55,7 +55,7 @@ def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime, key: str |
                  "members": sitting["members_total"], "required": outcome.required}
         recorded.append({"nomination_id": row["nomination_id"], "required": outcome.required,
                          "outcome": outcome.result, "reasons": list(outcome.reasons)})
-        named = domain.names(case, unit_names, council)
+        named = {**domain.names(case, unit_names, council), "convened_at": sitting["convened_at"].isoformat()}
         change = _apply(uow, sitting, case, outcome, tally, now, named)
         if change is not None:
             changes.append(change)
@@ -74,7 +74,7 @@ def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime, key: str |
         "sitting_id": sitting["id"], "council_id": sitting["council_id"], "stage": sitting["stage"],
         "quorum_met": conclusion.quorum_met, "closed_at": now.isoformat(), "participants": participants,
         "units": sorted({r["unit_id"] for r in results}), "results": results,
-        "council_name": council["name"] if council else None})
+        "council_name": council["name"] if council else None, "convened_at": sitting["convened_at"].isoformat()})
     uow.publish(contract.RECEIPTS_PUBLISHED, receipts_published(repo, sitting))
     log.info("sitting %s closed: items=%d quorum_met=%s", sitting["id"], len(results), conclusion.quorum_met)
 

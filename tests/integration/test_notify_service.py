@@ -217,3 +217,26 @@ def test_mails_name_the_unit_from_the_directory_and_say_when_no_award_will_come(
     to_unit = next(m.get_body(("plain",)).get_content() for m in mails if m["To"] == "tccb@example.vn")
     assert to_unit.startswith("Kính gửi Vụ Tổ chức cán bộ,") and "Thủ tướng không quyết định" in to_unit
     assert "88/VPCP-TĐKT ngày 02/03/2026" in to_unit
+
+
+def test_outcomes_that_carry_the_sittings_day_name_it_without_a_kept_ballot_and_without_reading_one(
+        notify, rabbit_config, mail_sink, monkeypatch):
+    """Issue #20: review's outcome events and ``sitting_closed`` say the day the sitting was convened, so
+    notify names the sitting by it without looking for a ballot it keeps (none was issued here)."""
+    from services.notify.models import Ballots
+
+    looked_up = []
+    monkeypatch.setattr(Ballots, "issued", lambda self, sitting_id: looked_up.append(sitting_id))
+    publish = EventPublisher(rabbit_config["AMQP_URI"], "review")
+    convened = "2025-11-27T02:00:00+00:00"  # 27/11 in Vietnam; decided and closed on 01/12
+    with entrypoint_waiter(notify, "on_nomination_decided", timeout=15):
+        publish("nomination_decided", {**DECIDED, "convened_at": convened, "council_name": "Hội đồng TĐKT Văn phòng Bộ"},
+                "decided-convened", {})
+    with entrypoint_waiter(notify, "on_sitting_closed", timeout=15):
+        publish("sitting_closed", {**CLOSED, "convened_at": convened}, "closed-convened", {})
+    mails = mail_sink.wait_for(2)
+    assert all("Hội đồng TĐKT Văn phòng Bộ ngày 27/11/2025" in m.get_body(("plain",)).get_content() for m in mails)
+    assert looked_up == []
+    with entrypoint_waiter(notify, "on_nomination_decided", timeout=15):  # an older review's event: looked up
+        publish("nomination_decided", {**DECIDED, "nomination_id": "n-old"}, "decided-old", {})
+    assert looked_up == ["s-1"]

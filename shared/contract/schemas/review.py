@@ -42,6 +42,8 @@ class ReviewOutcome(Schema):
     unit_name = fields.String(allow_none=True, validate=NAME)
     council_id = fields.String(allow_none=True, validate=ID)
     council_name = fields.String(allow_none=True, validate=NAME)
+    # the day the sitting was convened, which the mail names it by (issue #20: no look-up in notify)
+    convened_at = fields.String(allow_none=True, validate=validate.Length(max=40))
 
 
 class NominationOnAgenda(Schema):
@@ -202,6 +204,7 @@ class SittingClosed(Schema):
     units = fields.List(fields.String(validate=ID), required=True, validate=validate.Length(max=5000))
     results = fields.List(fields.Dict(), required=True, validate=validate.Length(max=MAX_AGENDA))
     council_name = fields.String(allow_none=True, validate=NAME)  # issue #14: mail speaks in names
+    convened_at = fields.String(allow_none=True, validate=validate.Length(max=40))  # issue #20
 
 
 class AttachedFile(Schema):
