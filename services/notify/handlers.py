@@ -8,7 +8,7 @@ import contextlib
 import logging
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.exc import DBAPIError
 
@@ -140,10 +140,11 @@ def send_due(db, sender, now_fn, retry_seconds: float, batch: int = BATCH, most:
                 break
             tried += len(due)
             for position, mail in enumerate(due):
-                with db() as connection:  # the claim covers one mail's worst case from now on
-                    if not Mails(connection).renew(mail, now_fn() + lease):
-                        log.info("mail: %s %s was claimed by another sender meanwhile", mail.kind, mail.key[:12])
-                        continue
+                if not fresh(mail, now_fn(), lease):
+                    with db() as connection:  # the claim covers one mail's worst case from now on
+                        if not Mails(connection).renew(mail, now_fn() + lease):
+                            log.info("mail: %s %s was claimed by another sender meanwhile", mail.kind, mail.key[:12])
+                            continue
                 unavailable = None
                 with holding(db, mail, now_fn, lease):  # however long the server takes, the mail stays ours
                     if smtp is None:
@@ -179,10 +180,21 @@ def send_due(db, sender, now_fn, retry_seconds: float, batch: int = BATCH, most:
 def mail_lease(smtp_timeout: float) -> timedelta:
     """How long a sender's claim on a mail lasts unless renewed: one mail's usual worst case, in which
     every reply of a new connection takes almost ``SMTP_TIMEOUT``. The claim is renewed before each mail
-    of a batch (so the batch's size plays no part) and, by :func:`holding`, every third of it while the
+    of a batch that finds less than two thirds of it left (:func:`fresh`; so the batch's size plays no
+    part) and, by :func:`holding`, every third of it while the
     mail is on the wire: the timeout applies to each line read, so a server slow line by line (an EHLO
     reply is ten lines or more) can take longer than any count of replies."""
     return timedelta(seconds=(REPLIES_PER_MAIL + 1) * smtp_timeout)
+
+
+def fresh(mail: Mail, now: datetime, lease: timedelta) -> bool:
+    """Whether this sender's claim on ``mail`` still has two thirds of a lease to run: enough to start the
+    mail without renewing it first, since :func:`holding` renews it a third of a lease after the start
+    (the first mails of a batch, on a server that answers in time, save a statement each)."""
+    until = mail.next_attempt_at
+    if until.tzinfo is None:  # SQLite gives back the UTC time without its zone
+        until = until.replace(tzinfo=timezone.utc)
+    return until - now >= lease * 2 / 3
 
 
 @contextlib.contextmanager

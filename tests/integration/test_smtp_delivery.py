@@ -227,3 +227,28 @@ def test_a_server_slow_line_by_line_gets_each_mail_once_however_long_its_greetin
     messages = sink.messages()
     assert sorted(m["To"] for m in messages) == sorted(contacts)  # exactly one delivery per mail
     assert statuses(mail_db) == {contact: ("sent", 1) for contact in contacts}
+
+
+def test_a_fresh_claim_sends_without_renewing_first_and_an_aging_one_is_renewed_before_each_mail(mail_db, smtp,
+                                                                                               monkeypatch):
+    """Issue #20: the first mails of a batch go out on the claim itself (two thirds of a lease left);
+    once the claim has aged past a third of its lease, each mail renews it before it starts."""
+    sink = smtp()
+    renewals = []
+    real_renew = Mails.renew
+    monkeypatch.setattr(Mails, "renew", lambda self, mail, until: renewals.append(mail.recipient)
+                        or real_renew(self, mail, until))
+    queue(mail_db, "a@example.vn", "b@example.vn", "c@example.vn")
+    sender = sender_for(sink)
+    assert handlers.send_due(AutocommitStatements(mail_db.engine), sender, utcnow, 0.05) == 3
+    assert renewals == [] and len(sink.wait_for(3)) == 3
+
+    for contact in ("d@example.vn", "e@example.vn"):  # new events; the clock then runs half a lease per look
+        handlers.queue_mails(domain.acknowledgement({**EVENT, "contact_email": contact}, contact),
+                             mail_db.uow(message_id=contact), Renderer(), utcnow())
+    lease = handlers.mail_lease(sender.settings.smtp_timeout)
+    clock = iter(utcnow() + lease * n / 2 for n in range(1000))
+    assert handlers.send_due(AutocommitStatements(mail_db.engine), sender, lambda: next(clock), 0.05) == 2
+    assert sorted(renewals) == ["d@example.vn", "e@example.vn"]
+    assert statuses(mail_db) == {f"{c}@example.vn": ("sent", 1) for c in "abcde"}
+    assert len(sink.wait_for(5)) == 5
