@@ -35,6 +35,18 @@ def answerable(message) -> bool:
             and isinstance(correlation_id, str) and 0 < len(correlation_id) <= MAX_CORRELATION_ID)
 
 
+def dead_lettered(message) -> bool:
+    """Whether the request carries ``x-death``: re-published by a dead-letter queue, not sent by a client."""
+    try:
+        headers = message.headers
+    except Exception:  # noqa: BLE001 - properties the guard could not read
+        return False
+    return isinstance(headers, dict) and "x-death" in headers
+
+
+DEAD_LETTERED = "dead-lettered on its way, so not a call as its client sent it"
+
+
 class SafeRpcConsumer(RpcConsumer):
     queue_consumer = GuardedQueueConsumer()
 
@@ -50,8 +62,8 @@ class SafeRpcConsumer(RpcConsumer):
         if not answerable(message):
             self.drop(message, "no valid reply_to or correlation_id")
             return
-        if "x-death" in (message.headers if isinstance(message.headers, dict) else {}):
-            self.drop(message, "dead-lettered on its way, so not a call as its client sent it")
+        if dead_lettered(message):
+            self.drop(message, DEAD_LETTERED)
             return
         if not isinstance(body, dict):
             self.handle_result(message, None, _error(MalformedRequest("the request body must be a JSON object")))
@@ -73,6 +85,9 @@ class SafeRpcConsumer(RpcConsumer):
         """A request the guard refused before any worker ran: answered with the reason if possible."""
         if not answerable(message):
             self.drop(message, reason)
+            return
+        if dead_lettered(message):  # whatever else is wrong with it, nobody is waiting for its answer
+            self.drop(message, f"{DEAD_LETTERED} ({reason})")
             return
         log.warning("rpc request %s refused: %s", message.delivery_info.get("routing_key"), reason)
         self.handle_result(message, None, _error(ValidationError({"_request": [reason]})))

@@ -152,6 +152,11 @@ def test_malformed_rpc_requests_are_answered_or_dropped_and_review_keeps_answeri
                              reply_to=reply_queue, correlation_id=f"c-{n}", **properties)
         producer.publish(b"{\"args\": [], \"kwargs\": {}}", exchange=exchange, routing_key="review.statistics",
                          content_type="application/json")  # no reply_to: dropped and logged
+        for n, (body, properties) in enumerate([(b"{\"args\": [], \"kwargs\": {}}", {"content_encoding": "utf-8"}),
+                                                (b"\xff", {"content_encoding": "x-unknown"})]):
+            producer.publish(body, exchange=exchange, routing_key="review.statistics", reply_to=reply_queue,
+                             correlation_id=f"dead-{n}", content_type="application/json",
+                             headers={"x-death": [{"queue": "rpc-review", "count": 1}]}, **properties)
         replies = []
 
         def answered():
@@ -160,6 +165,9 @@ def test_malformed_rpc_requests_are_answered_or_dropped_and_review_keeps_answeri
             return len(replies) == len(requests)
 
         wait_until(answered, timeout=20, what="an error reply to every malformed request")
+        # re-published by a dead-letter queue, well-formed or not: dropped, never answered
+        wait_until(lambda: caplog.text.count("dead-lettered on its way") == 2, what="both dead-lettered requests dropped")
+        assert channel.queue_declare(reply_queue, passive=True).message_count == 0
     assert sorted(c for c, _ in replies) == [f"c-{n}" for n in range(len(requests))]
     assert all(reply["error"] is not None for _, reply in replies)
     assert alive(review.container)
