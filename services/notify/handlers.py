@@ -122,9 +122,12 @@ def mail_log(status, limit, uow) -> list[dict]:
              "sent_at": row["sent_at"] and row["sent_at"].isoformat()} for row in rows]
 
 
-def send_due(db, sender, now_fn, retry_seconds: float, batch: int = BATCH, most: int = STEP) -> int:
+def send_due(db, sender, now_fn, retry_seconds: float, batch: int = BATCH, most: int = STEP,
+             on_backlog=None) -> int:
     """Send the mails that are due (up to ``most``), reusing one SMTP connection; return how many were
-    sent or failed for good.
+    sent or failed for good. A claim that finds fewer than ``batch`` took all that was due, and ends the
+    step (later mails wake the relay); one that finds a full batch calls ``on_backlog`` (the relay
+    sets another sender going).
 
     Each mail is settled as soon as it is tried, so a crash resends at most the mail in flight (with the
     same Message-ID); a broken connection (a timeout, a hang-up) is replaced for the next mail. Claims
@@ -138,6 +141,8 @@ def send_due(db, sender, now_fn, retry_seconds: float, batch: int = BATCH, most:
                 due = Mails(connection).claim_due(now_fn(), lease, batch)
             if not due:
                 break
+            if len(due) == batch and on_backlog is not None:
+                on_backlog()
             tried += len(due)
             for position, mail in enumerate(due):
                 if not fresh(mail, now_fn(), lease):
@@ -167,6 +172,8 @@ def send_due(db, sender, now_fn, retry_seconds: float, batch: int = BATCH, most:
                 done += failure is None or isinstance(failure, PermanentFailure)
                 if isinstance(failure, ConnectionLost):
                     smtp = None
+            if len(due) < batch:  # everything due was in this claim
+                break
     finally:
         db.close()
         if smtp is not None:

@@ -31,9 +31,10 @@ def mail_relay(store):
 
     def step():
         return handlers.send_due(AutocommitStatements(store.engine), sender, utcnow,
-                                 store.settings.mail_retry_seconds)
+                                 store.settings.mail_retry_seconds, on_backlog=relay.wake)
 
-    return Relay(handlers.MAIL_RELAY, step, runners=store.settings.smtp_connections)
+    relay = Relay(handlers.MAIL_RELAY, step, runners=store.settings.smtp_connections, batch=handlers.STEP)
+    return relay
 
 
 class NotifyService:

@@ -32,7 +32,8 @@ def documents_relay(store):
     rules = load_rules(store.settings.rules_file)
     new_uow = lambda: UnitOfWork(store.sessions(), documents.RELAY, None, {}, store._wake)  # noqa: E731
     converter = Converter(os.environ.get("TDKT_SOFFICE") or "soffice")  # LibreOffice's command (read once)
-    return Relay(documents.RELAY, documents.make_step(store.sessions, new_uow, rules, converter), idle_interval=5.0)
+    return Relay(documents.RELAY, documents.make_step(store.sessions, new_uow, rules, converter), idle_interval=5.0,
+                 batch=documents.BATCH)
 
 
 class ReviewService:

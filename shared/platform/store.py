@@ -8,10 +8,12 @@ adds, such as notify's mail sender) as managed threads woken after each commit.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import threading
 import uuid
+from functools import partial
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -28,6 +30,7 @@ from shared.platform.outbox import delivery_tables, publish_pending, utcnow
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 15
+OUTBOX_BATCH = 200  # rows the outbox relay publishes per step
 
 OUTBOX, INBOX = delivery_tables(sa.MetaData())
 AUDIT = sa.Table(  # security rejections (and review's vote rejections), one row each
@@ -44,32 +47,42 @@ SECURITY_REJECTIONS = (Unauthorized, Forbidden)
 class Relay:
     """Runs ``step`` (which returns how much work it did) until stopped; sleeps when idle.
 
-    ``runners`` green threads run it side by side (each step must claim its own work, as the mail
-    relay does with ``SKIP LOCKED``); a wake-up that finds another runner busy is caught by that
-    runner's next step, or at the latest after ``idle_interval``."""
+    A step that did a full ``batch`` (or, without one, any work) is followed at once by the next; one
+    that did less found everything that was due, so its runner waits for a wake, which a commit made
+    meanwhile has already given (``wake`` after commit, the flag cleared before the step reads), or
+    ``idle_interval``. ``runners`` green threads run it side by side (each step must claim its own work,
+    as the mail relay does with ``SKIP LOCKED``); a wake sets one runner going, in turn, not all of
+    them to find one mail between them, and a runner that finds a full batch calls the next one in."""
 
-    def __init__(self, name: str, step, idle_interval: float = 1.0, runners: int = 1):
+    def __init__(self, name: str, step, idle_interval: float = 1.0, runners: int = 1, batch: int | None = None):
         self.name, self.step, self.idle_interval, self.runners = name, step, idle_interval, runners
-        self._wake = threading.Event()
+        self.batch = batch
+        self._wakes = [threading.Event() for _ in range(runners)]
+        self._turn = itertools.count()
         self._stopping = False
 
     def wake(self):
-        self._wake.set()
+        self._wakes[next(self._turn) % self.runners].set()
 
-    def run(self):
+    def run(self, runner: int = 0):
+        wake = self._wakes[runner]
         while not self._stopping:
-            self._wake.clear()
+            wake.clear()
             try:
-                busy = self.step() > 0
+                did = self.step()
             except Exception:  # the relay must outlive a broker or database outage
                 log.exception("relay %s: step failed", self.name)
-                busy = False
-            if not busy:
-                self._wake.wait(self.idle_interval)
+                did = 0
+            more = did > 0 if self.batch is None else did >= self.batch
+            if more and self.runners > 1:  # a backlog: the next runner joins in
+                self._wakes[(runner + 1) % self.runners].set()
+            if not more:
+                wake.wait(self.idle_interval)
 
     def stop(self):
         self._stopping = True
-        self._wake.set()
+        for wake in self._wakes:
+            wake.set()
 
 
 class UnitOfWork:
@@ -152,7 +165,8 @@ class Store(DependencyProvider):
         migrate(self.engine, self.migrations)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         publisher = EventPublisher(self.container.config["AMQP_URI"], self.container.service_name)
-        self.relays = {"outbox": Relay("outbox", lambda: publish_pending(self.sessions, OUTBOX, publisher))}
+        self.relays = {"outbox": Relay("outbox", lambda: publish_pending(self.sessions, OUTBOX, publisher,
+                                                                         OUTBOX_BATCH), batch=OUTBOX_BATCH)}
         for name, factory in self.relay_factories.items():
             made = factory(self)
             self.relays[name] = made if isinstance(made, Relay) else Relay(name, made)
@@ -164,7 +178,8 @@ class Store(DependencyProvider):
     def start(self):
         for relay in self.relays.values():
             for runner in range(relay.runners):
-                self.container.spawn_managed_thread(relay.run, identifier=f"relay.{relay.name}.{runner}")
+                self.container.spawn_managed_thread(partial(relay.run, runner),
+                                                    identifier=f"relay.{relay.name}.{runner}")
 
     def stop(self):
         """After the workers: stop the relays and close the pool's connections (a stopped container

@@ -114,3 +114,34 @@ def test_stop_from_another_thread_ends_an_idle_wait():
 
     assert len(steps.calls) == 1
     assert elapsed < 5
+
+
+def test_a_step_short_of_its_batch_found_all_that_was_due_and_waits():
+    steps = Steps(5, 2, 0)  # a full batch, then less than one: the second step is followed by a wait
+    steps.relay = Relay("test", steps, idle_interval=0.05, batch=5)
+    with eventlet.Timeout(5):
+        steps.relay.run()
+    first_gap, second_gap = (later - earlier for earlier, later in zip(steps.calls, steps.calls[1:]))
+    assert first_gap < 0.04 <= second_gap
+
+
+def test_a_wake_sets_one_runner_going_and_one_that_finds_a_full_batch_calls_the_next_in():
+    from tests.harness import wait_until
+
+    calls, answers = [], iter([0, 0, 0, 1, 4, 0, 0])  # three idle first steps; then a short one, a full one
+    relay = Relay("test", lambda: calls.append(eventlet.getcurrent()) or next(answers, 0), idle_interval=LONG,
+                  runners=3, batch=4)
+    runners = [eventlet.spawn(relay.run, n) for n in range(3)]
+    try:
+        wait_until(lambda: len(calls) == 3, timeout=5, what="each runner's first step")
+        relay.wake()  # one commit: one runner, which finds less than a batch
+        wait_until(lambda: len(calls) == 4, timeout=5, what="the woken runner's step")
+        eventlet.sleep(0)
+        assert len(calls) == 4
+        relay.wake()  # the next runner in turn finds a full batch: it steps again and calls the next in
+        wait_until(lambda: len(calls) == 7, timeout=5, what="the backlog's steps")
+        assert len(set(calls[4:])) == 2  # the runner with the backlog, and the one it called in
+    finally:
+        relay.stop()
+        for runner in runners:
+            runner.wait()
