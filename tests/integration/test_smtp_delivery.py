@@ -1,4 +1,7 @@
-"""Mail delivery against real SMTP servers (aiosmtpd): retries, permanent failures, hangs, UTF-8."""
+"""Mail delivery against real SMTP servers (aiosmtpd): retries, permanent failures, hangs, UTF-8.
+
+Long because each way a server can misbehave (slow, slow line by line, hanging, refusing) is a case of
+its own against the one sending loop, and the claim's renewal is checked beside them."""
 import time
 from datetime import timedelta
 

@@ -1,11 +1,14 @@
 """A closed sitting's documents: requested in the closing transaction, rendered by a relay, served by RPC.
 
+Long because a job's whole life is kept together: requested, claimed in batches under a lease, rendered
+with its fallback one sitting at a time, stored with its event once, listed and made again on demand.
+
 Closing a sitting writes a ``document_jobs`` row (``pending``) in the same transaction, so no closed
 sitting is left without its documents. The ``documents`` relay claims the jobs that are due, up to
 ``BATCH`` at a time, for a lease (another instance, or this one after a crash, takes them again when the
-lease ends), fills every kind each sitting has as DOCX, converts them all to PDF in one LibreOffice run
-(its start costs more than a unit sitting's pages; a batch that fails is converted again one sitting at a
-time, so one bad sitting never holds the others), and stores each sitting's files with its job ``done`` and the event
+lease ends), fills every kind each sitting has as DOCX in one child process and converts them all to PDF
+in one LibreOffice run (each start costs more than a unit sitting's pages; a batch that fails is made
+again one sitting at a time, so one bad sitting never holds the others), and stores each sitting's files with its job ``done`` and the event
 ``sitting_documents_ready`` (the minutes as PDF, for notify to mail the units) in one transaction. A
 failed render is tried again with doubling delays; after ``MAX_ATTEMPTS`` the job shows as ``failed``
 and is still tried every ``MAX_RETRY_DELAY`` (nobody may ever ask for that sitting, and its units wait for
@@ -22,7 +25,7 @@ import sqlalchemy as sa
 
 from services.review.comment import objections_of, utc
 from services.review.documents import content
-from services.review.documents.render import CONTENT_TYPES, RenderError, fill_green
+from services.review.documents.render import CONTENT_TYPES, RenderError, fill_apart
 from services.review.models import agenda, cases, councils, document_jobs, documents, roster, sittings, units
 from shared import contract
 from shared.contract.errors import Conflict, NotFound, ValidationError
@@ -89,59 +92,60 @@ def _comment_before(until, objections: list, closed) -> dict:
 
 def render_all(facts: dict, converter) -> dict[tuple[str, str], bytes]:
     """``{(kind, fmt): bytes}`` for every kind the sitting has; the PDFs come from those very DOCX files."""
-    return _converted({facts["sitting"]["id"]: fill_all(facts)}, converter)[facts["sitting"]["id"]]
+    return _rendered({facts["sitting"]["id"]: contexts_of(facts)}, converter)[facts["sitting"]["id"]]
 
 
-def fill_all(facts: dict) -> dict[str, bytes]:
-    """``{kind: docx bytes}`` for every kind the sitting has."""
-    return {kind: fill_green(kind, content.BUILDERS[kind](facts)) for kind in content.kinds_of(facts)}
+def contexts_of(facts: dict) -> dict[str, dict]:
+    """``{kind: the template's context}`` for every kind the sitting has."""
+    return {kind: content.BUILDERS[kind](facts) for kind in content.kinds_of(facts)}
 
 
-def _converted(docx: dict[str, dict[str, bytes]], converter) -> dict[str, dict[tuple[str, str], bytes]]:
-    """``{sitting: {kind: docx}}`` -> ``{sitting: {(kind, fmt): bytes}}``, the PDFs of every sitting from one
-    LibreOffice run; raises :class:`RenderError`."""
-    pdf = converter.to_pdf({f"{sitting_id}.{kind}": data for sitting_id, kinds in docx.items()
-                            for kind, data in kinds.items()})
-    return {sitting_id: {**{(kind, "docx"): data for kind, data in kinds.items()},
+def _rendered(contexts: dict[str, dict[str, dict]], converter) -> dict[str, dict[tuple[str, str], bytes]]:
+    """``{sitting: {kind: context}}`` -> ``{sitting: {(kind, fmt): bytes}}``: every DOCX of the batch
+    filled by one child process, every PDF made by one LibreOffice run; raises :class:`RenderError`."""
+    docx = fill_apart({f"{sitting_id}.{kind}": (kind, context) for sitting_id, kinds in contexts.items()
+                       for kind, context in kinds.items()})
+    pdf = converter.to_pdf(docx)
+    return {sitting_id: {**{(kind, "docx"): docx[f"{sitting_id}.{kind}"] for kind in kinds},
                          **{(kind, "pdf"): pdf[f"{sitting_id}.{kind}"] for kind in kinds}}
-            for sitting_id, kinds in docx.items()}
+            for sitting_id, kinds in contexts.items()}
 
 
 def make_step(sessions, new_uow, rules, converter, batch: int = BATCH):
     """The relay's step: render the due jobs (up to ``batch``); returns how many it took, 0 when none was due."""
     def step() -> int:
         claimed = _claim(sessions, batch)
-        filled = {}
+        read = {}
         for sitting_id in claimed:
             try:
                 with sessions() as session:
                     facts = facts_of(session, sitting_id, rules)
-                filled[sitting_id] = (facts, fill_all(facts))
+                read[sitting_id] = (facts, contexts_of(facts))
             except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job and retried
                 _failed(sessions, sitting_id, exc)
-        for sitting_id, files in _convert_each(sessions, filled, converter).items():
-            _store(new_uow(), filled[sitting_id][0], files)
+        for sitting_id, files in _render_each(sessions, read, converter).items():
+            _store(new_uow(), read[sitting_id][0], files)
         return len(claimed)
     return step
 
 
-def _convert_each(sessions, filled: dict, converter) -> dict:
-    """The PDFs of every filled sitting, in one run; if that fails, one run per sitting, recording each
-    failure on its own job."""
-    if not filled:
+def _render_each(sessions, read: dict, converter) -> dict:
+    """The files of every sitting read, in one batch; if that fails, one batch per sitting, recording
+    each failure on its own job."""
+    if not read:
         return {}
     try:
-        return _converted({sitting_id: docx for sitting_id, (_, docx) in filled.items()}, converter)
+        return _rendered({sitting_id: contexts for sitting_id, (_, contexts) in read.items()}, converter)
     except Exception as exc:  # noqa: BLE001
-        if len(filled) == 1:
-            _failed(sessions, next(iter(filled)), exc)
+        if len(read) == 1:
+            _failed(sessions, next(iter(read)), exc)
             return {}
-        log.warning("documents of %d sittings: the batch failed (%s); converting them one by one", len(filled), exc)
+        log.warning("documents of %d sittings: the batch failed (%s); rendering them one by one", len(read), exc)
     made = {}
-    for sitting_id, (_, docx) in filled.items():
+    for sitting_id, (_, contexts) in read.items():
         _hold(sessions, sitting_id)
         try:
-            made.update(_converted({sitting_id: docx}, converter))
+            made.update(_rendered({sitting_id: contexts}, converter))
         except Exception as exc:  # noqa: BLE001
             _failed(sessions, sitting_id, exc)
     return made

@@ -1,25 +1,28 @@
 """DOCX from the templates (docxtpl), PDF from that same DOCX (LibreOffice headless), so the two never differ.
 
-The DOCX is filled in a real OS thread (``eventlet.tpool``) and LibreOffice runs as a green subprocess,
-so a thousand-item sitting never blocks the service's event loop: it answers RPCs and counts votes while
-its documents render. LibreOffice gets a profile directory of its own (``-env:UserInstallation``), kept
-for the renderer's life (a fresh profile costs seconds at each start), converts a batch of documents in
-one run, and runs at a lower priority (``nice``): documents are background work, and on a busy machine
-the votes, outcomes and mails go first. A DOCX is written reproducibly (every zip entry dated 1980-01-01): the same sitting gives
-the same bytes.
+Both run in child processes, so a thousand-item sitting never blocks the service's event loop (it
+answers RPCs and counts votes while its documents render) and never stays in its memory: the DOCX are
+filled by ``python -m services.review.documents.render`` (docxtpl's XML for a 1,000-item sitting takes
+some 200 MB, which a long-lived process would keep; a child gives it back when it ends), then converted
+by LibreOffice, both as green subprocesses, a batch of documents per run, at a lower priority (``nice``):
+documents are background work, and on a busy machine the votes, outcomes and mails go first.
+LibreOffice gets a profile directory of its own (``-env:UserInstallation``), kept for the renderer's
+life (a fresh profile costs seconds at each start). A DOCX is written reproducibly (every zip entry
+dated 1980-01-01): the same sitting gives the same bytes.
 """
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
-from docxtpl import DocxTemplate
-from eventlet import Timeout, tpool
+from eventlet import Timeout
 from eventlet.green import subprocess
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -27,6 +30,8 @@ DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 PDF_TYPE = "application/pdf"
 CONTENT_TYPES = {"docx": DOCX_TYPE, "pdf": PDF_TYPE}
 SOFFICE_TIMEOUT = 600  # seconds for one batch (a 1,000-item sitting takes well under a minute)
+FILL_TIMEOUT = 300  # seconds for one batch of DOCX (a 1,000-item sitting's three take about 5 s)
+ROOT = Path(__file__).resolve().parents[3]  # the project, for the child's imports
 NICENESS = 10  # LibreOffice yields the CPU to the services: votes, outcomes and mails go first
 
 
@@ -46,7 +51,9 @@ def reproducible(data: bytes) -> bytes:
 
 
 def fill(kind: str, context: dict, templates: Path = TEMPLATES) -> bytes:
-    """The DOCX of ``kind`` filled with ``context`` (blocking; see :func:`fill_green`)."""
+    """The DOCX of ``kind`` filled with ``context``, in this process (see :func:`fill_apart`)."""
+    from docxtpl import DocxTemplate  # imported where documents are filled: the child, or a tool
+
     template = DocxTemplate(str(templates / f"{kind}.docx"))
     template.render(context, autoescape=True)
     buffer = io.BytesIO()
@@ -54,9 +61,47 @@ def fill(kind: str, context: dict, templates: Path = TEMPLATES) -> bytes:
     return reproducible(buffer.getvalue())
 
 
-def fill_green(kind: str, context: dict, templates: Path = TEMPLATES) -> bytes:
-    """:func:`fill` in an OS thread, so the green threads of the service go on meanwhile."""
-    return tpool.execute(fill, kind, context, templates)
+def fill_apart(documents: dict[str, tuple[str, dict]], templates: Path = TEMPLATES,
+               timeout: float = FILL_TIMEOUT) -> dict[str, bytes]:
+    """``{name: (kind, context)}`` -> ``{name: docx bytes}``, every one filled by one child process;
+    raises :class:`RenderError`. ``name`` is a file name (letters, digits, ``.``, ``-``)."""
+    with tempfile.TemporaryDirectory(prefix="tdkt-fill-") as work:
+        work = Path(work)
+        request = {"templates": str(templates),
+                   "documents": {name: {"kind": kind, "context": context} for name, (kind, context) in documents.items()}}
+        (work / "request.json").write_text(json.dumps(request, ensure_ascii=False), encoding="utf-8")
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        command = [*_nice(), sys.executable, "-m", "services.review.documents.render", str(work)]
+        returncode, err = _run(command, timeout, "filling the DOCX", env=environment)
+        results = {name: work / f"{name}.docx" for name in documents}
+        missing = [name for name, path in results.items() if not path.exists()]
+        if returncode != 0 or missing:
+            raise RenderError(f"filling the DOCX exited {returncode} without {missing}: {err.strip()[-300:]}")
+        return {name: path.read_bytes() for name, path in results.items()}
+
+
+def _nice() -> list[str]:
+    return ["nice", "-n", str(NICENESS)] if shutil.which("nice") else []
+
+
+def _run(command: list[str], timeout: float, what: str, **popen) -> tuple[int, str]:
+    """Run ``command`` as a green subprocess in a session of its own, killed with all it started when it
+    is done or after ``timeout``: ``(returncode, stderr or stdout)``; raises :class:`RenderError`."""
+    # a session of its own: ``soffice`` is a script whose oosplash starts soffice.bin, and the whole
+    # group goes when it is done, so a hung or crashed LibreOffice never keeps the profile busy
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                               **popen)
+    out = err = None
+    try:
+        # eventlet's Timeout, not communicate(timeout=): the green communicate raises a TimeoutExpired
+        # of eventlet's private copy of subprocess, which no ``except`` here can name
+        with Timeout(timeout, False):
+            out, err = process.communicate()
+    finally:
+        _end_group(process)
+    if out is None:
+        raise RenderError(f"{what} took longer than {timeout} s")
+    return process.returncode, (err or out).decode(errors="replace")
 
 
 class Converter:
@@ -77,29 +122,14 @@ class Converter:
                 path = work / f"{name}.docx"
                 path.write_bytes(data)
                 sources.append(str(path))
-            nice = ["nice", "-n", str(NICENESS)] if shutil.which("nice") else []
-            command = [*nice, self.soffice, f"-env:UserInstallation={self.profile.as_uri()}", "--headless",
+            command = [*_nice(), self.soffice, f"-env:UserInstallation={self.profile.as_uri()}", "--headless",
                        "--norestore", "--nolockcheck", "--convert-to", "pdf:writer_pdf_Export", "--outdir",
                        str(work / "pdf"), *sources]
-            # a session of its own: ``soffice`` is a script whose oosplash starts soffice.bin, and the whole
-            # group goes when it is done, so a hung or crashed LibreOffice never keeps the profile busy
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                       start_new_session=True)
-            out = err = None
-            try:
-                # eventlet's Timeout, not communicate(timeout=): the green communicate raises a TimeoutExpired
-                # of eventlet's private copy of subprocess, which no ``except`` here can name
-                with Timeout(self.timeout, False):
-                    out, err = process.communicate()
-            finally:
-                _end_group(process)
-            if out is None:
-                raise RenderError(f"LibreOffice took longer than {self.timeout} s")
+            returncode, err = _run(command, self.timeout, "LibreOffice")
             results = {name: work / "pdf" / f"{name}.pdf" for name in documents}
             missing = [name for name, path in results.items() if not path.exists()]
-            if process.returncode != 0 or missing:
-                raise RenderError(f"LibreOffice exited {process.returncode} without {missing}: "
-                                  f"{(err or out).decode(errors='replace').strip()[:300]}")
+            if returncode != 0 or missing:
+                raise RenderError(f"LibreOffice exited {returncode} without {missing}: {err.strip()[:300]}")
             return {name: path.read_bytes() for name, path in results.items()}
 
     def close(self):
@@ -113,3 +143,20 @@ def _end_group(process) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     process.wait()
+
+
+def main(work: str) -> int:
+    """The child of :func:`fill_apart`: fill every document of ``work/request.json`` into ``work``."""
+    try:
+        request = json.loads((Path(work) / "request.json").read_text(encoding="utf-8"))
+        templates = Path(request["templates"])
+        for name, document in request["documents"].items():
+            (Path(work) / f"{name}.docx").write_bytes(fill(document["kind"], document["context"], templates))
+    except Exception as exc:  # noqa: BLE001 - one line for the service's log, not a traceback
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
