@@ -63,9 +63,12 @@ def assess_with_register(body: dict, unit_id: str, rule_set, uow, used, register
     """Eligibility read with the person's register entries, and the claims checked against them:
     ``(verdict, notes)``; under ``strict`` a mismatch is one of the verdict's unmet criteria."""
     repo = Register(uow.session)
-    entries = repo.entries_of(register.nominee_key(unit_id, body["nominee"]))
+    holder = register.nominee_key(unit_id, body["nominee"])
     claimed = any(row.get("titles") or row.get("adhoc_titles") for row in body.get("history", ()))
-    first_year = repo.first_year() if claimed and register_check != register.OFF else None  # one query less
+    if claimed and register_check != register.OFF:  # the claims are checked from the register's first year
+        entries, first_year = repo.entries_and_first_year(holder)
+    else:
+        entries, first_year = repo.entries_of(holder), None
     claims = register.check_claims(body, entries, first_year, register_check)
     verdict = assess(register.with_register(body, entries), rule_set, used)
     verdict.unmet.extend(claims.unmet)

@@ -40,6 +40,7 @@ register_entries = sa.Table(
     sa.UniqueConstraint("holder_key", "award_code", "award_year", "decision_number", name="uq_register_award"),
     sa.Index("ix_register_unit_year", "unit_id", "award_year"),
     sa.Index("ix_register_holder", "holder_key"),
+    sa.Index("ix_register_year", "award_year"),  # the register's first year, at every submission
 )
 
 COLUMNS = [c.name for c in register_entries.columns]
@@ -61,6 +62,17 @@ class Register:
                                               register_entries.c.state)
                                     .where(register_entries.c.holder_key == holder_key)).all()
         return [Entry(code, year, state) for code, year, state in rows]
+
+    def entries_and_first_year(self, holder_key: str) -> tuple[list[Entry], int | None]:
+        """:meth:`entries_of` and :meth:`first_year` in one statement (a submission asks both): the first
+        year's one row, joined with the holder's entries when there are any."""
+        first = sa.select(sa.func.min(register_entries.c.award_year).label("first_year")).subquery()
+        rows = self.session.execute(
+            sa.select(first.c.first_year, register_entries.c.award_code, register_entries.c.award_year,
+                      register_entries.c.state)
+            .select_from(first.outerjoin(register_entries, register_entries.c.holder_key == holder_key))).all()
+        entries = [Entry(code, year, state) for _, code, year, state in rows if code is not None]
+        return entries, rows[0][0] if rows else None
 
     def add(self, values: dict) -> dict:
         """Insert an entry; ``EntryTaken`` when its nomination has one already."""
