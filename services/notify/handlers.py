@@ -196,24 +196,30 @@ def mail_lease(smtp_timeout: float) -> timedelta:
 
 def fresh(mail: Mail, now: datetime, lease: timedelta) -> bool:
     """Whether this sender's claim on ``mail`` still has two thirds of a lease to run: enough to start the
-    mail without renewing it first, since :func:`holding` renews it a third of a lease after the start
+    mail without renewing it first, since :func:`holding` renews it as soon as it comes down to that
     (the first mails of a batch, on a server that answers in time, save a statement each)."""
-    until = mail.next_attempt_at
-    if until.tzinfo is None:  # SQLite gives back the UTC time without its zone
-        until = until.replace(tzinfo=timezone.utc)
-    return until - now >= lease * 2 / 3
+    return _aware(mail.next_attempt_at) - now >= lease * 2 / 3
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back the UTC time without its zone."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 @contextlib.contextmanager
 def holding(db, mail: Mail, now_fn, lease: timedelta):
-    """Renew this sender's claim on ``mail`` every third of ``lease`` until the block ends, so no other
-    sender takes a mail this one is still sending (only a sender that stopped lets its claims lapse).
-    The renewals end, the last one finished, before the block's end: ``mail`` then holds the claim the
-    outcome is recorded against."""
+    """Renew this sender's claim on ``mail`` whenever two thirds of ``lease`` are all that is left (first
+    when the claim comes down to that, then every third of ``lease``) until the block ends, so no other
+    sender takes a mail this one is still sending (only a sender that stopped lets its claims lapse): two
+    renewals in a row may fail (a database restart) before the claim runs out, whether the mail started
+    on a full lease or on a :func:`fresh` one. The renewals end, the last one finished, before the
+    block's end: ``mail`` then holds the claim the outcome is recorded against."""
     done = threading.Event()
 
     def renew():
-        while not done.wait(lease.total_seconds() / 3):
+        wait = max(0.0, (_aware(mail.next_attempt_at) - now_fn() - lease * 2 / 3).total_seconds())
+        while not done.wait(wait):
+            wait = lease.total_seconds() / 3
             try:
                 with db() as connection:
                     if not Mails(connection).renew(mail, now_fn() + lease):

@@ -41,22 +41,22 @@ def vietnam_time(deadline: str) -> str:
     the text unchanged if it is not one, so a mail is never lost to a formatting detail."""
     try:
         moment = datetime.fromisoformat(str(deadline))
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y")
+    except (ValueError, OverflowError):  # not a time, or one at the calendar's edge
         return str(deadline)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y")
 
 
 def vietnam_date(moment) -> str | None:
     """``"05/12/2025"`` (the day in Vietnam) for an ISO 8601 time; None if it is not one."""
     try:
         parsed = datetime.fromisoformat(str(moment))
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(VIETNAM).strftime("%d/%m/%Y")
+    except (ValueError, OverflowError):  # not a time, or one at the calendar's edge
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(VIETNAM).strftime("%d/%m/%Y")
 
 
 def vietnam_day(moment) -> str:
@@ -171,9 +171,8 @@ def receipts(published: dict, event_id: str, ballot: dict | None = None) -> list
 def sitting_date(ballot: dict | None, moment) -> str | None:
     """The date a mail names a sitting by: the day it was convened, as its invitations say, from a ballot
     notify keeps of it; else the day of ``moment`` (its close)."""
-    if ballot and ballot.get("convened_at"):
-        return vietnam_date(ballot["convened_at"])
-    return vietnam_date(moment) if moment else None
+    convened = vietnam_date(ballot["convened_at"]) if ballot and ballot.get("convened_at") else None
+    return convened or (vietnam_date(moment) if moment else None)
 
 
 def outcome(event_type: str, event: dict, event_id: str, ballot: dict | None = None) -> list[MailRequest]:

@@ -252,6 +252,6 @@ def test_a_fresh_claim_sends_without_renewing_first_and_an_aging_one_is_renewed_
     lease = handlers.mail_lease(sender.settings.smtp_timeout)
     clock = iter(utcnow() + lease * n / 2 for n in range(1000))
     assert handlers.send_due(AutocommitStatements(mail_db.engine), sender, lambda: next(clock), 0.05) == 2
-    assert sorted(renewals) == ["d@example.vn", "e@example.vn"]
+    assert set(renewals) == {"d@example.vn", "e@example.vn"}  # before each (and, the clock racing, while on the wire)
     assert statuses(mail_db) == {f"{c}@example.vn": ("sent", 1) for c in "abcde"}
     assert len(sink.wait_for(5)) == 5

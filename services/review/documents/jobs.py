@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from services.review.comment import objections_of, utc
 from services.review.documents import content
-from services.review.documents.render import CONTENT_TYPES, RenderError, fill_apart
+from services.review.documents.render import CONTENT_TYPES, FILL_TIMEOUT, SOFFICE_TIMEOUT, RenderError, fill_apart
 from services.review.models import agenda, cases, councils, document_jobs, documents, roster, sittings, units
 from shared import contract
 from shared.contract.errors import Conflict, NotFound, ValidationError
@@ -35,7 +35,9 @@ from shared.platform.outbox import utcnow
 log = logging.getLogger(__name__)
 RELAY = "documents"
 PENDING, DONE, FAILED = "pending", "done", "failed"
-LEASE = timedelta(minutes=15)  # longer than LibreOffice's timeout: a live renderer never loses its job
+# twice a batch's worst case (the DOCX filled, then converted, each to its timeout): a live renderer never
+# loses its jobs; each store and each failure is recorded only by the holder of the lease (below)
+LEASE = timedelta(seconds=2 * (FILL_TIMEOUT + SOFFICE_TIMEOUT))
 BATCH = 8  # sittings claimed and converted together (a year-end's unit sittings close by the dozen)
 MAX_ATTEMPTS = 8  # then the job shows as failed, and is still tried again every MAX_RETRY_DELAY
 FIRST_RETRY_SECONDS = 30
@@ -112,9 +114,15 @@ def _rendered(contexts: dict[str, dict[str, dict]], converter) -> dict[str, dict
 
 
 def make_step(sessions, new_uow, rules, converter, batch: int = BATCH):
-    """The relay's step: render the due jobs (up to ``batch``); returns how many it took, 0 when none was due."""
+    """The relay's step: render the due jobs (up to ``batch``); returns how many it took, 0 when none was due.
+
+    Every job is claimed with one lease (``next_attempt_at``), and whatever this step records on a job
+    (its files, a failure, a longer lease) is recorded only while the job still holds that lease: a job
+    another instance took over, or that ``render_sitting_documents`` asked for anew meanwhile, is left
+    to its new holder."""
     def step() -> int:
-        claimed = _claim(sessions, batch)
+        claimed, lease = _claim(sessions, batch)
+        leases = dict.fromkeys(claimed, lease)
         read = {}
         for sitting_id in claimed:
             try:
@@ -122,37 +130,46 @@ def make_step(sessions, new_uow, rules, converter, batch: int = BATCH):
                     facts = facts_of(session, sitting_id, rules)
                 read[sitting_id] = (facts, contexts_of(facts))
             except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job and retried
-                _failed(sessions, sitting_id, exc)
-        for sitting_id, files in _render_each(sessions, read, converter).items():
-            _store(new_uow(), read[sitting_id][0], files)
+                _failed(sessions, sitting_id, leases[sitting_id], exc)
+        _render_each(sessions, read, converter, leases,
+                     lambda sitting_id, files: _store(new_uow(), read[sitting_id][0], files, leases[sitting_id]))
         return len(claimed)
     return step
 
 
-def _render_each(sessions, read: dict, converter) -> dict:
-    """The files of every sitting read, in one batch; if that fails, one batch per sitting, recording
-    each failure on its own job."""
+def _render_each(sessions, read: dict, converter, leases: dict, store) -> None:
+    """Render and ``store(sitting_id, files)`` every sitting read, in one batch; if that fails, one sitting
+    at a time (each on a renewed lease, stored as soon as it is made), recording each failure on its job."""
     if not read:
-        return {}
+        return
     try:
-        return _rendered({sitting_id: contexts for sitting_id, (_, contexts) in read.items()}, converter)
+        made = _rendered({sitting_id: contexts for sitting_id, (_, contexts) in read.items()}, converter)
     except Exception as exc:  # noqa: BLE001
         if len(read) == 1:
-            _failed(sessions, next(iter(read)), exc)
-            return {}
+            sitting_id = next(iter(read))
+            _failed(sessions, sitting_id, leases[sitting_id], exc)
+            return
         log.warning("documents of %d sittings: the batch failed (%s); rendering them one by one", len(read), exc)
-    made = {}
+    else:
+        for sitting_id, files in made.items():
+            store(sitting_id, files)
+        return
     for sitting_id, (_, contexts) in read.items():
-        _hold(sessions, sitting_id)
+        leases[sitting_id] = _hold(sessions, sitting_id, leases[sitting_id])
+        if leases[sitting_id] is None:
+            continue  # no longer this instance's job
         try:
-            made.update(_rendered({sitting_id: contexts}, converter))
+            files = _rendered({sitting_id: contexts}, converter)[sitting_id]
         except Exception as exc:  # noqa: BLE001
-            _failed(sessions, sitting_id, exc)
-    return made
+            _failed(sessions, sitting_id, leases[sitting_id], exc)
+            continue
+        store(sitting_id, files)
 
 
-def _claim(sessions, batch: int = 1) -> list[str]:
+def _claim(sessions, batch: int = 1) -> tuple[list[str], datetime]:
+    """Up to ``batch`` due jobs, and the lease they are now held under."""
     now = utcnow()
+    lease = now + LEASE
     with sessions() as session, session.begin():
         due = session.execute(
             sa.select(document_jobs.c.sitting_id)
@@ -161,47 +178,65 @@ def _claim(sessions, batch: int = 1) -> list[str]:
             .with_for_update(skip_locked=True)).scalars().all()
         if due:
             session.execute(sa.update(document_jobs).where(document_jobs.c.sitting_id.in_(due))
-                            .values(next_attempt_at=now + LEASE))
-        return list(due)
+                            .values(next_attempt_at=lease))
+        return list(due), lease
 
 
-def _hold(sessions, sitting_id: str) -> None:
-    """A new lease on a claimed job, before a conversion that starts late in the step."""
+def _held(sitting_id: str, lease):
+    """The job of ``sitting_id`` while it still holds ``lease`` (not done, not asked for anew, not taken over)."""
+    return sa.and_(document_jobs.c.sitting_id == sitting_id, document_jobs.c.next_attempt_at == lease,
+                   document_jobs.c.status != DONE)
+
+
+def _hold(sessions, sitting_id: str, lease) -> datetime | None:
+    """A new lease on a job this step holds, before a conversion that starts late in the step; None
+    when the job is no longer this step's."""
+    renewed = utcnow() + LEASE
     with sessions() as session, session.begin():
-        session.execute(sa.update(document_jobs).where(document_jobs.c.sitting_id == sitting_id,
-                                                       document_jobs.c.status != DONE)
-                        .values(next_attempt_at=utcnow() + LEASE))
+        taken = session.execute(sa.update(document_jobs).where(_held(sitting_id, lease))
+                                .values(next_attempt_at=renewed)).rowcount
+    return renewed if taken == 1 else None
 
 
-def _failed(sessions, sitting_id: str, exc: Exception) -> None:
+def _failed(sessions, sitting_id: str, lease, exc: Exception) -> None:
     level = logging.ERROR if isinstance(exc, RenderError) else logging.CRITICAL
     log.log(level, "documents of sitting %s: render failed: %s", sitting_id, exc, exc_info=not isinstance(exc, RenderError))
     now = utcnow()
     with sessions() as session, session.begin():
-        attempts = session.execute(sa.select(document_jobs.c.attempts).where(
-            document_jobs.c.sitting_id == sitting_id)).scalar() + 1
-        session.execute(sa.update(document_jobs).where(document_jobs.c.sitting_id == sitting_id).values(
+        attempts = session.execute(sa.select(document_jobs.c.attempts).where(_held(sitting_id, lease))).scalar()
+        if attempts is None:
+            log.info("documents of sitting %s: the job is no longer this renderer's; its failure is not recorded",
+                     sitting_id)
+            return
+        attempts += 1
+        session.execute(sa.update(document_jobs).where(_held(sitting_id, lease)).values(
             attempts=attempts, status=FAILED if attempts >= MAX_ATTEMPTS else PENDING, error=str(exc)[:500],
             next_attempt_at=now + min(timedelta(seconds=FIRST_RETRY_SECONDS * 2 ** min(attempts - 1, 20)),
                                       MAX_RETRY_DELAY)))
 
 
-def _store(uow, facts: dict, files: dict) -> None:
+def _store(uow, facts: dict, files: dict, lease) -> bool:
+    """The files, the job done and (the first time) ``sitting_documents_ready``, in one transaction, if
+    the job still holds ``lease``; False (nothing stored) when it does not. The job's row is updated
+    first, so two stores of one sitting take turns and the second sees the first's files."""
     sitting_id = facts["sitting"]["id"]
+    kinds = content.kinds_of(facts)
     with uow:
         session = uow.session
+        if session.execute(sa.update(document_jobs).where(_held(sitting_id, lease)).values(
+                status=DONE, done_at=utcnow(), kinds=kinds, error=None)).rowcount != 1:
+            log.info("documents of sitting %s: the job is no longer this renderer's; not stored", sitting_id)
+            return False
         first = session.execute(sa.select(sa.func.count()).select_from(documents)
                                 .where(documents.c.sitting_id == sitting_id)).scalar() == 0
         session.execute(sa.delete(documents).where(documents.c.sitting_id == sitting_id))
         session.execute(sa.insert(documents), [{"sitting_id": sitting_id, "kind": kind, "fmt": fmt, "content": data}
                                                for (kind, fmt), data in sorted(files.items())])
-        kinds = content.kinds_of(facts)
-        session.execute(sa.update(document_jobs).where(document_jobs.c.sitting_id == sitting_id).values(
-            status=DONE, done_at=utcnow(), kinds=kinds, error=None))
         if first:  # announced once: a sitting made again on demand mails nobody twice
             uow.publish(contract.SITTING_DOCUMENTS_READY, ready_event(facts, kinds, files[(content.MINUTES, "pdf")]))
         uow.commit()
     log.info("documents of sitting %s rendered: %s", sitting_id, ", ".join(kinds))
+    return True
 
 
 def ready_event(facts: dict, kinds: list, minutes_pdf: bytes) -> dict:
