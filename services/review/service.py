@@ -1,5 +1,6 @@
 """Nameko entrypoints of review: load the payload, call one handler, return its result."""
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from shared.platform.rpc import rpc
@@ -28,12 +29,14 @@ DEADLINE_TICK = 5.0  # seconds between checks for sittings past their deadline
 
 
 def documents_relay(store):
-    """Renders closed sittings' documents one at a time, off the workers (LibreOffice in a subprocess)."""
+    """Renders closed sittings' documents in batches, off the workers (docxtpl and LibreOffice in child
+    processes); a sitting that closes alone waits ``TDKT_DOCUMENTS_GATHER_SECONDS`` for others."""
     rules = load_rules(store.settings.rules_file)
     new_uow = lambda: UnitOfWork(store.sessions(), documents.RELAY, None, {}, store._wake)  # noqa: E731
     converter = Converter(os.environ.get("TDKT_SOFFICE") or "soffice")  # LibreOffice's command (read once)
-    return Relay(documents.RELAY, documents.make_step(store.sessions, new_uow, rules, converter), idle_interval=5.0,
-                 batch=documents.BATCH)
+    gather = timedelta(seconds=store.settings.documents_gather_seconds)
+    return Relay(documents.RELAY, documents.make_step(store.sessions, new_uow, rules, converter, gather=gather),
+                 idle_interval=5.0, batch=documents.BATCH)
 
 
 class ReviewService:

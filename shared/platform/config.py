@@ -57,6 +57,7 @@ class Settings:
     public_url: str = "http://localhost:8002"  # where members reach review's ballot page (links in mail)
     council_amqp_uri: str | None = None  # the ballot page publishes council.vote_cast as this client
     register_check: str = "strict"  # claimed titles against the award register: strict | warn | off
+    documents_gather_seconds: float = 20.0  # a lone sitting's documents wait this long for others to batch with
 
     def db_url(self, service: str) -> str:
         """The service's database URL; the production profile refuses SQLite here, where the service
@@ -97,6 +98,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         retry_seconds=read.number("TDKT_RETRY_SECONDS", 1.0, 0.01, 600.0),
         queue_type=read.choice("TDKT_QUEUE_TYPE", "classic", ("classic", "quorum")),
         smtp_connections=read.integer("SMTP_CONNECTIONS", 4, 1, 32),
+        documents_gather_seconds=read.number("TDKT_DOCUMENTS_GATHER_SECONDS", 20.0, 0.0, 3600.0),
         public_url=read.url("TDKT_PUBLIC_URL", "http://localhost:8002", ("http", "https")).rstrip("/"),
         council_amqp_uri=read.optional("TDKT_COUNCIL_AMQP_URI") and read.url("TDKT_COUNCIL_AMQP_URI", None,
                                                                             ("amqp", "amqps", "pyamqp")),

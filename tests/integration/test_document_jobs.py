@@ -232,3 +232,28 @@ def test_a_sitting_whose_facts_cannot_be_read_is_retried_and_does_not_hold_its_b
     assert step(review_db, converter) == 2 and converter.batches == [["s-2.minutes"]]
     found = jobs_by_sitting(review_db)
     assert (found["s-1"]["status"], found["s-1"]["attempts"], found["s-2"]["status"]) == ("pending", 1, "done")
+
+
+def test_a_lone_sitting_waits_to_be_batched_with_others_but_a_full_batch_goes_at_once(review_db):
+    """At a year-end sittings close one by one: a job due alone waits ``gather`` for company (one
+    LibreOffice run for several), unless a whole batch is due already."""
+    from datetime import timedelta as span
+
+    def gathering(converter):
+        return jobs.make_step(review_db.sessions, review_db.uow, with_overrides(None), converter,
+                              gather=span(seconds=60))()
+
+    def due_since(seconds):
+        with review_db.sessions() as session, session.begin():
+            session.execute(sa.update(jobs.document_jobs).where(jobs.document_jobs.c.status == "pending")
+                            .values(next_attempt_at=jobs.utcnow() - span(seconds=seconds)))
+
+    converter = Converter()
+    due_since(5)
+    assert gathering(converter) == 0 and converter.batches == []  # alone, and not waited long enough
+    due_since(61)
+    assert gathering(converter) == 1 and jobs_by_sitting(review_db)["s-1"]["status"] == "done"
+
+    close_more_sittings(review_db, jobs.BATCH)  # a whole batch due this instant: no waiting
+    due_since(0)
+    assert gathering(converter) == jobs.BATCH and len(converter.batches) == 2

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
@@ -113,15 +113,17 @@ def _rendered(contexts: dict[str, dict[str, dict]], converter) -> dict[str, dict
             for sitting_id, kinds in contexts.items()}
 
 
-def make_step(sessions, new_uow, rules, converter, batch: int = BATCH):
+def make_step(sessions, new_uow, rules, converter, batch: int = BATCH, gather: timedelta = timedelta(0)):
     """The relay's step: render the due jobs (up to ``batch``); returns how many it took, 0 when none was due.
+    Fewer than ``batch`` jobs wait until the oldest has waited ``gather`` (each LibreOffice run costs about
+    a second of CPU before its first page: at a year-end, sittings closing one by one are made together).
 
     Every job is claimed with one lease (``next_attempt_at``), and whatever this step records on a job
     (its files, a failure, a longer lease) is recorded only while the job still holds that lease: a job
     another instance took over, or that ``render_sitting_documents`` asked for anew meanwhile, is left
     to its new holder."""
     def step() -> int:
-        claimed, lease = _claim(sessions, batch)
+        claimed, lease = _claim(sessions, batch, gather)
         leases = dict.fromkeys(claimed, lease)
         read = {}
         for sitting_id in claimed:
@@ -166,20 +168,27 @@ def _render_each(sessions, read: dict, converter, leases: dict, store) -> None:
         store(sitting_id, files)
 
 
-def _claim(sessions, batch: int = 1) -> tuple[list[str], datetime]:
-    """Up to ``batch`` due jobs, and the lease they are now held under."""
+def _claim(sessions, batch: int = 1, gather: timedelta = timedelta(0)) -> tuple[list[str], datetime]:
+    """Up to ``batch`` due jobs, and the lease they are now held under; none while fewer than ``batch``
+    are due and the oldest has waited less than ``gather``."""
     now = utcnow()
     lease = now + LEASE
     with sessions() as session, session.begin():
-        due = session.execute(
-            sa.select(document_jobs.c.sitting_id)
+        rows = session.execute(
+            sa.select(document_jobs.c.sitting_id, document_jobs.c.next_attempt_at)
             .where(document_jobs.c.status.in_((PENDING, FAILED)), document_jobs.c.next_attempt_at <= now)
             .order_by(document_jobs.c.next_attempt_at, document_jobs.c.sitting_id).limit(batch)
-            .with_for_update(skip_locked=True)).scalars().all()
+            .with_for_update(skip_locked=True)).all()
+        oldest = min((_utc(row.next_attempt_at) for row in rows), default=None)
+        due = [row.sitting_id for row in rows] if len(rows) >= batch or (oldest and oldest <= now - gather) else []
         if due:
             session.execute(sa.update(document_jobs).where(document_jobs.c.sitting_id.in_(due))
                             .values(next_attempt_at=lease))
         return list(due), lease
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)  # SQLite drops the zone
 
 
 def _held(sitting_id: str, lease):
