@@ -1,6 +1,9 @@
 """The documents relay on a real database (SQLite and PostgreSQL): a closed sitting's job is rendered once,
 stored with its event in one transaction; a failed render is retried later and never lost. LibreOffice is
-replaced by a fake here (the rendering itself is tests/integration/test_document_rendering.py)."""
+replaced by a fake here (the rendering itself is tests/integration/test_document_rendering.py).
+
+Long because a job's whole life (claimed alone or in a batch, failed, retried, made again, gathered with
+others) is tested here with one set of fixtures, which other files import."""
 import base64
 import io
 import unicodedata
