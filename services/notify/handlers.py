@@ -8,7 +8,7 @@ import contextlib
 import logging
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import DBAPIError
 
@@ -16,6 +16,7 @@ from services.notify import domain
 from services.notify.mail import ConnectionLost, PermanentFailure, TemporaryFailure
 from services.notify.models import Ballots, Mail, Mails, Units
 from shared.contract.errors import ValidationError
+from shared.platform.db import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -198,12 +199,7 @@ def fresh(mail: Mail, now: datetime, lease: timedelta) -> bool:
     """Whether this sender's claim on ``mail`` still has two thirds of a lease to run: enough to start the
     mail without renewing it first, since :func:`holding` renews it as soon as it comes down to that
     (the first mails of a batch, on a server that answers in time, save a statement each)."""
-    return _aware(mail.next_attempt_at) - now >= lease * 2 / 3
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives back the UTC time without its zone."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    return as_utc(mail.next_attempt_at) - now >= lease * 2 / 3
 
 
 @contextlib.contextmanager
@@ -217,7 +213,7 @@ def holding(db, mail: Mail, now_fn, lease: timedelta):
     done = threading.Event()
 
     def renew():
-        wait = max(0.0, (_aware(mail.next_attempt_at) - now_fn() - lease * 2 / 3).total_seconds())
+        wait = max(0.0, (as_utc(mail.next_attempt_at) - now_fn() - lease * 2 / 3).total_seconds())
         while not done.wait(wait):
             wait = lease.total_seconds() / 3
             try:

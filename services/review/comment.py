@@ -22,6 +22,7 @@ from services.review import domain
 from services.review.calendar import deadline_after
 from services.review.models import cases, objections, units
 from services.review.repository import Reviews
+from shared.platform.db import as_utc
 from shared import contract
 from shared.contract.errors import Conflict, NotFound
 
@@ -30,11 +31,7 @@ OPEN, RESOLVED, UPHELD = "open", "resolved", "upheld"
 CHANNELS = ("web", "paper")
 
 
-def utc(moment: datetime | None) -> datetime | None:
-    """A stored time as an aware UTC time (SQLite gives it back naive; it is stored in UTC)."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+utc = as_utc  # a stored time as an aware UTC time (SQLite gives it back naive)
 
 
 def comment_days(rule_set, award_code: str, stage: str) -> int | None:

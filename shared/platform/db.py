@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
@@ -61,6 +62,13 @@ def upsert_rows(session, table, rows: list[dict], update: tuple[str, ...]) -> No
     keys = [column.name for column in table.primary_key.columns]
     session.execute(statement.on_conflict_do_update(
         index_elements=keys, set_={name: statement.excluded[name] for name in update}))
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A stored time as an aware UTC time: every service stores UTC, and SQLite gives it back naive."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def dialect_insert(dialect: str):

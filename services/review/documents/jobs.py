@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -141,21 +141,24 @@ def make_step(sessions, new_uow, rules, converter, batch: int = BATCH, gather: t
 
 def _render_each(sessions, read: dict, converter, leases: dict, store) -> None:
     """Render and ``store(sitting_id, files)`` every sitting read, in one batch; if that fails, one sitting
-    at a time (each on a renewed lease, stored as soon as it is made), recording each failure on its job."""
+    at a time (:func:`_one_by_one`)."""
     if not read:
         return
     try:
         made = _rendered({sitting_id: contexts for sitting_id, (_, contexts) in read.items()}, converter)
     except Exception as exc:  # noqa: BLE001
         if len(read) == 1:
-            sitting_id = next(iter(read))
-            _failed(sessions, sitting_id, leases[sitting_id], exc)
-            return
-        log.warning("documents of %d sittings: the batch failed (%s); rendering them one by one", len(read), exc)
-    else:
-        for sitting_id, files in made.items():
-            store(sitting_id, files)
+            _failed(sessions, next(iter(read)), leases[next(iter(read))], exc)
+        else:
+            log.warning("documents of %d sittings: the batch failed (%s); rendering them one by one", len(read), exc)
+            _one_by_one(sessions, read, converter, leases, store)
         return
+    for sitting_id, files in made.items():
+        store(sitting_id, files)
+
+
+def _one_by_one(sessions, read: dict, converter, leases: dict, store) -> None:
+    """Each sitting on a renewed lease, stored as soon as it is made; a failure recorded on its own job."""
     for sitting_id, (_, contexts) in read.items():
         leases[sitting_id] = _hold(sessions, sitting_id, leases[sitting_id])
         if leases[sitting_id] is None:
@@ -179,16 +182,12 @@ def _claim(sessions, batch: int = 1, gather: timedelta = timedelta(0)) -> tuple[
             .where(document_jobs.c.status.in_((PENDING, FAILED)), document_jobs.c.next_attempt_at <= now)
             .order_by(document_jobs.c.next_attempt_at, document_jobs.c.sitting_id).limit(batch)
             .with_for_update(skip_locked=True)).all()
-        oldest = min((_utc(row.next_attempt_at) for row in rows), default=None)
+        oldest = min((utc(row.next_attempt_at) for row in rows), default=None)
         due = [row.sitting_id for row in rows] if len(rows) >= batch or (oldest and oldest <= now - gather) else []
         if due:
             session.execute(sa.update(document_jobs).where(document_jobs.c.sitting_id.in_(due))
                             .values(next_attempt_at=lease))
         return list(due), lease
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)  # SQLite drops the zone
 
 
 def _held(sitting_id: str, lease):
