@@ -39,23 +39,23 @@ OUTCOME_WORDS = {"approved": ("được công nhận / quyết định khen thư
 def vietnam_time(deadline: str) -> str:
     """``"17:00 ngày 05/12/2025"`` for an ISO 8601 time (UTC assumed if it names no zone);
     the text unchanged if it is not one, so a mail is never lost to a formatting detail."""
-    try:
-        moment = datetime.fromisoformat(str(deadline))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        return moment.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y")
-    except (ValueError, OverflowError):  # not a time, or one at the calendar's edge
-        return str(deadline)
+    moment = _in_vietnam(deadline)
+    return moment.strftime("%H:%M ngày %d/%m/%Y") if moment else str(deadline)
 
 
 def vietnam_date(moment) -> str | None:
     """``"05/12/2025"`` (the day in Vietnam) for an ISO 8601 time; None if it is not one."""
+    local = _in_vietnam(moment)
+    return local.strftime("%d/%m/%Y") if local else None
+
+
+def _in_vietnam(text) -> datetime | None:
+    """An ISO 8601 time (UTC if it names no zone) in Vietnam's time; None for anything else, a time at
+    the calendar's edge included (``astimezone`` overflows on 9999-12-31T23:00+00:00)."""
     try:
-        parsed = datetime.fromisoformat(str(moment))
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
-        return parsed.astimezone(VIETNAM).strftime("%d/%m/%Y")
-    except (ValueError, OverflowError):  # not a time, or one at the calendar's edge
+        moment = datetime.fromisoformat(str(text))
+        return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(VIETNAM)
+    except (ValueError, OverflowError):
         return None
 
 

@@ -33,13 +33,19 @@ CLOSED_EVENT = {"sitting_id": "s-1", "council_id": "hd-vp", "stage": "unit", "qu
                                                          "contact_email": "vp@example.vn", "award_code": "LDTT"}]}
 
 
-@pytest.mark.parametrize("convened_at", ["9999-12-31T23:00:00+00:00", "0001-01-01T00:00:00+01:00"])
-def test_a_convened_at_at_the_edge_of_the_calendar_does_not_crash_the_sitting_closed_mails(convened_at):
-    """services/notify/kinds.py vietnam_date catches ValueError only; astimezone() raises OverflowError,
-    so the whole sitting_closed (every unit's outcome mail, and the close of the ballots) is retried and
-    dead-lettered. convened_at is a free String(max 40) in SittingClosed / ReviewOutcome."""
-    requests = kinds.sitting_outcomes(CLOSED_EVENT, "ev-1", {"convened_at": convened_at})
-    assert len(requests) == 1
+@pytest.mark.parametrize("convened_at", ["9999-12-31T23:00:00+00:00", "0001-01-01T00:00:00+01:00", "not a date",
+                                         "2025-13-45T00:00:00", "x" * 40, "<b>03/12</b>"])
+def test_a_convened_at_that_is_not_a_usable_time_names_the_sitting_by_its_close_and_costs_no_mail(convened_at):
+    """``convened_at`` is a free String(max 40) in SittingClosed / ReviewOutcome. A time at the calendar's
+    edge made ``astimezone`` raise OverflowError, so the whole sitting_closed (every unit's outcome mail,
+    and the close of the ballots) was retried and dead-lettered; anything unusable now falls back to the
+    day of the close, and nothing of the text reaches the mail."""
+    [request] = kinds.sitting_outcomes(CLOSED_EVENT, "ev-1", {"convened_at": convened_at})
+    assert request.context["sitting_date"] == "03/12/2025"  # 09:30 UTC on 3 December: the day in Vietnam
+    decided = {"nomination_id": "n-1", "stage": "unit", "outcome": "approved", "nominee_email": "a@example.vn",
+               "decided_at": "2025-12-03T09:30:00+00:00", "convened_at": convened_at}
+    [mail] = kinds.outcome("nomination_decided", decided, "ev-2", {"convened_at": convened_at})
+    assert mail.context["sitting_date"] == "03/12/2025"
 
 
 # --- 2: fresh() halves the margin of a claim against a failed renewal ------------------------------------
