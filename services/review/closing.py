@@ -49,14 +49,14 @@ def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime, key: str |
     results, recorded, changes = [], [], []
     council = repo.council(sitting["council_id"])
     unit_names = repo.unit_names({case["unit_id"] for case in cases.values()})
+    day = {"convened_at": sitting["convened_at"].isoformat()}  # the day mails name the sitting by
     for row in rows:
         case, outcome = cases[row["nomination_id"]], conclusion.outcomes[row["nomination_id"]]
         tally = {"approve": row["approve"], "reject": row["reject"], "abstain": row["abstain"],
                  "members": sitting["members_total"], "required": outcome.required}
         recorded.append({"nomination_id": row["nomination_id"], "required": outcome.required,
                          "outcome": outcome.result, "reasons": list(outcome.reasons)})
-        named = {**domain.names(case, unit_names, council), "convened_at": sitting["convened_at"].isoformat()}
-        change = _apply(uow, sitting, case, outcome, tally, now, named)
+        change = _apply(uow, sitting, case, outcome, tally, now, {**domain.names(case, unit_names, council), **day})
         if change is not None:
             changes.append(change)
         results.append({"nomination_id": case["nomination_id"], "award_code": case["award_code"],
@@ -74,7 +74,7 @@ def finalize(sitting: dict, repo: Reviews, uow, rules, now: datetime, key: str |
         "sitting_id": sitting["id"], "council_id": sitting["council_id"], "stage": sitting["stage"],
         "quorum_met": conclusion.quorum_met, "closed_at": now.isoformat(), "participants": participants,
         "units": sorted({r["unit_id"] for r in results}), "results": results,
-        "council_name": council["name"] if council else None, "convened_at": sitting["convened_at"].isoformat()})
+        "council_name": council["name"] if council else None, **day})
     uow.publish(contract.RECEIPTS_PUBLISHED, receipts_published(repo, sitting))
     log.info("sitting %s closed: items=%d quorum_met=%s", sitting["id"], len(results), conclusion.quorum_met)
 
