@@ -82,13 +82,14 @@ class Undeliverable(Exception):
 
 
 def publish_pending(sessions, outbox: sa.Table, publish, batch: int = 200) -> int:
-    """Publish up to ``batch`` due rows in order; return how many were published and removed.
+    """Publish up to ``batch`` due rows in order; return how many it handled: published and removed, or
+    put off (a full batch handled tells the relay that more may be due, however many of it were routed).
 
     ``publish(event_type, payload, event_id, headers)`` must return only once the broker confirmed.
     Rows the broker cannot route yet are retried later with a growing delay, without holding back
     the rows behind them. Any other publish error ends the batch, keeping what was already done.
     """
-    published = []
+    published, put_off = [], 0
     now = utcnow()
     with sessions() as session, session.begin():
         rows = session.execute(
@@ -104,6 +105,7 @@ def publish_pending(sessions, outbox: sa.Table, publish, batch: int = 200) -> in
                             delay.total_seconds())
                 session.execute(sa.update(outbox).where(outbox.c.seq == row.seq).values(
                     attempts=row.attempts + 1, next_attempt_at=now + delay))
+                put_off += 1
                 continue
             except Exception:
                 log.exception("outbox: publishing %s %s failed", row.event_type, row.event_id)
@@ -111,4 +113,4 @@ def publish_pending(sessions, outbox: sa.Table, publish, batch: int = 200) -> in
             published.append(row.seq)
         if published:  # one statement for the batch; a crash before commit publishes them again
             session.execute(sa.delete(outbox).where(outbox.c.seq.in_(published)))
-    return len(published)
+    return len(published) + put_off

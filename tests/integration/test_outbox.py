@@ -92,7 +92,7 @@ def test_an_unroutable_event_waits_in_the_outbox_without_holding_back_others(tab
             uow.publish("nomination_amended", {"nomination_id": "n4"})  # no queue is bound to it
             uow.publish("nomination_withdrawn", {"nomination_id": "n4"})
             uow.commit()
-        assert relay_once() == 1
+        assert relay_once() == 2  # both handled: one published, one put off
         assert len(tap.get_all()) == 1
         with tables.engine.connect() as connection:
             [(event_type, attempts)] = connection.execute(sa.select(OUTBOX.c.event_type, OUTBOX.c.attempts))
