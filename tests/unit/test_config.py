@@ -55,6 +55,8 @@ def test_well_formed_values_are_parsed_into_their_types():
 
     assert (settings.smtp_port, settings.smtp_starttls, settings.smtp_timeout) == (587, True, 2.5)
     assert (settings.smtp_connections, load_settings({"SMTP_CONNECTIONS": "8"}).smtp_connections) == (4, 8)
+    assert (settings.documents_gather_seconds,
+            load_settings({"TDKT_DOCUMENTS_GATHER_SECONDS": "0"}).documents_gather_seconds) == (20.0, 0.0)
     assert settings.intake_db_url == "postgresql+psycopg2://u:p@db/intake"
 
 
@@ -70,6 +72,10 @@ def test_well_formed_values_are_parsed_into_their_types():
     ("SMTP_CONNECTIONS", "0"),
     ("SMTP_CONNECTIONS", "33"),
     ("SMTP_CONNECTIONS", "many"),
+    ("TDKT_DOCUMENTS_GATHER_SECONDS", "-1"),
+    ("TDKT_DOCUMENTS_GATHER_SECONDS", "3601"),
+    ("TDKT_DOCUMENTS_GATHER_SECONDS", "inf"),
+    ("TDKT_DOCUMENTS_GATHER_SECONDS", "a while"),
     ("AMQP_URI", "http://guest:guest@localhost:5672/"),
     ("AMQP_URI", "amqp:///"),
     ("INTAKE_DB_URL", "mysql://root@db/intake"),
