@@ -84,10 +84,17 @@ class MailSink:
         return self.messages()
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """User and system CPU time of process ``pid`` so far (Linux ``/proc/<pid>/stat``)."""
+def process_cpu_seconds(pid: int, children: bool = False) -> float:
+    """User and system CPU seconds of process ``pid``, or of the children it has waited for (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    first = 13 if children else 11
+    return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
+
+
+def memory_bytes(pid: int, field: str = "VmRSS") -> int:
+    """Process ``pid``'s ``VmRSS`` (resident now) or ``VmHWM`` (the most so far), in bytes (Linux)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith(f"{field}:"))
 
 
 def machine_busy_seconds() -> tuple[float, float]:
@@ -159,9 +166,8 @@ class System:
         wait_until(consumed, timeout, interval=0.1, what=f"{service} to consume {queues}")
 
     def peak_rss(self, service) -> int:
-        """The most memory the process has held resident so far, in bytes (Linux ``VmHWM``)."""
-        status = Path(f"/proc/{self.processes[service].pid}/status").read_text()
-        return next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmHWM:"))
+        """The most memory the process has held resident so far, in bytes."""
+        return memory_bytes(self.processes[service].pid, "VmHWM")
 
     def cpu_seconds(self, service) -> float:
         """User and system CPU time the process has used so far."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from pathlib import Path
 
 import eventlet
 
@@ -17,7 +16,7 @@ from tests.bench import durable, workload
 from tests.bench.load import call_all
 from tests.bench.profiling import Profiler
 from tests.bench.yearend import YearEnd
-from tests.harness import SERVICES, Sandbox, machine_busy_seconds, process_cpu_seconds
+from tests.harness import SERVICES, Sandbox, machine_busy_seconds, memory_bytes, process_cpu_seconds
 
 ECHO = "bench_echo"
 DURABLE = durable.NAME
@@ -81,19 +80,6 @@ def rpc_phase(calls: int, callers: int, profile_dir=None) -> dict:
             system.stop()
 
 
-def children_cpu_seconds(pid: int) -> float:
-    """CPU time of the children process ``pid`` has waited for, and of theirs (``cutime`` + ``cstime``):
-    for review, LibreOffice's conversions."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
-
-
-def resident_bytes(pid: int) -> int:
-    """The memory process ``pid`` holds resident now (Linux ``VmRSS``)."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    return next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmRSS:"))
-
-
 class RssWatch:
     """Each service's resident memory every half second of the run, to say in which phase it peaked."""
 
@@ -106,7 +92,7 @@ class RssWatch:
         while True:
             try:
                 self.samples.append((time.monotonic() - self.started,
-                                     {s: resident_bytes(pid) for s, pid in self.pids.items()}))
+                                     {s: memory_bytes(pid) for s, pid in self.pids.items()}))
             except (FileNotFoundError, ProcessLookupError, StopIteration):
                 pass
             eventlet.sleep(self.every)
@@ -183,7 +169,7 @@ def year_end_phase(units: int, per_unit: int, callers: int, profile_dir=None) ->
                     "driver": os.getpid(), "RabbitMQ": _pids("beam.smp"), "PostgreSQL": _pids("postgres")}
             statements_before = _statements(system)
             cpu_before, machine_before = _cpu(pids), machine_busy_seconds()
-            soffice_before = children_cpu_seconds(pids["review"])
+            documents_before = process_cpu_seconds(pids["review"], children=True)
             watch = RssWatch({s: system.processes[s].pid for s in SERVICES})
             try:
                 result = run.run()
@@ -192,7 +178,7 @@ def year_end_phase(units: int, per_unit: int, callers: int, profile_dir=None) ->
             cpu_after, machine_after = _cpu(pids, _pids("postgres")), machine_busy_seconds()
             statements = {s: after - statements_before[s] for s, after in _statements(system).items()}
             cpu = {name: cpu_after[name] - cpu_before[name] for name in pids}
-            cpu["LibreOffice"] = children_cpu_seconds(pids["review"]) - soffice_before
+            cpu["documents (LibreOffice, DOCX)"] = process_cpu_seconds(pids["review"], children=True) - documents_before
             busy = machine_after[0] - machine_before[0]
             cpu["rest of the machine"] = busy - sum(cpu.values())
             result["cpu_seconds"] = {name: round(value, 1) for name, value in cpu.items()}
