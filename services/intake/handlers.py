@@ -141,10 +141,10 @@ def follow_review(event_type: str, event: dict, uow, now, rules=None) -> None:
     """Status and history follow review's outcome events (idempotent through the inbox); the outcome is
     recorded on the dossier revision that was voted on."""
     with uow:
-        if not uow.claim_message():
+        claimed = uow.claim_message_reading(Nominations.locking(event["nomination_id"]))
+        if claimed is None:
             return
-        repo = Nominations(uow.session)
-        nomination = repo.get(event["nomination_id"], for_update=True)
+        repo, nomination = Nominations(uow.session), Nominations.first(claimed)
         reopened = nomination is not None and revisions.withdrawal_crossed(nomination, event_type, event, now)
         if nomination is not None and nomination.status not in domain.FINAL:
             if event_type == contract.NOMINATION_RETURNED:
@@ -168,10 +168,10 @@ def follow_considered(event_type: str, event: dict, uow, rules, now) -> None:
     """``review.nomination_on_agenda`` / ``review.amendment_refused``: the council holds a revision;
     amendments close, and a crossing amendment is undone (idempotent through the inbox)."""
     with uow:
-        if not uow.claim_message():
+        claimed = uow.claim_message_reading(Nominations.locking(event["nomination_id"]))
+        if claimed is None:
             return
-        repo = Nominations(uow.session)
-        nomination = repo.get(event["nomination_id"], for_update=True)
+        repo, nomination = Nominations(uow.session), Nominations.first(claimed)
         if nomination is not None:
             if FOLLOW_CONSIDERED[event_type](nomination, event, now):
                 reclaim(nomination, uow, rules)

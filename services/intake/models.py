@@ -89,10 +89,18 @@ class Nominations:
     def by_submission_key(self, unit_id: str, key: str) -> Nomination | None:
         return self._one(sa.and_(nominations.c.unit_id == unit_id, nominations.c.submission_key == key))
 
+    @staticmethod
+    def locking(nomination_id: str):
+        """The query of :meth:`get` with ``for_update``, for ``UnitOfWork.claim_message_reading``."""
+        return sa.select(nominations).where(nominations.c.id == nomination_id).with_for_update()
+
+    @staticmethod
+    def first(rows) -> Nomination | None:
+        return Nomination(**rows[0]) if rows else None
+
     def _one(self, condition, for_update: bool = False) -> Nomination | None:
         query = sa.select(nominations).where(condition)
-        row = self.session.execute(query.with_for_update() if for_update else query).mappings().first()
-        return Nomination(**row) if row else None
+        return self.first(self.session.execute(query.with_for_update() if for_update else query).mappings().all())
 
 
 class Initiatives:

@@ -30,18 +30,27 @@ STEP = 500  # at most this many mails per relay step, over one SMTP connection
 
 def queue_mails(requests: list[domain.MailRequest], uow, renderer, now) -> int:
     """Record each logical email once, in the same transaction as the inbox row of its event."""
+    requests = list(requests)
     with uow:
-        if not uow.claim_message():
-            return 0
-        queued = _queue(requests, uow, renderer, now)
+        names = Units.names_query(requests)
+        if names is None:
+            if not uow.claim_message():
+                return 0
+        else:  # the claim and the look-up of the units' names in one statement
+            named = uow.claim_message_reading(names)
+            if named is None:
+                return 0
+            Units.give_names(requests, named)
+        queued = _queue(requests, uow, renderer, now, named=True)
         uow.commit()
     return queued
 
 
-def _queue(requests, uow, renderer, now) -> int:
+def _queue(requests, uow, renderer, now, named: bool = False) -> int:
     mails, queued = Mails(uow.session), 0
     requests = list(requests)
-    Units(uow.session).name_requests(requests)
+    if not named:
+        Units(uow.session).name_requests(requests)
     for request in requests:
         try:
             subject, text, html = renderer.render(request)

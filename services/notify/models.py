@@ -230,12 +230,21 @@ class Units:
     def name_requests(self, requests) -> None:
         """Give each mail about a unit that its event did not name (``unit_name`` missing, or only the id)
         the unit's name, when the directory gave one: one query for all of them."""
-        unnamed = [r for r in requests if r.context.get("unit_id")
-                   and r.context.get("unit_name") in (None, "", r.context["unit_id"])]
-        if not unnamed:
-            return
-        wanted = sorted({r.context["unit_id"] for r in unnamed})
-        names = dict(self.session.execute(sa.select(units.c.id, units.c.name).where(units.c.id.in_(wanted))).all())
-        for request in unnamed:
+        if (query := self.names_query(requests)) is not None:
+            self.give_names(requests, self.session.execute(query).mappings().all())
+
+    @staticmethod
+    def names_query(requests):  # None: every mail has its unit's name
+        wanted = sorted({request.context["unit_id"] for request in _unnamed(requests)})
+        return sa.select(units.c.id, units.c.name).where(units.c.id.in_(wanted)) if wanted else None
+
+    @staticmethod
+    def give_names(requests, rows) -> None:
+        names = {row["id"]: row["name"] for row in rows}
+        for request in _unnamed(requests):
             if request.context["unit_id"] in names:
                 request.context["unit_name"] = names[request.context["unit_id"]]
+
+
+def _unnamed(requests) -> list:
+    return [r for r in requests if r.context.get("unit_id") and r.context.get("unit_name") in (None, "", r.context["unit_id"])]

@@ -57,10 +57,12 @@ def arrival(repo, kind: str, event: dict) -> dict | None:
     return case
 
 
-def admit(repo, event: dict, now) -> bool:
-    """Add the case of ``nomination_submitted`` with what came before it applied; True when added."""
+def admit(repo, event: dict, now, locked: bool = False) -> bool:
+    """Add the case of ``nomination_submitted`` with what came before it applied; True when added.
+    ``locked``: the caller took the nomination's lock already, in an earlier statement."""
     nomination_id = event["nomination_id"]
-    repo.lock_nomination(nomination_id)
+    if not locked:
+        repo.lock_nomination(nomination_id)
     kept = repo.take_early(nomination_id) or {"kind": None, "revision": None}
     newest = kept["payload"] if kept["kind"] == AMENDED else event  # an amendment is the whole nomination
     case = {**domain.case_from_submission(newest, now), "revision": newest.get("revision")}

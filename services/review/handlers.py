@@ -17,9 +17,10 @@ log = logging.getLogger(__name__)
 def record_submission(event: dict, uow, now) -> None:
     """``intake.nomination_submitted``: the nomination now waits for its unit council (idempotent)."""
     with uow:
-        if not uow.claim_message():
+        repo = Reviews(uow.session)
+        if uow.claim_message_reading(repo.nomination_lock(event["nomination_id"])) is None:
             return
-        early.admit(Reviews(uow.session), event, now)  # once per nomination, with what came before it
+        early.admit(repo, event, now, locked=True)  # once per nomination, with what came before it
         uow.commit()
     log.info("nomination %s waits for its unit council: unit=%s", event["nomination_id"], event["unit_id"])
 

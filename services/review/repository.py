@@ -101,9 +101,13 @@ class Reviews:
     def lock_nomination(self, nomination_id: str) -> None:
         """Serialise the handling of one nomination's intake events, to the end of the transaction
         (PostgreSQL; SQLite lets one writer at a time anyway)."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(sa.text("SELECT pg_advisory_xact_lock(:space, hashtext(:id))"),
-                                 {"space": self.NOMINATION_LOCKS, "id": nomination_id})
+        self.session.execute(self.nomination_lock(nomination_id))
+
+    def nomination_lock(self, nomination_id: str):
+        """The query :meth:`lock_nomination` runs (on SQLite, which needs no lock, it reads nothing)."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return sa.select(sa.literal(1))
+        return sa.select(sa.func.pg_advisory_xact_lock(self.NOMINATION_LOCKS, sa.func.hashtext(nomination_id)))
 
     def early_event(self, nomination_id: str) -> dict | None:
         return self._one(sa.select(early_events).where(early_events.c.nomination_id == nomination_id))

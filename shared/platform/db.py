@@ -12,6 +12,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError
@@ -51,6 +52,32 @@ def insert_new(session, table, **values) -> bool:
 @functools.lru_cache(maxsize=None)
 def _insert_new_statement(table, dialect: str):
     return dialect_insert(dialect)(table).on_conflict_do_nothing()
+
+
+def insert_new_then_read(session, table, values: dict, query) -> list | None:
+    """:func:`insert_new`, then, only when it inserted, ``query``: its rows as mappings, or None when
+    the row existed. One statement on PostgreSQL (the insert in a ``WITH``, the query joined
+    ``LATERAL`` to the row it returned, so it runs only after an insert), two elsewhere.
+
+    Like the two statements, the query's locks (``FOR UPDATE``, an advisory lock) are taken after the
+    insert won its key, and a locked row is read as last committed. A plain read in it sees the
+    database as the statement began, before the insert waited for a concurrent holder of the key:
+    what must be read after a lock is read by a later statement."""
+    dialect = session.get_bind().dialect.name
+    if dialect != "postgresql":
+        return session.execute(query).mappings().all() if insert_new(session, table, **values) else None
+    inserted = _insert_new_statement(table, dialect).values(values).returning(
+        sa.literal_column("1").label(_INSERTED)).cte("inserted_row")
+    read = query.add_columns(sa.literal_column("1").label(_FOUND)).lateral("read_after_insert")
+    rows = session.execute(sa.select(inserted.c[_INSERTED], read).select_from(
+        inserted.outerjoin(read, sa.true()))).mappings().all()
+    if not rows:
+        return None
+    return [{key: value for key, value in row.items() if key not in (_INSERTED, _FOUND)}
+            for row in rows if row[_FOUND] is not None]
+
+
+_INSERTED, _FOUND = "tdkt_inserted", "tdkt_found"  # unlike any column of ours
 
 
 def upsert_rows(session, table, rows: list[dict], update: tuple[str, ...]) -> None:

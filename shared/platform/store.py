@@ -24,7 +24,7 @@ from sqlalchemy.orm import sessionmaker
 from shared.platform.config import ConfigError, load_settings
 from shared.contract import AUTH_TOKEN
 from shared.contract.errors import Forbidden, Unauthorized
-from shared.platform.db import insert_new, make_engine, migrate
+from shared.platform.db import insert_new, insert_new_then_read, make_engine, migrate
 from shared.platform.messaging import MESSAGE_ID, EventPublisher
 from shared.platform.outbox import delivery_tables, publish_pending, utcnow
 
@@ -120,13 +120,23 @@ class UnitOfWork:
         does nothing. A concurrent duplicate waits for the first transaction: if it commits, the
         duplicate does nothing; if it rolls back, the duplicate has the effect instead.
         """
-        if self.message_id is None:
-            raise RuntimeError("claim_message outside an inbox event handler")
-        if not insert_new(self.session, INBOX, consumer=self.consumer, message_id=self.message_id,
-                          received_at=utcnow()):
+        if not insert_new(self.session, INBOX, **self._inbox_row()):
             log.info("inbox: %s already handled %s", self.consumer, self.message_id)
             return False
         return True
+
+    def claim_message_reading(self, query) -> list | None:
+        """:meth:`claim_message` and, when claimed, ``query`` (its rows as mappings), in one statement on
+        PostgreSQL: None when the message had its effect already (see ``insert_new_then_read``)."""
+        rows = insert_new_then_read(self.session, INBOX, self._inbox_row(), query)
+        if rows is None:
+            log.info("inbox: %s already handled %s", self.consumer, self.message_id)
+        return rows
+
+    def _inbox_row(self) -> dict:
+        if self.message_id is None:
+            raise RuntimeError("claim_message outside an inbox event handler")
+        return {"consumer": self.consumer, "message_id": self.message_id, "received_at": utcnow()}
 
     def wake_after_commit(self, relay_name: str):
         self._wake.add(relay_name)

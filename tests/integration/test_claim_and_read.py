@@ -1,0 +1,107 @@
+"""A message's inbox claim and a handler's first read in one statement (``insert_new_then_read``): the
+same answers as the two statements, on SQLite and PostgreSQL, including a concurrent duplicate that
+waits for the first delivery's transaction, and on PostgreSQL in one statement instead of two."""
+import eventlet
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from shared.platform.db import insert_new_then_read
+from tests.harness import wait_until
+
+META = sa.MetaData()
+CLAIMS = sa.Table("claims", META, sa.Column("consumer", sa.String(40), primary_key=True),
+                  sa.Column("message_id", sa.String(40), primary_key=True))
+ITEMS = sa.Table("items", META, sa.Column("id", sa.String(40), primary_key=True),
+                 sa.Column("status", sa.String(20)), sa.Column("body", sa.JSON))
+
+
+@pytest.fixture
+def engine(db_urls):
+    engine = sa.create_engine(db_urls["intake"])
+    META.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(sa.insert(ITEMS), [{"id": "i1", "status": "new", "body": {"a": [1, 2]}},
+                                              {"id": "i2", "status": "old", "body": None}])
+    yield engine
+    engine.dispose()
+
+
+def claim(session, message_id, query):
+    return insert_new_then_read(session, CLAIMS, {"consumer": "c", "message_id": message_id}, query)
+
+
+def item(item_id):
+    return sa.select(ITEMS).where(ITEMS.c.id == item_id)
+
+
+def test_a_new_claim_reads_the_rows_and_a_repeated_one_reads_nothing(engine):
+    with Session(engine) as session:
+        assert claim(session, "m1", item("i1").with_for_update()) == [
+            {"id": "i1", "status": "new", "body": {"a": [1, 2]}}]
+        assert claim(session, "m2", item("nobody")) == []  # claimed; the query found no row
+        assert claim(session, "m3", sa.select(ITEMS.c.id).order_by(ITEMS.c.id)) == [{"id": "i1"}, {"id": "i2"}]
+        assert claim(session, "m1", item("i1")) is None  # handled already
+        session.commit()
+    with Session(engine) as session:
+        assert claim(session, "m2", item("i2")) is None
+        assert session.execute(sa.select(sa.func.count()).select_from(CLAIMS)).scalar() == 3
+
+
+def test_postgresql_claims_and_reads_in_one_statement(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no INSERT inside WITH: the claim and the read are two statements there")
+    sent = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    with Session(engine) as session:
+        claim(session, "m1", item("i1").with_for_update())
+        session.rollback()
+    assert len(sent) == 1 and "INSERT INTO claims" in sent[0] and "FOR UPDATE" in sent[0]
+
+
+def test_a_repeated_claim_does_not_run_its_query(engine):
+    """The duplicate takes no lock: another transaction locks the row at once (``NOWAIT``)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    with Session(engine) as first:
+        claim(first, "m1", item("i1"))
+        first.commit()
+    with Session(engine) as duplicate, Session(engine) as other:
+        assert claim(duplicate, "m1", item("i1").with_for_update()) is None
+        assert other.execute(item("i1").with_for_update(nowait=True)).first() is not None
+        other.rollback()
+        duplicate.rollback()
+
+
+@pytest.mark.parametrize("first_commits", [True, False])
+def test_a_concurrent_duplicate_waits_for_the_first_delivery(engine, first_commits):
+    """While the first delivery's transaction holds the claim, the duplicate waits; then it does nothing
+    if the first committed, or claims and reads the row as the first left it, if it rolled back."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer at a time: there is no concurrent duplicate to wait for")
+    first = Session(engine)
+    assert claim(first, "m1", item("i1").with_for_update()) == [{"id": "i1", "status": "new", "body": {"a": [1, 2]}}]
+    first.execute(sa.update(ITEMS).where(ITEMS.c.id == "i1").values(status="changed"))
+
+    def duplicate():
+        with Session(engine) as session:
+            rows = claim(session, "m1", item("i1").with_for_update())
+            session.commit()
+            return rows
+
+    waiting = eventlet.spawn(duplicate)
+    # the duplicate's backend waits for the first's claim to end (each look a transaction of its own:
+    # PostgreSQL keeps a transaction's first look at pg_stat_activity)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watch:
+        wait_until(lambda: watch.execute(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO claims%'")).scalar() == 1,
+            timeout=10, what="the duplicate waiting for the first delivery's claim")
+    assert not waiting.dead
+    (first.commit if first_commits else first.rollback)()
+    first.close()
+    rows = waiting.wait()
+    if first_commits:
+        assert rows is None
+    else:
+        assert rows == [{"id": "i1", "status": "new", "body": {"a": [1, 2]}}]
