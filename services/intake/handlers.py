@@ -141,7 +141,7 @@ def follow_review(event_type: str, event: dict, uow, now, rules=None) -> None:
     """Status and history follow review's outcome events (idempotent through the inbox); the outcome is
     recorded on the dossier revision that was voted on."""
     with uow:
-        claimed = uow.claim_message_reading(Nominations.locking(event["nomination_id"]))
+        claimed = uow.claim_message_reading(*Nominations.locking(event["nomination_id"]))
         if claimed is None:
             return
         repo, nomination = Nominations(uow.session), Nominations.first(claimed)
@@ -168,7 +168,7 @@ def follow_considered(event_type: str, event: dict, uow, rules, now) -> None:
     """``review.nomination_on_agenda`` / ``review.amendment_refused``: the council holds a revision;
     amendments close, and a crossing amendment is undone (idempotent through the inbox)."""
     with uow:
-        claimed = uow.claim_message_reading(Nominations.locking(event["nomination_id"]))
+        claimed = uow.claim_message_reading(*Nominations.locking(event["nomination_id"]))
         if claimed is None:
             return
         repo, nomination = Nominations(uow.session), Nominations.first(claimed)

@@ -62,11 +62,7 @@ class Nominations:
         self.session = session
 
     def save(self, nomination: Nomination) -> None:
-        self.session.execute(sa.update(nominations).where(nominations.c.id == nomination.id).values(
-            status=nomination.status, stage=nomination.stage, body=nomination.body,
-            history=nomination.history, award_code=nomination.award_code, award_year=nomination.award_year,
-            revision=nomination.revision, superseded=nomination.superseded,
-            register_notes=nomination.register_notes, decision=nomination.decision))
+        self.session.execute(_SAVE, {"saved_id": nomination.id, **{name: getattr(nomination, name) for name in _SAVED}})
 
     def page(self, unit_id: str, filters: dict, page: int, size: int) -> tuple[list[Nomination], int]:
         condition = sa.and_(nominations.c.unit_id == unit_id, *(
@@ -90,9 +86,10 @@ class Nominations:
         return self._one(sa.and_(nominations.c.unit_id == unit_id, nominations.c.submission_key == key))
 
     @staticmethod
-    def locking(nomination_id: str):
-        """The query of :meth:`get` with ``for_update``, for ``UnitOfWork.claim_message_reading``."""
-        return sa.select(nominations).where(nominations.c.id == nomination_id).with_for_update()
+    def locking(nomination_id: str) -> tuple:
+        """The query of :meth:`get` with ``for_update``, and its parameters, for
+        ``UnitOfWork.claim_message_reading``."""
+        return _LOCKING, {"nomination_id": nomination_id}
 
     @staticmethod
     def first(rows) -> Nomination | None:
@@ -101,6 +98,13 @@ class Nominations:
     def _one(self, condition, for_update: bool = False) -> Nomination | None:
         query = sa.select(nominations).where(condition)
         return self.first(self.session.execute(query.with_for_update() if for_update else query).mappings().all())
+
+
+# the hot statements built once (building one is most of a statement's cost in this process)
+_SAVED = ("status", "stage", "body", "history", "award_code", "award_year", "revision", "superseded", "register_notes",
+          "decision")
+_SAVE = sa.update(nominations).where(nominations.c.id == sa.bindparam("saved_id"))
+_LOCKING = sa.select(nominations).where(nominations.c.id == sa.bindparam("nomination_id")).with_for_update()
 
 
 class Initiatives:
@@ -141,5 +145,8 @@ class Tokens:
             unit_tokens.c.unit_id == unit_id, unit_tokens.c.revoked_at.is_(None)).values(revoked_at=now))
 
     def unit_for(self, token_hash: str) -> str | None:
-        return self.session.execute(sa.select(unit_tokens.c.unit_id).where(
-            unit_tokens.c.token_hash == token_hash, unit_tokens.c.revoked_at.is_(None))).scalar()
+        return self.session.execute(_UNIT_FOR, {"token_hash": token_hash}).scalar()
+
+
+_UNIT_FOR = sa.select(unit_tokens.c.unit_id).where(unit_tokens.c.token_hash == sa.bindparam("token_hash"),
+                                                   unit_tokens.c.revoked_at.is_(None))

@@ -50,6 +50,12 @@ class EntryTaken(Exception):
     """The nomination already has its entry (a concurrent decision committed first)."""
 
 
+_FIRST_YEAR = sa.select(sa.func.min(register_entries.c.award_year).label("first_year")).subquery()
+_ENTRIES_AND_FIRST_YEAR = sa.select(  # built once: building a statement costs more than sending it
+    _FIRST_YEAR.c.first_year, register_entries.c.award_code, register_entries.c.award_year, register_entries.c.state
+).select_from(_FIRST_YEAR.outerjoin(register_entries, register_entries.c.holder_key == sa.bindparam("holder_key")))
+
+
 class Register:
     def __init__(self, session):
         self.session = session
@@ -66,11 +72,7 @@ class Register:
     def entries_and_first_year(self, holder_key: str) -> tuple[list[Entry], int | None]:
         """:meth:`entries_of` and :meth:`first_year` in one statement (a submission asks both): the first
         year's one row, joined with the holder's entries when there are any."""
-        first = sa.select(sa.func.min(register_entries.c.award_year).label("first_year")).subquery()
-        rows = self.session.execute(
-            sa.select(first.c.first_year, register_entries.c.award_code, register_entries.c.award_year,
-                      register_entries.c.state)
-            .select_from(first.outerjoin(register_entries, register_entries.c.holder_key == holder_key))).all()
+        rows = self.session.execute(_ENTRIES_AND_FIRST_YEAR, {"holder_key": holder_key}).all()
         entries = [Entry(code, year, state) for _, code, year, state in rows if code is not None]
         return entries, rows[0][0] if rows else None
 

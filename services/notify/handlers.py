@@ -37,7 +37,7 @@ def queue_mails(requests: list[domain.MailRequest], uow, renderer, now) -> int:
             if not uow.claim_message():
                 return 0
         else:  # the claim and the look-up of the units' names in one statement
-            named = uow.claim_message_reading(names)
+            named = uow.claim_message_reading(*names)
             if named is None:
                 return 0
             Units.give_names(requests, named)

@@ -1,4 +1,7 @@
-"""Notify's mail table (an outbox of logical emails) and its repository."""
+"""Notify's tables (mails, an outbox of logical emails; ballots; units) and their repositories.
+
+Long because each repository is kept beside the table it guards: a mail's lease and settlement rules
+read best next to the columns they use."""
 from __future__ import annotations
 
 import contextlib
@@ -109,8 +112,8 @@ class Mails:
     def settle(self, mail: Mail, **values) -> bool:
         """Record what happened to a claimed ``mail``, unless its lease ran out and another sender
         claimed it since (its ``next_attempt_at`` is no longer this claim's); True when recorded."""
-        return self.session.execute(sa.update(mails).where(
-            mails.c.key == mail.key, mails.c.next_attempt_at == mail.next_attempt_at).values(**values)).rowcount == 1
+        return self.session.execute(_SETTLE, {"settled_key": mail.key, "claimed_until": mail.next_attempt_at,
+                                              **values}).rowcount == 1
 
     def log(self, status: str | None, limit: int) -> list[dict]:
         """The delivery log, newest first; never the bodies (an invitation holds a ballot token)."""
@@ -122,6 +125,8 @@ class Mails:
         return [dict(row) for row in self.session.execute(query).mappings()]
 
 
+_SETTLE = sa.update(mails).where(mails.c.key == sa.bindparam("settled_key"),
+                                 mails.c.next_attempt_at == sa.bindparam("claimed_until"))
 WHOLE_SITTING = "*"  # the member id of a row that records a sitting's close (no real id has a "*")
 
 
@@ -224,19 +229,17 @@ class Units:
 
     def keep_names(self, named: list[dict]) -> None:
         """Upsert ``[{"id", "name"}]`` in one statement (the last name of an id given twice wins)."""
-        rows = list({unit["id"]: {"id": unit["id"], "name": unit["name"]} for unit in named}.values())
-        upsert_rows(self.session, units, rows, ("name",))
+        upsert_rows(self.session, units, list({u["id"]: {"id": u["id"], "name": u["name"]} for u in named}.values()), ("name",))
 
     def name_requests(self, requests) -> None:
-        """Give each mail about a unit that its event did not name (``unit_name`` missing, or only the id)
-        the unit's name, when the directory gave one: one query for all of them."""
+        """Each mail whose event did not name its unit (or named it by id) gets the directory's name."""
         if (query := self.names_query(requests)) is not None:
-            self.give_names(requests, self.session.execute(query).mappings().all())
+            self.give_names(requests, self.session.execute(*query).mappings().all())
 
     @staticmethod
-    def names_query(requests):  # None: every mail has its unit's name
+    def names_query(requests) -> tuple | None:  # the query and its parameters; None: none is missing
         wanted = sorted({request.context["unit_id"] for request in _unnamed(requests)})
-        return sa.select(units.c.id, units.c.name).where(units.c.id.in_(wanted)) if wanted else None
+        return (_NAMES, {"unit_ids": wanted}) if wanted else None
 
     @staticmethod
     def give_names(requests, rows) -> None:
@@ -244,6 +247,9 @@ class Units:
         for request in _unnamed(requests):
             if request.context["unit_id"] in names:
                 request.context["unit_name"] = names[request.context["unit_id"]]
+
+
+_NAMES = sa.select(units.c.id, units.c.name).where(units.c.id.in_(sa.bindparam("unit_ids", expanding=True)))
 
 
 def _unnamed(requests) -> list:

@@ -18,7 +18,7 @@ def record_submission(event: dict, uow, now) -> None:
     """``intake.nomination_submitted``: the nomination now waits for its unit council (idempotent)."""
     with uow:
         repo = Reviews(uow.session)
-        if uow.claim_message_reading(repo.nomination_lock(event["nomination_id"])) is None:
+        if uow.claim_message_reading(*repo.nomination_lock(event["nomination_id"])) is None:
             return
         early.admit(repo, event, now, locked=True)  # once per nomination, with what came before it
         uow.commit()

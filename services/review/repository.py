@@ -10,6 +10,12 @@ from shared.platform.db import insert_new
 MARKS = ("approve", "reject", "abstain")  # the agenda's counters, one per choice
 
 
+_NOMINATION_LOCK = sa.select(sa.func.pg_advisory_xact_lock(
+    sa.bindparam("space", type_=sa.Integer), sa.func.hashtext(sa.bindparam("nomination_id", type_=sa.String))))
+_NO_LOCK = sa.select(sa.literal(1))
+_EARLY_EVENT = sa.select(early_events).where(early_events.c.nomination_id == sa.bindparam("nomination_id"))
+
+
 class Reviews:
     def __init__(self, session):
         self.session = session
@@ -101,16 +107,18 @@ class Reviews:
     def lock_nomination(self, nomination_id: str) -> None:
         """Serialise the handling of one nomination's intake events, to the end of the transaction
         (PostgreSQL; SQLite lets one writer at a time anyway)."""
-        self.session.execute(self.nomination_lock(nomination_id))
+        self.session.execute(*self.nomination_lock(nomination_id))
 
-    def nomination_lock(self, nomination_id: str):
-        """The query :meth:`lock_nomination` runs (on SQLite, which needs no lock, it reads nothing)."""
+    def nomination_lock(self, nomination_id: str) -> tuple:
+        """The query :meth:`lock_nomination` runs and its parameters (on SQLite, which needs no lock, it
+        reads nothing)."""
         if self.session.get_bind().dialect.name != "postgresql":
-            return sa.select(sa.literal(1))
-        return sa.select(sa.func.pg_advisory_xact_lock(self.NOMINATION_LOCKS, sa.func.hashtext(nomination_id)))
+            return _NO_LOCK, {}
+        return _NOMINATION_LOCK, {"space": self.NOMINATION_LOCKS, "nomination_id": nomination_id}
 
     def early_event(self, nomination_id: str) -> dict | None:
-        return self._one(sa.select(early_events).where(early_events.c.nomination_id == nomination_id))
+        row = self.session.execute(_EARLY_EVENT, {"nomination_id": nomination_id}).mappings().first()
+        return dict(row) if row else None
 
     def keep_early(self, nomination_id: str, kind: str, revision: int | None, payload: dict) -> None:
         self.upsert(early_events, {"nomination_id": nomination_id},

@@ -54,10 +54,12 @@ def _insert_new_statement(table, dialect: str):
     return dialect_insert(dialect)(table).on_conflict_do_nothing()
 
 
-def insert_new_then_read(session, table, values: dict, query) -> list | None:
-    """:func:`insert_new`, then, only when it inserted, ``query``: its rows as mappings, or None when
-    the row existed. One statement on PostgreSQL (the insert in a ``WITH``, the query joined
-    ``LATERAL`` to the row it returned, so it runs only after an insert), two elsewhere.
+def insert_new_then_read(session, table, values: dict, query, params: dict | None = None) -> list | None:
+    """:func:`insert_new`, then, only when it inserted, ``query`` (with ``params`` for its bound
+    parameters): its rows as mappings, or None when the row existed. One statement on PostgreSQL (the
+    insert in a ``WITH``, the query joined ``LATERAL`` to the row it returned, so it runs only after an
+    insert), two elsewhere. ``query`` is best a constant with ``bindparam``s: the statement made of it
+    is built once (building it is most of the client's cost of a statement).
 
     Like the two statements, the query's locks (``FOR UPDATE``, an advisory lock) are taken after the
     insert won its key, and a locked row is read as last committed. A plain read in it sees the
@@ -65,16 +67,28 @@ def insert_new_then_read(session, table, values: dict, query) -> list | None:
     what must be read after a lock is read by a later statement."""
     dialect = session.get_bind().dialect.name
     if dialect != "postgresql":
-        return session.execute(query).mappings().all() if insert_new(session, table, **values) else None
-    inserted = _insert_new_statement(table, dialect).values(values).returning(
-        sa.literal_column("1").label(_INSERTED)).cte("inserted_row")
-    read = query.add_columns(sa.literal_column("1").label(_FOUND)).lateral("read_after_insert")
-    rows = session.execute(sa.select(inserted.c[_INSERTED], read).select_from(
-        inserted.outerjoin(read, sa.true()))).mappings().all()
+        inserted = insert_new(session, table, **values)
+        return session.execute(query, params or {}).mappings().all() if inserted else None
+    statement = _insert_then_read_statement(table, tuple(sorted(values)), query)
+    rows = session.execute(statement, {**(params or {}), **{_value(key): v for key, v in values.items()}}
+                           ).mappings().all()
     if not rows:
         return None
     return [{key: value for key, value in row.items() if key not in (_INSERTED, _FOUND)}
             for row in rows if row[_FOUND] is not None]
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_then_read_statement(table, keys: tuple[str, ...], query):
+    inserted = _insert_new_statement(table, "postgresql").values(
+        {key: sa.bindparam(_value(key), type_=table.c[key].type) for key in keys}
+    ).returning(sa.literal_column("1").label(_INSERTED)).cte("inserted_row")
+    read = query.add_columns(sa.literal_column("1").label(_FOUND)).lateral("read_after_insert")
+    return sa.select(inserted.c[_INSERTED], read).select_from(inserted.outerjoin(read, sa.true()))
+
+
+def _value(key: str) -> str:
+    return f"tdkt_insert_{key}"
 
 
 _INSERTED, _FOUND = "tdkt_inserted", "tdkt_found"  # unlike any column of ours

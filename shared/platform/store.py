@@ -125,10 +125,10 @@ class UnitOfWork:
             return False
         return True
 
-    def claim_message_reading(self, query) -> list | None:
+    def claim_message_reading(self, query, params: dict | None = None) -> list | None:
         """:meth:`claim_message` and, when claimed, ``query`` (its rows as mappings), in one statement on
         PostgreSQL: None when the message had its effect already (see ``insert_new_then_read``)."""
-        rows = insert_new_then_read(self.session, INBOX, self._inbox_row(), query)
+        rows = insert_new_then_read(self.session, INBOX, self._inbox_row(), query, params)
         if rows is None:
             log.info("inbox: %s already handled %s", self.consumer, self.message_id)
         return rows

@@ -27,8 +27,11 @@ def engine(db_urls):
     engine.dispose()
 
 
-def claim(session, message_id, query):
-    return insert_new_then_read(session, CLAIMS, {"consumer": "c", "message_id": message_id}, query)
+def claim(session, message_id, query, params=None):
+    return insert_new_then_read(session, CLAIMS, {"consumer": "c", "message_id": message_id}, query, params)
+
+
+LOCKING = sa.select(ITEMS).where(ITEMS.c.id == sa.bindparam("item_id")).with_for_update()  # as the services do
 
 
 def item(item_id):
@@ -37,15 +40,16 @@ def item(item_id):
 
 def test_a_new_claim_reads_the_rows_and_a_repeated_one_reads_nothing(engine):
     with Session(engine) as session:
-        assert claim(session, "m1", item("i1").with_for_update()) == [
+        assert claim(session, "m1", LOCKING, {"item_id": "i1"}) == [
             {"id": "i1", "status": "new", "body": {"a": [1, 2]}}]
+        assert claim(session, "m4", LOCKING, {"item_id": "i2"}) == [{"id": "i2", "status": "old", "body": None}]
         assert claim(session, "m2", item("nobody")) == []  # claimed; the query found no row
         assert claim(session, "m3", sa.select(ITEMS.c.id).order_by(ITEMS.c.id)) == [{"id": "i1"}, {"id": "i2"}]
         assert claim(session, "m1", item("i1")) is None  # handled already
         session.commit()
     with Session(engine) as session:
         assert claim(session, "m2", item("i2")) is None
-        assert session.execute(sa.select(sa.func.count()).select_from(CLAIMS)).scalar() == 3
+        assert session.execute(sa.select(sa.func.count()).select_from(CLAIMS)).scalar() == 4
 
 
 def test_postgresql_claims_and_reads_in_one_statement(engine):
