@@ -85,9 +85,11 @@ def publish_pending(sessions, outbox: sa.Table, publish, batch: int = 200) -> in
     """Publish up to ``batch`` due rows in order; return how many it handled: published and removed, or
     put off (a full batch handled tells the relay that more may be due, however many of it were routed).
 
-    ``publish(event_type, payload, event_id, headers)`` must return only once the broker confirmed.
-    Rows the broker cannot route yet are retried later with a growing delay, without holding back
-    the rows behind them. Any other publish error ends the batch, keeping what was already done.
+    ``publish(event_type, payload, event_id, headers)`` must return only once the broker confirmed;
+    a ``publish.publish_many(events)`` (``confirms.BatchPublisher``) is used instead where there is one,
+    to publish the batch together and await its confirms together. Rows the broker cannot route yet
+    are retried later with a growing delay, without holding back the rows behind them. Any other
+    publish error ends the batch, keeping what was already done.
     """
     published, put_off = [], 0
     now = utcnow()
@@ -96,21 +98,37 @@ def publish_pending(sessions, outbox: sa.Table, publish, batch: int = 200) -> in
             sa.select(outbox).where(outbox.c.next_attempt_at <= now)
             .order_by(outbox.c.seq).limit(batch).with_for_update(skip_locked=True)
         ).all()
-        for row in rows:
-            try:
-                publish(row.event_type, row.payload, row.event_id, row.headers)
-            except Undeliverable:
+        outcomes = _publish_many(publish, [(row.event_type, row.payload, row.event_id, row.headers) for row in rows])
+        for row, outcome in zip(rows, outcomes):
+            if isinstance(outcome, Undeliverable):
                 delay = min(MAX_BACKOFF, timedelta(seconds=0.5 * 2 ** min(row.attempts, 10)))
                 log.warning("outbox: %s %s unroutable, retry in %.1fs", row.event_type, row.event_id,
                             delay.total_seconds())
                 session.execute(sa.update(outbox).where(outbox.c.seq == row.seq).values(
                     attempts=row.attempts + 1, next_attempt_at=now + delay))
                 put_off += 1
-                continue
-            except Exception:
-                log.exception("outbox: publishing %s %s failed", row.event_type, row.event_id)
+            elif outcome is not None:
+                log.error("outbox: publishing %s %s failed", row.event_type, row.event_id, exc_info=outcome)
                 break
-            published.append(row.seq)
+            else:
+                published.append(row.seq)
         if published:  # one statement for the batch; a crash before commit publishes them again
             session.execute(sa.delete(outbox).where(outbox.c.seq.in_(published)))
     return len(published) + put_off
+
+
+def _publish_many(publish, events: list) -> list:
+    """One outcome per event, in order (None: confirmed; else the exception); it may stop short."""
+    if hasattr(publish, "publish_many"):
+        return publish.publish_many(events) if events else []
+    outcomes = []
+    for event in events:
+        try:
+            publish(*event)
+        except Exception as exc:
+            outcomes.append(exc)
+            if not isinstance(exc, Undeliverable):
+                break
+        else:
+            outcomes.append(None)
+    return outcomes

@@ -25,7 +25,8 @@ from shared.platform.config import ConfigError, load_settings
 from shared.contract import AUTH_TOKEN
 from shared.contract.errors import Forbidden, Unauthorized
 from shared.platform.db import insert_new, insert_new_then_read, make_engine, migrate
-from shared.platform.messaging import MESSAGE_ID, EventPublisher
+from shared.platform.confirms import BatchPublisher
+from shared.platform.messaging import MESSAGE_ID, event_exchange
 from shared.platform.outbox import delivery_tables, publish_pending, utcnow
 
 log = logging.getLogger(__name__)
@@ -174,7 +175,8 @@ class Store(DependencyProvider):
         self.engine = make_engine(url, pool_size=self.container.max_workers + 2)
         migrate(self.engine, self.migrations)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        publisher = EventPublisher(self.container.config["AMQP_URI"], self.container.service_name)
+        self.publisher = publisher = BatchPublisher(self.container.config["AMQP_URI"],
+                                                    event_exchange(self.container.service_name))
         self.relays = {"outbox": Relay("outbox", lambda: publish_pending(self.sessions, OUTBOX, publisher,
                                                                          OUTBOX_BATCH), batch=OUTBOX_BATCH)}
         for name, factory in self.relay_factories.items():
@@ -196,6 +198,7 @@ class Store(DependencyProvider):
         holds none, which matters to a PostgreSQL that counts its clients)."""
         for relay in self.relays.values():
             relay.stop()
+        self.publisher.close()
         self.engine.dispose()
 
     def kill(self):

@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from services.intake.service import MIGRATIONS
-from shared.platform.messaging import EventPublisher
+from shared.platform.confirms import BatchPublisher
+from shared.platform.messaging import EventPublisher, event_exchange
 from shared.platform.outbox import publish_pending
 from shared.platform.store import OUTBOX
 from tests.integration.delivery import Tables, Tap
@@ -29,12 +30,17 @@ def tap(rabbit_config):
     tap.close()
 
 
-@pytest.fixture
-def relay_once(db_urls, rabbit_config):
-    """One pass of the relay, on its own engine as in a service (where it is another green thread)."""
+@pytest.fixture(params=["batch", "one by one"])
+def relay_once(db_urls, rabbit_config, request):
+    """One pass of the relay, on its own engine as in a service (where it is another green thread):
+    with the services' publisher (a batch, its confirms awaited together) and with a plain callable."""
     relay_tables = Tables(db_urls["intake"], MIGRATIONS)
-    publisher = EventPublisher(rabbit_config["AMQP_URI"], "intake")
+    if request.param == "batch":
+        publisher = BatchPublisher(rabbit_config["AMQP_URI"], event_exchange("intake"))
+    else:
+        publisher = EventPublisher(rabbit_config["AMQP_URI"], "intake")
     yield lambda: publish_pending(relay_tables.sessions, OUTBOX, publisher)
+    getattr(publisher, "close", lambda: None)()
     relay_tables.dispose()
 
 

@@ -1,0 +1,154 @@
+"""The outbox relay's publisher: a batch of events published together, then their confirms awaited
+together (RabbitMQ publisher confirms, tracked by delivery tag), instead of one round trip each.
+
+Each event goes out as Nameko's ``event_dispatcher`` sends it (JSON, persistent, ``mandatory``, the
+event id as ``message_id``) to ``<service>.events``. For each one the publisher says how it ended:
+confirmed and routed (None), returned unroutable (:class:`~shared.platform.outbox.Undeliverable`: no
+queue is bound yet), or another error (a nack, a lost connection, a confirm that did not come in
+time). Only a confirmed event may leave the outbox: an event whose fate is unknown is published again,
+and its consumers' inboxes make the copy harmless.
+
+The frames of a batch are written to the socket in one write where py-amqp allows it.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+from amqp import Message
+from kombu import Connection
+from kombu.serialization import dumps
+
+from shared.platform.outbox import Undeliverable
+
+log = logging.getLogger(__name__)
+
+CONFIRM_TIMEOUT = 30.0  # seconds to wait for a batch's confirms before its unconfirmed events count as failed
+
+
+class NotConfirmed(Exception):
+    """RabbitMQ did not confirm the event (a nack, or no answer in time): it stays in the outbox."""
+
+
+class BatchPublisher:
+    """``publish_many([(event_type, payload, event_id, headers), ...])`` returns one outcome per event
+    in order (None, ``Undeliverable`` or another exception), possibly fewer when the connection broke:
+    the rest are unknown. Also callable for one event, like ``EventPublisher``."""
+
+    def __init__(self, amqp_uri: str, exchange, confirm_timeout: float = CONFIRM_TIMEOUT):
+        self.amqp_uri, self.exchange, self.confirm_timeout = amqp_uri, exchange, confirm_timeout
+        self._lock = threading.Lock()
+        self._connection = self._channel = None
+        # confirm mode numbers a channel's publishes from 1: the last one sent; every tag up to
+        # ``_upto`` answered (acked unless in ``_failed``); tags answered singly beyond it
+        self._sent = self._upto = 0
+        self._acked, self._failed, self._returned = set(), set(), set()
+
+    def __call__(self, event_type: str, payload: dict, event_id: str, headers: dict):
+        outcome = self.publish_many([(event_type, payload, event_id, headers)])
+        if outcome and outcome[0] is not None:
+            raise outcome[0]
+
+    def publish_many(self, events: list) -> list:
+        with self._lock:
+            try:
+                return self._publish(events)
+            except Exception as exc:  # the connection is in doubt: a new one for the next batch
+                log.warning("outbox: publishing a batch of %d failed (%s); reconnecting", len(events), exc)
+                self.close()
+                return [exc]
+
+    def close(self):
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None:
+            try:
+                connection.release()
+            except Exception:  # already broken: nothing to tell the broker
+                pass
+
+    # --- one batch ---------------------------------------------------------------------------------
+    def _publish(self, events: list) -> list:
+        channel = self._channel or self._open()
+        first = self._sent + 1
+        with _one_write(channel.connection.transport):
+            for event_type, payload, event_id, headers in events:
+                content_type, encoding, body = dumps(payload, serializer="json")
+                channel.basic_publish(Message(body, content_type=content_type, content_encoding=encoding,
+                                              delivery_mode=2, application_headers=dict(headers or {}),
+                                              message_id=event_id),
+                                      exchange=self.exchange.name, routing_key=event_type, mandatory=True)
+                self._sent += 1
+        outcomes = []
+        for tag, (event_type, _payload, event_id, _headers) in enumerate(events, start=first):
+            while not (tag <= self._upto or tag in self._acked or tag in self._failed):
+                self._connection.drain_events(timeout=self.confirm_timeout)  # socket.timeout: not confirmed
+            if tag in self._failed:
+                outcomes.append(NotConfirmed(f"RabbitMQ did not accept {event_type} {event_id}"))
+            elif event_id in self._returned:
+                outcomes.append(Undeliverable(event_type))
+            else:
+                outcomes.append(None)
+        self._upto = self._sent  # all answered: forget the batch
+        self._acked.clear()
+        self._failed.clear()
+        self._returned.clear()
+        return outcomes
+
+    def _open(self):
+        connection = Connection(self.amqp_uri, heartbeat=0)
+        connection.ensure_connection(max_retries=1)
+        channel = connection.channel()
+        channel.events["basic_ack"].add(self._on_ack)
+        channel.events["basic_nack"].add(self._on_nack)
+        channel.events["basic_return"].add(self._on_return)
+        channel.confirm_select()
+        self.exchange(channel).declare()
+        self._connection, self._channel = connection, channel
+        self._sent = self._upto = 0
+        self._acked.clear()
+        self._failed.clear()
+        self._returned.clear()
+        return channel
+
+    # RabbitMQ may answer out of order, one tag or all up to one at a time
+    def _on_ack(self, tag: int, multiple: bool):
+        if multiple:
+            self._upto = max(self._upto, tag)
+        else:
+            self._acked.add(tag)
+
+    def _on_nack(self, tag: int, multiple: bool):
+        if multiple:
+            self._failed.update(t for t in range(self._upto + 1, tag + 1) if t not in self._acked)
+            self._upto = max(self._upto, tag)
+        else:
+            self._failed.add(tag)
+
+    def _on_return(self, _exc, _exchange, _routing_key, message):
+        message_id = (message.properties or {}).get("message_id")
+        if message_id:
+            self._returned.add(message_id)
+
+
+class _one_write:
+    """Collects what py-amqp writes to the socket and sends it in one write on leaving (without
+    py-amqp's ``_write`` hook, it writes as usual)."""
+
+    def __init__(self, transport):
+        self.transport, self.chunks = transport, []
+
+    def __enter__(self):
+        self.original = getattr(self.transport, "_write", None)
+        if self.original is not None:
+            self.transport._write = self._keep
+        return self
+
+    def _keep(self, chunk):
+        self.chunks.append(bytes(chunk))  # py-amqp writes views of a buffer it reuses for the next frame
+
+    def __exit__(self, *exc):
+        if self.original is None:
+            return
+        self.transport._write = self.original
+        if exc[0] is None and self.chunks:
+            self.original(b"".join(self.chunks))
