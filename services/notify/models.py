@@ -112,6 +112,8 @@ class Mails:
     def settle(self, mail: Mail, **values) -> bool:
         """Record what happened to a claimed ``mail``, unless its lease ran out and another sender
         claimed it since (its ``next_attempt_at`` is no longer this claim's); True when recorded."""
+        if not values.keys() <= _SETTLED:  # the prebuilt statement would drop an unknown name silently
+            raise TypeError(f"not columns of mails: {sorted(values.keys() - _SETTLED)}")
         return self.session.execute(_SETTLE, {"settled_key": mail.key, "claimed_until": mail.next_attempt_at,
                                               **values}).rowcount == 1
 
@@ -125,6 +127,7 @@ class Mails:
         return [dict(row) for row in self.session.execute(query).mappings()]
 
 
+_SETTLED = frozenset(mails.c.keys())
 _SETTLE = sa.update(mails).where(mails.c.key == sa.bindparam("settled_key"),
                                  mails.c.next_attempt_at == sa.bindparam("claimed_until"))
 WHOLE_SITTING = "*"  # the member id of a row that records a sitting's close (no real id has a "*")

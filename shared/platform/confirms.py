@@ -1,33 +1,36 @@
 """The outbox relay's publisher: a batch of events published together, then their confirms awaited
 together (RabbitMQ publisher confirms, tracked by delivery tag), instead of one round trip each.
 
-Each event goes out as Nameko's ``event_dispatcher`` sends it (JSON, persistent, ``mandatory``, the
-event id as ``message_id``) to ``<service>.events``. For each one the publisher says how it ended:
-confirmed and routed (None), returned unroutable (:class:`~shared.platform.outbox.Undeliverable`: no
-queue is bound yet), or another error (a nack, a lost connection, a confirm that did not come in
-time). Only a confirmed event may leave the outbox: an event whose fate is unknown is published again,
-and its consumers' inboxes make the copy harmless.
+Each event goes out as Nameko's ``event_dispatcher`` sends it (JSON, persistent, priority 0,
+``mandatory``, the event id as ``message_id``) to ``<service>.events``. For each one the publisher
+says how it ended: confirmed and routed (None), returned unroutable (``Undeliverable``: no queue is
+bound yet), refused (``NotConfirmed``: a nack), or unknown (the exception: a lost connection, a
+confirm that did not come in time). Only a confirmed event may leave the outbox: an event whose fate
+is unknown is published again, and its consumers' inboxes make the copy harmless.
 
-The frames of a batch are written to the socket in one write where py-amqp allows it.
+The frames of a batch are written to the socket in one write where py-amqp allows it. A connection
+in doubt is dropped without the closing handshake (a silent broker would never answer it); one the
+broker closed over an event it will not take (too large, say) is replaced, and the batch published
+again one event at a time, so that the events before that one are delivered once.
 """
 from __future__ import annotations
 
 import logging
 import threading
 
+import eventlet
 from amqp import Message
+from amqp.exceptions import ChannelError
 from kombu import Connection
 from kombu.serialization import dumps
 
-from shared.platform.outbox import Undeliverable
+from shared.platform.outbox import NotConfirmed, Undeliverable
 
 log = logging.getLogger(__name__)
 
-CONFIRM_TIMEOUT = 30.0  # seconds to wait for a batch's confirms before its unconfirmed events count as failed
-
-
-class NotConfirmed(Exception):
-    """RabbitMQ did not confirm the event (a nack, or no answer in time): it stays in the outbox."""
+CONFIRM_TIMEOUT = 30.0  # seconds without a frame from the broker (or a write) before a batch is given up
+CONNECT_TIMEOUT = 10.0
+CLOSE_TIMEOUT = 2.0  # a graceful close at stop waits this long for the broker's answer
 
 
 class BatchPublisher:
@@ -39,6 +42,7 @@ class BatchPublisher:
         self.amqp_uri, self.exchange, self.confirm_timeout = amqp_uri, exchange, confirm_timeout
         self._lock = threading.Lock()
         self._connection = self._channel = None
+        self._closed = False
         # confirm mode numbers a channel's publishes from 1: the last one sent; every tag up to
         # ``_upto`` answered (acked unless in ``_failed``); tags answered singly beyond it
         self._sent = self._upto = 0
@@ -53,18 +57,46 @@ class BatchPublisher:
         with self._lock:
             try:
                 return self._publish(events)
+            except ChannelError as exc:  # the broker would not take one of them: which one?
+                log.warning("outbox: RabbitMQ refused a batch of %d (%s); one at a time", len(events), exc)
+                self._discard()
+                return self._one_at_a_time(events)
             except Exception as exc:  # the connection is in doubt: a new one for the next batch
                 log.warning("outbox: publishing a batch of %d failed (%s); reconnecting", len(events), exc)
-                self.close()
+                self._discard()
                 return [exc]
 
     def close(self):
-        connection, self._connection, self._channel = self._connection, None, None
-        if connection is not None:
+        """At stop: no connection is opened after this; the open one is closed (a batch publishing on
+        it fails, its events stay in the outbox)."""
+        self._closed = True
+        self._discard(graceful=True)
+
+    def _one_at_a_time(self, events: list) -> list:
+        outcomes = []
+        for event in events:
             try:
-                connection.release()
-            except Exception:  # already broken: nothing to tell the broker
+                outcomes += self._publish([event])
+            except Exception as exc:
+                self._discard()
+                return outcomes + [exc]
+        return outcomes
+
+    def _discard(self, graceful: bool = False):
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is None:
+            return
+        if graceful:
+            try:
+                with eventlet.Timeout(CLOSE_TIMEOUT):
+                    connection.release()
+                return
+            except (Exception, eventlet.Timeout):
                 pass
+        try:  # no handshake: the broker sees the socket close
+            connection.connection.transport.close()
+        except Exception:
+            pass
 
     # --- one batch ---------------------------------------------------------------------------------
     def _publish(self, events: list) -> list:
@@ -74,7 +106,7 @@ class BatchPublisher:
             for event_type, payload, event_id, headers in events:
                 content_type, encoding, body = dumps(payload, serializer="json")
                 channel.basic_publish(Message(body, content_type=content_type, content_encoding=encoding,
-                                              delivery_mode=2, application_headers=dict(headers or {}),
+                                              delivery_mode=2, priority=0, application_headers=dict(headers or {}),
                                               message_id=event_id),
                                       exchange=self.exchange.name, routing_key=event_type, mandatory=True)
                 self._sent += 1
@@ -95,7 +127,10 @@ class BatchPublisher:
         return outcomes
 
     def _open(self):
-        connection = Connection(self.amqp_uri, heartbeat=0)
+        if self._closed:
+            raise RuntimeError("the publisher was closed (the service is stopping)")
+        connection = Connection(self.amqp_uri, heartbeat=0, connect_timeout=CONNECT_TIMEOUT, transport_options={
+            "read_timeout": self.confirm_timeout, "write_timeout": self.confirm_timeout})
         connection.ensure_connection(max_retries=1)
         channel = connection.channel()
         channel.events["basic_ack"].add(self._on_ack)

@@ -61,10 +61,14 @@ def insert_new_then_read(session, table, values: dict, query, params: dict | Non
     insert), two elsewhere. ``query`` is best a constant with ``bindparam``s: the statement made of it
     is built once (building it is most of the client's cost of a statement).
 
-    Like the two statements, the query's locks (``FOR UPDATE``, an advisory lock) are taken after the
-    insert won its key, and a locked row is read as last committed. A plain read in it sees the
-    database as the statement began, before the insert waited for a concurrent holder of the key:
-    what must be read after a lock is read by a later statement."""
+    Like the two statements, the query's locks (``FOR UPDATE``, an advisory lock) are taken only after
+    the insert won its key. Unlike them, the query reads the database as the statement began, which
+    may be before the insert waited for a concurrent holder of the key (a duplicate delivery, which
+    then rolled back): a row locked ``FOR UPDATE`` is read as last committed, but a row that began to
+    exist or to match meanwhile is not seen, and a plain read gives the values of before the wait.
+    So read here only rows that exist before the message (intake's nomination, which review's events
+    follow) or values as of the message's handling (a unit's name); what must be read after a lock is
+    read by a later statement."""
     dialect = session.get_bind().dialect.name
     if dialect != "postgresql":
         inserted = insert_new(session, table, **values)

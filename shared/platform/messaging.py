@@ -8,7 +8,9 @@ from __future__ import annotations
 import hashlib
 import logging
 
+from amqp.exceptions import MessageNacked
 from kombu import Connection, Exchange, Queue, producers
+from kombu.exceptions import OperationalError
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.events import SERVICE_POOL, EventHandler
@@ -18,7 +20,7 @@ from shared.platform.config import load_settings
 from shared.contract.errors import ValidationError
 from shared.platform.guard import (GuardedQueueConsumer, InflightMessages, body_bytes, describe, header_count,
                                    install_worker_guard, printable, safe_context)
-from shared.platform.outbox import Undeliverable
+from shared.platform.outbox import NotConfirmed, Undeliverable
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,10 @@ class EventPublisher:
                                    message_id=event_id, headers=headers)
         except UndeliverableMessage:
             raise Undeliverable(event_type) from None
+        except OperationalError as exc:  # kombu's wrapping of a nack: the broker refused it
+            if isinstance(exc.__cause__, MessageNacked):
+                raise NotConfirmed(event_type) from None
+            raise
 
 
 def message_id_of(message) -> str:

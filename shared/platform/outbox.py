@@ -81,6 +81,10 @@ class Undeliverable(Exception):
     """The broker could not route the message (no queue bound yet); try again later."""
 
 
+class NotConfirmed(Exception):
+    """The broker refused the message (a nack: a full queue that rejects publishes, say); try again later."""
+
+
 def publish_pending(sessions, outbox: sa.Table, publish, batch: int = 200) -> int:
     """Publish up to ``batch`` due rows in order; return how many it handled: published and removed, or
     put off (a full batch handled tells the relay that more may be due, however many of it were routed).
@@ -88,8 +92,9 @@ def publish_pending(sessions, outbox: sa.Table, publish, batch: int = 200) -> in
     ``publish(event_type, payload, event_id, headers)`` must return only once the broker confirmed;
     a ``publish.publish_many(events)`` (``confirms.BatchPublisher``) is used instead where there is one,
     to publish the batch together and await its confirms together. Rows the broker cannot route yet
-    are retried later with a growing delay, without holding back the rows behind them. Any other
-    publish error ends the batch, keeping what was already done.
+    or refused are retried later with a growing delay, without holding back the rows behind them (a
+    batch is on the wire before any answer comes back). Any other publish error ends the batch,
+    keeping what was already done.
     """
     published, put_off = [], 0
     now = utcnow()
@@ -100,10 +105,10 @@ def publish_pending(sessions, outbox: sa.Table, publish, batch: int = 200) -> in
         ).all()
         outcomes = _publish_many(publish, [(row.event_type, row.payload, row.event_id, row.headers) for row in rows])
         for row, outcome in zip(rows, outcomes):
-            if isinstance(outcome, Undeliverable):
+            if isinstance(outcome, (Undeliverable, NotConfirmed)):
                 delay = min(MAX_BACKOFF, timedelta(seconds=0.5 * 2 ** min(row.attempts, 10)))
-                log.warning("outbox: %s %s unroutable, retry in %.1fs", row.event_type, row.event_id,
-                            delay.total_seconds())
+                log.warning("outbox: %s %s %s, retry in %.1fs", row.event_type, row.event_id,
+                            "unroutable" if isinstance(outcome, Undeliverable) else "refused", delay.total_seconds())
                 session.execute(sa.update(outbox).where(outbox.c.seq == row.seq).values(
                     attempts=row.attempts + 1, next_attempt_at=now + delay))
                 put_off += 1
@@ -127,7 +132,7 @@ def _publish_many(publish, events: list) -> list:
             publish(*event)
         except Exception as exc:
             outcomes.append(exc)
-            if not isinstance(exc, Undeliverable):
+            if not isinstance(exc, (Undeliverable, NotConfirmed)):
                 break
         else:
             outcomes.append(None)
