@@ -2,6 +2,8 @@
 
 Both speak Nameko's own event format (topic exchange ``<service>.events``, routing key = event type,
 JSON body), so any Nameko ``event_handler`` or standalone ``event_dispatcher`` interoperates.
+
+Long because the inbox entrypoint's paths (handled, retried later, dead-lettered) read best together.
 """
 from __future__ import annotations
 
