@@ -63,6 +63,8 @@ def admit(repo, event: dict, now, locked: bool = False) -> bool:
     nomination_id = event["nomination_id"]
     if not locked:
         repo.lock_nomination(nomination_id)
+    if repo.add_case_unless_early({**domain.case_from_submission(event, now), "revision": event.get("revision")}):
+        return True  # the usual order: nothing came before it (one statement, under the lock)
     kept = repo.take_early(nomination_id) or {"kind": None, "revision": None}
     newest = kept["payload"] if kept["kind"] == AMENDED else event  # an amendment is the whole nomination
     case = {**domain.case_from_submission(newest, now), "revision": newest.get("revision")}

@@ -1,11 +1,16 @@
-"""Review's data access over a session (SQLAlchemy Core); rows come back as plain dicts."""
+"""Review's data access over a session (SQLAlchemy Core); rows come back as plain dicts.
+
+Long because it is all of review's data access (directory, cases, sittings, ballots, quotas) in one
+place, each a few lines, with the statements built once where they are hot."""
 from __future__ import annotations
+
+import functools
 
 import sqlalchemy as sa
 
 from services.review.models import (agenda, audit, cases, councils, early_events, members, quotas, receipts, roster,
                                     sittings, units)
-from shared.platform.db import insert_new
+from shared.platform.db import dialect_insert, insert_new
 
 MARKS = ("approve", "reject", "abstain")  # the agenda's counters, one per choice
 
@@ -69,6 +74,13 @@ class Reviews:
     def add_case(self, values: dict) -> bool:
         """Add a case unless one with its nomination id exists; True when added."""
         return insert_new(self.session, cases, **values)
+
+    def add_case_unless_early(self, values: dict) -> bool:
+        """:meth:`add_case` in one statement, unless an early event of the nomination is kept (then
+        False, and the caller applies it); for the holder of the nomination's lock, whose statement
+        sees every early event committed before it."""
+        statement = _case_unless_early(self.session.get_bind().dialect.name, tuple(sorted(values)))
+        return self.session.execute(statement, {**values, "early_of": values["nomination_id"]}).rowcount == 1
 
     def update_case(self, nomination_id: str, **values) -> None:
         self.session.execute(sa.update(cases).where(cases.c.nomination_id == nomination_id).values(**values))
@@ -245,3 +257,10 @@ class Reviews:
 
     def audit(self, at, kind: str, sitting_id: str | None, detail: str) -> None:
         self.session.execute(sa.insert(audit).values(at=at, kind=kind, sitting_id=sitting_id, detail=detail[:500]))
+
+
+@functools.lru_cache(maxsize=8)
+def _case_unless_early(dialect: str, columns: tuple[str, ...]):
+    values = sa.select(*(sa.bindparam(name, type_=cases.c[name].type) for name in columns)).where(
+        ~sa.exists().where(early_events.c.nomination_id == sa.bindparam("early_of")))
+    return dialect_insert(dialect)(cases).from_select(columns, values).on_conflict_do_nothing()

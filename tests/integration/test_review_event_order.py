@@ -13,11 +13,13 @@ from pathlib import Path
 
 import eventlet
 import pytest
+import sqlalchemy as sa
 from eventlet.event import Event
 
 from services.intake import handlers as intake
 from services.intake.service import MIGRATIONS as INTAKE_MIGRATIONS
 from services.review import handlers as review
+from services.review.repository import Reviews
 from services.review.service import MIGRATIONS as REVIEW_MIGRATIONS
 from shared.contract import schemas
 from shared.platform.outbox import publish_pending, utcnow
@@ -172,3 +174,46 @@ def test_a_submission_and_its_withdrawal_handled_at_the_same_moment_end_withdraw
             other = lambda: deliver(reviews, "nomination_submitted", SUBMITTED)  # noqa: E731
         commit_after_the_other_waits(reviews.engine, held, other)
     assert case(reviews)["state"] == "withdrawn" and reviews.count("early_events") == 0
+
+
+def statements_of(tables, action) -> list[str]:
+    sent = []
+    listener = lambda *args: sent.append(args[2])  # noqa: E731
+    sa.event.listen(tables.engine, "before_cursor_execute", listener)
+    try:
+        action()
+    finally:
+        sa.event.remove(tables.engine, "before_cursor_execute", listener)
+    return sent
+
+
+def test_a_submission_with_nothing_before_it_is_recorded_in_two_statements_and_whole(reviews):
+    """The usual order: the claim with the nomination's lock, then the case inserted unless an early
+    event is kept (one statement each on PostgreSQL). The case is the one the longer path makes."""
+    sent = statements_of(reviews, lambda: deliver(reviews, "nomination_submitted", SUBMITTED))
+    if reviews.engine.dialect.name == "postgresql":
+        assert len(sent) == 2 and "pg_advisory_xact_lock" in sent[0] and "early_events" in sent[1]
+    with reviews.sessions() as session:
+        recorded = Reviews(session).case("n-1")
+    assert (recorded["state"], recorded["stage"], recorded["revision"], recorded["award_code"]) == (
+        "waiting", "unit", 1, "LDTT")
+    assert (recorded["nominee"], recorded["contact_email"], recorded["considered"], recorded["register_notes"]) == (
+        schemas.load(schemas.NominationSubmitted, SUBMITTED)["nominee"], SUBMITTED["contact_email"], False, [])
+    assert recorded["received_at"] is not None
+
+
+@pytest.mark.parametrize("kind", ["withdrawn", "amended"])
+def test_a_submission_after_an_early_event_takes_the_longer_path_and_applies_it(reviews, kind):
+    """The one statement inserts nothing while an early event is kept; the submission then takes it."""
+    early = {**WITHDRAWN, "revision": 2} if kind == "withdrawn" else amended(2, "CSTDCS", name="Người mới")
+    deliver(reviews, f"nomination_{kind}", early)
+    sent = statements_of(reviews, lambda: deliver(reviews, "nomination_submitted", SUBMITTED))
+    assert any("DELETE FROM early_events" in statement for statement in sent)
+    with reviews.sessions() as session:
+        recorded = Reviews(session).case("n-1")
+    if kind == "withdrawn":
+        assert (recorded["state"], recorded["revision"]) == ("withdrawn", 2)
+    else:
+        assert (recorded["state"], recorded["award_code"], recorded["nominee"]["name"]) == (
+            "waiting", "CSTDCS", "Người mới")
+    assert reviews.count("early_events") == 0
