@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from services.notify import domain
 from services.notify.mail import ConnectionLost, PermanentFailure, TemporaryFailure
-from services.notify.models import Ballots, Mail, Mails, Units
+from services.notify.models import Ballots, Mail, Mails, Units, mails as mails_table
 from shared.contract.errors import ValidationError
 from shared.platform.db import as_utc
 
@@ -29,39 +29,56 @@ STEP = 500  # at most this many mails per relay step, over one SMTP connection
 
 
 def queue_mails(requests: list[domain.MailRequest], uow, renderer, now) -> int:
-    """Record each logical email once, in the same transaction as the inbox row of its event."""
+    """Record each logical email once, in the same transaction as the inbox row of its event: the claim
+    in one statement with the look-up of the units' names the mails need, or else with the first mail."""
     requests = list(requests)
     with uow:
         names = Units.names_query(requests)
-        if names is None:
-            if not uow.claim_message():
-                return 0
-        else:  # the claim and the look-up of the units' names in one statement
+        if names is not None:
             named = uow.claim_message_reading(*names)
             if named is None:
                 return 0
             Units.give_names(requests, named)
-        queued = _queue(requests, uow, renderer, now, named=True)
+            queued = _queue(requests, uow, renderer, now, named=True)
+        elif made := _made(requests, renderer, now):  # rendered before the claim: a duplicate wastes only that
+            first = uow.claim_message_adding(mails_table, made[0].__dict__)
+            if first is None:
+                return 0
+            queued = first + _store(made[1:], uow)
+        elif not uow.claim_message():
+            return 0
+        else:
+            queued = 0
         uow.commit()
     return queued
 
 
 def _queue(requests, uow, renderer, now, named: bool = False) -> int:
-    mails, queued = Mails(uow.session), 0
     requests = list(requests)
     if not named:
         Units(uow.session).name_requests(requests)
+    return _store(_made(requests, renderer, now), uow)
+
+
+def _made(requests, renderer, now) -> list[Mail]:
+    made = []
     for request in requests:
         try:
             subject, text, html = renderer.render(request)
         except domain.UnsafeHeader as exc:  # no redelivery can fix the event's data
             raise ValidationError({"_event": [f"cannot render {request.kind}: {exc}"]}) from None
-        queued += mails.add_once(Mail(
+        made.append(Mail(
             key=request.key, event_id=request.event_id, kind=request.kind,
             recipient=request.recipient.email, recipient_name=request.recipient.name,
             subject=subject, text=text, html=html, status=domain.PENDING, attempts=0,
             next_attempt_at=now, last_error=None, created_at=now, sent_at=None,
             **_attachment(request.attachment)))
+    return made
+
+
+def _store(made: list[Mail], uow) -> int:
+    repo = Mails(uow.session)
+    queued = sum(repo.add_once(mail) for mail in made)
     uow.wake_after_commit(MAIL_RELAY)
     return queued
 

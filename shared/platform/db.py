@@ -3,6 +3,9 @@
 PostgreSQL goes through psycopg2 with eventlet's wait callback (installed by ``eventlet.monkey_patch()``,
 which ``nameko run`` applies, and checked here), so a query yields to other green threads instead of
 blocking the whole process (proven in tests/integration/test_postgres_under_eventlet.py).
+
+Long because the inbox's one-statement helpers (a claim with the read or the insert that follows it)
+live here beside ``insert_new``, whose guarantees they share.
 """
 from __future__ import annotations
 
@@ -95,7 +98,39 @@ def _value(key: str) -> str:
     return f"tdkt_insert_{key}"
 
 
-_INSERTED, _FOUND = "tdkt_inserted", "tdkt_found"  # unlike any column of ours
+def insert_new_then_insert_new(session, table, values: dict, then, then_values: dict) -> int | None:
+    """:func:`insert_new` of ``values`` in ``table``, then, only when it inserted, :func:`insert_new`
+    of ``then_values`` in ``then``: None when the first row existed, else 1 or 0 as the second was
+    inserted or existed. One statement on PostgreSQL (both inserts in a ``WITH``, the second a
+    ``SELECT`` of its values that exists only with the first's returned row), two elsewhere. A key
+    taken by a concurrent transaction waits for it, as with two statements."""
+    dialect = session.get_bind().dialect.name
+    if dialect != "postgresql":
+        return int(insert_new(session, then, **then_values)) if insert_new(session, table, **values) else None
+    statement = _insert_then_insert_statement(table, tuple(sorted(values)), then, tuple(sorted(then_values)))
+    inserted, added = session.execute(statement, {**{_value(key): v for key, v in values.items()},
+                                                  **{_then(key): v for key, v in then_values.items()}}).one()
+    return added if inserted else None
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_then_insert_statement(table, keys: tuple[str, ...], then, then_keys: tuple[str, ...]):
+    inserted = _insert_new_statement(table, "postgresql").values(
+        {key: sa.bindparam(_value(key), type_=table.c[key].type) for key in keys}
+    ).returning(sa.literal_column("1").label(_INSERTED)).cte("inserted_row")
+    source = sa.select(*(sa.bindparam(_then(key), type_=then.c[key].type) for key in then_keys)).where(
+        sa.exists(sa.select(inserted.c[_INSERTED])))
+    added = _insert_new_statement(then, "postgresql").from_select(then_keys, source).returning(
+        sa.literal_column("1").label(_ADDED)).cte("then_row")
+    return sa.select(sa.select(sa.func.count()).select_from(inserted).scalar_subquery(),
+                     sa.select(sa.func.count()).select_from(added).scalar_subquery())
+
+
+def _then(key: str) -> str:
+    return f"tdkt_then_{key}"
+
+
+_INSERTED, _FOUND, _ADDED = "tdkt_inserted", "tdkt_found", "tdkt_added"  # unlike any column of ours
 
 
 def upsert_rows(session, table, rows: list[dict], update: tuple[str, ...]) -> None:

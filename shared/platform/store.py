@@ -4,6 +4,9 @@
 :class:`UnitOfWork` (the handler commits it inside the entrypoint, before a reply or an ack is sent),
 closes it in ``worker_teardown``, and runs background relays (the outbox publisher, and any a service
 adds, such as notify's mail sender) as managed threads woken after each commit.
+
+Long because the unit of work's ways to claim a message (alone, or with the read or insert that follows
+it in one statement) belong with the transaction they are part of.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from sqlalchemy.orm import sessionmaker
 from shared.platform.config import ConfigError, load_settings
 from shared.contract import AUTH_TOKEN
 from shared.contract.errors import Forbidden, Unauthorized
-from shared.platform.db import insert_new, insert_new_then_read, make_engine, migrate
+from shared.platform.db import insert_new, insert_new_then_insert_new, insert_new_then_read, make_engine, migrate
 from shared.platform.confirms import BatchPublisher
 from shared.platform.messaging import MESSAGE_ID, event_exchange
 from shared.platform.outbox import delivery_tables, publish_pending, utcnow
@@ -133,6 +136,15 @@ class UnitOfWork:
         if rows is None:
             log.info("inbox: %s already handled %s", self.consumer, self.message_id)
         return rows
+
+    def claim_message_adding(self, table, values: dict) -> int | None:
+        """:meth:`claim_message` and, when claimed, ``insert_new`` of ``values`` in ``table``, in one
+        statement on PostgreSQL: None when the message had its effect already, else 1 or 0 as the row
+        was added or existed (see ``insert_new_then_insert_new``)."""
+        added = insert_new_then_insert_new(self.session, INBOX, self._inbox_row(), table, values)
+        if added is None:
+            log.info("inbox: %s already handled %s", self.consumer, self.message_id)
+        return added
 
     def _inbox_row(self) -> dict:
         if self.message_id is None:

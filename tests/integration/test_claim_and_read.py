@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from shared.platform.db import insert_new_then_read
+from shared.platform.db import insert_new_then_insert_new, insert_new_then_read
 from tests.harness import wait_until
 
 META = sa.MetaData()
@@ -109,3 +109,65 @@ def test_a_concurrent_duplicate_waits_for_the_first_delivery(engine, first_commi
         assert rows is None
     else:
         assert rows == [{"id": "i1", "status": "new", "body": {"a": [1, 2]}}]
+
+
+OTHERS = sa.Table("others", META, sa.Column("key", sa.String(40), primary_key=True), sa.Column("n", sa.Integer),
+                  sa.Column("at", sa.DateTime(timezone=True)), sa.Column("data", sa.LargeBinary), sa.Column("doc", sa.JSON))
+
+
+def claim_adding(session, message_id, key, **values):
+    row = {"key": key, "n": None, "at": None, "data": None, "doc": None, **values}
+    return insert_new_then_insert_new(session, CLAIMS, {"consumer": "c", "message_id": message_id}, OTHERS, row)
+
+
+def test_a_new_claim_adds_its_row_and_a_repeated_one_adds_nothing(engine):
+    from datetime import datetime, timezone
+    moment = datetime(2026, 12, 6, 8, 0, tzinfo=timezone.utc)
+    with Session(engine) as session:
+        assert claim_adding(session, "m1", "k1", n=7, at=moment, data=b"\x00\xff", doc={"a": [1]}) == 1
+        assert claim_adding(session, "m2", "k1", n=8) == 0  # claimed; the row was there already
+        assert claim_adding(session, "m1", "k2") is None  # handled already: nothing added
+        assert claim_adding(session, "m3", "k3") == 1  # NULLs of every type
+        session.commit()
+    with Session(engine) as session:
+        rows = {row.key: row for row in session.execute(sa.select(OTHERS))}
+        assert set(rows) == {"k1", "k3"} and session.execute(sa.select(sa.func.count()).select_from(CLAIMS)).scalar() == 3
+        k1 = rows["k1"]
+        assert (k1.n, k1.data, k1.doc) == (7, b"\x00\xff", {"a": [1]}) and k1.at.replace(tzinfo=timezone.utc) == moment
+
+
+def test_postgresql_claims_and_adds_in_one_statement(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no INSERT inside WITH")
+    sent = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    with Session(engine) as session:
+        claim_adding(session, "m1", "k1")
+        session.rollback()
+    assert len(sent) == 1 and "INSERT INTO claims" in sent[0] and "INSERT INTO others" in sent[0]
+
+
+@pytest.mark.parametrize("first_commits", [True, False])
+def test_a_concurrent_duplicate_adding_waits_for_the_first_delivery(engine, first_commits):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer at a time")
+    first = Session(engine)
+    assert claim_adding(first, "m1", "k1", n=1) == 1
+
+    def duplicate():
+        with Session(engine) as session:
+            added = claim_adding(session, "m1", "k1", n=2)
+            session.commit()
+            return added
+
+    waiting = eventlet.spawn(duplicate)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watch:
+        wait_until(lambda: watch.execute(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO claims%'")).scalar() == 1,
+            timeout=10, what="the duplicate waiting for the first delivery's claim")
+    (first.commit if first_commits else first.rollback)()
+    first.close()
+    assert waiting.wait() == (None if first_commits else 1)
+    with Session(engine) as session:
+        assert session.execute(sa.select(OTHERS.c.n)).scalars().all() == [1 if first_commits else 2]
