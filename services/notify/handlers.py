@@ -40,17 +40,29 @@ def queue_mails(requests: list[domain.MailRequest], uow, renderer, now) -> int:
                 return 0
             Units.give_names(requests, named)
             queued = _queue(requests, uow, renderer, now, named=True)
-        elif made := _made(requests, renderer, now):  # rendered before the claim: a duplicate wastes only that
+        elif made := _rendered_or_handled(requests, uow, renderer, now):  # None: a duplicate
             first = uow.claim_message_adding(mails_table, made[0].__dict__)
             if first is None:
                 return 0
             queued = first + _store(made[1:], uow)
-        elif not uow.claim_message():
+        elif made is None or not uow.claim_message():
             return 0
         else:
             queued = 0
         uow.commit()
     return queued
+
+
+def _rendered_or_handled(requests, uow, renderer, now) -> list[Mail] | None:
+    """The mails, rendered before the claim (a duplicate wastes only that); when they do not render,
+    the claim decides as before: None for a duplicate of a handled event (what its mails render to now,
+    after a template changed say, does not matter), else the error, which undoes the claim."""
+    try:
+        return _made(requests, renderer, now)
+    except Exception:
+        if not uow.claim_message():
+            return None
+        raise
 
 
 def _queue(requests, uow, renderer, now, named: bool = False) -> int:
