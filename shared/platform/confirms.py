@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import eventlet
 from amqp import Message
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 CONFIRM_TIMEOUT = 30.0  # seconds without a frame from the broker (or a write) before a batch is given up
 CONNECT_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 2.0  # a graceful close at stop waits this long for the broker's answer
+# the connection has no heartbeat (the relay only writes, and waits for answers when it does): one idle
+# this long is replaced before it is used, rather than found dead (a firewall, a NAT) by a batch that
+# then waits CONFIRM_TIMEOUT for answers that cannot come
+IDLE_RECONNECT = 60.0
 
 
 class BatchPublisher:
@@ -43,6 +48,7 @@ class BatchPublisher:
         self._lock = threading.Lock()
         self._connection = self._channel = None
         self._closed = False
+        self._used_at = 0.0
         # confirm mode numbers a channel's publishes from 1: the last one sent; every tag up to
         # ``_upto`` answered (acked unless in ``_failed``); tags answered singly beyond it
         self._sent = self._upto = 0
@@ -100,7 +106,10 @@ class BatchPublisher:
 
     # --- one batch ---------------------------------------------------------------------------------
     def _publish(self, events: list) -> list:
+        if self._channel is not None and time.monotonic() - self._used_at > IDLE_RECONNECT:
+            self._discard(graceful=True)
         channel = self._channel or self._open()
+        self._used_at = time.monotonic()
         first = self._sent + 1
         with _one_write(channel.connection.transport):
             for event_type, payload, event_id, headers in events:

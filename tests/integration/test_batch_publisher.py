@@ -78,3 +78,25 @@ def test_a_broken_connection_fails_its_batch_and_the_next_reconnects(publisher, 
         assert [json.loads(m.body)["n"] for m in tap.get_all()][-2:] == [3, 4]
     finally:
         tap.close()
+
+
+def test_a_connection_idle_too_long_is_replaced_before_it_is_used(publisher, rabbit_config, monkeypatch):
+    """No heartbeat: a connection idle past IDLE_RECONNECT may be dead without knowing it (a firewall
+    dropped it), so it is replaced, not tried; one used recently is kept."""
+    from shared.platform import confirms
+
+    clock = [1000.0]
+    monkeypatch.setattr(confirms.time, "monotonic", lambda: clock[0])
+    tap = Tap(rabbit_config["AMQP_URI"], "intake", "nomination_submitted")
+    try:
+        assert publisher.publish_many(events("nomination_submitted", 1)) == [None]
+        first = publisher._connection
+        clock[0] += confirms.IDLE_RECONNECT - 1
+        assert publisher.publish_many(events("nomination_submitted", 1, 1)) == [None]
+        assert publisher._connection is first  # used within the idle limit: kept
+        clock[0] += confirms.IDLE_RECONNECT + 1
+        assert publisher.publish_many(events("nomination_submitted", 1, 2)) == [None]
+        assert publisher._connection is not first
+        assert [json.loads(m.body)["n"] for m in tap.get_all()] == [0, 1, 2]
+    finally:
+        tap.close()
