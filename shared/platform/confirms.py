@@ -48,7 +48,7 @@ class BatchPublisher:
         self._lock = threading.Lock()
         self._connection = self._channel = None
         self._closed = False
-        self._used_at = 0.0
+        self._used_at = time.monotonic()  # when the connection was last opened or used
         # confirm mode numbers a channel's publishes from 1: the last one sent; every tag up to
         # ``_upto`` answered (acked unless in ``_failed``); tags answered singly beyond it
         self._sent = self._upto = 0
