@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 
-from amqp.exceptions import MessageNacked
+import eventlet
+from amqp.exceptions import MessageNacked, NotFound
 from kombu import Connection, Exchange, Queue, producers
 from kombu.exceptions import OperationalError
 from nameko.amqp.publish import Publisher, UndeliverableMessage
@@ -76,6 +78,28 @@ class EventPublisher:
             if isinstance(exc.__cause__, MessageNacked):
                 raise NotConfirmed(event_type) from None
             raise
+
+
+_DECLARING = threading.Lock()
+DECLARE_ATTEMPTS = 3
+
+
+def declare_queues(amqp_uri: str, queues) -> None:
+    """Declare ``queues`` (idempotent), one declaration at a time in this process, and again after a
+    moment when RabbitMQ answers ``NOT_FOUND - home node ... is down or inaccessible``: its answer to
+    one of two declarations of a new durable queue made at once (each of a service's event handlers
+    declares the service's dead-letter queue as the container starts; a second replica may too)."""
+    for attempt in range(1, DECLARE_ATTEMPTS + 1):
+        try:
+            with _DECLARING, Connection(amqp_uri) as connection:
+                for queue in queues:
+                    queue(connection.default_channel).declare()
+            return
+        except NotFound as exc:
+            if "home node" not in str(exc) or attempt == DECLARE_ATTEMPTS:
+                raise
+            log.warning("declaring %s: %s; again", ", ".join(q.name for q in queues), exc)
+            eventlet.sleep(0.2 * attempt)
 
 
 def message_id_of(message) -> str:
@@ -152,9 +176,7 @@ class InboxEventHandler(EventHandler):
         self.amqp_uri = self.container.config["AMQP_URI"]
 
     def start(self):
-        with Connection(self.amqp_uri) as connection:
-            self.dead_letters(connection.default_channel).declare()
-            self.retries(connection.default_channel).declare()
+        declare_queues(self.amqp_uri, [self.dead_letters, self.retries])
         super().start()
 
     def kept_queues(self):
