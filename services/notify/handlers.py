@@ -40,17 +40,22 @@ def queue_mails(requests: list[domain.MailRequest], uow, renderer, now) -> int:
                 return 0
             Units.give_names(requests, named)
             queued = _queue(requests, uow, renderer, now, named=True)
-        elif made := _rendered_or_handled(requests, uow, renderer, now):  # None: a duplicate
-            first = uow.claim_message_adding(mails_table, made[0].__dict__)
-            if first is None:
-                return 0
-            queued = first + _store(made[1:], uow)
-        elif made is None or not uow.claim_message():
-            return 0
         else:
-            queued = 0
+            made = _rendered_or_handled(requests, uow, renderer, now)
+            queued = None if made is None else _claim_and_store(made, uow)
+            if queued is None:  # a duplicate
+                return 0
         uow.commit()
     return queued
+
+
+def _claim_and_store(made: list[Mail], uow) -> int | None:
+    """The claim with the first mail's insert in one statement, then the other mails; None when the
+    message had its effect already."""
+    if not made:
+        return 0 if uow.claim_message() else None
+    first = uow.claim_message_adding(mails_table, made[0].__dict__)
+    return None if first is None else first + _store(made[1:], uow)
 
 
 def _rendered_or_handled(requests, uow, renderer, now) -> list[Mail] | None:

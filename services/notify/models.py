@@ -232,7 +232,8 @@ class Units:
 
     def keep_names(self, named: list[dict]) -> None:
         """Upsert ``[{"id", "name"}]`` in one statement (the last name of an id given twice wins)."""
-        upsert_rows(self.session, units, list({u["id"]: {"id": u["id"], "name": u["name"]} for u in named}.values()), ("name",))
+        rows = list({unit["id"]: {"id": unit["id"], "name": unit["name"]} for unit in named}.values())
+        upsert_rows(self.session, units, rows, ("name",))
 
     def name_requests(self, requests) -> None:
         """Each mail whose event did not name its unit (or named it by id) gets the directory's name."""
@@ -256,4 +257,5 @@ _NAMES = sa.select(units.c.id, units.c.name).where(units.c.id.in_(sa.bindparam("
 
 
 def _unnamed(requests) -> list:
-    return [r for r in requests if r.context.get("unit_id") and r.context.get("unit_name") in (None, "", r.context["unit_id"])]
+    return [r for r in requests
+            if r.context.get("unit_id") and r.context.get("unit_name") in (None, "", r.context["unit_id"])]

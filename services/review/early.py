@@ -63,11 +63,14 @@ def admit(repo, event: dict, now, locked: bool = False) -> bool:
     nomination_id = event["nomination_id"]
     if not locked:
         repo.lock_nomination(nomination_id)
-    if repo.add_case_unless_early({**domain.case_from_submission(event, now), "revision": event.get("revision")}):
+    submitted = {**domain.case_from_submission(event, now), "revision": event.get("revision")}
+    if repo.add_case_unless_early(submitted):
         return True  # the usual order: nothing came before it (one statement, under the lock)
     kept = repo.take_early(nomination_id) or {"kind": None, "revision": None}
-    newest = kept["payload"] if kept["kind"] == AMENDED else event  # an amendment is the whole nomination
-    case = {**domain.case_from_submission(newest, now), "revision": newest.get("revision")}
+    if kept["kind"] == AMENDED:  # an amendment is the whole nomination
+        case = {**domain.case_from_submission(kept["payload"], now), "revision": kept["payload"].get("revision")}
+    else:
+        case = submitted
     if kept["kind"] == WITHDRAWN:
         case.update(state=domain.WITHDRAWN, revision=kept["revision"])
         log.info("nomination %s was withdrawn before its submission arrived", nomination_id)

@@ -17,7 +17,6 @@ MARKS = ("approve", "reject", "abstain")  # the agenda's counters, one per choic
 
 _NOMINATION_LOCK = sa.select(sa.func.pg_advisory_xact_lock(
     sa.bindparam("space", type_=sa.Integer), sa.func.hashtext(sa.bindparam("nomination_id", type_=sa.String))))
-_NO_LOCK = sa.select(sa.literal(1))
 _EARLY_EVENT = sa.select(early_events).where(early_events.c.nomination_id == sa.bindparam("nomination_id"))
 
 
@@ -28,8 +27,8 @@ class Reviews:
     def _all(self, query) -> list[dict]:
         return [dict(row) for row in self.session.execute(query).mappings()]
 
-    def _one(self, query) -> dict | None:
-        row = self.session.execute(query).mappings().first()
+    def _one(self, query, params: dict | None = None) -> dict | None:
+        row = self.session.execute(query, params or {}).mappings().first()
         return dict(row) if row else None
 
     # directory ---------------------------------------------------------------------------------
@@ -119,18 +118,19 @@ class Reviews:
     def lock_nomination(self, nomination_id: str) -> None:
         """Serialise the handling of one nomination's intake events, to the end of the transaction
         (PostgreSQL; SQLite lets one writer at a time anyway)."""
-        self.session.execute(*self.nomination_lock(nomination_id))
+        query, params = self.nomination_lock(nomination_id)
+        if query is not None:
+            self.session.execute(query, params)
 
     def nomination_lock(self, nomination_id: str) -> tuple:
-        """The query :meth:`lock_nomination` runs and its parameters (on SQLite, which needs no lock, it
-        reads nothing)."""
+        """The query :meth:`lock_nomination` runs and its parameters; no query on SQLite, which needs
+        no lock."""
         if self.session.get_bind().dialect.name != "postgresql":
-            return _NO_LOCK, {}
+            return None, {}
         return _NOMINATION_LOCK, {"space": self.NOMINATION_LOCKS, "nomination_id": nomination_id}
 
     def early_event(self, nomination_id: str) -> dict | None:
-        row = self.session.execute(_EARLY_EVENT, {"nomination_id": nomination_id}).mappings().first()
-        return dict(row) if row else None
+        return self._one(_EARLY_EVENT, {"nomination_id": nomination_id})
 
     def keep_early(self, nomination_id: str, kind: str, revision: int | None, payload: dict) -> None:
         self.upsert(early_events, {"nomination_id": nomination_id},

@@ -129,10 +129,7 @@ class BatchPublisher:
                 outcomes.append(Undeliverable(event_type))
             else:
                 outcomes.append(None)
-        self._upto = self._sent  # all answered: forget the batch
-        self._acked.clear()
-        self._failed.clear()
-        self._returned.clear()
+        self._forget(self._sent)  # all answered
         return outcomes
 
     def _open(self):
@@ -148,11 +145,16 @@ class BatchPublisher:
         channel.confirm_select()
         self.exchange(channel).declare()
         self._connection, self._channel = connection, channel
-        self._sent = self._upto = 0
+        self._sent = 0  # a new channel numbers its publishes from 1 again
+        self._forget(0)
+        return channel
+
+    def _forget(self, upto: int):
+        """Every tag up to ``upto`` answered, and nothing known beyond it."""
+        self._upto = upto
         self._acked.clear()
         self._failed.clear()
         self._returned.clear()
-        return channel
 
     # RabbitMQ may answer out of order, one tag or all up to one at a time
     def _on_ack(self, tag: int, multiple: bool):

@@ -131,7 +131,10 @@ class UnitOfWork:
 
     def claim_message_reading(self, query, params: dict | None = None) -> list | None:
         """:meth:`claim_message` and, when claimed, ``query`` (its rows as mappings), in one statement on
-        PostgreSQL: None when the message had its effect already (see ``insert_new_then_read``)."""
+        PostgreSQL: None when the message had its effect already (see ``insert_new_then_read``). No
+        ``query``: the claim alone, and no rows."""
+        if query is None:
+            return [] if self.claim_message() else None
         rows = insert_new_then_read(self.session, INBOX, self._inbox_row(), query, params)
         if rows is None:
             log.info("inbox: %s already handled %s", self.consumer, self.message_id)
