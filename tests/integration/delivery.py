@@ -46,23 +46,57 @@ class Tables:
         self.engine.dispose()
 
 
-def commit_after_the_other_waits(engine, held, other) -> None:
-    """Force an interleaving on PostgreSQL without sleeping: ``held`` (a session whose transaction is
-    open) stays open while ``other()`` runs in a green thread; once ``other`` has finished or waits
-    on a lock (``pg_stat_activity``), ``held`` commits and ``other`` is waited for."""
-    import eventlet
+LOCK_WAITS = sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                     "AND wait_event_type = 'Lock'")
 
+
+def someone_waits_on_a_lock(engine) -> bool:
+    """Whether a backend of this database waits on a lock (PostgreSQL). Each look is a transaction of
+    its own: PostgreSQL keeps a transaction's first look at ``pg_stat_activity``."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
+        return watcher.execute(LOCK_WAITS).scalar() > 0
+
+
+def wait_for_a_lock_wait(engine, thread=None, what: str = "another transaction to wait on a lock") -> None:
+    """Until a backend waits on a lock, or ``thread`` (the green thread expected to wait) ended."""
     from tests.harness import wait_until
 
-    query = sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock'")
+    wait_until(lambda: (thread is not None and thread.dead) or someone_waits_on_a_lock(engine), timeout=10,
+               what=what)
 
-    def someone_waits() -> bool:  # a new transaction each time: pg_stat_activity is read once per transaction
-        with engine.connect() as watcher:
-            return watcher.execute(query).scalar() > 0
+
+def end_after_the_other_waits(engine, held, other, commit: bool = True, must_wait: bool = False):
+    """Force an interleaving on PostgreSQL without sleeping: ``held`` (a session whose transaction is
+    open) stays open while ``other()`` runs in a green thread; once ``other`` has finished or waits on
+    a lock, ``held`` commits (or rolls back) and ``other``'s result is returned. ``must_wait``: fail if
+    ``other`` finished without waiting."""
+    import eventlet
 
     thread = eventlet.spawn(other)
-    wait_until(lambda: thread.dead or someone_waits(), timeout=10,
-               what="the other transaction to finish or wait on a lock")
-    held.commit()
-    thread.wait()
+    wait_for_a_lock_wait(engine, thread, "the other transaction to finish or wait on a lock")
+    assert not (must_wait and thread.dead), "the other transaction did not wait for the held one"
+    (held.commit if commit else held.rollback)()
+    return thread.wait()
+
+
+def commit_after_the_other_waits(engine, held, other) -> None:
+    end_after_the_other_waits(engine, held, other)
+
+
+def as_stored(engine, table, where: str = "", params: dict | None = None, skip=()) -> list[dict]:
+    """``table``'s rows with each column as the database holds it (its type, NULL or not, its text),
+    to compare two ways of writing a row beyond what SQLAlchemy gives back."""
+    sqlite = engine.dialect.name == "sqlite"
+    parts = []
+    for column in table.c:
+        if column.name in skip:
+            continue
+        name = f'"{column.name}"'
+        if sqlite:
+            parts.append(f"typeof({name}) || ':' || quote({name}) AS {name}")
+        else:
+            parts.append(f"pg_typeof({name})::text || ':' || ({name} IS NULL)::text || ':' || "
+                         f"coalesce({name}::text, '<sql null>') AS {name}")
+    with engine.connect() as connection:
+        return [dict(row) for row in connection.execute(
+            sa.text(f"SELECT {', '.join(parts)} FROM {table.name} {where}"), params or {}).mappings()]

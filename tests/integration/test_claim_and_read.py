@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shared.platform.db import insert_new_then_insert_new, insert_new_then_read
-from tests.harness import wait_until
+from tests.integration.delivery import wait_for_a_lock_wait
 
 META = sa.MetaData()
 CLAIMS = sa.Table("claims", META, sa.Column("consumer", sa.String(40), primary_key=True),
@@ -94,13 +94,7 @@ def test_a_concurrent_duplicate_waits_for_the_first_delivery(engine, first_commi
             return rows
 
     waiting = eventlet.spawn(duplicate)
-    # the duplicate's backend waits for the first's claim to end (each look a transaction of its own:
-    # PostgreSQL keeps a transaction's first look at pg_stat_activity)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watch:
-        wait_until(lambda: watch.execute(sa.text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO claims%'")).scalar() == 1,
-            timeout=10, what="the duplicate waiting for the first delivery's claim")
+    wait_for_a_lock_wait(engine, waiting, "the duplicate waiting for the first delivery's claim")
     assert not waiting.dead
     (first.commit if first_commits else first.rollback)()
     first.close()
@@ -161,11 +155,8 @@ def test_a_concurrent_duplicate_adding_waits_for_the_first_delivery(engine, firs
             return added
 
     waiting = eventlet.spawn(duplicate)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watch:
-        wait_until(lambda: watch.execute(sa.text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO claims%'")).scalar() == 1,
-            timeout=10, what="the duplicate waiting for the first delivery's claim")
+    wait_for_a_lock_wait(engine, waiting, "the duplicate waiting for the first delivery's claim")
+    assert not waiting.dead
     (first.commit if first_commits else first.rollback)()
     first.close()
     assert waiting.wait() == (None if first_commits else 1)

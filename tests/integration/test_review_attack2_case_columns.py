@@ -5,13 +5,13 @@ against SQL NULL, booleans, timestamps, integers)."""
 from datetime import datetime, timezone
 
 import pytest
-import sqlalchemy as sa
 
 from services.review import handlers as review
 from services.review.models import cases
 from services.review.repository import Reviews
 from shared.contract import schemas
 from tests.integration.delivery import Tables
+from tests.integration.delivery import as_stored
 from tests.integration.review_support import submitted
 from services.review.service import MIGRATIONS as REVIEW_MIGRATIONS
 
@@ -27,20 +27,8 @@ def reviews(db_urls):
 
 def raw(tables, nomination_id) -> dict:
     """Every column as the database stores it: its text, whether it is SQL NULL, and its storage type."""
-    sqlite = tables.engine.dialect.name == "sqlite"
-    parts = []
-    for column in cases.c:
-        if column.name == "nomination_id":
-            continue
-        name = f'"{column.name}"'
-        if sqlite:
-            parts.append(f"typeof({name}) || ':' || quote({name}) AS {name}")
-        else:
-            parts.append(f"pg_typeof({name})::text || ':' || ({name} IS NULL)::text || ':' || "
-                         f"coalesce({name}::text, '<sql null>') AS {name}")
-    with tables.engine.connect() as connection:
-        return dict(connection.execute(sa.text(f"SELECT {', '.join(parts)} FROM cases WHERE nomination_id = :n"),
-                                       {"n": nomination_id}).mappings().one())
+    [row] = as_stored(tables.engine, cases, "WHERE nomination_id = :n", {"n": nomination_id}, skip=("nomination_id",))
+    return row
 
 
 VARIANTS = {

@@ -2,14 +2,12 @@
 event and the submission handled at the same moment, each side committing or rolling back, and a
 duplicate of the submission waiting for the first delivery. Each ends as the longer path would:
 the withdrawal or newest amendment applied, no early event left behind."""
-import eventlet
 import pytest
-import sqlalchemy as sa
 
 from services.review import early
 from services.review.repository import Reviews
 from shared.platform.outbox import utcnow
-from tests.harness import wait_until
+from tests.integration import delivery
 from tests.integration.test_review_event_order import (SUBMITTED, WITHDRAWN, amended, case, deliver,  # noqa: F401
                                                        reviews)
 
@@ -18,18 +16,7 @@ pytestmark = pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True
 
 def end_after_the_other_waits(engine, held, other, commit: bool):
     """``other()`` in a green thread; once it waits on a lock, ``held`` commits or rolls back."""
-    query = sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock'")
-
-    def someone_waits():
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
-            return watcher.execute(query).scalar() > 0
-
-    thread = eventlet.spawn(other)
-    wait_until(lambda: someone_waits() or thread.dead, timeout=10, what="the other delivery to wait on a lock")
-    assert not thread.dead, "the other delivery did not wait for the held transaction"
-    (held.commit if commit else held.rollback)()
-    thread.wait()
+    delivery.end_after_the_other_waits(engine, held, other, commit, must_wait=True)
 
 
 @pytest.mark.parametrize("kind", ["withdrawn", "amended"])

@@ -12,8 +12,7 @@ from services.notify.models import Mails, mails
 from services.notify.service import MIGRATIONS as NOTIFY_MIGRATIONS
 from shared.contract.errors import ValidationError
 from shared.platform.outbox import utcnow
-from tests.harness import wait_until
-from tests.integration.delivery import Tables
+from tests.integration.delivery import Tables, as_stored, wait_for_a_lock_wait
 
 PDF = b"%PDF-1.4\x00\xff\x01binary"
 
@@ -66,18 +65,7 @@ def old_queue_mails(requests, uow, renderer, now):
 
 
 def raw(notify) -> dict:
-    sqlite = notify.engine.dialect.name == "sqlite"
-    parts = []
-    for column in mails.c:
-        name = f'"{column.name}"'
-        if sqlite:
-            parts.append(f"typeof({name}) || ':' || quote({name}) AS {name}")
-        else:
-            parts.append(f"pg_typeof({name})::text || ':' || ({name} IS NULL)::text || ':' || "
-                         f"coalesce({name}::text, '<sql null>') AS {name}")
-    with notify.engine.connect() as connection:
-        rows = connection.execute(sa.text(f"SELECT {', '.join(parts)} FROM mails")).mappings().all()
-    return {(row["recipient"], row["kind"]): dict(row, key=None, event_id=None) for row in rows}
+    return {(row["recipient"], row["kind"]): dict(row, key=None, event_id=None) for row in as_stored(notify.engine, mails)}
 
 
 def counts(notify):
@@ -154,10 +142,7 @@ def test_a_concurrent_duplicate_of_several_mails_queues_each_once(notify, db_bac
     first = notify.uow(consumer="on_sitting_documents_ready", message_id="m1")
     assert first.claim_message_adding(mails, handlers._made(requests_of("m1")[:1], Stub(), utcnow())[0].__dict__) == 1
     waiting = eventlet.spawn(queue, notify, "m1", requests_of("m1"))
-    with notify.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watch:
-        wait_until(lambda: waiting.dead or watch.execute(sa.text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock'")).scalar() == 1, timeout=10, what="the duplicate waiting")
+    wait_for_a_lock_wait(notify.engine, waiting, "the duplicate waiting")
     assert not waiting.dead
     (first.session.commit if first_commits else first.session.rollback)()
     first.close()

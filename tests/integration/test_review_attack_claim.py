@@ -13,8 +13,7 @@ from services.notify.service import MIGRATIONS as NOTIFY_MIGRATIONS
 from services.review.repository import Reviews
 from services.review.service import MIGRATIONS as REVIEW_MIGRATIONS
 from shared.platform.db import _insert_then_read_statement, insert_new, insert_new_then_read
-from tests.harness import wait_until
-from tests.integration.delivery import Tables, commit_after_the_other_waits
+from tests.integration.delivery import Tables, commit_after_the_other_waits, wait_for_a_lock_wait
 
 META = sa.MetaData()
 CLAIMS = sa.Table("claims", META, sa.Column("consumer", sa.String(40), primary_key=True),
@@ -51,10 +50,7 @@ def two_statements(session, message_id, query, params=None):
 
 
 def waiting_on(engine, what):
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watch:
-        wait_until(lambda: watch.execute(sa.text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock'")).scalar() >= 1, timeout=10, what=what)
+    wait_for_a_lock_wait(engine, what=what)
 
 
 def test_a_locked_read_that_waits_for_a_writer_gets_the_writers_committed_row(engine):
