@@ -5,6 +5,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
@@ -191,3 +192,29 @@ def new_token() -> str:
 def hash_token(token: str) -> str:
     """Tokens are stored only as this digest; a 256-bit random token needs no slow hash."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class KnownTokens:
+    """Which unit each token digest belongs to, as this process has learnt it (the ``size`` most recently
+    used). A digest never changes unit, but a token can be revoked: this is only a hint, and whoever
+    acts on it checks the token again in the statement that acts (a submission's insert), so a revoked
+    token is refused at once, whatever is remembered here."""
+
+    def __init__(self, size: int = 4096):
+        self.size, self._units = size, OrderedDict()
+
+    def unit_for(self, digest: str) -> str | None:
+        unit_id = self._units.get(digest)
+        if unit_id is not None:
+            self._units.move_to_end(digest)
+        return unit_id
+
+    def learn(self, digest: str, unit_id: str) -> str:
+        self._units[digest] = unit_id
+        self._units.move_to_end(digest)
+        while len(self._units) > self.size:
+            self._units.popitem(last=False)
+        return unit_id
+
+    def forget(self, digest: str) -> None:
+        self._units.pop(digest, None)

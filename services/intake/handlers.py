@@ -5,23 +5,30 @@ import logging
 
 from services.intake import domain, register, revisions
 from services.intake.eligibility import assess, check_dossier
-from services.intake.models import InitiativeTaken, Initiatives, KeyTaken, Nominations, Tokens
+from services.intake.models import InitiativeTaken, Initiatives, Nominations, Tokens
 from services.intake.messages import unmet
 from services.intake.register_store import Register
 from shared import contract
 from shared.contract.errors import Conflict, Forbidden, Ineligible, NotFound, Unauthorized
 
 log = logging.getLogger(__name__)
+KNOWN_TOKENS = domain.KnownTokens()  # this process's: which unit a token digest belongs to (a hint)
 
 
 def authenticate_unit(token, uow) -> str:
     """The unit a token belongs to; ``Unauthorized`` when it is missing, unknown or revoked."""
+    digest = token_digest(token)
+    unit_id = Tokens(uow.session).unit_for(digest)
+    if unit_id is None:
+        KNOWN_TOKENS.forget(digest)
+        raise Unauthorized("unknown or revoked unit token")
+    return KNOWN_TOKENS.learn(digest, unit_id)
+
+
+def token_digest(token) -> str:
     if not isinstance(token, str) or not token:
         raise Unauthorized("a unit token is required in context data 'auth_token'")
-    unit_id = Tokens(uow.session).unit_for(domain.hash_token(token))
-    if unit_id is None:
-        raise Unauthorized("unknown or revoked unit token")
-    return unit_id
+    return domain.hash_token(token)
 
 
 def own_nomination(nomination_id: str, unit_id: str, uow, for_update: bool = False) -> domain.Nomination:
@@ -34,15 +41,16 @@ def own_nomination(nomination_id: str, unit_id: str, uow, for_update: bool = Fal
 
 
 def admit(body: dict, unit_id: str, rule_set, uow, nomination_id: str, new: bool = False,
-          register_check: str = register.STRICT) -> list:
+          register_check: str = register.STRICT, register_rows=None) -> list:
     """Check the claimed titles against the register, eligibility (with the register's titles) and the
     dossier, then claim the initiatives relied on; ``Ineligible`` lists all. A ``new`` nomination has no
-    claims of its own to release first. Returns the register notes for the council."""
+    claims of its own to release first; ``register_rows``: the :func:`register_reading`, read already.
+    Returns the register notes for the council."""
     person = domain.person_key(unit_id, body["nominee"])
     ledger = Initiatives(uow.session)
     # which initiatives others took matters only to a dossier that relies on some (one query less)
     used = ledger.used_by_others(person, nomination_id) if person and claims_initiatives(body) else set()
-    verdict, notes = assess_with_register(body, unit_id, rule_set, uow, used, register_check)
+    verdict, notes = assess_with_register(body, unit_id, rule_set, uow, used, register_check, register_rows)
     check_dossier(body, rule_set.awards[body["award_code"]], verdict)
     if not verdict.eligible:
         raise Ineligible(verdict.unmet)
@@ -59,16 +67,21 @@ def claims_initiatives(body: dict) -> bool:
     return any(row.get("initiatives") for row in body.get("history", ()))
 
 
-def assess_with_register(body: dict, unit_id: str, rule_set, uow, used, register_check: str):
-    """Eligibility read with the person's register entries, and the claims checked against them:
-    ``(verdict, notes)``; under ``strict`` a mismatch is one of the verdict's unmet criteria."""
-    repo = Register(uow.session)
-    holder = register.nominee_key(unit_id, body["nominee"])
+def register_reading(body: dict, unit_id: str, register_check: str) -> tuple:
+    """What the register check reads of the nominee: the query and its parameters (``Register.reading``);
+    claimed titles are checked from the register's first year, so that is read with them."""
     claimed = any(row.get("titles") or row.get("adhoc_titles") for row in body.get("history", ()))
-    if claimed and register_check != register.OFF:  # the claims are checked from the register's first year
-        entries, first_year = repo.entries_and_first_year(holder)
-    else:
-        entries, first_year = repo.entries_of(holder), None
+    return Register.reading(register.nominee_key(unit_id, body["nominee"]),
+                            with_first_year=claimed and register_check != register.OFF)
+
+
+def assess_with_register(body: dict, unit_id: str, rule_set, uow, used, register_check: str, rows=None):
+    """Eligibility read with the person's register entries, and the claims checked against them:
+    ``(verdict, notes)``; under ``strict`` a mismatch is one of the verdict's unmet criteria. ``rows``:
+    the :func:`register_reading`, when read already."""
+    if rows is None:
+        rows = uow.session.execute(*register_reading(body, unit_id, register_check)).mappings().all()
+    entries, first_year = Register.entries_read(rows)
     claims = register.check_claims(body, entries, first_year, register_check)
     verdict = assess(register.with_register(body, entries), rule_set, used)
     verdict.unmet.extend(claims.unmet)
@@ -76,30 +89,49 @@ def assess_with_register(body: dict, unit_id: str, rule_set, uow, used, register
 
 
 def submit_nomination(body: dict, token, uow, rules, now, register_check: str = register.STRICT) -> dict:
-    """Store a new nomination and announce it; the same key and body again answer the first result."""
+    """Store a new nomination and announce it; the same key and body again answer the first result.
+
+    The key first, without a look-up: a retry overlapping the first call waits in the insert, then
+    loses. With a token this process has seen, the token is checked in that insert, which also reads
+    the nominee's register entries (one statement); the token is looked up first only when it is new
+    here, or when the insert stored nothing (a key used already, or a token revoked meanwhile)."""
     with uow:
-        unit_id = authenticate_unit(token, uow)
-        repo = Nominations(uow.session)
+        digest = token_digest(token)
         rule_set = rules.in_force(domain.submission_date(now))
-        nomination = domain.new_nomination(body, unit_id, rule_set.id, now)
-        existing = None
-        try:  # the key first, without a look-up: a retry overlapping the first call waits here, then loses
-            repo.add(nomination)
-        except KeyTaken:  # the unit used this key already (a retry), or a concurrent call took it first
+        known = KNOWN_TOKENS.unit_for(digest)
+        if known is not None:
+            stored = _store_new(body, known, rule_set, uow, now, register_check, digest)
+            if stored is not None:
+                return stored
             uow.session.rollback()
-            existing = repo.by_submission_key(unit_id, body["submission_key"])
-        else:  # Ineligible rolls back
-            notes = admit(body, unit_id, rule_set, uow, nomination.id, new=True, register_check=register_check)
-            if notes:
-                nomination.register_notes = notes
-                repo.save(nomination)
-            uow.publish(contract.NOMINATION_SUBMITTED, domain.submitted_event(nomination))
-            uow.commit()
-            log.info("nomination %s submitted: unit=%s award=%s", nomination.id, unit_id, nomination.award_code)
-            return domain.receipt(nomination, duplicate=False)
+        unit_id = authenticate_unit(token, uow)
+        stored = _store_new(body, unit_id, rule_set, uow, now, register_check)
+        if stored is not None:
+            return stored
+        uow.session.rollback()  # the unit used this key already (a retry), or a concurrent call took it first
+        existing = Nominations(uow.session).by_submission_key(unit_id, body["submission_key"])  # committed: it won
         if existing.fingerprint != domain.fingerprint(body):
             raise Conflict(f"submission_key {body['submission_key']!r} was used for a different nomination")
         return domain.receipt(existing, duplicate=True)
+
+
+def _store_new(body: dict, unit_id: str, rule_set, uow, now, register_check: str, digest: str | None = None):
+    """Insert the nomination (under ``digest``, only if it is a live token of ``unit_id``), admit it,
+    announce it and commit: its receipt, or None when nothing was inserted. ``Ineligible`` rolls back."""
+    nomination = domain.new_nomination(body, unit_id, rule_set.id, now)
+    repo = Nominations(uow.session)
+    rows = repo.add_reading(nomination, *register_reading(body, unit_id, register_check), token_digest=digest)
+    if rows is None:
+        return None
+    notes = admit(body, unit_id, rule_set, uow, nomination.id, new=True, register_check=register_check,
+                  register_rows=rows)
+    if notes:
+        nomination.register_notes = notes
+        repo.save(nomination)
+    uow.publish(contract.NOMINATION_SUBMITTED, domain.submitted_event(nomination))
+    uow.commit()
+    log.info("nomination %s submitted: unit=%s award=%s", nomination.id, unit_id, nomination.award_code)
+    return domain.receipt(nomination, duplicate=False)
 
 
 def amend_nomination(nomination_id: str, changes: dict, token, uow, rules, load, now,

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from services.intake.domain import Nomination
-from shared.platform.db import insert_new
+from shared.platform.db import insert_new_then_read
 
 metadata = sa.MetaData()
 
@@ -49,10 +49,6 @@ unit_tokens = sa.Table(
 )
 
 
-class KeyTaken(Exception):
-    """Another transaction stored a nomination under the same unit and submission key first."""
-
-
 class InitiativeTaken(Exception):
     """A concurrent nomination of the same person claimed the initiative first."""
 
@@ -74,10 +70,17 @@ class Nominations:
             .offset((page - 1) * size).limit(size)).mappings().all()
         return [Nomination(**row) for row in rows], total
 
-    def add(self, nomination: Nomination) -> None:
+    def add_reading(self, nomination: Nomination, query, params: dict, token_digest: str | None = None) -> list | None:
+        """Insert a new nomination and, only when it was inserted, read ``query`` (its rows, as mappings)
+        in the same statement on PostgreSQL (``insert_new_then_read``). None when the unit used the
+        submission key already, or, given the digest of the token the caller presented, when that is
+        not a live token of the nomination's unit: the token is checked in the statement that inserts."""
         values = {column.name: getattr(nomination, column.name) for column in nominations.columns}
-        if not insert_new(self.session, nominations, **values):  # the unit used this key already
-            raise KeyTaken(nomination.submission_key)
+        if token_digest is None:
+            return insert_new_then_read(self.session, nominations, values, query, params)
+        return insert_new_then_read(self.session, nominations, values, query,
+                                    {**params, "token_digest": token_digest, "token_unit": nomination.unit_id},
+                                    only_if=_TOKEN_IS_LIVE)
 
     def get(self, nomination_id: str, for_update: bool = False) -> Nomination | None:
         return self._one(nominations.c.id == nomination_id, for_update)
@@ -148,5 +151,7 @@ class Tokens:
         return self.session.execute(_UNIT_FOR, {"token_hash": token_hash}).scalar()
 
 
+_TOKEN_IS_LIVE = sa.exists().where(unit_tokens.c.token_hash == sa.bindparam("token_digest"),
+                                   unit_tokens.c.unit_id == sa.bindparam("token_unit"), unit_tokens.c.revoked_at.is_(None))
 _UNIT_FOR = sa.select(unit_tokens.c.unit_id).where(unit_tokens.c.token_hash == sa.bindparam("token_hash"),
                                                    unit_tokens.c.revoked_at.is_(None))

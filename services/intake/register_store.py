@@ -50,6 +50,8 @@ class EntryTaken(Exception):
     """The nomination already has its entry (a concurrent decision committed first)."""
 
 
+_ENTRIES = sa.select(register_entries.c.award_code, register_entries.c.award_year, register_entries.c.state
+                     ).where(register_entries.c.holder_key == sa.bindparam("holder_key"))
 _FIRST_YEAR = sa.select(sa.func.min(register_entries.c.award_year).label("first_year")).subquery()
 _ENTRIES_AND_FIRST_YEAR = sa.select(  # built once: building a statement costs more than sending it
     _FIRST_YEAR.c.first_year, register_entries.c.award_code, register_entries.c.award_year, register_entries.c.state
@@ -64,17 +66,26 @@ class Register:
         return self.session.execute(sa.select(sa.func.min(register_entries.c.award_year))).scalar()
 
     def entries_of(self, holder_key: str) -> list[Entry]:
-        rows = self.session.execute(sa.select(register_entries.c.award_code, register_entries.c.award_year,
-                                              register_entries.c.state)
-                                    .where(register_entries.c.holder_key == holder_key)).all()
-        return [Entry(code, year, state) for code, year, state in rows]
+        return self.entries_read(self.session.execute(*self.reading(holder_key)).mappings().all())[0]
 
     def entries_and_first_year(self, holder_key: str) -> tuple[list[Entry], int | None]:
         """:meth:`entries_of` and :meth:`first_year` in one statement (a submission asks both): the first
         year's one row, joined with the holder's entries when there are any."""
-        rows = self.session.execute(_ENTRIES_AND_FIRST_YEAR, {"holder_key": holder_key}).all()
-        entries = [Entry(code, year, state) for _, code, year, state in rows if code is not None]
-        return entries, rows[0][0] if rows else None
+        return self.entries_read(self.session.execute(*self.reading(holder_key, True)).mappings().all())
+
+    @staticmethod
+    def reading(holder_key: str, with_first_year: bool = False) -> tuple:
+        """The query of :meth:`entries_of` (or, ``with_first_year``, of :meth:`entries_and_first_year`)
+        and its parameters, for a statement that reads them beside another (a submission's insert)."""
+        return (_ENTRIES_AND_FIRST_YEAR if with_first_year else _ENTRIES), {"holder_key": holder_key}
+
+    @staticmethod
+    def entries_read(rows) -> tuple[list[Entry], int | None]:
+        """``(entries, first year)`` of the rows (mappings) of a :meth:`reading`; no first year unless it
+        was read."""
+        entries = [Entry(row["award_code"], row["award_year"], row["state"]) for row in rows
+                   if row["award_code"] is not None]
+        return entries, rows[0].get("first_year") if rows else None
 
     def add(self, values: dict) -> dict:
         """Insert an entry; ``EntryTaken`` when its nomination has one already."""

@@ -57,7 +57,8 @@ def _insert_new_statement(table, dialect: str):
     return dialect_insert(dialect)(table).on_conflict_do_nothing()
 
 
-def insert_new_then_read(session, table, values: dict, query, params: dict | None = None) -> list | None:
+def insert_new_then_read(session, table, values: dict, query, params: dict | None = None,
+                         only_if=None) -> list | None:
     """:func:`insert_new`, then, only when it inserted, ``query`` (with ``params`` for its bound
     parameters): its rows as mappings, or None when the row existed. One statement on PostgreSQL (the
     insert in a ``WITH``, the query joined ``LATERAL`` to the row it returned, so it runs only after an
@@ -71,14 +72,21 @@ def insert_new_then_read(session, table, values: dict, query, params: dict | Non
     exist or to match meanwhile is not seen, and a plain read gives the values of before the wait.
     So read here only rows that exist before the message (intake's nomination, which review's events
     follow) or values as of the message's handling (a unit's name); what must be read after a lock is
-    read by a later statement."""
+    read by a later statement.
+
+    ``only_if``, when given, is a condition the row is inserted under, checked in the same statement
+    (``INSERT ... SELECT ... WHERE``; its bound parameters in ``params``): None also when it does not
+    hold. Best a constant too (intake's submission checks the unit's token so)."""
     dialect = session.get_bind().dialect.name
     if dialect != "postgresql":
-        inserted = insert_new(session, table, **values)
+        if only_if is None:
+            inserted = insert_new(session, table, **values)
+        else:
+            inserted = session.execute(_insert_new_if_statement(table, tuple(sorted(values)), only_if, dialect),
+                                       {**(params or {}), **_values(values)}).rowcount == 1
         return session.execute(query, params or {}).mappings().all() if inserted else None
-    statement = _insert_then_read_statement(table, tuple(sorted(values)), query)
-    rows = session.execute(statement, {**(params or {}), **{_value(key): v for key, v in values.items()}}
-                           ).mappings().all()
+    statement = _insert_then_read_statement(table, tuple(sorted(values)), query, only_if)
+    rows = session.execute(statement, {**(params or {}), **_values(values)}).mappings().all()
     if not rows:
         return None
     return [{key: value for key, value in row.items() if key not in (_INSERTED, _FOUND)}
@@ -86,16 +94,30 @@ def insert_new_then_read(session, table, values: dict, query, params: dict | Non
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_then_read_statement(table, keys: tuple[str, ...], query):
-    inserted = _insert_new_statement(table, "postgresql").values(
-        {key: sa.bindparam(_value(key), type_=table.c[key].type) for key in keys}
-    ).returning(sa.literal_column("1").label(_INSERTED)).cte("inserted_row")
+def _insert_then_read_statement(table, keys: tuple[str, ...], query, only_if=None):
+    if only_if is None:
+        insert = _insert_new_statement(table, "postgresql").values(
+            {key: sa.bindparam(_value(key), type_=table.c[key].type) for key in keys})
+    else:
+        insert = _insert_new_if_statement(table, keys, only_if, "postgresql")
+    inserted = insert.returning(sa.literal_column("1").label(_INSERTED)).cte("inserted_row")
     read = query.add_columns(sa.literal_column("1").label(_FOUND)).lateral("read_after_insert")
     return sa.select(inserted.c[_INSERTED], read).select_from(inserted.outerjoin(read, sa.true()))
 
 
+@functools.lru_cache(maxsize=16)
+def _insert_new_if_statement(table, keys: tuple[str, ...], only_if, dialect: str):
+    """``INSERT INTO table (keys) SELECT <the values> WHERE only_if ON CONFLICT DO NOTHING``."""
+    source = sa.select(*(sa.bindparam(_value(key), type_=table.c[key].type) for key in keys)).where(only_if)
+    return dialect_insert(dialect)(table).from_select(keys, source).on_conflict_do_nothing()
+
+
 def _value(key: str) -> str:
     return f"tdkt_insert_{key}"
+
+
+def _values(values: dict) -> dict:
+    return {_value(key): value for key, value in values.items()}
 
 
 def insert_new_then_insert_new(session, table, values: dict, then, then_values: dict) -> int | None:
@@ -108,7 +130,7 @@ def insert_new_then_insert_new(session, table, values: dict, then, then_values: 
     if dialect != "postgresql":
         return int(insert_new(session, then, **then_values)) if insert_new(session, table, **values) else None
     statement = _insert_then_insert_statement(table, tuple(sorted(values)), then, tuple(sorted(then_values)))
-    inserted, added = session.execute(statement, {**{_value(key): v for key, v in values.items()},
+    inserted, added = session.execute(statement, {**_values(values),
                                                   **{_then(key): v for key, v in then_values.items()}}).one()
     return added if inserted else None
 

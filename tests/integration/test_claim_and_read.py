@@ -162,3 +162,25 @@ def test_a_concurrent_duplicate_adding_waits_for_the_first_delivery(engine, firs
     assert waiting.wait() == (None if first_commits else 1)
     with Session(engine) as session:
         assert session.execute(sa.select(OTHERS.c.n)).scalars().all() == [1 if first_commits else 2]
+
+
+ITEM_IS = sa.exists().where(ITEMS.c.id == sa.bindparam("guard_id"), ITEMS.c.status == sa.bindparam("guard_status"))
+
+
+def test_a_claim_under_a_condition_inserts_and_reads_only_while_the_condition_holds(engine):
+    """``only_if`` (intake's submission checks the unit's token so): checked in the statement that
+    inserts; when it fails, nothing is inserted and None is answered, as for a key taken already."""
+    def claim_if(session, message_id, status):
+        return insert_new_then_read(session, CLAIMS, {"consumer": "c", "message_id": message_id}, item("i1"),
+                                    {"guard_id": "i1", "guard_status": status}, only_if=ITEM_IS)
+
+    with Session(engine) as session:
+        assert claim_if(session, "m1", "old") is None  # i1 is new: not inserted
+        assert session.execute(sa.select(sa.func.count()).select_from(CLAIMS)).scalar() == 0
+        assert claim_if(session, "m1", "new") == [{"id": "i1", "status": "new", "body": {"a": [1, 2]}}]
+        assert claim_if(session, "m1", "new") is None  # the key is taken now
+        session.execute(sa.update(ITEMS).where(ITEMS.c.id == "i1").values(status="gone"))
+        assert claim_if(session, "m2", "new") is None
+        session.commit()
+    with Session(engine) as session:
+        assert session.execute(sa.select(CLAIMS.c.message_id)).scalars().all() == ["m1"]

@@ -47,15 +47,15 @@ def overlapping_submissions(tables, monkeypatch, body):
     retrying, committing = tables
     rules, token = load_rules(None), handlers.issue_unit_token("vp", retrying.uow(), utcnow())
     body = _load_nomination(body)
-    add, first = Nominations.add, {}
+    add, first = Nominations.add_reading, {}
 
-    def let_the_first_commit_then_add(self, nomination):
+    def let_the_first_commit_then_add(self, nomination, *args, **kwargs):
         if not first:
             first["receipt"] = "running"
             first["receipt"] = handlers.submit_nomination(body, token, committing.uow(), rules, utcnow())
-        return add(self, nomination)
+        return add(self, nomination, *args, **kwargs)
 
-    monkeypatch.setattr(Nominations, "add", let_the_first_commit_then_add)
+    monkeypatch.setattr(Nominations, "add_reading", let_the_first_commit_then_add)
     retry = handlers.submit_nomination(body, token, retrying.uow(), rules, utcnow())
     return first["receipt"], retry
 

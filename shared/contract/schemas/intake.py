@@ -8,7 +8,7 @@ from marshmallow import ValidationError as SchemaError
 from shared.contract.awards import AWARD_CODES, DOCUMENT_KINDS
 from shared.contract.schemas.register import RegisterNote
 from shared.contract.schemas.base import (CaselessId, Email, ID, NAME, RATINGS, SCOPES, SHA256, STATUSES, Schema,
-                                         YEAR, revision_field, single_line)
+                                         YEAR, _instance, revision_field, single_line)
 
 
 class Individual(Schema):
@@ -53,7 +53,7 @@ class Nominee(fields.Field):
         schema = self.schemas.get(kind) if isinstance(kind, str) else None
         if schema is None:
             raise SchemaError({"kind": ["must be individual or collective"]})
-        return schema().load(value)
+        return _instance(schema).load(value)
 
     def _serialize(self, value, attr, obj, **kwargs):
         return value
