@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from services.intake.domain import Nomination
-from shared.platform.db import insert_new_then_read
+from shared.platform.db import dialect_insert, insert_new_then_read
 
 metadata = sa.MetaData()
 
@@ -121,15 +120,21 @@ class Initiatives:
         return set(self.session.execute(query).scalars())
 
     def take(self, person_key: str, initiative_ids, nomination_id: str) -> None:
-        if not initiative_ids:
+        """Claim the initiatives for the nomination, all or none: ``InitiativeTaken`` (naming those
+        another nomination holds, and claiming none) otherwise. One statement when all are free (no
+        savepoint); a claim by a concurrent transaction waits for it, as a plain insert would."""
+        wanted = list(dict.fromkeys(initiative_ids))
+        if not wanted:
             return
-        try:
-            with self.session.begin_nested():
-                self.session.execute(sa.insert(initiative_uses), [
-                    {"person_key": person_key, "initiative_id": i, "nomination_id": nomination_id}
-                    for i in initiative_ids])
-        except IntegrityError:
-            raise InitiativeTaken(", ".join(initiative_ids)) from None
+        statement = dialect_insert(self.session.get_bind().dialect.name)(initiative_uses).values([
+            {"person_key": person_key, "initiative_id": i, "nomination_id": nomination_id} for i in wanted
+        ]).on_conflict_do_nothing().returning(initiative_uses.c.initiative_id)
+        claimed = set(self.session.execute(statement).scalars())
+        if len(claimed) < len(wanted):
+            if claimed:  # all or none: give back what this statement claimed
+                self.session.execute(sa.delete(initiative_uses).where(
+                    initiative_uses.c.person_key == person_key, initiative_uses.c.initiative_id.in_(claimed)))
+            raise InitiativeTaken(", ".join(i for i in wanted if i not in claimed))
 
     def release(self, nomination_id: str) -> None:
         self.session.execute(sa.delete(initiative_uses).where(initiative_uses.c.nomination_id == nomination_id))

@@ -1,0 +1,40 @@
+"""``Initiatives.take``: a nomination claims the initiatives it relies on all or none, in one statement
+when they are free (SQLite and PostgreSQL); one achievement backs one award (NĐ 98 Art. 4)."""
+import pytest
+import sqlalchemy as sa
+
+from services.intake.models import InitiativeTaken, Initiatives, initiative_uses
+from services.intake.service import MIGRATIONS
+from tests.integration.delivery import Tables
+
+
+@pytest.fixture
+def intake(db_urls):
+    tables = Tables(db_urls["intake"], MIGRATIONS)
+    yield tables
+    tables.dispose()
+
+
+def held(session) -> set:
+    return set(session.execute(sa.select(initiative_uses.c.initiative_id, initiative_uses.c.nomination_id)).all())
+
+
+def test_free_initiatives_are_claimed_in_one_statement_and_a_repeated_id_once(intake):
+    sent = []
+    sa.event.listen(intake.engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    with intake.sessions() as session:
+        Initiatives(session).take("vp:VP-1", ["SK-1", "SK-2", "SK-1"], "n-1")
+        assert len(sent) == 1 and "SAVEPOINT" not in sent[0]
+        assert held(session) == {("SK-1", "n-1"), ("SK-2", "n-1")}
+
+
+def test_one_initiative_held_elsewhere_claims_none_and_names_only_it(intake):
+    with intake.sessions() as session:
+        ledger = Initiatives(session)
+        ledger.take("vp:VP-1", ["SK-2"], "n-1")
+        with pytest.raises(InitiativeTaken) as taken:
+            ledger.take("vp:VP-1", ["SK-1", "SK-2", "SK-3"], "n-2")
+        assert str(taken.value) == "SK-2"
+        assert held(session) == {("SK-2", "n-1")}  # SK-1 and SK-3 given back: all or none
+        ledger.take("tccb:VP-1", ["SK-2"], "n-3")  # another person's initiative of the same id
+        assert ("SK-2", "n-3") in held(session)
