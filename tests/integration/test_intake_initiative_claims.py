@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from services.intake.models import InitiativeTaken, Initiatives, initiative_uses
 from services.intake.service import MIGRATIONS
-from tests.integration.delivery import Tables
+from tests.integration.delivery import Tables, end_after_the_other_waits
 
 
 @pytest.fixture
@@ -38,3 +38,26 @@ def test_one_initiative_held_elsewhere_claims_none_and_names_only_it(intake):
         assert held(session) == {("SK-2", "n-1")}  # SK-1 and SK-3 given back: all or none
         ledger.take("tccb:VP-1", ["SK-2"], "n-3")  # another person's initiative of the same id
         assert ("SK-2", "n-3") in held(session)
+
+
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("first_commits", [True, False], ids=["first_commits", "first_rolls_back"])
+def test_a_concurrent_claim_waits_for_the_first_and_then_loses_or_claims(intake, first_commits):
+    first = intake.sessions()
+    Initiatives(first).take("vp:VP-1", ["SK-1"], "n-1")
+
+    def second():
+        with intake.sessions() as session, session.begin():
+            try:
+                Initiatives(session).take("vp:VP-1", ["SK-1", "SK-2"], "n-2")
+            except InitiativeTaken as taken:
+                return str(taken)
+            return "claimed"
+
+    outcome = end_after_the_other_waits(intake.engine, first, second, commit=first_commits, must_wait=True)
+    first.close()
+    with intake.sessions() as session:
+        if first_commits:
+            assert outcome == "SK-1" and held(session) == {("SK-1", "n-1")}
+        else:
+            assert outcome == "claimed" and held(session) == {("SK-1", "n-2"), ("SK-2", "n-2")}
