@@ -190,8 +190,9 @@ def new_token() -> str:
 
 
 def hash_token(token: str) -> str:
-    """Tokens are stored only as this digest; a 256-bit random token needs no slow hash."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    """Tokens are stored only as this digest; a 256-bit random token needs no slow hash. Whatever a caller
+    sent is digested (a lone surrogate, which JSON can carry, too): it matches no stored token."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class KnownTokens:

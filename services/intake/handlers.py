@@ -67,12 +67,13 @@ def claims_initiatives(body: dict) -> bool:
     return any(row.get("initiatives") for row in body.get("history", ()))
 
 
-def register_reading(body: dict, unit_id: str, register_check: str) -> tuple:
-    """What the register check reads of the nominee: the query and its parameters (``Register.reading``);
-    claimed titles are checked from the register's first year, so that is read with them."""
+def register_reading(body: dict, unit_id: str, register_check: str, after_a_wait: bool = False) -> tuple:
+    """What the register check reads of the nominee: the query and its parameters (``Register.reading``;
+    ``after_a_wait`` for a PostgreSQL insert's statement); claimed titles are checked from the register's
+    first year, so that is read with them."""
     claimed = any(row.get("titles") or row.get("adhoc_titles") for row in body.get("history", ()))
     return Register.reading(register.nominee_key(unit_id, body["nominee"]),
-                            with_first_year=claimed and register_check != register.OFF)
+                            with_first_year=claimed and register_check != register.OFF, after_a_wait=after_a_wait)
 
 
 def assess_with_register(body: dict, unit_id: str, rule_set, uow, used, register_check: str, rows=None):
@@ -103,13 +104,15 @@ def submit_nomination(body: dict, token, uow, rules, now, register_check: str = 
             stored = _store_new(body, known, rule_set, uow, now, register_check, digest)
             if stored is not None:
                 return stored
-            uow.session.rollback()
+            uow.session.rollback()  # the token was revoked (refused below), or the key is taken
         unit_id = authenticate_unit(token, uow)
-        stored = _store_new(body, unit_id, rule_set, uow, now, register_check)
-        if stored is not None:
-            return stored
-        uow.session.rollback()  # the unit used this key already (a retry), or a concurrent call took it first
-        existing = Nominations(uow.session).by_submission_key(unit_id, body["submission_key"])  # committed: it won
+        if unit_id != known:  # new here (or the hint was wrong): not tried as this unit yet
+            stored = _store_new(body, unit_id, rule_set, uow, now, register_check)
+            if stored is not None:
+                return stored
+            uow.session.rollback()
+        # the unit used this key already (a retry), or a concurrent call took it first and committed
+        existing = Nominations(uow.session).by_submission_key(unit_id, body["submission_key"])
         if existing.fingerprint != domain.fingerprint(body):
             raise Conflict(f"submission_key {body['submission_key']!r} was used for a different nomination")
         return domain.receipt(existing, duplicate=True)
@@ -120,7 +123,9 @@ def _store_new(body: dict, unit_id: str, rule_set, uow, now, register_check: str
     announce it and commit: its receipt, or None when nothing was inserted. ``Ineligible`` rolls back."""
     nomination = domain.new_nomination(body, unit_id, rule_set.id, now)
     repo = Nominations(uow.session)
-    rows = repo.add_reading(nomination, *register_reading(body, unit_id, register_check), token_digest=digest)
+    postgresql = uow.session.get_bind().dialect.name == "postgresql"
+    rows = repo.add_reading(nomination, *register_reading(body, unit_id, register_check, after_a_wait=postgresql),
+                            token_digest=digest)
     if rows is None:
         return None
     notes = admit(body, unit_id, rule_set, uow, nomination.id, new=True, register_check=register_check,

@@ -57,6 +57,17 @@ _ENTRIES_AND_FIRST_YEAR = sa.select(  # built once: building a statement costs m
     _FIRST_YEAR.c.first_year, register_entries.c.award_code, register_entries.c.award_year, register_entries.c.state
 ).select_from(_FIRST_YEAR.outerjoin(register_entries, register_entries.c.holder_key == sa.bindparam("holder_key")))
 
+# the same reads through intake_0008's VOLATILE functions: a snapshot of their own, taken when they run
+_NOW = sa.func.tdkt_register_entries(sa.bindparam("holder_key", type_=sa.Text)).table_valued(
+    sa.column("award_code", sa.String), sa.column("award_year", sa.Integer), sa.column("state", sa.String))
+_ENTRIES_NOW = sa.select(_NOW.c.award_code, _NOW.c.award_year, _NOW.c.state)
+_WITH_FIRST_YEAR_NOW = sa.func.tdkt_register_entries_and_first_year(sa.bindparam("holder_key", type_=sa.Text)
+                                                                    ).table_valued(
+    sa.column("first_year", sa.Integer), sa.column("award_code", sa.String), sa.column("award_year", sa.Integer),
+    sa.column("state", sa.String))
+_ENTRIES_AND_FIRST_YEAR_NOW = sa.select(_WITH_FIRST_YEAR_NOW.c.first_year, _WITH_FIRST_YEAR_NOW.c.award_code,
+                                        _WITH_FIRST_YEAR_NOW.c.award_year, _WITH_FIRST_YEAR_NOW.c.state)
+
 
 class Register:
     def __init__(self, session):
@@ -74,9 +85,13 @@ class Register:
         return self.entries_read(self.session.execute(*self.reading(holder_key, True)).mappings().all())
 
     @staticmethod
-    def reading(holder_key: str, with_first_year: bool = False) -> tuple:
+    def reading(holder_key: str, with_first_year: bool = False, after_a_wait: bool = False) -> tuple:
         """The query of :meth:`entries_of` (or, ``with_first_year``, of :meth:`entries_and_first_year`)
-        and its parameters, for a statement that reads them beside another (a submission's insert)."""
+        and its parameters. ``after_a_wait``: for a statement that reads them after its insert (a
+        submission's, on PostgreSQL), through the migration's ``VOLATILE`` functions, which see what
+        was committed while the insert waited for a concurrent holder of its key."""
+        if after_a_wait:
+            return (_ENTRIES_AND_FIRST_YEAR_NOW if with_first_year else _ENTRIES_NOW), {"holder_key": holder_key}
         return (_ENTRIES_AND_FIRST_YEAR if with_first_year else _ENTRIES), {"holder_key": holder_key}
 
     @staticmethod

@@ -72,7 +72,8 @@ def insert_new_then_read(session, table, values: dict, query, params: dict | Non
     exist or to match meanwhile is not seen, and a plain read gives the values of before the wait.
     So read here only rows that exist before the message (intake's nomination, which review's events
     follow) or values as of the message's handling (a unit's name); what must be read after a lock is
-    read by a later statement.
+    read by a later statement, or by a ``VOLATILE`` SQL function (which takes a snapshot of its own
+    when it runs: intake's register reads, migration intake_0008).
 
     ``only_if``, when given, is a condition the row is inserted under, checked in the same statement
     (``INSERT ... SELECT ... WHERE``; its bound parameters in ``params``): None also when it does not

@@ -10,7 +10,6 @@ it in one statement) belong with the transaction they are part of.
 """
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import logging
@@ -24,6 +23,7 @@ from nameko.constants import HEARTBEAT_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import sessionmaker
 
+from shared.platform.auth import credential_id
 from shared.platform.config import ConfigError, load_settings
 from shared.contract import AUTH_TOKEN
 from shared.contract.errors import Forbidden, Unauthorized
@@ -231,7 +231,7 @@ class Store(DependencyProvider):
         if exc_info is None or not isinstance(exc_info[1], SECURITY_REJECTIONS):
             return
         token = worker_ctx.data.get(AUTH_TOKEN)
-        caller = hashlib.sha256(str(token).encode()).hexdigest()[:12] if token else "none"
+        caller = credential_id(token) if token else "none"
         detail = f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name} caller={caller}: {exc_info[1]}"
         log.warning("security: %s %s", exc_info[1].code, detail)
         try:
