@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 LOCAL_ADMIN_TOKEN = "local-admin-token"
 LOCAL_SECRET_KEY = "local-secret-key-not-for-production"
 PROFILES = ("local", "production")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")  # a trial on one machine: its links go nowhere else
 PLACEHOLDER = "change-me"  # deploy/.env.example's secrets start with it
 _PLACEHOLDER = re.compile(r"change[-_ ]?me", re.IGNORECASE)  # also change_me, changeme, CHANGE-ME
 SMTPS_PORT = 465  # implicit TLS, which notify does not speak (it upgrades with STARTTLS)
@@ -116,7 +117,9 @@ def refuse_unsafe_production_values(settings: Settings) -> None:
     of ``deploy/.env.example`` (however written or percent-encoded), RabbitMQ's ``guest`` account (in
     ``AMQP_URI`` or ``TDKT_COUNCIL_AMQP_URI``, also when the URL names no login or an empty one, which
     kombu and py-amqp fill in as guest:guest), an SMTP login without STARTTLS (the password would cross
-    the network in clear) and SMTPS's port 465. SQLite is refused by :meth:`Settings.db_url`."""
+    the network in clear), SMTPS's port 465, and a ``TDKT_PUBLIC_URL`` in plain http to anywhere but
+    this machine (the ballot links in the mail carry each member's token). SQLite is refused by
+    :meth:`Settings.db_url`."""
     brokers = {"AMQP_URI": settings.amqp_uri, "TDKT_COUNCIL_AMQP_URI": settings.council_amqp_uri or ""}
     secrets = {"TDKT_ADMIN_TOKEN": settings.admin_token, "TDKT_SECRET_KEY": settings.secret_key,
                "SMTP_PASSWORD": settings.smtp_password or "",
@@ -138,6 +141,11 @@ def refuse_unsafe_production_values(settings: Settings) -> None:
     if settings.smtp_user is not None and not settings.smtp_starttls:
         raise ConfigError("SMTP_STARTTLS must be true when SMTP_USER and SMTP_PASSWORD are set and TDKT_PROFILE "
                           "is production (the login would cross the network in clear)")
+    public = urlsplit(settings.public_url)
+    if public.scheme != "https" and public.hostname not in LOOPBACK_HOSTS:
+        raise ConfigError(f"TDKT_PUBLIC_URL must be an https URL when TDKT_PROFILE is production (each ballot "
+                          f"link in the mail carries a member's token), got {redact(settings.public_url)!r}; "
+                          "plain http is taken only for this machine (localhost)")
     if settings.smtp_port == SMTPS_PORT:
         raise ConfigError(f"SMTP_PORT {SMTPS_PORT} is SMTPS (TLS from the first byte), which notify does not "
                           "speak: use the submission port 587 with SMTP_STARTTLS=true when TDKT_PROFILE is "

@@ -266,3 +266,16 @@ def test_the_production_profile_refuses_smtps_port_465_which_notify_does_not_spe
 
     assert "SMTP_PORT" in message and "587" in message
     assert load_settings({**environ, "SMTP_PORT": "587"}).smtp_port == 587
+
+
+@pytest.mark.parametrize("url", ["http://tdkt.bo.gov.vn", "http://10.0.0.5:8002/", "http://review:8000"])
+def test_production_refuses_ballot_links_in_plain_http_to_another_machine(url):
+    assert "TDKT_PUBLIC_URL must be an https URL" in refusal({**PRODUCTION, "TDKT_PUBLIC_URL": url})
+    assert load_settings({"TDKT_PUBLIC_URL": url}).public_url == url.rstrip("/")  # the local profile takes it
+
+
+@pytest.mark.parametrize("url", ["https://tdkt.bo.gov.vn", "http://localhost:8002", "http://127.0.0.1:8002",
+                                 "http://[::1]:8002", None])
+def test_production_takes_https_and_plain_http_to_this_machine(url):
+    environ = {**PRODUCTION, **({"TDKT_PUBLIC_URL": url} if url else {})}
+    assert load_settings(environ).public_url == (url or "http://localhost:8002")
