@@ -157,6 +157,7 @@ class Tokens:
 
 
 _TOKEN_IS_LIVE = sa.exists().where(unit_tokens.c.token_hash == sa.bindparam("token_digest"),
-                                   unit_tokens.c.unit_id == sa.bindparam("token_unit"), unit_tokens.c.revoked_at.is_(None))
+                                   unit_tokens.c.unit_id == sa.bindparam("token_unit"),
+                                   unit_tokens.c.revoked_at.is_(None))
 _UNIT_FOR = sa.select(unit_tokens.c.unit_id).where(unit_tokens.c.token_hash == sa.bindparam("token_hash"),
                                                    unit_tokens.c.revoked_at.is_(None))
