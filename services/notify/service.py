@@ -12,6 +12,7 @@ from services.notify.models import AutocommitStatements
 from shared import contract
 from shared.contract import schemas
 from shared.platform.auth import OperatorOnly
+from shared.platform.config import tick_seconds
 from shared.contract.errors import EXPECTED
 from shared.platform.messaging import inbox_event_handler
 from shared.platform.logs import JsonLogging
@@ -21,7 +22,7 @@ from shared.platform.settings import Configuration
 from shared.platform.store import Relay, Store
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-REMINDER_TICK = 5.0  # seconds between looks for members to remind
+REMINDER_TICK = tick_seconds()  # seconds between looks for members to remind
 
 
 def mail_relay(store):

@@ -15,6 +15,7 @@ from services.review.documents.render import Converter
 from shared import contract
 from shared.contract import schemas
 from shared.platform.auth import OperatorOnly
+from shared.platform.config import tick_seconds
 from shared.contract.errors import EXPECTED
 from shared.platform.messaging import inbox_event_handler
 from shared.platform.logs import JsonLogging
@@ -25,7 +26,7 @@ from shared.platform.settings import Configuration
 from shared.platform.store import Relay, Store, UnitOfWork
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-DEADLINE_TICK = 5.0  # seconds between checks for sittings past their deadline
+DEADLINE_TICK = tick_seconds()  # seconds between checks for sittings past their deadline and comment periods
 
 
 def documents_relay(store):

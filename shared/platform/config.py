@@ -70,6 +70,13 @@ class Settings:
         return url
 
 
+def tick_seconds(environ: dict | None = None) -> float:
+    """Seconds between the timers' looks (sittings past their deadline, comment periods to open or
+    release, members to remind): ``TDKT_TICK_SECONDS``, 5 unless set. Read when a service's module is
+    imported, since Nameko fixes a timer's interval with its entrypoint."""
+    return _Reader(os.environ if environ is None else environ).number("TDKT_TICK_SECONDS", 5.0, 0.1, 3600.0)
+
+
 def load_settings(environ: dict | None = None) -> Settings:
     env = os.environ if environ is None else environ
     read = _Reader(env)

@@ -279,3 +279,12 @@ def test_production_refuses_ballot_links_in_plain_http_to_another_machine(url):
 def test_production_takes_https_and_plain_http_to_this_machine(url):
     environ = {**PRODUCTION, **({"TDKT_PUBLIC_URL": url} if url else {})}
     assert load_settings(environ).public_url == (url or "http://localhost:8002")
+
+
+def test_the_timers_look_every_five_seconds_unless_told_and_refuse_what_is_not_a_sane_interval():
+    from shared.platform.config import tick_seconds
+
+    assert (tick_seconds({}), tick_seconds({"TDKT_TICK_SECONDS": "0.5"})) == (5.0, 0.5)
+    for wrong in ("0", "-1", "often", "86400"):
+        with pytest.raises(ConfigError, match="TDKT_TICK_SECONDS"):
+            tick_seconds({"TDKT_TICK_SECONDS": wrong})
