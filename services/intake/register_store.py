@@ -76,20 +76,13 @@ class Register:
     def first_year(self) -> int | None:
         return self.session.execute(sa.select(sa.func.min(register_entries.c.award_year))).scalar()
 
-    def entries_of(self, holder_key: str) -> list[Entry]:
-        return self.entries_read(self.session.execute(*self.reading(holder_key)).mappings().all())[0]
-
-    def entries_and_first_year(self, holder_key: str) -> tuple[list[Entry], int | None]:
-        """:meth:`entries_of` and :meth:`first_year` in one statement (a submission asks both): the first
-        year's one row, joined with the holder's entries when there are any."""
-        return self.entries_read(self.session.execute(*self.reading(holder_key, True)).mappings().all())
-
     @staticmethod
     def reading(holder_key: str, with_first_year: bool = False, after_a_wait: bool = False) -> tuple:
-        """The query of :meth:`entries_of` (or, ``with_first_year``, of :meth:`entries_and_first_year`)
-        and its parameters. ``after_a_wait``: for a statement that reads them after its insert (a
-        submission's, on PostgreSQL), through the migration's ``VOLATILE`` functions, which see what
-        was committed while the insert waited for a concurrent holder of its key."""
+        """The query of the holder's entries (``with_first_year``: each joined to the register's first
+        year, one row with that year when there are none) and its parameters. ``after_a_wait``: for a
+        statement that reads them after its insert (a submission's, on PostgreSQL), through the
+        migration's ``VOLATILE`` functions, which see what committed while the insert waited for a
+        concurrent holder of its key."""
         if after_a_wait:
             return (_ENTRIES_AND_FIRST_YEAR_NOW if with_first_year else _ENTRIES_NOW), {"holder_key": holder_key}
         return (_ENTRIES_AND_FIRST_YEAR if with_first_year else _ENTRIES), {"holder_key": holder_key}

@@ -45,6 +45,14 @@ def intake(container_factory, rabbit_config, service_env, db_urls):
 
 
 @pytest.fixture
+def intake_db(db_urls):
+    """Intake's database, migrated, without a running service (handlers called directly)."""
+    tables = Tables(db_urls["intake"], MIGRATIONS)
+    yield tables
+    tables.dispose()
+
+
+@pytest.fixture
 def review(container_factory, rabbit_config, service_env):
     """A running review container with a unit council of 7 and a ministry council of 15."""
     container = container_factory(ReviewService, rabbit_config)

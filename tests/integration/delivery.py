@@ -100,3 +100,15 @@ def as_stored(engine, table, where: str = "", params: dict | None = None, skip=(
     with engine.connect() as connection:
         return [dict(row) for row in connection.execute(
             sa.text(f"SELECT {', '.join(parts)} FROM {table.name} {where}"), params or {}).mappings()]
+
+
+def statements_of(engine, action) -> list[str]:
+    """The SQL statements ``action()`` sends through ``engine``, in order."""
+    sent = []
+    listener = lambda *args: sent.append(args[2])  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        action()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    return sent

@@ -1,91 +1,60 @@
 """A submission with a token this process has seen: the token is checked in the statement that stores
 the nomination, which also reads the nominee's register entries (SQLite and PostgreSQL). What the
 process remembers is only a hint: a revoked token is refused at once, a wrong hint changes nothing."""
-import copy
-
 import pytest
 import sqlalchemy as sa
 
 from services.intake import domain, handlers
-from services.intake.service import MIGRATIONS, _load_nomination
 from shared.contract.errors import Conflict, Unauthorized
 from shared.platform.outbox import utcnow
-from shared.platform.rules import load_rules
 from tests.integration.conftest import EXAMPLE
-from tests.integration.delivery import Tables
-
-RULES = load_rules(None)
-
-
-@pytest.fixture
-def intake(db_urls):
-    tables = Tables(db_urls["intake"], MIGRATIONS)
-    yield tables
-    tables.dispose()
+from tests.integration.intake_support import body, submit
+from tests.integration.delivery import statements_of
 
 
-def body(key="k-1", **changes):
-    return _load_nomination({**copy.deepcopy(EXAMPLE), "submission_key": key, **changes})
-
-
-def submit(tables, token, nomination):
-    return handlers.submit_nomination(nomination, token, tables.uow(), RULES, utcnow())
-
-
-def statements_of(tables, action) -> list[str]:
-    sent = []
-    listener = lambda *args: sent.append(args[2])  # noqa: E731
-    sa.event.listen(tables.engine, "before_cursor_execute", listener)
-    try:
-        action()
-    finally:
-        sa.event.remove(tables.engine, "before_cursor_execute", listener)
-    return sent
-
-
-def test_a_known_tokens_submission_stores_reads_and_announces_in_two_statements(intake):
-    token = handlers.issue_unit_token("vp", intake.uow(), utcnow())
-    first = statements_of(intake, lambda: submit(intake, token, body("k-1")))
+def test_a_known_tokens_submission_stores_reads_and_announces_in_two_statements(intake_db):
+    token = handlers.issue_unit_token("vp", intake_db.uow(), utcnow())
+    first = statements_of(intake_db.engine, lambda: submit(intake_db, token, body("k-1")))
     assert "unit_tokens" in first[0] and "unit_tokens" not in first[1]  # new here: looked up first
-    second = statements_of(intake, lambda: submit(intake, token, body("k-2", nominee={
+    second = statements_of(intake_db.engine, lambda: submit(intake_db, token, body("k-2", nominee={
         **EXAMPLE["nominee"], "employee_id": "VP-0043"})))
-    if intake.engine.dialect.name == "postgresql":  # the insert, under the token, with the register read
+    if intake_db.engine.dialect.name == "postgresql":  # the insert, under the token, with the register read
         assert len(second) == 2 and "unit_tokens" in second[0] and "register_entries" in second[0]
     else:  # SQLite: the guarded insert, then the register read
         assert len(second) == 3 and "unit_tokens" in second[0] and "register_entries" in second[1]
     assert "outbox" in second[-1]
-    assert intake.count("nominations") == 2 and intake.count("outbox") == 2
+    assert intake_db.count("nominations") == 2 and intake_db.count("outbox") == 2
 
 
-def test_a_revoked_token_is_refused_at_once_though_this_process_knows_it(intake):
-    token = handlers.issue_unit_token("vp", intake.uow(), utcnow())
-    submit(intake, token, body("k-1"))
+def test_a_revoked_token_is_refused_at_once_though_this_process_knows_it(intake_db):
+    token = handlers.issue_unit_token("vp", intake_db.uow(), utcnow())
+    submit(intake_db, token, body("k-1"))
     assert handlers.KNOWN_TOKENS.unit_for(domain.hash_token(token)) == "vp"
-    handlers.issue_unit_token("vp", intake.uow(), utcnow(), revoke_others=True)
+    handlers.issue_unit_token("vp", intake_db.uow(), utcnow(), revoke_others=True)
     with pytest.raises(Unauthorized):
-        submit(intake, token, body("k-2"))
+        submit(intake_db, token, body("k-2"))
     with pytest.raises(Unauthorized):  # the same key again: no duplicate's receipt for a revoked token
-        submit(intake, token, body("k-1"))
+        submit(intake_db, token, body("k-1"))
     assert handlers.KNOWN_TOKENS.unit_for(domain.hash_token(token)) is None
-    assert intake.count("nominations") == 1 and intake.count("outbox") == 1
+    assert intake_db.count("nominations") == 1 and intake_db.count("outbox") == 1
 
 
-def test_a_hint_naming_another_unit_stores_nothing_under_it(intake):
-    token = handlers.issue_unit_token("vp", intake.uow(), utcnow())
-    handlers.issue_unit_token("tccb", intake.uow(), utcnow())
+def test_a_hint_naming_another_unit_stores_nothing_under_it(intake_db):
+    token = handlers.issue_unit_token("vp", intake_db.uow(), utcnow())
+    handlers.issue_unit_token("tccb", intake_db.uow(), utcnow())
     handlers.KNOWN_TOKENS.learn(domain.hash_token(token), "tccb")  # wrong: as if the database were replaced
-    receipt = submit(intake, token, body("k-1"))
-    with intake.engine.connect() as connection:
+    receipt = submit(intake_db, token, body("k-1"))
+    with intake_db.engine.connect() as connection:
         assert connection.execute(sa.text("SELECT unit_id FROM nominations")).scalars().all() == ["vp"]
     assert handlers.KNOWN_TOKENS.unit_for(domain.hash_token(token)) == "vp"
-    assert receipt["duplicate"] is False and intake.count("outbox") == 1
+    assert receipt["duplicate"] is False and intake_db.count("outbox") == 1
 
 
-def test_a_retry_with_a_known_token_answers_the_first_receipt_and_another_body_is_refused(intake):
-    token = handlers.issue_unit_token("vp", intake.uow(), utcnow())
-    first = submit(intake, token, body("k-1"))
-    assert submit(intake, token, body("k-1")) == {**first, "duplicate": True}
+def test_a_retry_with_a_known_token_answers_the_first_receipt_and_another_body_is_refused(intake_db):
+    token = handlers.issue_unit_token("vp", intake_db.uow(), utcnow())
+    first = submit(intake_db, token, body("k-1"))
+    assert submit(intake_db, token, body("k-1")) == {**first, "duplicate": True}
     with pytest.raises(Conflict):
-        submit(intake, token, body("k-1", achievements="Khác."))
-    assert intake.count("nominations") == 1 and intake.count("outbox") == 1
+        submit(intake_db, token, body("k-1", achievements="Khác."))
+    assert intake_db.count("nominations") == 1 and intake_db.count("outbox") == 1
 

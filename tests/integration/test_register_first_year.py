@@ -1,20 +1,11 @@
 """The register read at each submission that claims titles (issue #20): the holder's entries and the
-register's first year in one statement, from an index, on both backends."""
+register's first year in one statement, from an index, on both backends, and on PostgreSQL the same
+through the functions a submission's insert reads them by."""
 from datetime import date, datetime, timezone
 
-import pytest
 import sqlalchemy as sa
 
 from services.intake.register_store import Entry, Register, register_entries
-from services.intake.service import MIGRATIONS
-from tests.integration.delivery import Tables
-
-
-@pytest.fixture
-def intake_db(db_urls):
-    tables = Tables(db_urls["intake"], MIGRATIONS)
-    yield tables
-    tables.dispose()
 
 
 def entry(holder, code, year, state="awarded"):
@@ -26,9 +17,16 @@ def entry(holder, code, year, state="awarded"):
 
 
 def read(tables, holder):
+    """The one-statement read (and, on PostgreSQL, the same through intake_0008's function, as a
+    submission's insert reads it), and the entries and first year read apart."""
     with tables.sessions() as session:
-        register = Register(session)
-        return register.entries_and_first_year(holder), (register.entries_of(holder), register.first_year())
+        def entries(*how, **after):
+            return Register.entries_read(session.execute(*Register.reading(holder, *how, **after)).mappings().all())
+
+        one = entries(True)
+        if session.get_bind().dialect.name == "postgresql":
+            assert entries(True, after_a_wait=True) == one and entries(after_a_wait=True)[0] == entries()[0]
+        return one, (entries()[0], Register(session).first_year())
 
 
 def test_the_holders_entries_and_the_first_year_come_in_one_statement_as_the_two_reads_gave_them(intake_db):

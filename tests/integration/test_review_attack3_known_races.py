@@ -1,37 +1,17 @@
 """Attack on dbbceff: the known-token insert (token checked in the insert) against concurrent holders of
 the same key on PostgreSQL, refusals, later amend/withdraw, and what a known token's retry costs."""
-import copy
-
-import eventlet
 import pytest
 import sqlalchemy as sa
 
 from services.intake import domain, handlers
 from services.intake.models import nominations
-from services.intake.service import MIGRATIONS, _load_nomination
+from services.intake.service import _load_nomination
 from shared.contract.errors import Conflict, Ineligible
 from shared.platform.db import insert_new
 from shared.platform.outbox import utcnow
-from shared.platform.rules import load_rules
 from tests.integration.conftest import EXAMPLE
-from tests.integration.delivery import Tables, end_after_the_other_waits
-
-RULES = load_rules(None)
-
-
-@pytest.fixture
-def intake(db_urls):
-    tables = Tables(db_urls["intake"], MIGRATIONS)
-    yield tables
-    tables.dispose()
-
-
-def body(key="k-1", **changes):
-    return _load_nomination({**copy.deepcopy(EXAMPLE), "submission_key": key, **changes})
-
-
-def submit(tables, token, nomination):
-    return handlers.submit_nomination(nomination, token, tables.uow(), RULES, utcnow())
+from tests.integration.intake_support import RULES, body, submit
+from tests.integration.delivery import end_after_the_other_waits, statements_of
 
 
 def known_token(tables):
@@ -54,78 +34,67 @@ def events(tables):
 
 
 @pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
-def test_a_known_token_waiting_on_a_first_call_that_fails_stores_its_own_nomination(intake):
-    token = known_token(intake)
-    session, held = held_key(intake, body("k-1"))
-    receipt = end_after_the_other_waits(intake.engine, session, lambda: submit(intake, token, body("k-1")),
+def test_a_known_token_waiting_on_a_first_call_that_fails_stores_its_own_nomination(intake_db):
+    token = known_token(intake_db)
+    session, held = held_key(intake_db, body("k-1"))
+    receipt = end_after_the_other_waits(intake_db.engine, session, lambda: submit(intake_db, token, body("k-1")),
                                         commit=False, must_wait=True)
     session.close()
     assert receipt["duplicate"] is False and receipt["nomination_id"] != held.id
-    assert intake.count("nominations") == 2 and intake.count("outbox") == 2
+    assert intake_db.count("nominations") == 2 and intake_db.count("outbox") == 2
 
 
 @pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("same_body", [True, False], ids=["same_body", "other_body"])
-def test_a_known_token_waiting_on_a_first_call_that_commits_answers_it(intake, same_body):
-    token = known_token(intake)
-    session, held = held_key(intake, body("k-1") if same_body else body("k-1", achievements="Khác."))
+def test_a_known_token_waiting_on_a_first_call_that_commits_answers_it(intake_db, same_body):
+    token = known_token(intake_db)
+    session, held = held_key(intake_db, body("k-1") if same_body else body("k-1", achievements="Khác."))
     outcome = {}
 
     def retry():
         try:
-            outcome["receipt"] = submit(intake, token, body("k-1"))
+            outcome["receipt"] = submit(intake_db, token, body("k-1"))
         except Conflict as refused:
             outcome["refused"] = refused
 
-    end_after_the_other_waits(intake.engine, session, retry, commit=True, must_wait=True)
+    end_after_the_other_waits(intake_db.engine, session, retry, commit=True, must_wait=True)
     session.close()
     if same_body:
         assert outcome == {"receipt": {"nomination_id": held.id, "status": "submitted", "duplicate": True}}
     else:
         assert list(outcome) == ["refused"]
-    assert intake.count("nominations") == 2 and intake.count("outbox") == 1  # k-0's only: the held one is raw
+    assert intake_db.count("nominations") == 2 and intake_db.count("outbox") == 1  # k-0's only: the held one is raw
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
-def test_an_ineligible_body_with_a_known_token_stores_and_announces_nothing_and_keeps_the_hint(intake):
-    token = known_token(intake)
+def test_an_ineligible_body_with_a_known_token_stores_and_announces_nothing_and_keeps_the_hint(intake_db):
+    token = known_token(intake_db)
     with pytest.raises(Ineligible):
-        submit(intake, token, body("k-1", history=[{"year": 2025, "rating": "KHTNV", "titles": [], "initiatives": [],
+        submit(intake_db, token, body("k-1", history=[{"year": 2025, "rating": "KHTNV", "titles": [], "initiatives": [],
                                                      "disciplined": True}]))
-    assert intake.count("nominations") == 1 and intake.count("outbox") == 1
+    assert intake_db.count("nominations") == 1 and intake_db.count("outbox") == 1
     assert handlers.KNOWN_TOKENS.unit_for(domain.hash_token(token)) == "vp"
-    assert submit(intake, token, body("k-1"))["duplicate"] is False  # the key was not used up
+    assert submit(intake_db, token, body("k-1"))["duplicate"] is False  # the key was not used up
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
-def test_a_known_tokens_nomination_can_be_amended_and_withdrawn_as_any(intake):
-    token = known_token(intake)
-    receipt = submit(intake, token, body("k-1"))
-    view = handlers.amend_nomination(receipt["nomination_id"], {"achievements": "Sửa."}, token, intake.uow(), RULES,
+def test_a_known_tokens_nomination_can_be_amended_and_withdrawn_as_any(intake_db):
+    token = known_token(intake_db)
+    receipt = submit(intake_db, token, body("k-1"))
+    view = handlers.amend_nomination(receipt["nomination_id"], {"achievements": "Sửa."}, token, intake_db.uow(), RULES,
                                      _load_nomination, utcnow())
     assert view["revision"] == 2
-    handlers.withdraw_nomination(receipt["nomination_id"], "rút", token, intake.uow(), utcnow())
-    assert submit(intake, token, body("k-1")) == {**receipt, "status": "withdrawn", "duplicate": True}
-
-
-def statements(tables, action):
-    sent = []
-    listener = lambda *args: sent.append(args[2])  # noqa: E731
-    sa.event.listen(tables.engine, "before_cursor_execute", listener)
-    try:
-        action()
-    finally:
-        sa.event.remove(tables.engine, "before_cursor_execute", listener)
-    return sent
+    handlers.withdraw_nomination(receipt["nomination_id"], "rút", token, intake_db.uow(), utcnow())
+    assert submit(intake_db, token, body("k-1")) == {**receipt, "status": "withdrawn", "duplicate": True}
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
-def test_a_retry_with_a_known_token_costs_no_more_statements_than_before(intake):
+def test_a_retry_with_a_known_token_costs_no_more_statements_than_before(intake_db):
     """85b3203 answered a retry in three statements: the token's look-up, the insert that found the key
     taken, the read of the first nomination. With a known token dbbceff sends the guarded insert, then
     the look-up, then the unguarded insert again, then the read."""
-    token = known_token(intake)
-    first = submit(intake, token, body("k-1"))
-    sent = statements(intake, lambda: submit(intake, token, body("k-1")))
+    token = known_token(intake_db)
+    first = submit(intake_db, token, body("k-1"))
+    sent = statements_of(intake_db.engine, lambda: submit(intake_db, token, body("k-1")))
     assert len(sent) <= 3, [s.split("\n")[0][:60] for s in sent]
-    assert submit(intake, token, body("k-1")) == {**first, "duplicate": True}
+    assert submit(intake_db, token, body("k-1")) == {**first, "duplicate": True}

@@ -21,22 +21,13 @@ import sqlalchemy as sa
 from services.intake import domain, handlers, register, register_ops
 from services.intake.models import nominations
 from services.intake.register_store import register_entries
-from services.intake.service import MIGRATIONS, _load_nomination
+from services.intake.service import _load_nomination
 from shared.contract.errors import Ineligible
 from shared.platform.db import insert_new
 from shared.platform.outbox import utcnow
-from shared.platform.rules import load_rules
 from tests.integration.conftest import EXAMPLE
-from tests.integration.delivery import Tables, wait_for_a_lock_wait
-
-RULES = load_rules(None)
-
-
-@pytest.fixture
-def intake(db_urls):
-    tables = Tables(db_urls["intake"], MIGRATIONS)
-    yield tables
-    tables.dispose()
+from tests.integration.intake_support import RULES
+from tests.integration.delivery import wait_for_a_lock_wait
 
 
 def claiming_cstdcs_2025(key="k-1"):
@@ -75,23 +66,23 @@ def revoke(tables, entry_id="e-1"):
 
 @pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("known", [True, False], ids=["known_token", "new_token"])
-def test_a_title_revoked_while_the_submission_waits_on_its_key_is_not_accepted(intake, known):
-    token = handlers.issue_unit_token("vp", intake.uow(), utcnow())
+def test_a_title_revoked_while_the_submission_waits_on_its_key_is_not_accepted(intake_db, known):
+    token = handlers.issue_unit_token("vp", intake_db.uow(), utcnow())
     body = claiming_cstdcs_2025()
     holder = register.nominee_key("vp", body["nominee"])
-    add_entry(intake, holder)
+    add_entry(intake_db, holder)
     if known:  # the process has seen the token (a first submission of another nominee)
         other = _load_nomination({**copy.deepcopy(EXAMPLE), "submission_key": "k-0",
                                   "nominee": {**EXAMPLE["nominee"], "employee_id": "VP-0099"}})
-        handlers.submit_nomination(other, token, intake.uow(), RULES, utcnow())
+        handlers.submit_nomination(other, token, intake_db.uow(), RULES, utcnow())
     assert (handlers.KNOWN_TOKENS.unit_for(domain.hash_token(token)) == "vp") is known
 
     # control: with the entry revoked beforehand, the claim is refused (strict)
-    held = hold_the_key(intake, body)
-    thread = eventlet.spawn(handlers.submit_nomination, body, token, intake.uow(), RULES, utcnow())
-    wait_for_a_lock_wait(intake.engine, thread, "the submission to wait on the held key")
+    held = hold_the_key(intake_db, body)
+    thread = eventlet.spawn(handlers.submit_nomination, body, token, intake_db.uow(), RULES, utcnow())
+    wait_for_a_lock_wait(intake_db.engine, thread, "the submission to wait on the held key")
     assert not thread.dead, "the submission did not wait on the held key"
-    revoked = revoke(intake)  # committed while the submission waits; it cannot see the held row
+    revoked = revoke(intake_db)  # committed while the submission waits; it cannot see the held row
     assert revoked["affected"] == []
     held.rollback()  # the first call fails: the waiting submission wins the key
     held.close()
@@ -99,9 +90,9 @@ def test_a_title_revoked_while_the_submission_waits_on_its_key_is_not_accepted(i
         receipt = thread.wait()
     except Ineligible as refused:  # what the code before dbbceff answered: the register read after the wait
         assert "not_in_register" in [u["code"] for u in refused.detail]
-        assert intake.count("nominations") == (1 if known else 0)
+        assert intake_db.count("nominations") == (1 if known else 0)
         return
-    with intake.engine.connect() as connection:
+    with intake_db.engine.connect() as connection:
         state = connection.execute(sa.select(register_entries.c.state)).scalar()
         notes = connection.execute(sa.select(nominations.c.register_notes).where(
             nominations.c.id == receipt["nomination_id"])).scalar()
@@ -111,38 +102,38 @@ def test_a_title_revoked_while_the_submission_waits_on_its_key_is_not_accepted(i
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
-def test_a_claim_of_a_revoked_title_is_refused_with_a_known_token(intake):
+def test_a_claim_of_a_revoked_title_is_refused_with_a_known_token(intake_db):
     """The guarantee without a race: a revoked entry proves nothing on the known-token path either."""
-    token = handlers.issue_unit_token("vp", intake.uow(), utcnow())
+    token = handlers.issue_unit_token("vp", intake_db.uow(), utcnow())
     body = claiming_cstdcs_2025("k-2")
-    add_entry(intake, register.nominee_key("vp", body["nominee"]))
+    add_entry(intake_db, register.nominee_key("vp", body["nominee"]))
     other = _load_nomination({**copy.deepcopy(EXAMPLE), "submission_key": "k-0",
                               "nominee": {**EXAMPLE["nominee"], "employee_id": "VP-0099"}})
-    handlers.submit_nomination(other, token, intake.uow(), RULES, utcnow())  # learnt
+    handlers.submit_nomination(other, token, intake_db.uow(), RULES, utcnow())  # learnt
     assert handlers.KNOWN_TOKENS.unit_for(domain.hash_token(token)) == "vp"
-    revoke(intake)
+    revoke(intake_db)
     with pytest.raises(Ineligible) as refused:
-        handlers.submit_nomination(body, token, intake.uow(), RULES, utcnow())
+        handlers.submit_nomination(body, token, intake_db.uow(), RULES, utcnow())
     assert "not_in_register" in [u["code"] for u in refused.value.detail]
-    assert intake.count("nominations") == 1 and intake.count("outbox") == 2  # k-0's submitted + the revocation
+    assert intake_db.count("nominations") == 1 and intake_db.count("outbox") == 2  # k-0's submitted + the revocation
 
 
 @pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
-def test_a_title_recorded_while_the_submission_waits_on_its_key_is_counted(intake):
+def test_a_title_recorded_while_the_submission_waits_on_its_key_is_counted(intake_db):
     """The other way round: the award is entered in the register (a decision, an import) while the
     submission waits on its key; the register read before the wait does not have it, and a true claim
     is refused as not_in_register."""
-    token = handlers.issue_unit_token("vp", intake.uow(), utcnow())
+    token = handlers.issue_unit_token("vp", intake_db.uow(), utcnow())
     body = claiming_cstdcs_2025()
-    add_entry(intake, "vp:someone-else", entry_id="e-0", code="LDTT", year=2020)  # the register starts in 2020
+    add_entry(intake_db, "vp:someone-else", entry_id="e-0", code="LDTT", year=2020)  # the register starts in 2020
     other = _load_nomination({**copy.deepcopy(EXAMPLE), "submission_key": "k-0",
                               "nominee": {**EXAMPLE["nominee"], "employee_id": "VP-0099"}})
-    handlers.submit_nomination(other, token, intake.uow(), RULES, utcnow())  # the token is known
-    held = hold_the_key(intake, body)
-    thread = eventlet.spawn(handlers.submit_nomination, body, token, intake.uow(), RULES, utcnow())
-    wait_for_a_lock_wait(intake.engine, thread, "the submission to wait on the held key")
+    handlers.submit_nomination(other, token, intake_db.uow(), RULES, utcnow())  # the token is known
+    held = hold_the_key(intake_db, body)
+    thread = eventlet.spawn(handlers.submit_nomination, body, token, intake_db.uow(), RULES, utcnow())
+    wait_for_a_lock_wait(intake_db.engine, thread, "the submission to wait on the held key")
     assert not thread.dead, "the submission did not wait on the held key"
-    add_entry(intake, register.nominee_key("vp", body["nominee"]))  # CSTDCS 2025, committed meanwhile
+    add_entry(intake_db, register.nominee_key("vp", body["nominee"]))  # CSTDCS 2025, committed meanwhile
     held.rollback()
     held.close()
     try:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import eventlet
 import pytest
-import sqlalchemy as sa
 from eventlet.event import Event
 
 from services.intake import handlers as intake
@@ -25,7 +24,7 @@ from shared.contract import schemas
 from shared.platform.outbox import publish_pending, utcnow
 from shared.platform.rules import load_rules
 from shared.platform.store import OUTBOX
-from tests.integration.delivery import Tables, commit_after_the_other_waits
+from tests.integration.delivery import Tables, commit_after_the_other_waits, statements_of
 from tests.integration.review_support import submitted
 
 NOW = datetime(2025, 11, 20, 8, 0, tzinfo=timezone.utc)
@@ -176,21 +175,10 @@ def test_a_submission_and_its_withdrawal_handled_at_the_same_moment_end_withdraw
     assert case(reviews)["state"] == "withdrawn" and reviews.count("early_events") == 0
 
 
-def statements_of(tables, action) -> list[str]:
-    sent = []
-    listener = lambda *args: sent.append(args[2])  # noqa: E731
-    sa.event.listen(tables.engine, "before_cursor_execute", listener)
-    try:
-        action()
-    finally:
-        sa.event.remove(tables.engine, "before_cursor_execute", listener)
-    return sent
-
-
 def test_a_submission_with_nothing_before_it_is_recorded_in_two_statements_and_whole(reviews):
     """The usual order: the claim with the nomination's lock, then the case inserted unless an early
     event is kept (one statement each on PostgreSQL). The case is the one the longer path makes."""
-    sent = statements_of(reviews, lambda: deliver(reviews, "nomination_submitted", SUBMITTED))
+    sent = statements_of(reviews.engine, lambda: deliver(reviews, "nomination_submitted", SUBMITTED))
     assert len(sent) == 2 and "early_events" in sent[1]  # SQLite too: no lock there, and no statement for one
     assert ("pg_advisory_xact_lock" in sent[0]) == (reviews.engine.dialect.name == "postgresql")
     with reviews.sessions() as session:
@@ -207,7 +195,7 @@ def test_a_submission_after_an_early_event_takes_the_longer_path_and_applies_it(
     """The one statement inserts nothing while an early event is kept; the submission then takes it."""
     early = {**WITHDRAWN, "revision": 2} if kind == "withdrawn" else amended(2, "CSTDCS", name="Người mới")
     deliver(reviews, f"nomination_{kind}", early)
-    sent = statements_of(reviews, lambda: deliver(reviews, "nomination_submitted", SUBMITTED))
+    sent = statements_of(reviews.engine, lambda: deliver(reviews, "nomination_submitted", SUBMITTED))
     assert any("DELETE FROM early_events" in statement for statement in sent)
     with reviews.sessions() as session:
         recorded = Reviews(session).case("n-1")
