@@ -4,7 +4,6 @@ from functools import partial
 from pathlib import Path
 
 from shared.platform.rpc import rpc
-from nameko.timer import timer
 
 from services.notify import domain, handlers, kinds, register_kinds
 from services.notify.mail import SmtpSender, Templates
@@ -12,17 +11,16 @@ from services.notify.models import AutocommitStatements
 from shared import contract
 from shared.contract import schemas
 from shared.platform.auth import OperatorOnly
-from shared.platform.config import tick_seconds
 from shared.contract.errors import EXPECTED
 from shared.platform.messaging import inbox_event_handler
 from shared.platform.logs import JsonLogging
 from shared.platform.observability import Observability
 from shared.platform.outbox import utcnow
 from shared.platform.settings import Configuration
+from shared.platform.tick import tick
 from shared.platform.store import Relay, Store
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-REMINDER_TICK = tick_seconds()  # seconds between looks for members to remind
 
 
 def mail_relay(store):
@@ -116,7 +114,7 @@ class NotifyService:
         ready = schemas.load(schemas.SittingDocumentsReady, payload, schemas.MAX_DOCUMENTS_EVENT_BYTES)
         handlers.queue_mails(kinds.minutes(ready, self.uow.message_id), self.uow, self.renderer, utcnow())
 
-    @timer(interval=REMINDER_TICK)
+    @tick()
     def send_reminders(self):
         before = timedelta(hours=self.config.reminder_hours)
         handlers.remind(self.uow, self.renderer, kinds.reminder, before, utcnow())

@@ -4,7 +4,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from shared.platform.rpc import rpc
-from nameko.timer import timer
 
 from services.review import closing, comment, handlers, register, sittings
 from services.review.calendar import DEFAULT_HOLIDAYS_2025_2026
@@ -15,7 +14,6 @@ from services.review.documents.render import Converter
 from shared import contract
 from shared.contract import schemas
 from shared.platform.auth import OperatorOnly
-from shared.platform.config import tick_seconds
 from shared.contract.errors import EXPECTED
 from shared.platform.messaging import inbox_event_handler
 from shared.platform.logs import JsonLogging
@@ -24,9 +22,9 @@ from shared.platform.outbox import utcnow
 from shared.platform.rules import RuleBook, load_rules
 from shared.platform.settings import Configuration
 from shared.platform.store import Relay, Store, UnitOfWork
+from shared.platform.tick import tick
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-DEADLINE_TICK = tick_seconds()  # seconds between checks for sittings past their deadline and comment periods
 
 
 def documents_relay(store):
@@ -77,11 +75,11 @@ class ReviewService:
         sittings.cast_vote(vote, self.uow, self.config.secret_key, self.rules, utcnow(),
                            sealed_only=self.config.profile == "production")
 
-    @timer(interval=DEADLINE_TICK)
+    @tick()
     def close_sittings_past_deadline(self):
         closing.close_due(self.uow, self.rules, utcnow(), self.config.secret_key)
 
-    @timer(interval=DEADLINE_TICK)
+    @tick()
     def open_and_release_comment_periods(self):
         comment.run_tick(self.uow, self.rules, self.config.holidays or DEFAULT_HOLIDAYS_2025_2026, utcnow())
 

@@ -72,8 +72,7 @@ class Settings:
 
 def tick_seconds(environ: dict | None = None) -> float:
     """Seconds between the timers' looks (sittings past their deadline, comment periods to open or
-    release, members to remind): ``TDKT_TICK_SECONDS``, 5 unless set. Read when a service's module is
-    imported, since Nameko fixes a timer's interval with its entrypoint."""
+    release, members to remind): ``TDKT_TICK_SECONDS``, 5 unless set (``shared.platform.tick``)."""
     return _Reader(os.environ if environ is None else environ).number("TDKT_TICK_SECONDS", 5.0, 0.1, 3600.0)
 
 

@@ -18,6 +18,7 @@ NAMEKO = str(Path(sys.executable).parent / "nameko")
     ("REVIEW_DB_URL", "mysql://root@localhost/tdkt"),
     ("SMTP_STARTTLS", "maybe"),
     ("TDKT_HTTP_PORT", "http"),
+    ("TDKT_TICK_SECONDS", "often"),
 ])
 def test_a_malformed_config_value_stops_the_service_at_start_naming_the_variable(variable, value, tmp_path):
     env = {**os.environ, "TDKT_VAR_DIR": str(tmp_path), "EVENTLET_TESTS": "1",
