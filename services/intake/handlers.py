@@ -217,6 +217,30 @@ def follow_considered(event_type: str, event: dict, uow, rules, now) -> None:
     log.info("nomination %s: %s (revision %s)", event["nomination_id"], event_type, event.get("revision"))
 
 
+def follow_agenda(event: dict, uow, rules, now) -> None:
+    """``review.nominations_on_agenda``: a council holds these revisions; for each nomination, what
+    ``follow_considered`` does for one, all in one transaction (idempotent through the inbox). A
+    nomination intake does not have is passed over, as there."""
+    with uow:
+        claimed = uow.claim_message_reading(*Nominations.locking_all(item["nomination_id"] for item in event["items"]))
+        if claimed is None:
+            return
+        repo, held = Nominations(uow.session), {nomination.id: nomination for nomination in Nominations.every(claimed)}
+        common = {"sitting_id": event["sitting_id"], "council_id": event["council_id"], "stage": event["stage"]}
+        followed = []
+        for item in event["items"]:
+            nomination = held.get(item["nomination_id"])
+            if nomination is None:
+                continue
+            if revisions.put_on_agenda(nomination, {**common, **item}, now):
+                reclaim(nomination, uow, rules)
+            followed.append(nomination)
+        repo.save_all(followed)
+        uow.commit()
+    log.info("sitting %s: %s of %d nominations (%d here)", event["sitting_id"], contract.NOMINATIONS_ON_AGENDA,
+             len(event["items"]), len(held))
+
+
 def reclaim(nomination: domain.Nomination, uow, rules) -> None:
     """After the dossier went back to an earlier revision: its initiatives, not the amendment's, are
     the ones this nomination holds (one achievement, one award)."""

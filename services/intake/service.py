@@ -123,6 +123,13 @@ class IntakeService:
     def on_nomination_returned(self, payload):
         self._follow(contract.NOMINATION_RETURNED, payload)
 
+    @inbox_event_handler(contract.REVIEW, contract.NOMINATIONS_ON_AGENDA)
+    def on_nominations_on_agenda(self, payload):
+        event = schemas.load(schemas.NominationsOnAgenda, payload, schemas.MAX_BALLOT_BYTES)
+        handlers.follow_agenda(event, self.uow, self.rules, utcnow())
+
+    # one nomination's agenda event, as a review before nominations_on_agenda sent them (an upgrade
+    # may find some on the queue)
     @inbox_event_handler(contract.REVIEW, contract.NOMINATION_ON_AGENDA)
     def on_nomination_on_agenda(self, payload):
         event = schemas.load(schemas.NominationOnAgenda, payload)

@@ -64,10 +64,12 @@ def convene_sitting(council_id: str, deadline, uow, key: str, holidays, now: dat
         for item in items:
             if item["nomination_id"] in notes:
                 item["public_comment"] = notes[item["nomination_id"]]
-        for c in cases:  # intake closes amendments: this revision is the one the council considers
-            uow.publish(contract.NOMINATION_ON_AGENDA, {
-                "nomination_id": c["nomination_id"], "unit_id": c["unit_id"], "sitting_id": sitting_id,
-                "council_id": council_id, "stage": stage, **domain.voted_on(c)})
+        # intake closes amendments: these revisions are the ones the council considers (one event for
+        # the agenda: a year-end's thousands of nominations were as many events, each its own transaction)
+        uow.publish(contract.NOMINATIONS_ON_AGENDA, {
+            "sitting_id": sitting_id, "council_id": council_id, "stage": stage,
+            "items": [{"nomination_id": c["nomination_id"], "unit_id": c["unit_id"], **domain.voted_on(c)}
+                      for c in cases]})
         for member in roster:
             token = tokens[member["id"]]
             uow.publish(contract.BALLOT_ISSUED, {

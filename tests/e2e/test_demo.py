@@ -39,17 +39,25 @@ def test_the_demo_runs_a_year_end_batch_through_both_councils_with_sealed_ballot
     acknowledged = [m.get_body(("plain",)).get_content() for m in mails if "Đã nhận hồ sơ" in m["Subject"]]
     assert len(acknowledged) == 12 and not any(text.startswith("Kính gửi đơn vị") for text in acknowledged)
 
-    # issue #16's acceptance: the documents of a unit sitting and of the ministry's, as DOCX and PDF
-    unit_sitting, ministry_sitting = re.search(r"Sittings: unit (\w+), .*; ministry (\w+)", result.stdout).groups()
-    for sitting, kinds in ((unit_sitting, {"minutes", "decision"}), (ministry_sitting, {"minutes", "proposal"})):
+    # issue #16's acceptance: the documents of the unit sittings and of the ministry's, as DOCX and PDF.
+    # A unit sitting has a draft decision when its council approved one of the unit's own awards: the
+    # demo rejects about one in six of those (by the nomination's id), so a given unit may have none
+    # (about 1 run in 36), but not all three
+    units, ministry_sitting = re.search(r"Sittings: unit ([\w, ]+); ministry (\w+)", result.stdout).groups()
+    made = {}
+    for sitting in [*units.split(", "), ministry_sitting]:
         out = tmp_path / sitting
         written = subprocess.run([tdkt, "sitting", "documents", sitting, "-o", str(out)], env=system.env,
                                  capture_output=True, text=True, timeout=300)
         assert written.returncode == 0, written.stdout + written.stderr
         files = sorted(path.name for path in out.iterdir())
-        assert {path.suffix for path in out.iterdir()} == {".docx", ".pdf"} and len(files) >= 2 * len(kinds), files
+        assert {path.suffix for path in out.iterdir()} == {".docx", ".pdf"}, files
         assert all(path.read_bytes()[:4] in (b"%PDF", b"PK\x03\x04") for path in out.iterdir())
-        assert all(any(_file(kind) in name for name in files) for kind in kinds), files
+        made[sitting] = {kind for kind in ("minutes", "proposal", "decision")
+                         if sum(_file(kind) in name for name in files) == 2}  # its DOCX and its PDF
+    assert len(units.split(", ")) == 3 and all("minutes" in kinds for kinds in made.values()), made
+    assert any({"minutes", "decision"} <= made[sitting] for sitting in units.split(", ")), made
+    assert {"minutes", "proposal"} <= made[ministry_sitting], made
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)

@@ -33,7 +33,7 @@ CONSUMERS = {
     (contract.INTAKE, contract.NOMINATION_SUBMITTED): (contract.REVIEW, "on_nomination_submitted"),
     (contract.INTAKE, contract.NOMINATION_AMENDED): (contract.REVIEW, "on_nomination_amended"),
     (contract.INTAKE, contract.NOMINATION_WITHDRAWN): (contract.REVIEW, "on_nomination_withdrawn"),
-    (contract.REVIEW, contract.NOMINATION_ON_AGENDA): (contract.INTAKE, "on_nomination_on_agenda"),
+    (contract.REVIEW, contract.NOMINATIONS_ON_AGENDA): (contract.INTAKE, "on_nominations_on_agenda"),
     (contract.REVIEW, contract.AMENDMENT_REFUSED): (contract.INTAKE, "on_amendment_refused"),
     (contract.REVIEW, contract.NOMINATION_ADVANCED): (contract.INTAKE, "on_nomination_advanced"),
     (contract.REVIEW, contract.NOMINATION_DECIDED): (contract.INTAKE, "on_nomination_decided"),

@@ -14,7 +14,7 @@ from tests.integration.delivery import Tap
 TOMORROW = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
 REVIEW_EVENTS = ("ballot_issued", "nomination_decided", "nomination_advanced", "vote_rejected",
                  "sitting_closed", "nomination_returned", "vote_counted", "receipts_published",
-                 "directory_loaded")
+                 "directory_loaded", "nominations_on_agenda")
 
 
 def directory(unit_members=7, ministry_members=15):

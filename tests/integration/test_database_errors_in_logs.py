@@ -153,6 +153,9 @@ def test_a_failing_database_under_every_handler_logs_no_parameters_tokens_or_cho
     held = {"nomination_id": "n-1", "unit_id": "vp", "award_code": "LDTT", "award_year": 2025, "stage": "unit"}
     review_events("nomination_on_agenda", {**held, "sitting_id": sitting_id, "council_id": "hd-vp", "revision": 1},
                   str(uuid.uuid4()), {})
+    review_events("nominations_on_agenda", {"sitting_id": sitting_id, "council_id": "hd-vp", "stage": "unit", "items": [
+        {key: held[key] for key in ("nomination_id", "unit_id", "award_code", "award_year")} | {"revision": 1}]},
+        str(uuid.uuid4()), {})
     review_events("amendment_refused", {**held, "revision": 2, "considered_revision": 1, "state": "on_agenda",
                                         "sitting_id": sitting_id, "reasons": ["đang xét"]}, str(uuid.uuid4()), {})
     intake_events("nomination_awarded", AWARDED, str(uuid.uuid4()), {})

@@ -45,7 +45,7 @@ def test_a_withdrawal_that_crossed_the_decision_gives_way_to_it_on_both_sides(tw
     deliver(bus, intake, review, contract.NOMINATION_SUBMITTED)
     sitting = review.call("convene_sitting", "hd-vp", "2099-01-01T00:00:00+00:00", config=CONFIG, rules=RULES)
     ballots = [m.payload for m in pump(bus, intake, review) if m.event_type == contract.BALLOT_ISSUED]
-    deliver(bus, intake, review, contract.NOMINATION_ON_AGENDA)
+    deliver(bus, intake, review, contract.NOMINATIONS_ON_AGENDA)
     intake.call("withdraw_nomination", nomination_id, "rút")  # the unit withdraws while the council votes
     pump(bus, intake, review)
     for ballot in ballots:  # the last vote closes the sitting before review hears of the withdrawal
@@ -75,7 +75,7 @@ def test_an_agenda_event_overtaken_by_its_sittings_outcome_leaves_the_nomination
                     message_id=ballot["member"]["id"], config=CONFIG, rules=RULES)
     pump(bus, intake, review)
     deliver(bus, intake, review, contract.NOMINATION_ADVANCED)  # another relay published it first
-    deliver(bus, intake, review, contract.NOMINATION_ON_AGENDA)
+    deliver(bus, intake, review, contract.NOMINATIONS_ON_AGENDA)
     nomination, case = views(intake, review, nomination_id)
     assert (nomination["stage"], nomination["status"], case["stage"]) == ("ministry", "in_review", "ministry")
     assert agree(nomination, case) is None

@@ -322,9 +322,10 @@ class Lifecycle(RuleBasedStateMachine):
         if event_type == contract.BALLOT_ISSUED:
             sitting = self.sittings.setdefault(event["sitting_id"], {"ballots": {}})
             sitting["ballots"][event["member"]["id"]] = event
-        elif event_type == contract.NOMINATION_ON_AGENDA:
-            self.considered[(event["sitting_id"], event["nomination_id"])] = (
-                event["award_code"], event["award_year"], event["revision"])
+        elif event_type == contract.NOMINATIONS_ON_AGENDA:
+            for item in event["items"]:
+                self.considered[(event["sitting_id"], item["nomination_id"])] = (
+                    item["award_code"], item["award_year"], item["revision"])
         elif event_type in (contract.NOMINATION_DECIDED, contract.NOMINATION_ADVANCED):
             voted = self.considered[(event["sitting_id"], event["nomination_id"])]
             assert (event["award_code"], event["award_year"], event["revision"]) == voted, (

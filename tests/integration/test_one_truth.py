@@ -11,6 +11,7 @@ from shared.contract.errors import Conflict
 from shared.platform.messaging import EventPublisher
 from tests.harness import wait_until
 from services.review.service import MIGRATIONS
+from tests.integration.conftest import EXAMPLE
 from tests.integration.delivery import Tables, Tap
 from tests.integration.review_support import TOMORROW, submitted
 
@@ -122,3 +123,63 @@ def test_a_decision_on_an_earlier_revision_restores_it_before_it_is_recorded(int
         "award_code": "CSTDCS", "award_year": 2025, "revision": 1}, amqp_uri=intake.rabbit_config["AMQP_URI"])
     decided = intake.call("vp", "get_nomination", nomination_id)
     assert (decided["status"], decided["award_code"], decided["revision"]) == ("approved", "CSTDCS", 1)
+
+
+def agenda_of(sitting_id, *items):
+    return {"sitting_id": sitting_id, "council_id": "hd-vp", "stage": "unit", "items": [
+        {"nomination_id": nomination_id, "unit_id": "vp", "award_code": award_code, "award_year": 2025,
+         "revision": revision} for nomination_id, award_code, revision in items]}
+
+
+def another(submission_key, employee_id):
+    """The example's dossier for another person of the unit."""
+    return {"submission_key": submission_key, "nominee": {**EXAMPLE["nominee"], "employee_id": employee_id,
+                                                           "full_name": f"Người {employee_id}"}}
+
+
+def test_one_agenda_event_closes_amendments_of_every_nomination_it_names_once_each(intake):
+    """``nominations_on_agenda`` (one event a sitting): each nomination as its own event did, in one
+    transaction; a crossing amendment undone, a withdrawn dossier and an unknown id passed over, and
+    a second delivery changes nothing."""
+    amqp = intake.rabbit_config["AMQP_URI"]
+    crossed = intake.submit(award_code="CSTDCS")["nomination_id"]
+    intake.call("vp", "amend_nomination", crossed, {"award_code": "LDTT"})  # crossing the agenda
+    plain = intake.submit(**another("k-plain", "VP-0043"))["nomination_id"]
+    withdrawn = intake.submit(**another("k-gone", "VP-0044"))["nomination_id"]
+    intake.call("vp", "withdraw_nomination", withdrawn, "rút")
+    event = agenda_of("s-1", (crossed, "CSTDCS", 1), (plain, "LDTT", 1), (withdrawn, "LDTT", 1), ("n-ghost", "LDTT", 1))
+    for _ in range(2):
+        deliver(intake.container, "review", "nominations_on_agenda", event, "agenda-s-1", amqp)
+
+    stored = {n: intake.call("vp", "get_nomination", n) for n in (crossed, plain, withdrawn)}
+    assert (stored[crossed]["award_code"], stored[crossed]["revision"], stored[crossed]["status"]) == (
+        "CSTDCS", 1, "in_review")
+    assert (stored[plain]["status"], stored[plain]["stage"]) == ("in_review", "unit")
+    assert stored[withdrawn]["status"] == "withdrawn"
+    for nomination_id in (crossed, plain):
+        events = [entry.get("event") for entry in stored[nomination_id]["history"]]
+        assert events.count("nomination_on_agenda") == 1
+        assert [e for e in stored[nomination_id]["history"] if e.get("event") == "nomination_on_agenda"][0][
+            "sitting_id"] == "s-1"
+        with pytest.raises(Conflict):
+            intake.call("vp", "amend_nomination", nomination_id, {"achievements": "Hoàn thành xuất sắc"})
+    assert "nomination_on_agenda" not in [entry.get("event") for entry in stored[withdrawn]["history"]]
+
+
+@pytest.mark.parametrize("change", [
+    lambda event: event["items"].append(dict(event["items"][0])),  # a nomination named twice
+    lambda event: event.update(items=[]),
+    lambda event: event.update(items="n-1"),
+    lambda event: event["items"][0].update(award_code="NOT_AN_AWARD"),
+    lambda event: event["items"][0].pop("nomination_id"),
+    lambda event: event.pop("sitting_id"),
+], ids=["twice", "empty", "not-a-list", "unknown-award", "no-id", "no-sitting"])
+def test_a_malformed_agenda_event_changes_nothing(intake, change):
+    nomination_id = intake.submit()["nomination_id"]
+    event = agenda_of("s-1", (nomination_id, "CSTDCS", 1), ("n-other", "LDTT", 1))
+    change(event)
+    deliver(intake.container, "review", "nominations_on_agenda", event, amqp_uri=intake.rabbit_config["AMQP_URI"])
+    stored = intake.call("vp", "get_nomination", nomination_id)
+    assert stored["status"] == "submitted"
+    assert "nomination_on_agenda" not in [entry.get("event") for entry in stored["history"]]
+    intake.call("vp", "amend_nomination", nomination_id, {"achievements": "Hoàn thành xuất sắc"})  # still open

@@ -27,6 +27,12 @@ def test_cstdcs_passes_with_six_of_seven_and_cstd_bo_needs_all_seven(review):
         review.call("sitting_result", sitting["sitting_id"])  # no tally before the close
 
     wait_until(lambda: len(review.ballots(sitting["sitting_id"])) == 7, what="seven ballots")
+    [agenda] = wait_until(lambda: review.events("nominations_on_agenda"), what="the agenda event")  # one a sitting
+    assert {key: agenda[key] for key in ("sitting_id", "council_id", "stage")} == {
+        "sitting_id": sitting["sitting_id"], "council_id": "hd-vp", "stage": "unit"}
+    assert sorted(agenda["items"], key=lambda item: item["nomination_id"]) == [
+        {"nomination_id": "n-bo", "unit_id": "vp", "award_code": "CSTD_BO", "award_year": 2025, "revision": 1},
+        {"nomination_id": "n-cs", "unit_id": "vp", "award_code": "CSTDCS", "award_year": 2025, "revision": 1}]
     vote_all(review, sitting["sitting_id"], lambda member: {
         "n-cs": "reject" if member == "m-vp-7" else "approve",
         "n-bo": "abstain" if member == "m-vp-7" else "approve"})

@@ -1,7 +1,7 @@
-"""Review's payloads: the events it publishes (outcomes, ``nomination_on_agenda``, ``amendment_refused``,
+"""Review's payloads: the events it publishes (outcomes, ``nominations_on_agenda``, ``amendment_refused``,
 ``ballot_issued``, ``vote_counted``, ``sitting_closed``, ``receipts_published``) and its operator methods'
 arguments (the directory, returns, ties, quotas, years)."""
-from marshmallow import fields, validate
+from marshmallow import ValidationError as SchemaError, fields, validate, validates_schema
 
 from shared.contract.awards import AWARD_CODES
 from shared.contract.schemas.base import Email, ID, MAX_AGENDA, NAME, OUTCOMES, REVISION, Schema, YEAR
@@ -57,6 +57,33 @@ class NominationOnAgenda(Schema):
     award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
     award_year = fields.Integer(required=True, strict=True, validate=YEAR)
     revision = fields.Integer(load_default=None, allow_none=True, strict=True, validate=REVISION)
+
+
+class AgendaItem(Schema):
+    """One nomination of ``review.nominations_on_agenda``: the revision of the dossier the council took."""
+
+    nomination_id = fields.String(required=True, validate=ID)
+    unit_id = fields.String(required=True, validate=ID)
+    award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
+    award_year = fields.Integer(required=True, strict=True, validate=YEAR)
+    revision = fields.Integer(load_default=None, allow_none=True, strict=True, validate=REVISION)
+
+
+class NominationsOnAgenda(Schema):
+    """Event ``review.nominations_on_agenda``: a council put these revisions of their dossiers on a
+    sitting (one event per sitting, where ``nomination_on_agenda`` was one per nomination); each
+    nomination once."""
+
+    sitting_id = fields.String(required=True, validate=ID)
+    council_id = fields.String(required=True, validate=ID)
+    stage = fields.String(required=True, validate=validate.Length(max=32))
+    items = fields.List(fields.Nested(AgendaItem), required=True, validate=validate.Length(min=1, max=MAX_AGENDA))
+
+    @validates_schema
+    def each_nomination_once(self, data, **kwargs):
+        ids = [item["nomination_id"] for item in data.get("items") or ()]
+        if len(set(ids)) != len(ids):
+            raise SchemaError({"items": ["a nomination is named more than once"]})
 
 
 class AmendmentRefused(Schema):
