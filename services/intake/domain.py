@@ -117,6 +117,8 @@ def apply_review(nomination: Nomination, event_type: str, event: dict, now: date
         entry["tally"] = event["tally"]
     if event.get("sitting_id"):  # an agenda event of this sitting arriving later is old news
         entry["sitting_id"] = event["sitting_id"]
+    if event_type == "nomination_returned" and event.get("revision") is not None:
+        entry["revision"] = event["revision"]  # so is an agenda event of this revision (or an earlier one)
     nomination.history = [*nomination.history, entry]
     return True
 

@@ -1,4 +1,7 @@
-"""Intake use cases: plain functions over a unit of work (``shared.platform.store.UnitOfWork``)."""
+"""Intake use cases: plain functions over a unit of work (``shared.platform.store.UnitOfWork``).
+
+Long because intake's use cases are many (submit, amend, withdraw, the unit's views, tokens) and it
+follows each of review's events about a nomination (outcomes, agendas, refusals) here too."""
 from __future__ import annotations
 
 import logging
@@ -209,7 +212,7 @@ def follow_considered(event_type: str, event: dict, uow, rules, now) -> None:
         if claimed is None:
             return
         repo, nomination = Nominations(uow.session), Nominations.first(claimed)
-        if nomination is not None:
+        if nomination is not None and _of_its_unit(nomination, event, event_type):
             if FOLLOW_CONSIDERED[event_type](nomination, event, now):
                 reclaim(nomination, uow, rules)
             repo.save(nomination)
@@ -227,33 +230,52 @@ def follow_agenda(event: dict, uow, rules, now) -> None:
             return
         repo, held = Nominations(uow.session), {nomination.id: nomination for nomination in Nominations.every(claimed)}
         common = {"sitting_id": event["sitting_id"], "council_id": event["council_id"], "stage": event["stage"]}
-        followed = []
+        followed, restored = [], []
         for item in event["items"]:
             nomination = held.get(item["nomination_id"])
-            if nomination is None:
+            if nomination is None or not _of_its_unit(nomination, item, contract.NOMINATIONS_ON_AGENDA):
                 continue
             if revisions.put_on_agenda(nomination, {**common, **item}, now):
-                reclaim(nomination, uow, rules)
+                restored.append(nomination)
             followed.append(nomination)
+        reclaim_all(restored, uow, rules)
         repo.save_all(followed)
         uow.commit()
     log.info("sitting %s: %s of %d nominations (%d here)", event["sitting_id"], contract.NOMINATIONS_ON_AGENDA,
              len(event["items"]), len(held))
 
 
+def _of_its_unit(nomination: domain.Nomination, event: dict, event_type: str) -> bool:
+    """Review names the nomination's own unit; an event naming another is not followed (logged)."""
+    if event["unit_id"] == nomination.unit_id:
+        return True
+    log.warning("nomination %s: %s names unit %s, not its unit: not followed", nomination.id, event_type,
+                event["unit_id"])
+    return False
+
+
 def reclaim(nomination: domain.Nomination, uow, rules) -> None:
     """After the dossier went back to an earlier revision: its initiatives, not the amendment's, are
     the ones this nomination holds (one achievement, one award)."""
-    person = domain.person_key(nomination.unit_id, nomination.nominee)
+    reclaim_all([nomination], uow, rules)
+
+
+def reclaim_all(restored: list[domain.Nomination], uow, rules) -> None:
+    """:func:`reclaim` for several nominations at once: every one's claims released first, then each
+    takes its own, so two nominations of one person whose amendments swapped an initiative each get
+    back the one their restored dossier relies on."""
     ledger = Initiatives(uow.session)
-    ledger.release(nomination.id)
-    if person is None:
-        return
-    verdict = assess(nomination.body, rules.by_id(nomination.rule_set), ledger.used_by_others(person, nomination.id))
-    try:
-        ledger.take(person, verdict.initiatives, nomination.id)
-    except InitiativeTaken as taken:  # claimed meanwhile by another nomination: say so, keep going
-        log.warning("nomination %s: initiative %s now backs another nomination", nomination.id, taken)
+    for nomination in restored:
+        ledger.release(nomination.id)
+    for nomination in restored:
+        person = domain.person_key(nomination.unit_id, nomination.nominee)
+        if person is None:
+            continue
+        verdict = assess(nomination.body, rules.by_id(nomination.rule_set), ledger.used_by_others(person, nomination.id))
+        try:
+            ledger.take(person, verdict.initiatives, nomination.id)
+        except InitiativeTaken as taken:  # claimed meanwhile by another nomination: say so, keep going
+            log.warning("nomination %s: initiative %s now backs another nomination", nomination.id, taken)
 
 
 def issue_unit_token(unit_id: str, uow, now, revoke_others: bool = False) -> str:

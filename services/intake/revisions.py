@@ -37,10 +37,11 @@ def restore(nomination: Nomination, revision: int | None, now: datetime, refused
 def put_on_agenda(nomination: Nomination, event: dict, now: datetime) -> bool:
     """``review.nomination_on_agenda``: amendments are closed until the council returns it (the
     dossier goes back to the revision on the agenda if an amendment crossed the event). True when the
-    body changed. Old news once an outcome of that sitting was recorded (the outcome overtook it on the
-    way): the dossier has moved on, to a later stage or back to the unit."""
+    body changed. Old news once an outcome of that sitting, or a return of that revision, was recorded
+    (it overtook the agenda on the way): the dossier has moved on, to a later stage or back to the unit."""
     if nomination.status in FINAL or any(entry.get("sitting_id") == event["sitting_id"] and entry.get("event") in (
-            "nomination_advanced", "nomination_decided") for entry in nomination.history):
+            "nomination_advanced", "nomination_decided") for entry in nomination.history) or _returned_since(
+            nomination, event.get("revision")):
         return False
     restored = restore(nomination, event.get("revision"), now)
     nomination.superseded = []  # review holds this revision now: older bodies are never needed again
@@ -49,6 +50,14 @@ def put_on_agenda(nomination: Nomination, event: dict, now: datetime) -> bool:
     nomination.stage = event["stage"]
     _note(nomination, now, "nomination_on_agenda", revision=nomination.revision, sitting_id=event["sitting_id"])
     return restored
+
+
+def _returned_since(nomination: Nomination, revision: int | None) -> bool:
+    """A return of ``revision`` or a later one is recorded: an agenda of it is older than the return (a
+    returned case reaches an agenda again only as a later revision, after the unit's amendment)."""
+    return revision is not None and any(
+        entry.get("event") == "nomination_returned" and isinstance(entry.get("revision"), int)
+        and entry["revision"] >= revision for entry in nomination.history)
 
 
 def note_public_comment(nomination: Nomination, event: dict, now: datetime) -> bool:

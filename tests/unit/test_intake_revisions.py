@@ -77,3 +77,17 @@ def test_a_return_of_the_current_revision_returns_it():
     nomination = amended_to_ldtt()
     revisions.follow_return(nomination, {"stage": "unit", "reasons": [], "revision": 2}, NOW)
     assert nomination.status == "returned"
+
+
+@pytest.mark.parametrize("agenda_revision, followed", [(1, False), (2, True), (None, True)])
+def test_an_agenda_older_than_a_recorded_return_is_old_news(agenda_revision, followed):
+    """A returned case reaches an agenda again only as a later revision (the unit's answer): an agenda
+    of the returned revision that arrives after the return overtook it (a retry, another queue)."""
+    nomination = domain.new_nomination(BODY, "vp", "nd152-2025", NOW)
+    revisions.follow_return(nomination, {"stage": "unit", "revision": 1, "reasons": ["Thiếu hồ sơ"]}, NOW)
+    assert (nomination.status, nomination.history[-1]["revision"]) == ("returned", 1)
+    if agenda_revision == 2:
+        domain.amend(nomination, {**BODY, "achievements": "Bổ sung"}, NOW)
+    revisions.put_on_agenda(nomination, {"sitting_id": "s-2", "stage": "unit", "revision": agenda_revision}, NOW)
+    assert (nomination.status == "in_review") is followed
+    assert (nomination.history[-1]["event"] == "nomination_on_agenda") is followed

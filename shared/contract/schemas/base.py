@@ -51,6 +51,7 @@ SHA256 = validate.Regexp(r"[0-9a-f]{64}\Z", error="must be 64 lowercase hex digi
 RATINGS = ("HTXSNV", "HTTNV", "HTNV", "KHTNV")
 SCOPES = ("co_so", "bo", "toan_quoc")
 YEAR = validate.Range(min=1990, max=2100)
+STAGE = validate.Length(min=1, max=16)  # a council's level (unit, ministry): what the stage columns hold
 REVISION = validate.Range(min=1, max=1_000_000)  # a dossier's revision: 1 when submitted, +1 per amendment
 STATUSES = ("submitted", "in_review", "returned", "approved", "proposed", "rejected", "withdrawn", "awarded",
             "not_awarded")

@@ -3,7 +3,7 @@ and their handling (operator methods and the public page's form), and the note a
 from marshmallow import fields, validate
 
 from shared.contract.awards import AWARD_CODES
-from shared.contract.schemas.base import ID, NAME, REVISION, Schema, YEAR, single_line
+from shared.contract.schemas.base import ID, NAME, REVISION, STAGE, Schema, YEAR, single_line
 
 
 class PublicCommentOpened(Schema):
@@ -12,7 +12,7 @@ class PublicCommentOpened(Schema):
 
     nomination_id = fields.String(required=True, validate=ID)
     unit_id = fields.String(required=True, validate=ID)
-    stage = fields.String(required=True, validate=validate.Length(max=32))
+    stage = fields.String(required=True, validate=STAGE)
     award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
     award_year = fields.Integer(required=True, strict=True, validate=YEAR)
     revision = fields.Integer(load_default=None, allow_none=True, strict=True, validate=REVISION)

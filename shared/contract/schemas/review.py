@@ -1,10 +1,12 @@
 """Review's payloads: the events it publishes (outcomes, ``nominations_on_agenda``, ``amendment_refused``,
 ``ballot_issued``, ``vote_counted``, ``sitting_closed``, ``receipts_published``) and its operator methods'
-arguments (the directory, returns, ties, quotas, years)."""
+arguments (the directory, returns, ties, quotas, years).
+
+Long because review publishes more kinds of event than the other services, each with its schema here."""
 from marshmallow import ValidationError as SchemaError, fields, validate, validates_schema
 
 from shared.contract.awards import AWARD_CODES
-from shared.contract.schemas.base import Email, ID, MAX_AGENDA, NAME, OUTCOMES, REVISION, Schema, YEAR
+from shared.contract.schemas.base import Email, ID, MAX_AGENDA, NAME, OUTCOMES, REVISION, STAGE, Schema, YEAR
 from shared.contract.schemas.comment import PublicComment
 
 MAX_DOCUMENT_BASE64 = 6 * 1024 * 1024  # a 1,000-item sitting's minutes are well under 1 MiB as PDF
@@ -23,7 +25,7 @@ class ReviewOutcome(Schema):
     """Events ``review.nomination_advanced``, ``nomination_decided`` and ``nomination_returned``."""
 
     nomination_id = fields.String(required=True, validate=ID)
-    stage = fields.String(required=True, validate=validate.Length(max=32))
+    stage = fields.String(required=True, validate=STAGE)
     outcome = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(OUTCOMES))
     tally = fields.Nested(Tally, load_default=None, allow_none=True)
     reasons = fields.List(fields.String(validate=validate.Length(max=2000)), load_default=list,
@@ -53,13 +55,13 @@ class NominationOnAgenda(Schema):
     unit_id = fields.String(required=True, validate=ID)
     sitting_id = fields.String(required=True, validate=ID)
     council_id = fields.String(required=True, validate=ID)
-    stage = fields.String(required=True, validate=validate.Length(max=32))
+    stage = fields.String(required=True, validate=STAGE)
     award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
     award_year = fields.Integer(required=True, strict=True, validate=YEAR)
     revision = fields.Integer(load_default=None, allow_none=True, strict=True, validate=REVISION)
 
 
-class AgendaItem(Schema):
+class AgendaRevision(Schema):
     """One nomination of ``review.nominations_on_agenda``: the revision of the dossier the council took."""
 
     nomination_id = fields.String(required=True, validate=ID)
@@ -76,8 +78,9 @@ class NominationsOnAgenda(Schema):
 
     sitting_id = fields.String(required=True, validate=ID)
     council_id = fields.String(required=True, validate=ID)
-    stage = fields.String(required=True, validate=validate.Length(max=32))
-    items = fields.List(fields.Nested(AgendaItem), required=True, validate=validate.Length(min=1, max=MAX_AGENDA))
+    stage = fields.String(required=True, validate=STAGE)
+    items = fields.List(fields.Nested(AgendaRevision), required=True,
+                        validate=validate.Length(min=1, max=MAX_AGENDA))
 
     @validates_schema
     def each_nomination_once(self, data, **kwargs):
@@ -96,7 +99,7 @@ class AmendmentRefused(Schema):
     considered_revision = fields.Integer(required=True, strict=True, validate=REVISION)
     award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
     award_year = fields.Integer(required=True, strict=True, validate=YEAR)
-    stage = fields.String(required=True, validate=validate.Length(max=32))
+    stage = fields.String(required=True, validate=STAGE)
     state = fields.String(required=True, validate=validate.Length(max=24))
     sitting_id = fields.String(load_default=None, allow_none=True, validate=ID)
     reasons = fields.List(fields.String(validate=validate.Length(max=2000)), load_default=list,
@@ -224,7 +227,7 @@ class SittingClosed(Schema):
 
     sitting_id = fields.String(required=True, validate=ID)
     council_id = fields.String(required=True, validate=ID)
-    stage = fields.String(required=True, validate=validate.Length(max=32))
+    stage = fields.String(required=True, validate=STAGE)
     quorum_met = fields.Boolean(required=True)
     closed_at = fields.String(required=True, validate=validate.Length(max=40))
     participants = fields.Integer(required=True, strict=True)
