@@ -110,8 +110,10 @@ class Message:
     seq: int
 
     @property
-    def nomination_id(self) -> str | None:
-        return self.payload.get("nomination_id")
+    def nomination_ids(self) -> set:
+        """The nominations the message is about: its own, or its items' (``nominations_on_agenda``)."""
+        items = self.payload.get("items")
+        return {item["nomination_id"] for item in items} if isinstance(items, list) else {self.payload.get("nomination_id")}
 
 
 @dataclass
@@ -142,7 +144,7 @@ class Bus:
             self.delivered = [*self.delivered[-19:], message]
 
     def in_flight(self, nomination_id: str) -> bool:
-        return any(message.nomination_id == nomination_id for message in self.pending)
+        return any(nomination_id in message.nomination_ids for message in self.pending)
 
 
 @pytest.fixture
