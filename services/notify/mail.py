@@ -13,6 +13,7 @@ from email.message import EmailMessage, Message
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import Compat32, compat32
 from email.utils import formataddr, formatdate
 from pathlib import Path
 
@@ -48,6 +49,24 @@ class Renderer:
         return safe_header(subject), text, html
 
 
+class _Compat32OneLine(Compat32):
+    """compat32, writing a header whose value is printable ASCII and fits its line as it is.
+
+    compat32 folds every header through an ``email.header.Header`` (three quarters of the time a
+    mail takes to write), which gives such a value back unchanged; any other value (non-ASCII, a
+    ``Header``, longer than a line, a control character) is folded by compat32 itself. The bytes
+    written are the same (tests/unit/test_notify_mail.py compares them)."""
+
+    def _fold(self, name, value, sanitize):
+        if (isinstance(value, str) and value.isascii() and value.isprintable()
+                and len(name) + len(value) + 2 < self.max_line_length):
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+ONE_LINE = _Compat32OneLine()
+
+
 def build_message(mail, sender: str, domain: str) -> Message:
     """A multipart/alternative UTF-8 message; header values with line breaks are refused.
 
@@ -66,11 +85,11 @@ def build_message(mail, sender: str, domain: str) -> Message:
         message.set_content(mail.text, subtype="plain", charset="utf-8")
         message.add_alternative(mail.html, subtype="html", charset="utf-8")
     else:
-        message = MIMEMultipart("alternative")
+        message = MIMEMultipart("alternative", policy=ONE_LINE)
         message["To"] = _to(name, recipient)
         message["Subject"] = Header(safe_header(mail.subject), "utf-8", header_name="Subject")
-        message.attach(MIMEText(mail.text, "plain", "utf-8"))
-        message.attach(MIMEText(mail.html, "html", "utf-8"))
+        message.attach(MIMEText(mail.text, "plain", "utf-8", policy=ONE_LINE))
+        message.attach(MIMEText(mail.html, "html", "utf-8", policy=ONE_LINE))
     if getattr(mail, "attachment", None):
         message = _with_attachment(message, mail)
     message["From"] = safe_header(sender)
@@ -83,10 +102,11 @@ def build_message(mail, sender: str, domain: str) -> Message:
 def _with_attachment(body: Message, mail) -> Message:
     """multipart/mixed: the text and HTML alternatives, then the file (a sitting's minutes as PDF)."""
     maintype, _, subtype = (mail.attachment_type or "application/octet-stream").partition("/")
-    part = MIMEApplication(mail.attachment, _subtype=subtype or "octet-stream") if maintype == "application" \
-        else MIMEApplication(mail.attachment)
+    policy = ONE_LINE if body.policy is ONE_LINE else compat32  # the EmailMessage of an SMTPUTF8 address: as before
+    part = MIMEApplication(mail.attachment, _subtype=subtype or "octet-stream", policy=policy) \
+        if maintype == "application" else MIMEApplication(mail.attachment, policy=policy)
     part.add_header("Content-Disposition", "attachment", filename=safe_header(mail.attachment_name or "file"))
-    mixed = MIMEMultipart("mixed")
+    mixed = MIMEMultipart("mixed", policy=policy)
     for header in ("To", "Subject"):
         mixed[header] = body[header]
         del body[header]

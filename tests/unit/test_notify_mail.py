@@ -129,6 +129,31 @@ def test_the_built_message_keeps_the_vietnamese_subject_and_both_utf8_parts():
     assert parts["text/html"].get_content() == "<p>Kính gửi đơn vị <b>vp</b></p>\n"
 
 
+@pytest.mark.parametrize("overrides", [
+    {},
+    {"recipient_name": "Nguyen Van A, Phong To chuc", "subject": "Short ASCII subject"},
+    {"recipient_name": "Nguyễn Thị Hoa " * 12, "subject": SUBJECT * 3},
+    {"recipient_name": "", "recipient": "a" * 60 + "@" + "b" * 40 + ".example.vn"},
+    {"recipient_name": "  spaced   out  name  ", "subject": "  two  spaces  and (comments) <x@y>; a=b  "},
+    {"attachment": b"%PDF-1.7 minutes", "attachment_type": "application/pdf",
+     "attachment_name": "bien-ban-" + "0" * 32 + ".pdf"},
+    {"attachment": b"x" * 3000, "attachment_type": "text/csv", "attachment_name": "Biên bản họp.csv"},
+], ids=["acknowledgement", "ascii", "long-vietnamese", "long-address", "spaces", "pdf", "non-ascii-file"])
+def test_the_message_is_written_byte_for_byte_as_compat32_writes_it(overrides):
+    """The one-line shortcut (``mail.ONE_LINE``) writes what compat32 itself writes, headers and parts."""
+    import io
+    from email.generator import BytesGenerator
+
+    message = build_message(mail(**overrides), "tdkt@example.vn", "example.vn")
+    written = {}
+    for name, policy in (("one line", None), ("compat32", email.policy.compat32)):
+        out = io.BytesIO()
+        BytesGenerator(out, policy=policy).flatten(message, linesep="\r\n")
+        written[name] = out.getvalue()
+    assert written["one line"] == written["compat32"]
+    assert message.policy.__class__.__name__ == "_Compat32OneLine"  # the shortcut was used
+
+
 def test_the_built_message_id_is_derived_from_the_mail_key():
     message = reparsed(build_message(mail(), "tdkt@example.vn", "example.vn"))
 
