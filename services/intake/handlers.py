@@ -199,14 +199,13 @@ def follow_review(event_type: str, event: dict, uow, now, rules=None) -> None:
         uow.commit()
 
 
-FOLLOW_CONSIDERED = {contract.NOMINATION_ON_AGENDA: revisions.put_on_agenda,
-                     contract.AMENDMENT_REFUSED: revisions.refuse_amendment,
+FOLLOW_CONSIDERED = {contract.AMENDMENT_REFUSED: revisions.refuse_amendment,
                      contract.PUBLIC_COMMENT_OPENED: revisions.note_public_comment}
 
 
 def follow_considered(event_type: str, event: dict, uow, rules, now) -> None:
-    """``review.nomination_on_agenda`` / ``review.amendment_refused``: the council holds a revision;
-    amendments close, and a crossing amendment is undone (idempotent through the inbox)."""
+    """``review.amendment_refused`` / ``review.public_comment_opened``: the council holds a revision; a
+    crossing amendment is undone (idempotent through the inbox)."""
     with uow:
         claimed = uow.claim_message_reading(*Nominations.locking(event["nomination_id"]))
         if claimed is None:
@@ -221,9 +220,10 @@ def follow_considered(event_type: str, event: dict, uow, rules, now) -> None:
 
 
 def follow_agenda(event: dict, uow, rules, now) -> None:
-    """``review.nominations_on_agenda``: a council holds these revisions; for each nomination, what
-    ``follow_considered`` does for one, all in one transaction (idempotent through the inbox). A
-    nomination intake does not have is passed over, as there."""
+    """``review.nominations_on_agenda`` (and an older review's ``nomination_on_agenda``, through
+    :func:`as_agenda`): a council holds these revisions; amendments close and a crossing amendment is
+    undone, for every nomination in one transaction (idempotent through the inbox). A nomination
+    intake does not have, or of another unit than the item names, is passed over."""
     with uow:
         claimed = uow.claim_message_reading(*Nominations.locking_all(item["nomination_id"] for item in event["items"]))
         if claimed is None:
@@ -243,6 +243,13 @@ def follow_agenda(event: dict, uow, rules, now) -> None:
         uow.commit()
     log.info("sitting %s: %s of %d nominations (%d here)", event["sitting_id"], contract.NOMINATIONS_ON_AGENDA,
              len(event["items"]), len(held))
+
+
+def as_agenda(event: dict) -> dict:
+    """An older review's ``nomination_on_agenda`` (one nomination) as the ``nominations_on_agenda`` of one."""
+    common = ("sitting_id", "council_id", "stage")
+    return {**{key: event[key] for key in common},
+            "items": [{key: value for key, value in event.items() if key not in common}]}
 
 
 def _of_its_unit(nomination: domain.Nomination, event: dict, event_type: str) -> bool:

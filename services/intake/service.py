@@ -133,7 +133,7 @@ class IntakeService:
     @inbox_event_handler(contract.REVIEW, contract.NOMINATION_ON_AGENDA)
     def on_nomination_on_agenda(self, payload):
         event = schemas.load(schemas.NominationOnAgenda, payload)
-        handlers.follow_considered(contract.NOMINATION_ON_AGENDA, event, self.uow, self.rules, utcnow())
+        handlers.follow_agenda(handlers.as_agenda(event), self.uow, self.rules, utcnow())
 
     @inbox_event_handler(contract.REVIEW, contract.AMENDMENT_REFUSED)
     def on_amendment_refused(self, payload):

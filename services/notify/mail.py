@@ -59,7 +59,7 @@ class _Compat32OneLine(Compat32):
 
     def _fold(self, name, value, sanitize):
         if (isinstance(value, str) and value.isascii() and value.isprintable()
-                and len(name) + len(value) + 2 < self.max_line_length):
+                and (not self.max_line_length or len(name) + len(value) + 2 < self.max_line_length)):
             return f"{name}: {value}{self.linesep}"
         return super()._fold(name, value, sanitize)
 

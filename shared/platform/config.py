@@ -9,6 +9,7 @@ read once, at the edge.
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -28,6 +29,16 @@ _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+\Z")
 
 class ConfigError(Exception):
     """A configuration value is missing or malformed; the message names the variable."""
+
+
+def read_at_start(service: str, read):
+    """``read()``, a setting ``service`` needs to start: a ``ConfigError`` is logged as the reason the
+    service cannot start (the operator's first line to read), then raised, which stops it."""
+    try:
+        return read()
+    except ConfigError as exc:
+        logging.getLogger(__name__).critical("%s cannot start: %s", service, exc)
+        raise
 
 
 @dataclass(frozen=True)

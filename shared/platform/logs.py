@@ -32,7 +32,7 @@ from eventlet.corolocal import local
 from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
-from shared.platform.config import ConfigError
+from shared.platform.config import ConfigError, read_at_start
 
 log = logging.getLogger(__name__)
 
@@ -149,12 +149,7 @@ class JsonLogging(DependencyProvider):
     """Installs JSON logging in ``setup``; holds the worker's call id in its green thread while it runs."""
 
     def setup(self):
-        try:
-            fmt = log_format()
-        except ConfigError as exc:
-            log.critical("%s cannot start: %s", self.container.service_name, exc)
-            raise
-        install(fmt, self.container.service_name)
+        install(read_at_start(self.container.service_name, log_format), self.container.service_name)
 
     def worker_setup(self, worker_ctx):
         _current.worker = {"service": worker_ctx.service_name, "call_id": worker_ctx.call_id,

@@ -32,7 +32,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_a
 from prometheus_client.core import GaugeMetricFamily
 
 from shared import contract
-from shared.platform.config import ConfigError
+from shared.platform.config import ConfigError, read_at_start
 from shared.platform.db import STATEMENTS
 from shared.platform.healthcheck import (consumed_exchanges, consumed_queues, consumer_counts, exchange_problems,
                                 missing_exchanges, queue_states, verdict)
@@ -189,11 +189,7 @@ class Observability(DependencyProvider):
     """Health and metrics of the service it is declared on, which must also declare a ``Store``."""
 
     def setup(self):
-        try:
-            self.port = http_port()
-        except ConfigError as exc:
-            log.critical("%s cannot start: %s", self.container.service_name, exc)
-            raise
+        self.port = read_at_start(self.container.service_name, http_port)
         self.store = next((dep for dep in self.container.dependencies if isinstance(dep, Store)), None)
         if self.store is None:
             raise TypeError(f"{self.container.service_name}: Observability needs a Store dependency")

@@ -24,7 +24,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import sessionmaker
 
 from shared.platform.auth import credential_id
-from shared.platform.config import ConfigError, load_settings
+from shared.platform.config import load_settings, read_at_start
 from shared.contract import AUTH_TOKEN
 from shared.contract.errors import Forbidden, Unauthorized
 from shared.platform.db import insert_new, insert_new_then_insert_new, insert_new_then_read, make_engine, migrate
@@ -181,12 +181,8 @@ class Store(DependencyProvider):
         # read by Nameko's queue consumer when it connects, after every setup: a dead peer is
         # noticed within about 15 s instead of Nameko's default 60
         self.container.config.setdefault(HEARTBEAT_CONFIG_KEY, HEARTBEAT_SECONDS)
-        try:
-            self.settings = load_settings()
-            url = self.database_url()
-        except ConfigError as exc:
-            log.critical("%s cannot start: %s", self.service, exc)
-            raise
+        self.settings = read_at_start(self.service, load_settings)
+        url = read_at_start(self.service, self.database_url)
         self.engine = make_engine(url, pool_size=self.container.max_workers + 2)
         migrate(self.engine, self.migrations)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -287,3 +287,12 @@ def test_the_outcome_of_a_sent_mail_is_recorded_even_if_the_database_is_briefly_
     monkeypatch.setattr(handlers.time, "sleep", lambda seconds: None)
     handlers._settle(None, [("mail", None)], lambda: None, 1.0)
     assert len(calls) == 3  # not given up, so the mail is not left to be sent again
+
+
+@pytest.mark.parametrize("limit", [None, 0, 78, 20])
+def test_the_one_line_shortcut_agrees_with_compat32_whatever_the_line_limit(limit):
+    from services.notify.mail import ONE_LINE
+
+    for value in ("short", "x" * 100, "words " * 20, "  two  spaces  ", "tab\there", "Việt"):
+        assert ONE_LINE.clone(max_line_length=limit).fold_binary("Subject", value) == \
+            email.policy.compat32.clone(max_line_length=limit).fold_binary("Subject", value)

@@ -48,19 +48,6 @@ class ReviewOutcome(Schema):
     convened_at = fields.String(allow_none=True, validate=validate.Length(max=40))
 
 
-class NominationOnAgenda(Schema):
-    """Event ``review.nomination_on_agenda``: a council put this revision of the dossier on a sitting."""
-
-    nomination_id = fields.String(required=True, validate=ID)
-    unit_id = fields.String(required=True, validate=ID)
-    sitting_id = fields.String(required=True, validate=ID)
-    council_id = fields.String(required=True, validate=ID)
-    stage = fields.String(required=True, validate=STAGE)
-    award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
-    award_year = fields.Integer(required=True, strict=True, validate=YEAR)
-    revision = fields.Integer(load_default=None, allow_none=True, strict=True, validate=REVISION)
-
-
 class AgendaRevision(Schema):
     """One nomination of ``review.nominations_on_agenda``: the revision of the dossier the council took."""
 
@@ -69,6 +56,15 @@ class AgendaRevision(Schema):
     award_code = fields.String(required=True, validate=validate.OneOf(AWARD_CODES))
     award_year = fields.Integer(required=True, strict=True, validate=YEAR)
     revision = fields.Integer(load_default=None, allow_none=True, strict=True, validate=REVISION)
+
+
+class NominationOnAgenda(AgendaRevision):
+    """Event ``review.nomination_on_agenda`` (older reviews, one a nomination): a council put this
+    revision of the dossier on a sitting."""
+
+    sitting_id = fields.String(required=True, validate=ID)
+    council_id = fields.String(required=True, validate=ID)
+    stage = fields.String(required=True, validate=STAGE)
 
 
 class NominationsOnAgenda(Schema):
