@@ -111,7 +111,7 @@ class BatchPublisher:
         channel = self._channel or self._open()
         self._used_at = time.monotonic()
         first = self._sent + 1
-        with _one_write(channel.connection.transport):
+        with one_write(channel.connection.transport):
             for event_type, payload, event_id, headers in events:
                 content_type, encoding, body = dumps(payload, serializer="json")
                 channel.basic_publish(Message(body, content_type=content_type, content_encoding=encoding,
@@ -176,7 +176,7 @@ class BatchPublisher:
             self._returned.add(message_id)
 
 
-class _one_write:
+class one_write:
     """Collects what py-amqp writes to the socket and sends it in one write on leaving (without
     py-amqp's ``_write`` hook, it writes as usual)."""
 

@@ -5,8 +5,9 @@ Every request ends in exactly one of: a reply (the result, or an error such as `
 when it names no one to answer (no valid ``reply_to`` or ``correlation_id``) or was dead-lettered on its
 way (``x-death``: a queue a client may declare re-published it under a routing key of its choosing, past
 the client's topic permissions), a drop with a log line.
-A reply the broker refuses is logged: the request's effect is already committed, and the caller
-retries idempotently after its timeout. Bodies kombu cannot decode, forged context headers and workers
+Replies go out on a connection of the service's own without a publisher confirm
+(:mod:`shared.platform.replies`); one the broker refuses is logged: the request's effect is already
+committed, and the caller retries idempotently after its timeout. Bodies kombu cannot decode, forged context headers and workers
 that die outside their method are handled by :mod:`shared.platform.guard`; none of them stops the service.
 """
 import logging
@@ -14,17 +15,17 @@ import re
 
 from kombu import Queue
 from nameko.exceptions import ContainerBeingKilled, MalformedRequest
-from nameko.rpc import Rpc, RpcConsumer
+from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
 from shared.platform.config import load_settings
 from shared.contract.errors import ValidationError
 from shared.platform.guard import GuardedQueueConsumer, InflightMessages, install_worker_guard, safe_context
 from shared.platform.messaging import queue_arguments
+from shared.platform.replies import Replies
 
 log = logging.getLogger(__name__)
 REPLY_TO = re.compile(r"[0-9a-fA-F-]{32,36}")  # Nameko's clients reply on a uuid routing key
 MAX_CORRELATION_ID = 256
-JSON = "application/json"
 
 
 def answerable(message) -> bool:
@@ -49,9 +50,11 @@ DEAD_LETTERED = "dead-lettered on its way, so not a call as its client sent it"
 
 class SafeRpcConsumer(RpcConsumer):
     queue_consumer = GuardedQueueConsumer()
+    replies = Replies()
 
     def setup(self):
         super().setup()
+        self.exchange_name = get_rpc_exchange(self.container.config).name
         install_worker_guard(self.container)
         queue_type = load_settings().queue_type
         if queue_type == "quorum" and self.queue is not None:  # replicated across a cluster's nodes
@@ -71,15 +74,15 @@ class SafeRpcConsumer(RpcConsumer):
         super().handle_message(body, message)
 
     def handle_result(self, message, result, exc_info):
-        # Nameko replies in the request's own serialisation (pickle, for a request that claims to be
-        # pickled); replies here are always JSON, the only serialisation the services accept
-        message.properties["content_type"] = JSON
+        # always JSON (Nameko answers in the request's own serialisation: pickle, for a request that
+        # claims to be pickled), written on the service's reply connection (shared.platform.replies)
         try:
-            return super().handle_result(message, result, exc_info)
+            result, exc_info = self.replies.send(self.exchange_name, message.properties["reply_to"],
+                                                 message.properties["correlation_id"], result, exc_info)
         except Exception:  # the broker refused or lost the reply; the request itself is done
             log.exception("rpc reply to %s could not be sent", message.delivery_info.get("routing_key"))
-            self.queue_consumer.ack_message(message)
-            return result, exc_info
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
 
     def refuse(self, message, reason: str):
         """A request the guard refused before any worker ran: answered with the reason if possible."""
