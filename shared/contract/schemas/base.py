@@ -39,6 +39,15 @@ class Schema(BaseSchema):
         return normalised(data)
 
 
+def read_only(schema, data):
+    """``data`` with only the fields ``schema`` declares, normalised: for a schema that reads part of
+    an event and excludes the rest unread (``unknown = EXCLUDE``). Not a mapping: left for the schema
+    to refuse."""
+    if not isinstance(data, dict):
+        return data
+    return {key: normalised(data[key]) for key in schema.fields if key in data}
+
+
 def single_line(max_length: int):
     """A non-empty text of at most ``max_length`` characters without control characters."""
     return validate.And(validate.Length(min=1, max=max_length),
