@@ -13,9 +13,11 @@ could use.
 One connection a service process, with no heartbeat, that only writes. The broker has nothing to
 say on it, so anything it does say (a channel or connection closed, ``connection.blocked``, the end
 of the socket, a restart) means the connection is no longer to be trusted: a non-blocking look at
-the socket before each reply finds it, and the reply goes on a new connection. A write that fails
-is tried once more on a new connection; one idle for a minute is replaced before it is used (a
-connection a firewall forgot would swallow writes without an error).
+the socket before each reply finds it, and the reply goes on a new connection. (During a memory
+alarm, when RabbitMQ says ``connection.blocked`` and holds what is written, a reply may so be lost:
+its caller repeats the call after its timeout.) A write that fails is tried once more on a new
+connection; one idle for a minute is replaced before it is used (a connection a firewall forgot
+would swallow writes without an error).
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from shared.platform.confirms import one_write
 
 log = logging.getLogger(__name__)
 select = patcher.original("select")  # a look at the socket that never waits, also under eventlet
+POLL_ANY = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
 
 CONNECT_TIMEOUT = 10.0
 WRITE_TIMEOUT = 30.0  # a broker that takes no frames for this long (a memory alarm): the reply fails
@@ -109,11 +112,11 @@ class Replies(SharedExtension):
     def _silent(self) -> bool:
         """Whether the broker has sent nothing on the connection (no frame, no end of the socket)."""
         try:
-            sock = self._connection.connection.transport.sock
-            readable, _, failed = select.select([sock.fileno()], [], [sock.fileno()], 0)
+            poller = select.poll()  # not select(): a descriptor past 1,023 is as good as any
+            poller.register(self._connection.connection.transport.sock.fileno(), POLL_ANY)
+            return not poller.poll(0)
         except (AttributeError, OSError, ValueError):
             return False
-        return not readable and not failed
 
     def _open(self):
         if self._stopped:
