@@ -47,7 +47,7 @@ class NotifyService:
 
     @inbox_event_handler(contract.INTAKE, contract.NOMINATION_SUBMITTED)
     def on_nomination_submitted(self, payload):
-        event = schemas.load(schemas.SubmissionNotice, payload)
+        event = schemas.load(schemas.NominationSubmitted, payload)
         handlers.queue_mails(domain.acknowledgement(event, self.uow.message_id), self.uow, self.renderer,
                              utcnow())
 

@@ -64,17 +64,18 @@ def test_a_reply_connection_the_broker_closed_is_replaced_before_the_next_reply(
     caplog.set_level(logging.INFO, logger="shared.platform.replies")
     with ClusterRpcProxy(rabbit_config, timeout=10) as proxy:
         assert proxy.replies_test.echo(1) == 1
-        port = replies._connection.connection.transport.sock.getsockname()[1]
+        link = replies._link
+        port = link.connection.connection.transport.sock.getsockname()[1]
         reply_connection = wait_until(lambda: [c for c in broker_connections(api, rabbit_config["vhost"])
                                                if c.get("peer_port") == port], what="the reply connection")[0]
         closed = requests.delete(f"{api.rstrip('/')}/api/connections/{quote(reply_connection['name'], safe='')}",
                                  timeout=10)
         assert closed.status_code in (200, 204)
-        wait_until(lambda: not replies._silent(), what="the broker's close to reach the reply connection")
+        wait_until(lambda: replies._link is not link, what="the reader to see the broker's close")
         # replaced before the write, not after a write failed on it (or, worse, seemed to succeed)
         assert proxy.replies_test.echo(2) == 2
         assert not [r for r in caplog.records if "connection failed" in r.getMessage()]
-        assert replies._connection.connection.transport.sock.getsockname()[1] != port
+        assert replies._link.connection.connection.transport.sock.getsockname()[1] != port
         assert proxy.replies_test.echo(3) == 3
 
 
@@ -82,8 +83,8 @@ def test_a_reply_no_connection_takes_is_logged_and_its_request_settled_not_run_a
                                                                                      caplog, monkeypatch):
     replies, calls = replies_of(answering), []
 
-    def broken(message, exchange, routing_key):
-        calls.append(routing_key)
+    def broken(reply):
+        calls.append(reply.routing_key)
         raise ConnectionResetError("the broker went away")
 
     monkeypatch.setattr(replies, "_write", broken)

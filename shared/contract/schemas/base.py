@@ -39,15 +39,6 @@ class Schema(BaseSchema):
         return normalised(data)
 
 
-def read_only(schema, data):
-    """``data`` with only the fields ``schema`` declares, normalised: for a schema that reads part of
-    an event and excludes the rest unread (``unknown = EXCLUDE``). Not a mapping: left for the schema
-    to refuse."""
-    if not isinstance(data, dict):
-        return data
-    return {key: normalised(data[key]) for key in schema.fields if key in data}
-
-
 def single_line(max_length: int):
     """A non-empty text of at most ``max_length`` characters without control characters."""
     return validate.And(validate.Length(min=1, max=max_length),
@@ -103,12 +94,14 @@ def load(schema: Schema | type[Schema], data, max_bytes: int = MAX_PAYLOAD_BYTES
         schema = _instance(schema)
     if not isinstance(data, dict):
         raise errors.ValidationError({"_schema": ["must be an object"]})
-    # surrogatepass: a lone surrogate (JSON may carry "\ud800") is measured, not an encoding error
-    if len(json.dumps(data, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")) > max_bytes:
-        raise errors.ValidationError({"_schema": [f"payload is larger than {max_bytes // 1024} KiB"]})
     try:
+        # surrogatepass: a lone surrogate (JSON may carry "\ud800") is measured, not an encoding error
+        if len(json.dumps(data, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")) > max_bytes:
+            raise errors.ValidationError({"_schema": [f"payload is larger than {max_bytes // 1024} KiB"]})
         return schema.load(data)
     except SchemaError as exc:
         raise errors.ValidationError(exc.normalized_messages()) from None
+    except RecursionError:  # lists in lists hundreds deep: refused, not a fault to retry
+        raise errors.ValidationError({"_schema": ["nested too deeply"]}) from None
 
 

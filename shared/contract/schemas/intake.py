@@ -2,13 +2,13 @@
 events intake publishes (``nomination_submitted``, ``_amended``, ``_withdrawn``)."""
 from collections import Counter
 
-from marshmallow import EXCLUDE, fields, pre_load, validate, validates_schema
+from marshmallow import fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
 from shared.contract.awards import AWARD_CODES, DOCUMENT_KINDS
 from shared.contract.schemas.register import RegisterNote
 from shared.contract.schemas.base import (CaselessId, Email, ID, NAME, RATINGS, SCOPES, SHA256, STATUSES, Schema,
-                                         YEAR, _instance, read_only, revision_field, single_line)
+                                         YEAR, _instance, revision_field, single_line)
 
 
 class Individual(Schema):
@@ -182,40 +182,6 @@ class NominationSubmitted(Schema):
     register_notes = fields.List(fields.Nested(RegisterNote), validate=validate.Length(max=100))
     # the start of the achievement report, for the public comment list (NĐ 98 Art. 46); absent: an older sender
     achievements = fields.String(validate=validate.Length(max=2000))
-
-
-class NomineeName(Schema):
-    """Of a nominee, the name alone (:class:`SubmissionNotice`)."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    name = fields.String(required=True, validate=NAME)
-
-    @pre_load
-    def normalise_texts(self, data, **kwargs):
-        return read_only(self, data)
-
-
-class SubmissionNotice(Schema):
-    """What notify reads of ``intake.nomination_submitted`` to acknowledge it, validated as
-    :class:`NominationSubmitted` validates it; the rest of the event (the dossier, up to 256 KiB) is passed
-    over unread, so neither validated nor normalised here (review, which keeps it, validates all of it)."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    nomination_id = NominationSubmitted._declared_fields["nomination_id"]
-    unit_id = NominationSubmitted._declared_fields["unit_id"]
-    award_code = NominationSubmitted._declared_fields["award_code"]
-    award_year = NominationSubmitted._declared_fields["award_year"]
-    nominee = fields.Nested(NomineeName, required=True)
-    contact_email = NominationSubmitted._declared_fields["contact_email"]
-    submitted_at = NominationSubmitted._declared_fields["submitted_at"]
-
-    @pre_load
-    def normalise_texts(self, data, **kwargs):
-        return read_only(self, data)
 
 
 class NominationAmended(NominationSubmitted):
