@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import eventlet
 from amqp import Message
+from greenlet import GreenletExit
 from kombu import Connection
 from kombu.serialization import dumps
 from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
@@ -105,8 +106,12 @@ class Link:
         return bool(self.pending) and now - min(r.written_at for r in self.pending.values()) > CONFIRM_TIMEOUT
 
     def close(self) -> None:
-        """Drop the connection without the closing handshake (the broker sees the socket close)."""
+        """Drop the connection without the closing handshake (the broker sees the socket close). The
+        reader goes first: a green thread left waiting on a closed socket keeps its descriptor in the
+        hub, and the next socket or pipe to get that number finds a "second simultaneous read"."""
         self.closing = True
+        if eventlet.getcurrent() is not self.reader:
+            self.reader.kill()
         try:
             self.connection.connection.transport.close()
         except Exception:  # noqa: BLE001 - already gone
@@ -116,6 +121,8 @@ class Link:
         try:
             while True:
                 self.connection.connection.drain_events()
+        except GreenletExit:  # closed by the service, which takes what was unconfirmed
+            return
         except BaseException as exc:  # noqa: BLE001 - the end of the connection, whatever ended it
             self._ended(self, exc)
 
@@ -178,30 +185,41 @@ class Replies(SharedExtension):
             link = self._link = Link(self.amqp_uri, self.ssl, self.login_method, self._ended)
         link.write(reply)
 
-    def _drop(self) -> None:
+    def _drop(self, why: str = "replaced") -> None:
         link, self._link = self._link, None
         if link is not None:
-            link.close()  # its reader ends, and writes what it had unconfirmed on a new connection
+            link.close()
+            self._rewrite(link, why)
 
     def _ended(self, link: Link, exc: BaseException) -> None:
-        """A link's reader: its connection ended. Its unconfirmed replies go once more on a new one."""
+        """A link's reader: its connection ended (the broker closed it, or the channel over a reply it
+        refused)."""
+        why = f"{exc.__class__.__name__}: {str(exc)[:200]}"
+        log.info("rpc replies: the reply connection ended (%s)", why)
         with self._lock:
             if self._link is link:
                 self._link = None
             link.close()
-            unconfirmed, link.pending = sorted(link.pending.items()), {}
-            if not link.closing or unconfirmed:
-                log.info("rpc replies: the reply connection ended (%s: %s); %d replies not yet confirmed",
-                         exc.__class__.__name__, str(exc)[:200], len(unconfirmed))
-            for _tag, reply in unconfirmed:
-                if reply.again or self._stopped:
-                    log.warning("rpc reply to %s could not be sent: its connection ended before the broker "
-                                "confirmed it (%s)", reply.routing_key, exc.__class__.__name__)
-                    continue
-                reply.again = True
-                try:
-                    self._write(reply)
-                except Exception as failed:  # noqa: BLE001 - no connection to be had
-                    log.warning("rpc reply to %s could not be sent (%s)", reply.routing_key,
-                                failed.__class__.__name__)
-                    self._drop()
+            self._rewrite(link, why)
+
+    def _rewrite(self, link: Link, why: str) -> None:
+        """The replies ``link`` had not had confirmed, once more on a new connection (called holding the
+        lock, but by ``kill``); the second time, once the service stops, or when no connection is to be
+        had, logged as not sent."""
+        unconfirmed, link.pending = sorted(link.pending.items()), {}
+        if unconfirmed:
+            log.info("rpc replies: %d replies not yet confirmed on a connection %s", len(unconfirmed),
+                     "that ended" if ":" in why else why)
+        failed = None
+        for _tag, reply in unconfirmed:
+            if reply.again or self._stopped or failed:
+                log.warning("rpc reply to %s could not be sent: its connection ended before the broker "
+                            "confirmed it (%s)", reply.routing_key, failed or why.split(":")[0])
+                continue
+            reply.again = True
+            try:
+                self._write(reply)
+            except Exception as exc:  # noqa: BLE001 - no connection to be had
+                failed = exc.__class__.__name__
+                log.warning("rpc reply to %s could not be sent (%s)", reply.routing_key, failed)
+                self._drop("failed")

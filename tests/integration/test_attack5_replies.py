@@ -1,7 +1,10 @@
 """Attack 5: the RPC replies written on one connection of the service's own (shared.platform.replies),
 against a real broker: many callers at once, big replies among small ones, hostile request properties,
 the broker closing the reply connection or losing the ``nameko-rpc`` exchange, a service stopping while
-it answers."""
+it answers; and notify fed hostile submissions.
+
+Long because each attack needs its own client or broker trick (a raw caller, a connection closer, a
+TCP proxy that stops reading) beside the service it attacks."""
 import collections
 import json
 import logging

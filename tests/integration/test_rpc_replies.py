@@ -96,3 +96,27 @@ def test_a_reply_no_connection_takes_is_logged_and_its_request_settled_not_run_a
         assert proxy.replies_test.echo("next") == "next"
     assert len(calls) == 2  # the request was acked, not delivered again
     assert any("could not be sent" in r.getMessage() for r in caplog.records)
+
+
+def reading(fileno: int) -> bool:
+    from eventlet import hubs
+
+    hub = hubs.get_hub()
+    return fileno in hub.listeners[hub.READ]
+
+
+def test_a_reply_connection_dropped_or_stopped_leaves_no_reader_waiting_on_its_descriptor(answering, rabbit_config):
+    """A reader left waiting on a closed socket keeps its descriptor in the hub: the next socket or pipe
+    given that number (a psycopg2 connection, a subprocess's pipe) fails with "second simultaneous read"."""
+    replies = replies_of(answering)
+    with ClusterRpcProxy(rabbit_config, timeout=10) as proxy:
+        assert proxy.replies_test.echo(1) == 1
+        first = replies._link.connection.connection.transport.sock.fileno()
+        assert reading(first)  # the reader waits for confirms there
+        with replies._lock:
+            replies._drop()  # as when it has been idle for a minute
+        assert not reading(first)
+        assert proxy.replies_test.echo(2) == 2
+        second = replies._link.connection.connection.transport.sock.fileno()
+    answering.stop()
+    assert not reading(second)
