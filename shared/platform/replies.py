@@ -36,14 +36,12 @@ from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_MET
 from nameko.exceptions import UnserializableValueError, serialize
 from nameko.extensions import SharedExtension
 
-from shared.platform.confirms import one_write
+from shared.platform.confirms import CONNECT_TIMEOUT, IDLE_RECONNECT, one_write
 
 log = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT = 10.0
 WRITE_TIMEOUT = 30.0  # a broker that takes no frames for this long: the write fails
 CONFIRM_TIMEOUT = 30.0  # a reply unconfirmed this long: its connection is replaced, the reply written again
-IDLE_RECONNECT = 60.0
 TRANSIENT = 1  # a reply queue is the caller's and not durable: nothing to write to disk
 
 
@@ -78,13 +76,17 @@ class Link:
         self.connection = Connection(amqp_uri, heartbeat=0, connect_timeout=CONNECT_TIMEOUT, ssl=ssl,
                                      login_method=login_method, transport_options={"write_timeout": WRITE_TIMEOUT})
         self.connection.ensure_connection(max_retries=1)
-        # py-amqp reads the socket before each publish when the broker may say connection.blocked; here
-        # the reader alone reads it (a second reader of one socket hangs the writer), and takes that in
-        self.connection.connection.client_properties.setdefault("capabilities", {})["connection.blocked"] = False
-        self.channel = self.connection.channel()
-        self.channel.events["basic_ack"].add(self._on_ack)
-        self.channel.events["basic_nack"].add(self._on_nack)
-        self.channel.confirm_select()
+        try:
+            # py-amqp reads the socket before each publish when the broker may say connection.blocked;
+            # here the reader alone reads it (a second reader of one socket hangs the writer)
+            self.connection.connection.client_properties.setdefault("capabilities", {})["connection.blocked"] = False
+            self.channel = self.connection.channel()
+            self.channel.events["basic_ack"].add(self._on_ack)
+            self.channel.events["basic_nack"].add(self._on_nack)
+            self.channel.confirm_select()
+        except BaseException:
+            self.connection.connection.transport.close()  # no reader yet: nothing else would close it
+            raise
         self.pending: dict[int, Reply] = {}
         self.sent, self.used_at, self.closing = 0, time.monotonic(), False
         self._ended = ended
@@ -103,7 +105,10 @@ class Link:
         self.sent = tag
 
     def overdue(self, now: float) -> bool:
-        return bool(self.pending) and now - min(r.written_at for r in self.pending.values()) > CONFIRM_TIMEOUT
+        """Whether the oldest unconfirmed reply has waited past ``CONFIRM_TIMEOUT`` (``pending`` keeps the
+        order of writing, so it is the first)."""
+        oldest = next(iter(self.pending.values()), None)
+        return oldest is not None and now - oldest.written_at > CONFIRM_TIMEOUT
 
     def close(self) -> None:
         """Drop the connection without the closing handshake (the broker sees the socket close). The
@@ -186,6 +191,8 @@ class Replies(SharedExtension):
         link.write(reply)
 
     def _drop(self, why: str = "replaced") -> None:
+        """Close the current connection (``why``: what became of it, for the log) and write its
+        unconfirmed replies again."""
         link, self._link = self._link, None
         if link is not None:
             link.close()
@@ -194,32 +201,30 @@ class Replies(SharedExtension):
     def _ended(self, link: Link, exc: BaseException) -> None:
         """A link's reader: its connection ended (the broker closed it, or the channel over a reply it
         refused)."""
-        why = f"{exc.__class__.__name__}: {str(exc)[:200]}"
-        log.info("rpc replies: the reply connection ended (%s)", why)
+        log.info("rpc replies: the reply connection ended (%s: %s)", exc.__class__.__name__, str(exc)[:200])
         with self._lock:
             if self._link is link:
                 self._link = None
             link.close()
-            self._rewrite(link, why)
+            self._rewrite(link, f"ended ({exc.__class__.__name__})")
 
     def _rewrite(self, link: Link, why: str) -> None:
         """The replies ``link`` had not had confirmed, once more on a new connection (called holding the
         lock, but by ``kill``); the second time, once the service stops, or when no connection is to be
         had, logged as not sent."""
-        unconfirmed, link.pending = sorted(link.pending.items()), {}
+        unconfirmed, link.pending = list(link.pending.values()), {}
         if unconfirmed:
-            log.info("rpc replies: %d replies not yet confirmed on a connection %s", len(unconfirmed),
-                     "that ended" if ":" in why else why)
+            log.info("rpc replies: %d replies not yet confirmed when their connection was %s", len(unconfirmed), why)
         failed = None
-        for _tag, reply in unconfirmed:
+        for reply in unconfirmed:
             if reply.again or self._stopped or failed:
-                log.warning("rpc reply to %s could not be sent: its connection ended before the broker "
-                            "confirmed it (%s)", reply.routing_key, failed or why.split(":")[0])
+                log.warning("rpc reply to %s could not be sent: its connection was %s before the broker "
+                            "confirmed it", reply.routing_key, failed or why)
                 continue
             reply.again = True
             try:
                 self._write(reply)
             except Exception as exc:  # noqa: BLE001 - no connection to be had
-                failed = exc.__class__.__name__
-                log.warning("rpc reply to %s could not be sent (%s)", reply.routing_key, failed)
+                failed = f"lost and no other to be had ({exc.__class__.__name__})"
+                log.warning("rpc reply to %s could not be sent (%s)", reply.routing_key, exc.__class__.__name__)
                 self._drop("failed")

@@ -72,3 +72,5 @@ def test_a_link_with_a_reply_unconfirmed_past_the_confirm_timeout_is_overdue():
     assert not link.overdue(100.0 + CONFIRM_TIMEOUT)
     assert link.overdue(100.1 + CONFIRM_TIMEOUT)
     assert not link_with().overdue(1e9)  # nothing unconfirmed
+    link._on_ack(1, False)  # the oldest confirmed: the next one is the one that counts
+    assert not link.overdue(100.1 + CONFIRM_TIMEOUT)
