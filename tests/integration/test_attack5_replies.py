@@ -10,10 +10,9 @@ import json
 import logging
 import math
 import random
-import socket
 import time
 import uuid
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import eventlet
 import pytest
@@ -26,6 +25,7 @@ from shared.platform.replies import Replies
 from shared.platform.rpc import rpc
 from tests.attack.raw import publish_raw
 from tests.harness import wait_until
+from tests.proxy import FreezingProxy
 
 SERVICE = "attack5"
 RPC_QUEUE = f"rpc-{SERVICE}"
@@ -485,63 +485,23 @@ def test_deep_garbage_in_a_nominee_is_dead_lettered_at_once_as_invalid(notify, r
 
 # --- a broker that stops taking the reply connection's frames -------------------------------------------
 
-class Proxy:
-    """A TCP proxy to RabbitMQ whose client -> broker direction can be frozen per connection (a memory
-    alarm, a black-holed route): the service's writes then fill the socket buffers and block."""
-
-    def __init__(self, target_port=5672):
-        self.server = eventlet.listen(("127.0.0.1", 0))
-        self.port, self.target_port, self.frozen = self.server.getsockname()[1], target_port, set()
-        self.threads = [eventlet.spawn(self._accept)]
-
-    def _accept(self):
-        while True:
-            client, address = self.server.accept()
-            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-            upstream = eventlet.connect(("127.0.0.1", self.target_port))
-            self.threads.append(eventlet.spawn(self._pump, client, upstream, address[1]))
-            self.threads.append(eventlet.spawn(self._pump, upstream, client, None))
-
-    def _pump(self, source, sink, client_port):
-        try:
-            while True:
-                while client_port in self.frozen:
-                    eventlet.sleep(0.05)
-                data = source.recv(65536)
-                if not data:
-                    break
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                try:
-                    sock.close()
-                except OSError:
-                    pass
-
-    def close(self):
-        for thread in self.threads:
-            thread.kill()
-        self.server.close()
-
-
 def test_a_reply_write_the_broker_stops_taking_fails_after_the_write_timeout_and_goes_on_a_new_connection(
         container_factory, rabbit_config, service_env, monkeypatch, caplog):
     from shared.platform import replies as module
 
     caplog.set_level(logging.INFO)
     monkeypatch.setattr(module, "WRITE_TIMEOUT", 2.0)
-    proxy = Proxy()
+    uri = urlsplit(rabbit_config["AMQP_URI"])
+    proxy = FreezingProxy(("127.0.0.1", uri.port or 5672), receive_buffer=16384)
     try:
-        proxied = {**rabbit_config, "AMQP_URI": rabbit_config["AMQP_URI"].replace(":5672/", f":{proxy.port}/")}
+        proxied = {**rabbit_config, "AMQP_URI": uri._replace(netloc=f"{uri.username}:{uri.password}@127.0.0.1:{proxy.port}").geturl()}
         assert proxied["AMQP_URI"] != rabbit_config["AMQP_URI"]
         container = container_factory(Target, proxied)
         container.start()
         with ClusterRpcProxy(rabbit_config, timeout=30) as client:
             assert client[SERVICE].echo("warm") == "warm"
             replies = replies_of(container)
-            proxy.frozen.add(reply_port(replies))
+            proxy.freeze(reply_port(replies))
             started = time.monotonic()
             assert client[SERVICE].big("b-frozen", 16 * 1024 * 1024)["tag"] == "b-frozen"
             took = time.monotonic() - started

@@ -1,13 +1,9 @@
 """Review of ``confirms.BatchPublisher`` (the outbox relay's publisher), against a real RabbitMQ.
 
 Some of these hold the broker's answers back with a local TCP proxy that can stop forwarding (a broker
-that is up but does not answer: a resource alarm, a stalled node, a half-open connection).
-
-Long because the proxy that stands for a silent broker lives here with the tests that need it."""
+that is up but does not answer: a resource alarm, a stalled node, a half-open connection)."""
 import json
 import select
-import socket
-import threading
 import traceback
 from urllib.parse import urlsplit
 
@@ -18,68 +14,8 @@ import sqlalchemy as sa
 from shared.platform.confirms import BatchPublisher
 from shared.platform.messaging import EventPublisher, event_exchange
 from tests.harness import wait_until
+from tests.proxy import FreezingProxy
 from tests.integration.delivery import Tap
-
-
-class FreezingProxy:
-    """Forwards TCP to RabbitMQ until ``freeze()``: then holds what either side sends (both sockets
-    stay open, as with a broker that stopped reading, or a peer gone without a reset)."""
-
-    def __init__(self, target):
-        self.target = target
-        self.server = socket.socket()
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(8)
-        self.port = self.server.getsockname()[1]
-        self.flowing = threading.Event()
-        self.flowing.set()
-        self.held = 0  # bytes received while frozen
-        self.sockets = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            self.sockets += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    def _pump(self, source, sink):
-        while True:
-            try:
-                data = source.recv(65536)
-            except OSError:
-                break
-            if not data:
-                break
-            if not self.flowing.is_set():
-                self.held += len(data)
-            self.flowing.wait()
-            try:
-                sink.sendall(data)
-            except OSError:
-                break
-        for sock in (source, sink):
-            try:
-                sock.close()
-            except OSError:
-                pass
-
-    def freeze(self):
-        self.flowing.clear()
-
-    def close(self):
-        self.server.close()
-        for sock in self.sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self.flowing.set()
 
 
 @pytest.fixture
