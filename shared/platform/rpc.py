@@ -6,9 +6,10 @@ when it names no one to answer (no valid ``reply_to`` or ``correlation_id``) or 
 way (``x-death``: a queue a client may declare re-published it under a routing key of its choosing, past
 the client's topic permissions), a drop with a log line.
 Replies go out on a connection of the service's own, their confirms read as they come
-(:mod:`shared.platform.replies`); one the broker refuses or loses twice is logged: the request's effect
-is already committed, and the caller retries idempotently after its timeout. Bodies kombu cannot decode, forged context headers and workers
-that die outside their method are handled by :mod:`shared.platform.guard`; none of them stops the service.
+(:mod:`shared.platform.replies`); one the broker refuses or loses twice is logged: the request's
+effect is already committed, and the caller retries idempotently after its timeout. Bodies kombu
+cannot decode, forged context headers and workers that die outside their method are handled by
+:mod:`shared.platform.guard`; none of them stops the service.
 """
 import logging
 import re
