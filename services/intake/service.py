@@ -111,11 +111,11 @@ class IntakeService:
         revocation = schemas.load(schemas.Revocation, revocation)
         return register_ops.revoke(revocation, operator, self.uow, self.rules, utcnow(), self.config.register_check)
 
-    @inbox_event_handler(contract.REVIEW, contract.NOMINATION_ADVANCED)
+    @inbox_event_handler(contract.REVIEW, contract.NOMINATION_ADVANCED, batch=True)
     def on_nomination_advanced(self, payload):
         self._follow(contract.NOMINATION_ADVANCED, payload)
 
-    @inbox_event_handler(contract.REVIEW, contract.NOMINATION_DECIDED)
+    @inbox_event_handler(contract.REVIEW, contract.NOMINATION_DECIDED, batch=True)
     def on_nomination_decided(self, payload):
         self._follow(contract.NOMINATION_DECIDED, payload)
 

@@ -45,13 +45,13 @@ class NotifyService:
     observability = Observability()  # /healthz, /readyz, /metrics on TDKT_HTTP_PORT
     logs = JsonLogging()  # JSON log lines with the Nameko call id (TDKT_LOG_FORMAT=json|text)
 
-    @inbox_event_handler(contract.INTAKE, contract.NOMINATION_SUBMITTED)
+    @inbox_event_handler(contract.INTAKE, contract.NOMINATION_SUBMITTED, batch=True)
     def on_nomination_submitted(self, payload):
         event = schemas.load(schemas.NominationSubmitted, payload)
         handlers.queue_mails(domain.acknowledgement(event, self.uow.message_id), self.uow, self.renderer,
                              utcnow())
 
-    @inbox_event_handler(contract.INTAKE, contract.NOMINATION_AWARDED)
+    @inbox_event_handler(contract.INTAKE, contract.NOMINATION_AWARDED, batch=True)
     def on_nomination_awarded(self, payload):
         event = schemas.load(schemas.NominationAwarded, payload)
         handlers.queue_mails(register_kinds.awarded(event, self.uow.message_id), self.uow, self.renderer, utcnow())
@@ -61,7 +61,7 @@ class NotifyService:
         event = schemas.load(schemas.RegisterEntryRevoked, payload)
         handlers.queue_mails(register_kinds.revoked(event, self.uow.message_id), self.uow, self.renderer, utcnow())
 
-    @inbox_event_handler(contract.INTAKE, contract.NOMINATION_NOT_AWARDED)
+    @inbox_event_handler(contract.INTAKE, contract.NOMINATION_NOT_AWARDED, batch=True)
     def on_nomination_not_awarded(self, payload):
         event = schemas.load(schemas.NominationNotAwarded, payload)
         handlers.queue_mails(register_kinds.not_awarded(event, self.uow.message_id), self.uow, self.renderer,
@@ -97,11 +97,11 @@ class NotifyService:
         handlers.queue_for_sitting(published["sitting_id"], partial(kinds.receipts, published, self.uow.message_id),
                                    self.uow, self.renderer, utcnow())
 
-    @inbox_event_handler(contract.REVIEW, contract.NOMINATION_ADVANCED)
+    @inbox_event_handler(contract.REVIEW, contract.NOMINATION_ADVANCED, batch=True)
     def on_nomination_advanced(self, payload):
         self._outcome(contract.NOMINATION_ADVANCED, payload)
 
-    @inbox_event_handler(contract.REVIEW, contract.NOMINATION_DECIDED)
+    @inbox_event_handler(contract.REVIEW, contract.NOMINATION_DECIDED, batch=True)
     def on_nomination_decided(self, payload):
         self._outcome(contract.NOMINATION_DECIDED, payload)
 

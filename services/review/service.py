@@ -49,7 +49,7 @@ class ReviewService:
     public_comment = PublicCommentPage()  # /public/comment beside them (served by observability)
     logs = JsonLogging()  # JSON log lines with the Nameko call id (TDKT_LOG_FORMAT=json|text)
 
-    @inbox_event_handler(contract.INTAKE, contract.NOMINATION_SUBMITTED)
+    @inbox_event_handler(contract.INTAKE, contract.NOMINATION_SUBMITTED, batch=True)
     def on_nomination_submitted(self, payload):
         handlers.record_submission(schemas.load(schemas.NominationSubmitted, payload), self.uow, utcnow())
 
@@ -61,7 +61,7 @@ class ReviewService:
     def on_nomination_withdrawn(self, payload):
         handlers.record_withdrawal(schemas.load(schemas.NominationWithdrawn, payload), self.uow)
 
-    @inbox_event_handler(contract.INTAKE, contract.NOMINATION_AWARDED)
+    @inbox_event_handler(contract.INTAKE, contract.NOMINATION_AWARDED, batch=True)
     def on_nomination_awarded(self, payload):
         register.record_award(schemas.load(schemas.NominationAwarded, payload), self.uow)
 

@@ -3,13 +3,16 @@
 Both speak Nameko's own event format (topic exchange ``<service>.events``, routing key = event type,
 JSON body), so any Nameko ``event_handler`` or standalone ``event_dispatcher`` interoperates.
 
-Long because the inbox entrypoint's paths (handled, retried later, dead-lettered) read best together.
+Long because the inbox entrypoint's paths (handled, retried later, dead-lettered, handled in a batch)
+read best together.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
+from dataclasses import dataclass
 
 import eventlet
 from amqp.exceptions import MessageNacked, NotFound
@@ -37,6 +40,8 @@ MAX_ATTEMPTS = 5
 REASON = "x-tdkt-reason"  # header of a dead letter: why it was dead-lettered
 ORIGIN_QUEUE = "x-tdkt-queue"  # header of a dead letter: the queue it was taken from (for a replay)
 MAX_MESSAGE_ID = 128
+BATCH_LIMIT = 50  # deliveries one batch worker handles at most (the prefetch bounds it below that)
+CALLS_TRACKED = 10  # call ids kept in the stack an event published in a batch carries, as Nameko's default
 
 
 def queue_arguments(queue_type: str, **arguments) -> dict:
@@ -142,6 +147,44 @@ def content_type_of(message) -> str:
     return content_type if isinstance(content_type, str) and content_type else "application/octet-stream"
 
 
+@dataclass
+class BatchItem:
+    payload: object
+    message_id: str
+    call_id_stack: list
+
+
+@dataclass
+class Batch:
+    """Deliveries of one ``batch=True`` handler's queue that were waiting together, handled by one worker
+    in one transaction: the handler runs once per delivery, in order, as it would alone (its claim, its
+    effects, its ``uow.commit()``), and the store commits once after the last. Only ``Store`` gives it
+    its unit of work (``uow``, in batch mode, see ``UnitOfWork.begin_item``)."""
+
+    items: list[BatchItem]
+    uow: object = None
+    call_id: str = ""
+
+    def __len__(self):
+        return len(self.items)
+
+    def run(self, handle) -> None:
+        if self.uow is None:
+            raise RuntimeError("a batch of events needs the service's Store")
+        for item in self.items:
+            stack = (list(item.call_id_stack) + [self.call_id])[-(CALLS_TRACKED + 1):]
+            self.uow.begin_item(item.message_id, {"nameko.call_id_stack": stack})
+            handle(item.payload)
+            self.uow.end_item()
+        self.uow.commit_batch()
+
+
+def batch_of(worker_ctx) -> Batch | None:
+    """The batch a worker was given, if it was given one."""
+    args = worker_ctx.args or ()
+    return args[0] if len(args) == 1 and isinstance(args[0], Batch) else None
+
+
 class InboxEventHandler(EventHandler):
     """A reliable, service-pool event handler that passes the message id on for the inbox.
 
@@ -151,13 +194,21 @@ class InboxEventHandler(EventHandler):
     bug) sends the message to ``<queue>.retry``, from which it returns after a delay that doubles from
     ``TDKT_RETRY_SECONDS``; after ``MAX_ATTEMPTS`` it is dead-lettered too, so one poison message never
     stops the others.
+
+    With ``batch=True`` (see :func:`inbox_event_handler`), deliveries that arrive while one is being
+    handed over are handled together by one worker (a :class:`Batch`, one transaction, one commit) and
+    acknowledged after it; if the batch fails in any way, each of its deliveries is handled again alone,
+    with the paths above, so a batch changes what a message costs and nothing of what becomes of it.
     """
 
     queue_consumer = GuardedQueueConsumer()
 
-    def __init__(self, source_service, event_type, **kwargs):
+    def __init__(self, source_service, event_type, batch: bool = False, **kwargs):
         super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
                          reliable_delivery=True, **kwargs)
+        self.batch = batch
+        self._waiting = []
+        self._gathering = False
 
     def setup(self):
         super().setup()
@@ -189,6 +240,68 @@ class InboxEventHandler(EventHandler):
         return context
 
     def handle_message(self, body, message):
+        if not self.batch:
+            self._handle_alone(body, message)
+            return
+        self._waiting.append((body, message))
+        if not self._gathering:
+            self._gathering = True
+            self.container.spawn_managed_thread(self._gather, identifier=f"{self.method_name}.batch")
+
+    def _gather(self):
+        """A managed thread (it must not raise): once the deliveries already read have been handed over
+        too, one worker for all of them (or the usual one for a lone delivery)."""
+        eventlet.sleep(0)
+        self._gathering = False
+        while self._waiting:
+            items, self._waiting = self._waiting[:BATCH_LIMIT], self._waiting[BATCH_LIMIT:]
+            if len(items) == 1:
+                self._one_by_one(items)
+            else:
+                self._handle_together(items)
+
+    def _handle_together(self, items):
+        try:
+            batch = Batch([BatchItem(body, message_id_of(message), safe_context(message).get("call_id_stack") or [])
+                           for body, message in items])
+            worker_ctx = self.container.spawn_worker(
+                self, (batch,), {}, context_data={},
+                handle_result=lambda ctx, result, exc_info: self._batch_result(items, ctx, result, exc_info))
+        except ContainerBeingKilled:
+            for _, message in items:
+                self.queue_consumer.requeue_message(message)
+            return
+        except Exception:
+            log.exception("event %s: a batch could not be started; each delivery alone", self.event_type)
+            self._one_by_one(items)
+            return
+        self.inflight.add(worker_ctx, items)
+
+    def _batch_result(self, items, worker_ctx, result=None, exc_info=None):
+        self.inflight.pop(worker_ctx)
+        if exc_info is None:
+            for _, message in items:
+                self.queue_consumer.ack_message(message)
+        else:
+            self._after_failed_batch(items, exc_info)
+        return result, exc_info
+
+    def _after_failed_batch(self, items, exc_info):
+        log.warning("event %s: a batch of %d failed (%s); each is handled alone", self.event_type, len(items),
+                    describe(exc_info[1]))
+        # from a thread of its own: this worker still holds its place in the pool the others need
+        self.container.spawn_managed_thread(lambda: self._one_by_one(items),
+                                            identifier=f"{self.method_name}.one_by_one")
+
+    def _one_by_one(self, items):
+        for body, message in items:
+            try:
+                self._handle_alone(body, message)
+            except Exception as exc:  # a managed thread must not raise
+                log.exception("event %s: a delivery could not be handed to a worker", self.event_type)
+                self.refuse(message, "message refused: " + describe(exc))
+
+    def _handle_alone(self, body, message):
         try:
             worker_ctx = self.container.spawn_worker(
                 self, (body,), {}, context_data=self.unpack_message_headers(message),
@@ -209,7 +322,9 @@ class InboxEventHandler(EventHandler):
 
     def worker_died(self, worker_ctx, exc_info):
         message = self.inflight.pop(worker_ctx)
-        if message is not None:
+        if isinstance(message, list):
+            self._after_failed_batch(message, exc_info)
+        elif message is not None:
             self.handle_message_processed(message, None, exc_info)
 
     def refuse(self, message, reason: str):
@@ -274,4 +389,19 @@ class InboxEventHandler(EventHandler):
         message.ack()
 
 
-inbox_event_handler = InboxEventHandler.decorator
+def inbox_event_handler(source_service, event_type, batch: bool = False, **kwargs):
+    """Declare an inbox event handler (``InboxEventHandler``). With ``batch=True`` the method, still
+    written for one ``payload``, is also given a :class:`Batch`, which it runs payload by payload; such a
+    handler must make every write inside ``with uow:`` and end it with ``uow.commit()`` (a delivery it
+    claims without committing fails the batch, and each delivery is then handled alone)."""
+    if not batch:
+        return InboxEventHandler.decorator(source_service, event_type, **kwargs)
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def method(self, payload):
+            if isinstance(payload, Batch):  # never a decoded body: only the entrypoint makes one
+                return payload.run(functools.partial(fn, self))
+            return fn(self, payload)
+        return InboxEventHandler.decorator(source_service, event_type, batch=True, **kwargs)(method)
+    return decorate

@@ -37,6 +37,7 @@ from shared.platform.db import STATEMENTS
 from shared.platform.healthcheck import (consumed_exchanges, consumed_queues, consumer_counts, exchange_problems,
                                 missing_exchanges, queue_states, verdict)
 from shared.platform.logs import RedactedLog
+from shared.platform.messaging import batch_of
 from shared.platform.store import OUTBOX, Store
 
 log = logging.getLogger(__name__)
@@ -131,8 +132,12 @@ class Metrics:
             self.registry.register(gauges)
         self.registry.register(STATEMENTS)
 
-    def observe(self, entrypoint: str, seconds: float, ok: bool):
-        self.calls.labels(self.service, entrypoint, "ok" if ok else "error").inc()
+    def observe(self, entrypoint: str, seconds: float, ok: bool, handled: int = 1):
+        """One worker's end; ``handled``: the deliveries a batch worker handled (a failed batch counts for
+        nothing here: each of its deliveries is then handled alone, and counted so)."""
+        if not ok and handled > 1:
+            return
+        self.calls.labels(self.service, entrypoint, "ok" if ok else "error").inc(handled)
         self.seconds.labels(self.service, entrypoint).observe(seconds)
 
 
@@ -245,7 +250,9 @@ class Observability(DependencyProvider):
     def worker_result(self, worker_ctx, result=None, exc_info=None):
         started = self.started.pop(worker_ctx, None)
         if started is not None:
-            self.metrics.observe(worker_ctx.entrypoint.method_name, time.perf_counter() - started, exc_info is None)
+            batch = batch_of(worker_ctx)
+            self.metrics.observe(worker_ctx.entrypoint.method_name, time.perf_counter() - started, exc_info is None,
+                                 1 if batch is None else len(batch))
 
     def problems(self) -> list[str]:
         """Why the service is not ready: queues not consumed, broker or database out of reach."""

@@ -29,7 +29,7 @@ from shared.contract import AUTH_TOKEN
 from shared.contract.errors import Forbidden, Unauthorized
 from shared.platform.db import insert_new, insert_new_then_insert_new, insert_new_then_read, make_engine, migrate
 from shared.platform.confirms import BatchPublisher
-from shared.platform.messaging import MESSAGE_ID, event_exchange
+from shared.platform.messaging import MESSAGE_ID, batch_of, event_exchange
 from shared.platform.outbox import delivery_tables, publish_pending, utcnow
 
 log = logging.getLogger(__name__)
@@ -89,22 +89,53 @@ class Relay:
             wake.set()
 
 
-class UnitOfWork:
-    """One transaction of one worker: ``session``, ``publish`` (outbox) and ``claim_message`` (inbox)."""
+class BatchAbandoned(RuntimeError):
+    """A delivery of a batch went wrong in a way its transaction cannot carry past: the batch fails and
+    each of its deliveries is handled alone."""
 
-    def __init__(self, session, consumer: str, message_id: str | None, headers: dict, on_commit):
+
+class UnitOfWork:
+    """One transaction of one worker: ``session``, ``publish`` (outbox) and ``claim_message`` (inbox).
+
+    In batch mode (a worker given a ``Batch``), the handler runs once per delivery between
+    :meth:`begin_item` and :meth:`end_item`; its ``commit`` only marks that delivery done, and
+    :meth:`commit_batch` commits them all at once. A delivery that raised (even if the handler caught
+    it) or that claimed its message and did not commit fails the whole batch (``BatchAbandoned``)."""
+
+    def __init__(self, session, consumer: str, message_id: str | None, headers: dict, on_commit,
+                 batched: bool = False):
         self.session = session
         self.consumer, self.message_id, self.headers = consumer, message_id, headers
         self._on_commit = on_commit
         self._wake = set()
         self._events = []
+        self.batched = batched
+        self._claimed = self._committed = self._broken = False
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
+        if self.batched:
+            if exc[0] is not None:
+                self._broken = True  # the batch's transaction holds what it did: none of it may commit
+            return
         self._events = []
         self.session.rollback()  # a no-op after commit; undoes everything otherwise
+
+    def begin_item(self, message_id: str, headers: dict) -> None:
+        self.message_id, self.headers = message_id, headers
+        self._claimed = self._committed = False
+
+    def end_item(self) -> None:
+        if self._broken or (self._claimed and not self._committed):
+            raise BatchAbandoned(f"{self.consumer}: message {self.message_id} was not committed")
+
+    def commit_batch(self) -> None:
+        if self._broken:
+            raise BatchAbandoned(f"{self.consumer}: a message of the batch failed")
+        self.batched = False
+        self.commit()
 
     def publish(self, event_type: str, payload: dict) -> str:
         """Record an event to be published once this transaction commits; returns its id. The
@@ -127,6 +158,7 @@ class UnitOfWork:
         if not insert_new(self.session, INBOX, **self._inbox_row()):
             log.info("inbox: %s already handled %s", self.consumer, self.message_id)
             return False
+        self._claimed = True
         return True
 
     def claim_message_reading(self, query, params: dict | None = None) -> list | None:
@@ -138,6 +170,8 @@ class UnitOfWork:
         rows = insert_new_then_read(self.session, INBOX, self._inbox_row(), query, params)
         if rows is None:
             log.info("inbox: %s already handled %s", self.consumer, self.message_id)
+        else:
+            self._claimed = True
         return rows
 
     def claim_message_adding(self, table, values: dict) -> int | None:
@@ -147,6 +181,8 @@ class UnitOfWork:
         added = insert_new_then_insert_new(self.session, INBOX, self._inbox_row(), table, values)
         if added is None:
             log.info("inbox: %s already handled %s", self.consumer, self.message_id)
+        else:
+            self._claimed = True
         return added
 
     def _inbox_row(self) -> dict:
@@ -158,6 +194,9 @@ class UnitOfWork:
         self._wake.add(relay_name)
 
     def commit(self):
+        if self.batched:  # the batch commits after its last delivery
+            self._committed = True
+            return
         if self._events:
             self.session.execute(sa.insert(OUTBOX), self._events)
             self._events = []
@@ -217,8 +256,11 @@ class Store(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         headers = {"nameko.call_id_stack": list(worker_ctx.call_id_stack)}
+        batch = batch_of(worker_ctx)
         uow = UnitOfWork(self.sessions(), worker_ctx.entrypoint.method_name,
-                         worker_ctx.data.get(MESSAGE_ID), headers, self._wake)
+                         worker_ctx.data.get(MESSAGE_ID), headers, self._wake, batched=batch is not None)
+        if batch is not None:
+            batch.uow, batch.call_id = uow, worker_ctx.call_id
         self.workers[worker_ctx] = uow
         return uow
 

@@ -1,0 +1,222 @@
+"""Deliveries handled in a batch (``inbox_event_handler(..., batch=True)``): one worker, one transaction,
+and what becomes of each message exactly as if it had been handled alone: every effect once, a
+duplicate ignored, a poison message dead-lettered without its neighbours, a failed batch handled again
+one by one (review's ``on_nomination_submitted`` on SQLite and PostgreSQL, RabbitMQ for real)."""
+import json
+
+import pytest
+import sqlalchemy as sa
+from nameko.testing.services import entrypoint_waiter
+
+from services.review import handlers as review_handlers
+from services.review.service import MIGRATIONS as REVIEW_MIGRATIONS, ReviewService
+from shared.platform import messaging
+from shared.platform.messaging import EventPublisher
+from shared.platform.store import BatchAbandoned
+from tests.harness import wait_until
+from tests.integration.delivery import Tables
+from tests.integration.test_inbox import EVENT
+
+COUNT = 30  # three prefetches' worth
+
+
+@pytest.fixture
+def batches(monkeypatch):
+    """The size of every batch a worker ran, in order."""
+    sizes = []
+    run = messaging.Batch.run
+
+    def counted(self, handle):
+        sizes.append(len(self))
+        return run(self, handle)
+    monkeypatch.setattr(messaging.Batch, "run", counted)
+    return sizes
+
+
+@pytest.fixture
+def waiting_queue(container_factory, rabbit_config, service_env):
+    """Review's queue declared by a container that then stopped: what is published now waits in it, and
+    the next container is handed it a prefetch at a time, as after a burst or an outage."""
+    container = container_factory(ReviewService, rabbit_config)
+    container.start()
+    container.stop()
+    publish = EventPublisher(rabbit_config["AMQP_URI"], "intake")
+    return lambda payload, message_id: publish("nomination_submitted", payload, message_id, {})
+
+
+def event(number: int) -> dict:
+    return {**EVENT, "nomination_id": f"n-batch-{number}"}
+
+
+def cases_and_inbox(tables):
+    return tables.count("cases"), tables.count("inbox")
+
+
+def test_waiting_deliveries_are_handled_in_batches_each_once(waiting_queue, batches, container_factory,
+                                                            rabbit_config, db_urls):
+    for number in range(COUNT):
+        waiting_queue(event(number), f"event-{number}")
+    waiting_queue(event(3), "event-3")  # a duplicate, probably in the same batch as the first
+    container = container_factory(ReviewService, rabbit_config)
+    tables = Tables(db_urls["review"], REVIEW_MIGRATIONS)
+    try:
+        container.start()
+        wait_until(lambda: cases_and_inbox(tables) == (COUNT, COUNT), what="every case once")
+        assert max(batches) > 1 and sum(batches) <= COUNT + 1
+        with entrypoint_waiter(container, "on_nomination_submitted", timeout=15):  # the queue is drained:
+            waiting_queue(event(COUNT), f"event-{COUNT}")  # a lone event is still handled
+        assert cases_and_inbox(tables) == (COUNT + 1, COUNT + 1)
+    finally:
+        tables.dispose()
+
+
+def test_a_poison_message_in_a_batch_is_dead_lettered_and_its_neighbours_handled(
+        waiting_queue, batches, container_factory, rabbit_config, db_urls, get_message_from_queue):
+    for number in range(COUNT):
+        if number == 5:
+            waiting_queue({**event(number), "award_code": "NOT_AN_AWARD"}, "event-poison")
+        else:
+            waiting_queue(event(number), f"event-{number}")
+    container = container_factory(ReviewService, rabbit_config)
+    tables = Tables(db_urls["review"], REVIEW_MIGRATIONS)
+    try:
+        container.start()
+        dead = get_message_from_queue("dlq.review")
+        assert dead.properties["message_id"] == "event-poison"
+        assert dead.headers[messaging.REASON].startswith("invalid")
+        wait_until(lambda: cases_and_inbox(tables) == (COUNT - 1, COUNT - 1), what="the others, once each")
+        assert max(batches) > 1
+    finally:
+        tables.dispose()
+
+
+def test_a_batch_that_fails_midway_is_undone_and_each_delivery_handled_alone(
+        waiting_queue, batches, container_factory, rabbit_config, db_urls, monkeypatch):
+    """The first time nomination 7 is handled (in a batch, after others of it wrote their rows) the
+    database connection fails; nothing of that batch stays, and alone every delivery has its effect."""
+    record, failed = review_handlers.record_submission, []
+
+    def flaky(payload, uow, now):
+        if payload["nomination_id"] == "n-batch-7" and not failed:
+            failed.append(uow.message_id)
+            raise ConnectionError("the database went away")
+        return record(payload, uow, now)
+    monkeypatch.setattr(review_handlers, "record_submission", flaky)
+    for number in range(COUNT):
+        waiting_queue(event(number), f"event-{number}")
+    container = container_factory(ReviewService, rabbit_config)
+    tables = Tables(db_urls["review"], REVIEW_MIGRATIONS)
+    try:
+        container.start()
+        wait_until(lambda: cases_and_inbox(tables) == (COUNT, COUNT), what="every case once")
+        assert failed == ["event-7"] and max(batches) > 1
+    finally:
+        tables.dispose()
+
+
+def test_a_delivery_claimed_and_not_committed_sends_the_batch_back_to_one_by_one(
+        waiting_queue, batches, container_factory, rabbit_config, db_urls, monkeypatch):
+    """Alone, a handler that claims its message and returns without committing leaves nothing (its
+    transaction is rolled back); in a batch the other deliveries' commit must not carry that claim."""
+    alone = set()
+
+    def claims_and_forgets(payload, uow, now):
+        with uow:
+            uow.claim_message()
+        if not uow.batched:
+            alone.add(payload["nomination_id"])
+    monkeypatch.setattr(review_handlers, "record_submission", claims_and_forgets)
+    for number in range(COUNT):
+        waiting_queue(event(number), f"event-{number}")
+    container = container_factory(ReviewService, rabbit_config)
+    tables = Tables(db_urls["review"], REVIEW_MIGRATIONS)
+    try:
+        container.start()
+        wait_until(lambda: len(alone) == COUNT, what="every delivery handled alone")
+        assert max(batches) > 1
+        assert cases_and_inbox(tables) == (0, 0)
+    finally:
+        tables.dispose()
+
+
+# The unit of work in batch mode, without the broker (a review database: its inbox and outbox)
+
+def batched_uow(tables, woken):
+    uow = tables.uow(consumer="on_test", on_commit=woken.append)
+    uow.batched = True
+    return uow
+
+
+def handle(uow, message_id, publish=None, commit=True):
+    uow.begin_item(message_id, {"nameko.call_id_stack": [f"call-{message_id}"]})
+    with uow:
+        if uow.claim_message():
+            if publish:
+                uow.publish(publish, {"of": message_id})
+            uow.wake_after_commit("mail")
+            if commit:
+                uow.commit()
+    uow.end_item()
+
+
+def test_a_batch_commits_once_after_its_last_delivery(db_urls):
+    tables, woken = Tables(db_urls["review"], REVIEW_MIGRATIONS), []
+    try:
+        uow = batched_uow(tables, woken)
+        handle(uow, "m-1", publish="x_happened")
+        handle(uow, "m-1")  # a duplicate within the batch: no effect
+        handle(uow, "m-2", publish="y_happened")
+        if tables.engine.dialect.name == "postgresql":  # (SQLite's reader would wait for this writer)
+            assert (tables.count("inbox"), tables.count("outbox")) == (0, 0)  # nothing committed yet
+        assert woken == []
+        uow.commit_batch()
+        uow.close()
+        assert (tables.count("inbox"), tables.count("outbox")) == (2, 2)
+        assert woken == [{"outbox", "mail"}]
+        with tables.engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT event_type, headers FROM outbox ORDER BY seq")).all()
+        assert [(row[0], _json(row[1])) for row in rows] == [
+            ("x_happened", {"nameko.call_id_stack": ["call-m-1"]}),
+            ("y_happened", {"nameko.call_id_stack": ["call-m-2"]})]
+    finally:
+        tables.dispose()
+
+
+def test_a_delivery_claimed_but_not_committed_abandons_the_batch(db_urls):
+    tables, woken = Tables(db_urls["review"], REVIEW_MIGRATIONS), []
+    try:
+        uow = batched_uow(tables, woken)
+        handle(uow, "m-1")
+        with pytest.raises(BatchAbandoned):
+            handle(uow, "m-2", commit=False)
+        uow.close()
+        assert tables.count("inbox") == 0 and woken == []
+    finally:
+        tables.dispose()
+
+
+def test_an_error_a_handler_swallowed_still_abandons_the_batch(db_urls):
+    """The transaction holds what the failed block did (alone, it would have been rolled back)."""
+    tables, woken = Tables(db_urls["review"], REVIEW_MIGRATIONS), []
+    try:
+        uow = batched_uow(tables, woken)
+        handle(uow, "m-1")
+        uow.begin_item("m-2", {})
+        try:
+            with uow:
+                uow.claim_message()
+                raise LookupError("a handler's own error, caught below")
+        except LookupError:
+            pass
+        with pytest.raises(BatchAbandoned):
+            uow.end_item()
+        with pytest.raises(BatchAbandoned):
+            uow.commit_batch()
+        uow.close()
+        assert tables.count("inbox") == 0 and woken == []
+    finally:
+        tables.dispose()
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value
