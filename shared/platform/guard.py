@@ -181,7 +181,9 @@ class GuardedQueueConsumer(QueueConsumer):
             consumer = consumer_cls(queues=[provider.queue], accept=self.accept,
                                     on_message=partial(self.on_raw_message, provider),
                                     on_decode_error=partial(self.on_decode_error, provider))
-            consumer.qos(prefetch_count=self.prefetch_count)
+            # RabbitMQ applies a channel's last basic.qos to each consumer started after it: each
+            # consumer sends its own just before it starts (batched event handlers take more)
+            consumer.consume = _after_qos(consumer, getattr(provider, "prefetch_count", None) or self.prefetch_count)
             self._consumers[provider] = consumer
         return self._consumers.values()
 
@@ -223,6 +225,16 @@ class GuardedQueueConsumer(QueueConsumer):
         except Exception as exc:
             log.exception("a message could not be handed to its entrypoint")
             refuse(provider, message, "message refused: " + describe(exc))
+
+
+def _after_qos(consumer, prefetch: int):
+    """``consumer.consume``, preceded by the ``basic.qos`` of ``prefetch`` deliveries unacknowledged."""
+    consume = consumer.consume
+
+    def consume_after_qos(*args, **kwargs):
+        consumer.qos(prefetch_count=prefetch)
+        return consume(*args, **kwargs)
+    return consume_after_qos
 
 
 class InflightMessages:

@@ -26,7 +26,7 @@ from nameko.exceptions import ContainerBeingKilled
 from shared.platform.config import load_settings
 from shared.contract.errors import ValidationError
 from shared.platform.guard import (GuardedQueueConsumer, InflightMessages, body_bytes, describe, header_count,
-                                   install_worker_guard, printable, safe_context)
+                                   install_worker_guard, printable, safe_context, refuse as refuse_quietly)
 from shared.platform.outbox import NotConfirmed, Undeliverable
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,9 @@ MAX_ATTEMPTS = 5
 REASON = "x-tdkt-reason"  # header of a dead letter: why it was dead-lettered
 ORIGIN_QUEUE = "x-tdkt-queue"  # header of a dead letter: the queue it was taken from (for a replay)
 MAX_MESSAGE_ID = 128
-BATCH_LIMIT = 50  # deliveries one batch worker handles at most (the prefetch bounds it below that)
+BATCH_LIMIT = 25  # deliveries one batch worker handles at most
+BATCH_WORKERS = 2  # workers of one batch=True handler at a time (others wait, and are handed over together)
+BATCH_PREFETCH = 2 * BATCH_LIMIT  # deliveries a batch=True handler's consumer holds unacknowledged
 CALLS_TRACKED = 10  # call ids kept in the stack an event published in a batch carries, as Nameko's default
 
 
@@ -154,7 +156,7 @@ class BatchItem:
     call_id_stack: list
 
 
-@dataclass
+@dataclass(repr=False)
 class Batch:
     """Deliveries of one ``batch=True`` handler's queue that were waiting together, handled by one worker
     in one transaction: the handler runs once per delivery, in order, as it would alone (its claim, its
@@ -167,6 +169,9 @@ class Batch:
 
     def __len__(self):
         return len(self.items)
+
+    def __repr__(self):  # never the payloads, whatever prints an entrypoint's arguments
+        return f"<Batch of {len(self.items)} deliveries>"
 
     def run(self, handle) -> None:
         if self.uow is None:
@@ -207,8 +212,11 @@ class InboxEventHandler(EventHandler):
         super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
                          reliable_delivery=True, **kwargs)
         self.batch = batch
+        self.prefetch_count = BATCH_PREFETCH if batch else None  # None: the consumer's, max_workers
         self._waiting = []
         self._gathering = False
+        self._running = 0  # workers of this handler that deliveries waiting in _waiting wait for
+        self._counted = set()
 
     def setup(self):
         super().setup()
@@ -244,46 +252,66 @@ class InboxEventHandler(EventHandler):
             self._handle_alone(body, message)
             return
         self._waiting.append((body, message))
+        self._dispatch_soon()
+
+    def _dispatch_soon(self):
         if not self._gathering:
             self._gathering = True
-            self.container.spawn_managed_thread(self._gather, identifier=f"{self.method_name}.batch")
+            self.container.spawn_managed_thread(self._dispatch, identifier=f"{self.method_name}.batch")
 
-    def _gather(self):
-        """A managed thread (it must not raise): once the deliveries already read have been handed over
-        too, one worker for all of them (or the usual one for a lone delivery)."""
+    def _dispatch(self):
+        """A managed thread (nothing here raises): once the deliveries already read have been handed over
+        too, and while fewer than ``BATCH_WORKERS`` of this handler's workers run, one worker for those
+        waiting (the usual one for a lone delivery); the rest wait for a worker to end."""
         eventlet.sleep(0)
         self._gathering = False
-        while self._waiting:
+        while self._waiting and self._running < BATCH_WORKERS:
             items, self._waiting = self._waiting[:BATCH_LIMIT], self._waiting[BATCH_LIMIT:]
-            if len(items) == 1:
-                self._one_by_one(items)
+            self._running += 1
+            try:
+                worker_ctx = self._handle_together(items) if len(items) > 1 else self._handle_alone(*items[0])
+            except Exception as exc:
+                worker_ctx = None
+                log.exception("event %s: deliveries could not be handed to a worker", self.event_type)
+                for _, message in items:
+                    refuse_quietly(self, message, "message refused: " + describe(exc))
+            if worker_ctx is None:  # none started (requeued or refused)
+                self._running -= 1
             else:
-                self._handle_together(items)
+                self._counted.add(worker_ctx)
+
+    def _ended(self, worker_ctx):
+        """A worker this handler counted has ended: those waiting may go."""
+        if worker_ctx in self._counted:
+            self._counted.discard(worker_ctx)
+            self._running -= 1
+            if self._waiting:
+                self._dispatch_soon()
 
     def _handle_together(self, items):
+        batch = Batch([BatchItem(body, message_id_of(message), safe_context(message).get("call_id_stack") or [])
+                       for body, message in items])
         try:
-            batch = Batch([BatchItem(body, message_id_of(message), safe_context(message).get("call_id_stack") or [])
-                           for body, message in items])
             worker_ctx = self.container.spawn_worker(
                 self, (batch,), {}, context_data={},
                 handle_result=lambda ctx, result, exc_info: self._batch_result(items, ctx, result, exc_info))
         except ContainerBeingKilled:
             for _, message in items:
                 self.queue_consumer.requeue_message(message)
-            return
-        except Exception:
-            log.exception("event %s: a batch could not be started; each delivery alone", self.event_type)
-            self._one_by_one(items)
-            return
+            return None
         self.inflight.add(worker_ctx, items)
+        return worker_ctx
 
     def _batch_result(self, items, worker_ctx, result=None, exc_info=None):
         self.inflight.pop(worker_ctx)
-        if exc_info is None:
-            for _, message in items:
-                self.queue_consumer.ack_message(message)
-        else:
-            self._after_failed_batch(items, exc_info)
+        try:
+            if exc_info is None:
+                for _, message in items:
+                    self.queue_consumer.ack_message(message)
+            else:
+                self._after_failed_batch(items, exc_info)
+        finally:
+            self._ended(worker_ctx)
         return result, exc_info
 
     def _after_failed_batch(self, items, exc_info):
@@ -299,7 +327,7 @@ class InboxEventHandler(EventHandler):
                 self._handle_alone(body, message)
             except Exception as exc:  # a managed thread must not raise
                 log.exception("event %s: a delivery could not be handed to a worker", self.event_type)
-                self.refuse(message, "message refused: " + describe(exc))
+                refuse_quietly(self, message, "message refused: " + describe(exc))
 
     def _handle_alone(self, body, message):
         try:
@@ -308,8 +336,9 @@ class InboxEventHandler(EventHandler):
                 handle_result=lambda ctx, result, exc_info: self.handle_result(message, ctx, result, exc_info))
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
-            return
+            return None
         self.inflight.add(worker_ctx, message)
+        return worker_ctx
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         self.inflight.pop(worker_ctx)
@@ -318,14 +347,19 @@ class InboxEventHandler(EventHandler):
         except Exception as exc:  # settling must never raise in the worker: that would stop the service
             log.exception("event %s: settling a message failed", self.event_type)
             self.refuse(message, "settling failed: " + describe(exc))
+        finally:
+            self._ended(worker_ctx)
         return result, exc_info
 
     def worker_died(self, worker_ctx, exc_info):
         message = self.inflight.pop(worker_ctx)
-        if isinstance(message, list):
-            self._after_failed_batch(message, exc_info)
-        elif message is not None:
-            self.handle_message_processed(message, None, exc_info)
+        try:
+            if isinstance(message, list):
+                self._after_failed_batch(message, exc_info)
+            elif message is not None:
+                self.handle_message_processed(message, None, exc_info)
+        finally:
+            self._ended(worker_ctx)
 
     def refuse(self, message, reason: str):
         """Dead-letter a message no handler may see, with its reason."""

@@ -62,7 +62,7 @@ def test_waiting_deliveries_are_handled_in_batches_each_once(waiting_queue, batc
     try:
         container.start()
         wait_until(lambda: cases_and_inbox(tables) == (COUNT, COUNT), what="every case once")
-        assert max(batches) > 1 and sum(batches) <= COUNT + 1
+        assert max(batches) > 10 and sum(batches) <= COUNT + 1  # more than the default prefetch (max_workers)
         with entrypoint_waiter(container, "on_nomination_submitted", timeout=15):  # the queue is drained:
             waiting_queue(event(COUNT), f"event-{COUNT}")  # a lone event is still handled
         assert cases_and_inbox(tables) == (COUNT + 1, COUNT + 1)
@@ -220,3 +220,24 @@ def test_an_error_a_handler_swallowed_still_abandons_the_batch(db_urls):
 
 def _json(value):
     return json.loads(value) if isinstance(value, str) else value
+
+
+def test_each_consumer_holds_its_own_prefetch(container_factory, rabbit_config, rabbit_manager, service_env):
+    """A batched handler's queue is handed more deliveries at once than a worker pool's worth; every
+    other consumer (the RPC queue, the other handlers) keeps Nameko's, the pool's size, whatever order
+    they start in on their shared channel."""
+    container = container_factory(ReviewService, rabbit_config)
+    container.start()
+    vhost = rabbit_config["vhost"]
+    queues = {ep.queue.name for ep in container.entrypoints if getattr(ep, "queue", None) is not None}
+
+    def prefetch():
+        return {consumer["queue"]["name"]: consumer["prefetch_count"]
+                for consumer in rabbit_manager._get("consumers", vhost)}
+    wait_until(lambda: set(prefetch()) >= queues, what="the management API to list every consumer")
+    prefetch = prefetch()
+    batched = {name for name in prefetch if name.endswith(("on_nomination_submitted", "on_nomination_awarded"))}
+    assert len(batched) == 2, prefetch
+    assert {prefetch[name] for name in batched} == {messaging.BATCH_PREFETCH}
+    assert set(prefetch.values()) - {messaging.BATCH_PREFETCH} == {container.max_workers}
+    assert len(prefetch) > 5
