@@ -31,7 +31,8 @@ def echo_cpu_per_call(rpc: dict | None) -> float | None:
 
 def per_nomination(run: dict, echo_cpu: float | None) -> dict:
     """What one nomination of a year-end run cost: the services' CPU (seconds, and in bare echo calls),
-    PostgreSQL's and RabbitMQ's CPU, SQL statements and bus messages."""
+    PostgreSQL's and RabbitMQ's CPU, SQL statements, bus messages, and what the services handled
+    (deliveries and calls) with how many workers (a batch of deliveries is one)."""
     count = run["nominations"]
     cpu = run["cpu_seconds"]
     services = sum(cpu[s] for s in SERVICES) / count
@@ -40,7 +41,9 @@ def per_nomination(run: dict, echo_cpu: float | None) -> dict:
             "postgresql_cpu_ms": round(1000 * cpu["PostgreSQL"] / count, 2),
             "rabbitmq_cpu_ms": round(1000 * cpu["RabbitMQ"] / count, 2),
             "sql_statements": round(sum(run["sql_statements"].values()) / count, 1) if run.get("sql_statements") else None,
-            "bus_messages": round(run["broker"]["published"] / count, 2)}
+            "bus_messages": round(run["broker"]["published"] / count, 2),
+            "handled": round(run["handled"]["handled"] / count, 2) if run.get("handled") else None,
+            "workers": round(run["handled"]["workers"] / count, 2) if run.get("handled") else None}
 
 
 def machine() -> dict:
@@ -135,12 +138,13 @@ def markdown(results: dict) -> str:
                          f"| {run['mails_per_second']} | {run['votes']} | {rss} |")
         lines.append("")
         lines += ["| per nomination | services' CPU ms | in bare echo calls | PostgreSQL CPU ms | RabbitMQ CPU ms "
-                  "| SQL statements | bus messages |", "|---|---:|---:|---:|---:|---:|---:|"]
+                  "| SQL statements | bus messages | handled (deliveries and calls) | workers |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for run in results["year_end"]:
             p = run["per_nomination"]
             lines.append(f"| {run['nominations']:,} | {p['service_cpu_ms']} | {p['service_cpu_in_echo_calls']} "
                          f"| {p['postgresql_cpu_ms']} | {p['rabbitmq_cpu_ms']} | {p['sql_statements']} "
-                         f"| {p['bus_messages']} |")
+                         f"| {p['bus_messages']} | {p.get('handled')} | {p.get('workers')} |")
         lines.append("")
         lines += ["Phases (seconds from the first submission): " + "; ".join(
             f"{run['nominations']:,}{' (profiled)' if run.get('profile') else ''}: "

@@ -129,6 +129,14 @@ def _statements(system) -> dict:
     return {s: int(system.metric(s, "tdkt_sql_statements_total")) for s in SERVICES}
 
 
+def _handled(system) -> dict:
+    """``{"handled": ..., "workers": ...}`` of all three services so far: deliveries and calls handled
+    (``tdkt_entrypoint_calls_total``: a batch counts its deliveries), and the workers that handled them
+    (``tdkt_entrypoint_seconds_count``: a batch is one)."""
+    return {"handled": sum(int(system.metric(s, "tdkt_entrypoint_calls_total")) for s in SERVICES),
+            "workers": sum(int(system.metric(s, "tdkt_entrypoint_seconds_count")) for s in SERVICES)}
+
+
 def _pids(name: str) -> list[int]:
     found = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout.split()
     return [int(pid) for pid in found]
@@ -167,7 +175,7 @@ def year_end_phase(units: int, per_unit: int, callers: int, profile_dir=None) ->
                                     str(units * per_unit))
             pids = {**{s: system.processes[s].pid for s in SERVICES}, "mail sink": sink.process.pid,
                     "driver": os.getpid(), "RabbitMQ": _pids("beam.smp"), "PostgreSQL": _pids("postgres")}
-            statements_before = _statements(system)
+            statements_before, handled_before = _statements(system), _handled(system)
             cpu_before, machine_before = _cpu(pids), machine_busy_seconds()
             documents_before = process_cpu_seconds(pids["review"], children=True)
             watch = RssWatch({s: system.processes[s].pid for s in SERVICES})
@@ -177,6 +185,7 @@ def year_end_phase(units: int, per_unit: int, callers: int, profile_dir=None) ->
                 watch.stop()
             cpu_after, machine_after = _cpu(pids, _pids("postgres")), machine_busy_seconds()
             statements = {s: after - statements_before[s] for s, after in _statements(system).items()}
+            handled = {key: after - handled_before[key] for key, after in _handled(system).items()}
             cpu = {name: cpu_after[name] - cpu_before[name] for name in pids}
             cpu["documents (LibreOffice, DOCX)"] = process_cpu_seconds(pids["review"], children=True) - documents_before
             busy = machine_after[0] - machine_before[0]
@@ -191,6 +200,7 @@ def year_end_phase(units: int, per_unit: int, callers: int, profile_dir=None) ->
             result["broker"] = run.broker_messages()
             seconds = result["seconds"]
             result["sql_statements"] = statements
+            result["handled"] = handled
             result["nominations_per_second"] = round(result["nominations"] / seconds, 1)
             result["messages_per_second"] = round(result["broker"]["published"] / seconds, 1)
             result["mails_per_second"] = round(result["mails_received"] / seconds, 1)

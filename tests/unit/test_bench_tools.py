@@ -56,13 +56,14 @@ def test_cost_per_nomination_is_counted_in_bare_echo_calls_of_the_same_run():
     run = {"nominations": 1000, "cpu_seconds": {"intake": 4.0, "review": 2.0, "notify": 3.6, "PostgreSQL": 5.0,
                                                  "RabbitMQ": 2.5},
            "sql_statements": {"intake": 9000, "review": 6000, "notify": 6000}, "broker": {"published": 4400},
-           "seconds": 10.0, "peak_rss_mb": {"intake": 1.0}, "mails_expected": 1, "mails_received": 1,
+           "handled": {"handled": 7500, "workers": 3000}, "seconds": 10.0, "peak_rss_mb": {"intake": 1.0}, "mails_expected": 1, "mails_received": 1,
            "distinct_message_ids": 1, "mail_rows": {"sent": 1}, "ballots_left_open": 0, "dead_letters": 0}
     echo = report.echo_cpu_per_call(rpc)
     assert echo == pytest.approx(0.0008)
     run["per_nomination"] = cost = report.per_nomination(run, echo)
     assert cost == {"service_cpu_ms": 9.6, "service_cpu_in_echo_calls": 12.0, "postgresql_cpu_ms": 5.0,
-                    "rabbitmq_cpu_ms": 2.5, "sql_statements": 21.0, "bus_messages": 4.4}
+                    "rabbitmq_cpu_ms": 2.5, "sql_statements": 21.0, "bus_messages": 4.4, "handled": 7.5,
+                    "workers": 3.0}
     checks = {c["target"]: c for c in report.targets({"year_end": [run]})}
     assert checks["services' CPU per nomination <= 12 echo calls (1,000)"]["met"]  # exactly 12
     assert not checks["SQL statements per nomination <= 20 (1,000)"]["met"]
