@@ -176,12 +176,16 @@ class Batch:
     def run(self, handle) -> None:
         if self.uow is None:
             raise RuntimeError("a batch of events needs the service's Store")
-        for item in self.items:
-            stack = (list(item.call_id_stack) + [self.call_id])[-(CALLS_TRACKED + 1):]
-            self.uow.begin_item(item.message_id, {"nameko.call_id_stack": stack})
-            handle(item.payload)
-            self.uow.end_item()
-        self.uow.commit_batch()
+        try:
+            for item in self.items:
+                stack = (list(item.call_id_stack) + [self.call_id])[-(CALLS_TRACKED + 1):]
+                self.uow.begin_item(item.message_id, {"nameko.call_id_stack": stack})
+                handle(item.payload)
+                self.uow.end_item()
+            self.uow.commit_batch()
+        except BaseException:  # a kill too (GreenletExit): the transaction and its locks end here
+            self.uow.abandon()
+            raise
 
 
 def batch_of(worker_ctx) -> Batch | None:
@@ -217,6 +221,7 @@ class InboxEventHandler(EventHandler):
         self._gathering = False
         self._running = 0  # workers of this handler that deliveries waiting in _waiting wait for
         self._counted = set()
+        self._stopping = False
 
     def setup(self):
         super().setup()
@@ -237,6 +242,12 @@ class InboxEventHandler(EventHandler):
     def start(self):
         declare_queues(self.amqp_uri, [self.dead_letters, self.retries])
         super().start()
+
+    def stop(self):
+        """No batch starts once the container stops: deliveries still waiting are never acknowledged,
+        so the broker gives them back when the consumer's connection closes."""
+        self._stopping = True
+        super().stop()
 
     def kept_queues(self):
         """What the guard's binding keeper declares again and again: this queue, its retries, the DLQ."""
@@ -265,17 +276,11 @@ class InboxEventHandler(EventHandler):
         waiting (the usual one for a lone delivery); the rest wait for a worker to end."""
         eventlet.sleep(0)
         self._gathering = False
-        while self._waiting and self._running < BATCH_WORKERS:
+        while self._waiting and self._running < BATCH_WORKERS and not self._stopping:
             items, self._waiting = self._waiting[:BATCH_LIMIT], self._waiting[BATCH_LIMIT:]
             self._running += 1
-            try:
-                worker_ctx = self._handle_together(items) if len(items) > 1 else self._handle_alone(*items[0])
-            except Exception as exc:
-                worker_ctx = None
-                log.exception("event %s: deliveries could not be handed to a worker", self.event_type)
-                for _, message in items:
-                    refuse_quietly(self, message, "message refused: " + describe(exc))
-            if worker_ctx is None:  # none started (requeued or refused)
+            worker_ctx = self._handle_together(items) if len(items) > 1 else self._handle_alone(*items[0])
+            if worker_ctx is None:  # none started here (requeued, refused, or each handed over alone)
                 self._running -= 1
             else:
                 self._counted.add(worker_ctx)
@@ -289,15 +294,19 @@ class InboxEventHandler(EventHandler):
                 self._dispatch_soon()
 
     def _handle_together(self, items):
-        batch = Batch([BatchItem(body, message_id_of(message), safe_context(message).get("call_id_stack") or [])
-                       for body, message in items])
         try:
+            batch = Batch([BatchItem(body, message_id_of(message), safe_context(message).get("call_id_stack") or [])
+                           for body, message in items])
             worker_ctx = self.container.spawn_worker(
                 self, (batch,), {}, context_data={},
                 handle_result=lambda ctx, result, exc_info: self._batch_result(items, ctx, result, exc_info))
         except ContainerBeingKilled:
             for _, message in items:
                 self.queue_consumer.requeue_message(message)
+            return None
+        except Exception:
+            log.exception("event %s: deliveries could not be handed to a worker together", self.event_type)
+            self._one_by_one(items)
             return None
         self.inflight.add(worker_ctx, items)
         return worker_ctx
@@ -315,6 +324,8 @@ class InboxEventHandler(EventHandler):
         return result, exc_info
 
     def _after_failed_batch(self, items, exc_info):
+        if self._stopping:  # unacknowledged, they come back to a consumer when this one's connection ends
+            return
         log.warning("event %s: a batch of %d failed (%s); each is handled alone", self.event_type, len(items),
                     describe(exc_info[1]))
         # from a thread of its own: this worker still holds its place in the pool the others need
@@ -323,19 +334,21 @@ class InboxEventHandler(EventHandler):
 
     def _one_by_one(self, items):
         for body, message in items:
-            try:
-                self._handle_alone(body, message)
-            except Exception as exc:  # a managed thread must not raise
-                log.exception("event %s: a delivery could not be handed to a worker", self.event_type)
-                refuse_quietly(self, message, "message refused: " + describe(exc))
+            self._handle_alone(body, message)
 
     def _handle_alone(self, body, message):
+        """One delivery to one worker; None when none started (the message requeued or refused): nothing
+        here raises, as the dispatcher is a managed thread."""
         try:
             worker_ctx = self.container.spawn_worker(
                 self, (body,), {}, context_data=self.unpack_message_headers(message),
                 handle_result=lambda ctx, result, exc_info: self.handle_result(message, ctx, result, exc_info))
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
+            return None
+        except Exception as exc:
+            log.exception("event %s: a delivery could not be handed to a worker", self.event_type)
+            refuse_quietly(self, message, "message refused: " + describe(exc))
             return None
         self.inflight.add(worker_ctx, message)
         return worker_ctx

@@ -117,8 +117,9 @@ class UnitOfWork:
 
     def __exit__(self, *exc):
         if self.batched:
-            if exc[0] is not None:
-                self._broken = True  # the batch's transaction holds what it did: none of it may commit
+            if exc[0] is not None:  # the batch's transaction held what this block did: none of it commits
+                self._broken = True
+                self.session.rollback()
             return
         self._events = []
         self.session.rollback()  # a no-op after commit; undoes everything otherwise
@@ -130,6 +131,11 @@ class UnitOfWork:
     def end_item(self) -> None:
         if self._broken or (self._claimed and not self._committed):
             raise BatchAbandoned(f"{self.consumer}: message {self.message_id} was not committed")
+
+    def abandon(self) -> None:
+        """End a batch that failed or was killed: its transaction rolls back now, releasing its locks."""
+        self._broken, self._events = True, []
+        self.session.rollback()
 
     def commit_batch(self) -> None:
         if self._broken:
@@ -252,6 +258,14 @@ class Store(DependencyProvider):
         self.engine.dispose()
 
     def kill(self):
+        """Killed workers have no teardown: their sessions are closed here (a transaction left open would
+        keep its row and advisory locks for as long as this process lives)."""
+        for uow in list(self.workers.values()):
+            try:
+                uow.close()
+            except Exception:  # the connection may be gone already
+                log.warning("store: a killed worker's session could not be closed", exc_info=True)
+        self.workers.clear()
         self.stop()
 
     def get_dependency(self, worker_ctx):
