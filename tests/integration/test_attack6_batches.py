@@ -18,23 +18,11 @@ from shared.platform.logs import JsonLogging
 from shared.platform.messaging import event_exchange
 from tests.harness import wait_until
 from tests.integration.delivery import Tables
+from tests.integration.test_batched_events import batches  # noqa: F401 (a fixture)
 from tests.integration.test_inbox import EVENT
 
 QUEUE = "evt-intake-nomination_submitted--review.on_nomination_submitted"
 POSTGRESQL = pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
-
-
-@pytest.fixture
-def batches(monkeypatch):
-    """The size of every batch a worker ran, in order."""
-    sizes = []
-    run = messaging.Batch.run
-
-    def counted(self, handle):
-        sizes.append(len(self))
-        return run(self, handle)
-    monkeypatch.setattr(messaging.Batch, "run", counted)
-    return sizes
 
 
 @pytest.fixture
