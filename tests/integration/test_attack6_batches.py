@@ -1,4 +1,4 @@
-"""Attack 6 on batched inbox handlers (``inbox_event_handler(..., batch=True)``, commits e252a46..97cbb72),
+"""Attack 6 on batched inbox handlers (``inbox_event_handler(..., batch=True)``, the commits after 774f91b),
 through RabbitMQ and the database for real: hostile deliveries mixed into batches, a message handled in an
 earlier batch delivered again, two replicas on one batched queue, the broker connection dropped and the
 container killed under a batch, a batch worker that dies outside its method.
