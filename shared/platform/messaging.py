@@ -19,7 +19,7 @@ from amqp.exceptions import MessageNacked, NotFound
 from kombu import Connection, Exchange, Queue, producers
 from kombu.exceptions import OperationalError
 from nameko.amqp.publish import Publisher, UndeliverableMessage
-from nameko.constants import PERSISTENT
+from nameko.constants import DEFAULT_PARENT_CALLS_TRACKED, PARENT_CALLS_CONFIG_KEY, PERSISTENT
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.exceptions import ContainerBeingKilled
 
@@ -43,7 +43,6 @@ MAX_MESSAGE_ID = 128
 BATCH_LIMIT = 25  # deliveries one batch worker handles at most
 BATCH_WORKERS = 2  # workers of one batch=True handler at a time (others wait, and are handed over together)
 BATCH_PREFETCH = 2 * BATCH_LIMIT  # deliveries a batch=True handler's consumer holds unacknowledged
-CALLS_TRACKED = 10  # call ids kept in the stack an event published in a batch carries, as Nameko's default
 
 
 def queue_arguments(queue_type: str, **arguments) -> dict:
@@ -160,12 +159,19 @@ class BatchItem:
 class Batch:
     """Deliveries of one ``batch=True`` handler's queue that were waiting together, handled by one worker
     in one transaction: the handler runs once per delivery, in order, as it would alone (its claim, its
-    effects, its ``uow.commit()``), and the store commits once after the last. Only ``Store`` gives it
-    its unit of work (``uow``, in batch mode, see ``UnitOfWork.begin_item``)."""
+    effects, its ``uow.commit()``), and the store commits once after the last. ``Store`` binds it to
+    its worker's unit of work (in batch mode, see ``UnitOfWork.begin_item``)."""
 
     items: list[BatchItem]
     uow: object = None
     call_id: str = ""
+    calls_tracked: int = DEFAULT_PARENT_CALLS_TRACKED
+
+    def bind(self, uow, worker_ctx) -> None:
+        """The unit of work the deliveries share, and what each one's call id stack is made of: its
+        sender's stack and this worker's call id, as long as Nameko keeps one."""
+        self.uow, self.call_id = uow, worker_ctx.call_id
+        self.calls_tracked = worker_ctx.config.get(PARENT_CALLS_CONFIG_KEY, DEFAULT_PARENT_CALLS_TRACKED)
 
     def __len__(self):
         return len(self.items)
@@ -178,7 +184,7 @@ class Batch:
             raise RuntimeError("a batch of events needs the service's Store")
         try:
             for item in self.items:
-                stack = (list(item.call_id_stack) + [self.call_id])[-(CALLS_TRACKED + 1):]
+                stack = (list(item.call_id_stack) + [self.call_id])[-(self.calls_tracked + 1):]
                 self.uow.begin_item(item.message_id, {"nameko.call_id_stack": stack})
                 handle(item.payload)
                 self.uow.end_item()
@@ -219,8 +225,7 @@ class InboxEventHandler(EventHandler):
         self.prefetch_count = BATCH_PREFETCH if batch else None  # None: the consumer's, max_workers
         self._waiting = []
         self._gathering = False
-        self._running = 0  # workers of this handler that deliveries waiting in _waiting wait for
-        self._counted = set()
+        self._counted = set()  # this handler's workers that the deliveries in _waiting wait for
         self._stopping = False
 
     def setup(self):
@@ -276,20 +281,16 @@ class InboxEventHandler(EventHandler):
         waiting (the usual one for a lone delivery); the rest wait for a worker to end."""
         eventlet.sleep(0)
         self._gathering = False
-        while self._waiting and self._running < BATCH_WORKERS and not self._stopping:
+        while self._waiting and len(self._counted) < BATCH_WORKERS and not self._stopping:
             items, self._waiting = self._waiting[:BATCH_LIMIT], self._waiting[BATCH_LIMIT:]
-            self._running += 1
             worker_ctx = self._handle_together(items) if len(items) > 1 else self._handle_alone(*items[0])
-            if worker_ctx is None:  # none started here (requeued, refused, or each handed over alone)
-                self._running -= 1
-            else:
+            if worker_ctx is not None:  # else none started here (requeued, refused, or each handed over alone)
                 self._counted.add(worker_ctx)
 
     def _ended(self, worker_ctx):
         """A worker this handler counted has ended: those waiting may go."""
         if worker_ctx in self._counted:
             self._counted.discard(worker_ctx)
-            self._running -= 1
             if self._waiting:
                 self._dispatch_soon()
 

@@ -21,6 +21,7 @@ a ballot's token): the confirm is for the log and the one retry, not for the eff
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import sys
 import threading
@@ -132,7 +133,8 @@ class Link:
             self._ended(self, exc)
 
     def _answered(self, tag: int, multiple: bool) -> list[Reply]:
-        tags = [t for t in self.pending if t <= tag] if multiple else [tag]
+        # pending is in the order of writing, so of tags: a multiple confirm takes its head
+        tags = list(itertools.takewhile(lambda t: t <= tag, self.pending)) if multiple else [tag]
         return [reply for reply in (self.pending.pop(t, None) for t in tags) if reply is not None]
 
     def _on_ack(self, tag: int, multiple: bool):

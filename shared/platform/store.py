@@ -140,8 +140,7 @@ class UnitOfWork:
     def commit_batch(self) -> None:
         if self._broken:
             raise BatchAbandoned(f"{self.consumer}: a message of the batch failed")
-        self.batched = False
-        self.commit()
+        self._commit_now()
 
     def publish(self, event_type: str, payload: dict) -> str:
         """Record an event to be published once this transaction commits; returns its id. The
@@ -161,11 +160,9 @@ class UnitOfWork:
         does nothing. A concurrent duplicate waits for the first transaction: if it commits, the
         duplicate does nothing; if it rolls back, the duplicate has the effect instead.
         """
-        if not insert_new(self.session, INBOX, **self._inbox_row()):
-            log.info("inbox: %s already handled %s", self.consumer, self.message_id)
-            return False
-        self._claimed = True
-        return True
+        claimed = insert_new(self.session, INBOX, **self._inbox_row())
+        self._claimed_now(claimed or None)
+        return claimed
 
     def claim_message_reading(self, query, params: dict | None = None) -> list | None:
         """:meth:`claim_message` and, when claimed, ``query`` (its rows as mappings), in one statement on
@@ -173,23 +170,22 @@ class UnitOfWork:
         ``query``: the claim alone, and no rows."""
         if query is None:
             return [] if self.claim_message() else None
-        rows = insert_new_then_read(self.session, INBOX, self._inbox_row(), query, params)
-        if rows is None:
-            log.info("inbox: %s already handled %s", self.consumer, self.message_id)
-        else:
-            self._claimed = True
-        return rows
+        return self._claimed_now(insert_new_then_read(self.session, INBOX, self._inbox_row(), query, params))
 
     def claim_message_adding(self, table, values: dict) -> int | None:
         """:meth:`claim_message` and, when claimed, ``insert_new`` of ``values`` in ``table``, in one
         statement on PostgreSQL: None when the message had its effect already, else 1 or 0 as the row
         was added or existed (see ``insert_new_then_insert_new``)."""
-        added = insert_new_then_insert_new(self.session, INBOX, self._inbox_row(), table, values)
-        if added is None:
+        return self._claimed_now(insert_new_then_insert_new(self.session, INBOX, self._inbox_row(), table, values))
+
+    def _claimed_now(self, outcome):
+        """What a claim statement gave: None when the message had its effect already (said in the log),
+        else noted as claimed in this transaction (a batch checks every claim is committed)."""
+        if outcome is None:
             log.info("inbox: %s already handled %s", self.consumer, self.message_id)
         else:
             self._claimed = True
-        return added
+        return outcome
 
     def _inbox_row(self) -> dict:
         if self.message_id is None:
@@ -202,7 +198,10 @@ class UnitOfWork:
     def commit(self):
         if self.batched:  # the batch commits after its last delivery
             self._committed = True
-            return
+        else:
+            self._commit_now()
+
+    def _commit_now(self):
         if self._events:
             self.session.execute(sa.insert(OUTBOX), self._events)
             self._events = []
@@ -274,7 +273,7 @@ class Store(DependencyProvider):
         uow = UnitOfWork(self.sessions(), worker_ctx.entrypoint.method_name,
                          worker_ctx.data.get(MESSAGE_ID), headers, self._wake, batched=batch is not None)
         if batch is not None:
-            batch.uow, batch.call_id = uow, worker_ctx.call_id
+            batch.bind(uow, worker_ctx)
         self.workers[worker_ctx] = uow
         return uow
 

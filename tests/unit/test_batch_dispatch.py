@@ -79,7 +79,7 @@ def test_waiting_deliveries_go_together_two_workers_at_a_time_and_the_rest_when_
     assert all(m.acked for m in messages[:messaging.BATCH_LIMIT]) and not any(m.acked for m in messages[25:])
     for ctx in workers[1:]:
         handler.container.finish(ctx)
-    assert all(m.acked for m in messages) and handler._running == 0 and not handler._counted
+    assert all(m.acked for m in messages) and not handler._counted
 
 
 def test_a_lone_delivery_goes_alone_at_once(handler):
@@ -93,7 +93,7 @@ def test_a_failed_batch_hands_each_delivery_to_a_worker_of_its_own(handler):
     batch = handler.container.workers[0]
     handler.container.finish(batch, (RuntimeError, RuntimeError("the database went away"), None))
     assert sizes(handler.container.workers) == [3, 1, 1, 1]
-    assert handler._running == 0  # the singles of a failed batch are not counted against new batches
+    assert not handler._counted  # the singles of a failed batch are not counted against new batches
     for ctx in handler.container.workers[1:]:
         handler.container.finish(ctx)
     assert all(m.acked for m in messages)
@@ -103,10 +103,49 @@ def test_a_batch_that_cannot_start_goes_one_by_one(handler):
     handler.container.refuse_batches = True
     deliver(handler, range(3))
     assert sizes(handler.container.workers) == [1, 1, 1]
-    assert handler._running == 0
+    assert not handler._counted
 
 
 def test_nothing_starts_once_the_container_stops(handler):
     handler._stopping = True
     messages = deliver(handler, range(3))
     assert handler.container.workers == [] and not any(m.acked for m in messages)
+
+
+class Recording:
+    """A unit of work in batch mode that records what each delivery began with."""
+
+    def __init__(self):
+        self.begun, self.committed, self.abandoned = [], False, False
+
+    def begin_item(self, message_id, headers):
+        self.begun.append((message_id, headers["nameko.call_id_stack"]))
+
+    def end_item(self):
+        pass
+
+    def commit_batch(self):
+        self.committed = True
+
+    def abandon(self):
+        self.abandoned = True
+
+
+def test_each_delivery_carries_its_senders_call_stack_and_the_worker_s_as_long_as_nameko_keeps_one():
+    batch = Batch([messaging.BatchItem({}, "m-1", ["a", "b", "c"]), messaging.BatchItem({}, "m-2", [])])
+    uow = Recording()
+    batch.bind(uow, SimpleNamespace(call_id="worker", config={"parent_calls_tracked": 2}))
+    batch.run(lambda payload: None)
+    assert uow.begun == [("m-1", ["b", "c", "worker"]), ("m-2", ["worker"])] and uow.committed
+
+
+def test_a_batch_whose_handler_raises_is_abandoned_at_once():
+    uow = Recording()
+    batch = Batch([messaging.BatchItem({}, "m-1", [])])
+    batch.bind(uow, SimpleNamespace(call_id="worker", config={}))
+
+    def failing(payload):
+        raise LookupError("the handler's own error")
+    with pytest.raises(LookupError):
+        batch.run(failing)
+    assert uow.abandoned and not uow.committed
