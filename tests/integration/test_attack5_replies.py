@@ -87,6 +87,13 @@ def drained(api, rabbit_config):
     return info.get("messages") == 0 and info.get("messages_unacknowledged") == 0 and info
 
 
+def all_answered(target, api, rabbit_config) -> bool:
+    """Every request taken and acknowledged, and every reply written confirmed by the broker (so routed
+    to its queue): no reply, nor a second copy of one, can arrive after this."""
+    link = replies_of(target)._link
+    return bool(drained(api, rabbit_config)) and (link is None or not link.pending)
+
+
 def reply_port(replies) -> int:
     return replies._link.connection.connection.transport.sock.getsockname()[1]
 
@@ -158,8 +165,8 @@ def test_hundreds_of_concurrent_calls_with_multi_megabyte_replies_each_get_exact
         for thread in threads:
             thread.wait()
         wait_until(lambda: len(raw.collect()) >= 80, timeout=60, what="the raw caller's 80 replies")
-        eventlet.sleep(0.5)
-        raw.collect()
+        wait_until(lambda: all_answered(target, api, rabbit_config), what="every reply confirmed")
+        raw.collect()  # a second copy of any reply would be in the queue by now
     finally:
         raw.close()
     assert failures == []
@@ -212,8 +219,8 @@ def test_hostile_request_properties_neither_poison_the_reply_connection_nor_cros
                              correlation_id="ctype", reply_to=raw.reply_to)
         wanted = len(ANSWERABLE) + 4
         wait_until(lambda: len(raw.collect()) >= wanted, timeout=30, what="every answerable request's reply")
-        eventlet.sleep(1)
-        raw.collect()
+        wait_until(lambda: all_answered(target, api, rabbit_config), what="every reply confirmed")
+        raw.collect()  # a second copy of any reply would be in the queue by now
         with ClusterRpcProxy(rabbit_config, timeout=10) as proxy:
             assert proxy[SERVICE].echo("after") == "after"
     finally:

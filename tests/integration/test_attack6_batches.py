@@ -14,13 +14,12 @@ from kombu import Connection, Queue
 from nameko.testing.services import entrypoint_waiter
 
 from services.review import handlers as review_handlers
-from services.review.service import MIGRATIONS as REVIEW_MIGRATIONS, ReviewService
+from services.review.service import ReviewService
 from shared.platform import messaging
 from shared.platform.logs import JsonLogging
 from shared.platform.messaging import event_exchange
 from tests.harness import wait_until
-from tests.integration.delivery import Tables
-from tests.integration.test_batched_events import batches  # noqa: F401 (a fixture)
+from tests.integration.test_batched_events import batches, tables  # noqa: F401 (fixtures)
 from tests.integration.test_inbox import EVENT
 
 QUEUE = "evt-intake-nomination_submitted--review.on_nomination_submitted"
@@ -77,14 +76,27 @@ def case_ids(tables) -> list:
 
 
 def settled(handler) -> bool:
-    return handler._running == 0 and not handler._counted and not handler._waiting
+    return not handler._counted and not handler._waiting
+
+
+def each_once_and_still_dispatching(container, tables, raw, rabbit_manager, rabbit_config, count: int,
+                                    timeout: float = 30):
+    """Every one of ``count`` cases there once, the queue drained with nothing unacknowledged and no
+    worker counted, and a lone event after it still handled."""
+    handler = review_handler(container)
+    wait_until(lambda: tables.count("cases") == count, timeout=timeout, what="every case")
+    wait_until(lambda: queue_state(rabbit_manager, rabbit_config) == (0, 0) and settled(handler),
+               timeout=2 * timeout, what="the queue settled")
+    assert tables.count("cases") == count and tables.count("inbox") == count
+    with entrypoint_waiter(container, "on_nomination_submitted", timeout=15):
+        raw(event("after"), message_id="a6-after")
 
 
 # 1. hostile deliveries mixed into batches ----------------------------------------------------------------
 
 @pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
 def test_hostile_deliveries_mixed_into_batches(raw, batches, container_factory, rabbit_config, rabbit_manager,
-                                               db_urls, get_message_from_queue):
+                                               tables, get_message_from_queue):
     """Valid events carrying forged headers, duplicates inside one batch, bodies of every JSON type, an
     undecodable body, absent/overlong/unprintable message ids: each valid nomination has its case once,
     each invalid delivery is dead-lettered once with a reason, the queue ends empty with nothing
@@ -119,66 +131,58 @@ def test_hostile_deliveries_mixed_into_batches(raw, batches, container_factory, 
     valid |= {"n-a6-noid", "n-a6-emptyid", "n-a6-longid", "n-a6-ctrlid"}
 
     container = container_factory(ReviewService, rabbit_config)
-    tables = Tables(db_urls["review"], REVIEW_MIGRATIONS)
-    try:
-        container.start()
-        handler = review_handler(container)
-        wait_until(lambda: case_ids(tables) == sorted(valid), timeout=30, what="every valid nomination's case")
-        dead = []
-        wait_until(lambda: dead.extend(drain(rabbit_config["AMQP_URI"], "dlq.review")) or len(dead) >= len(invalid_ids),
-                   what="every invalid delivery dead-lettered")
-        wait_until(lambda: queue_state(rabbit_manager, rabbit_config) == (0, 0) and settled(handler), timeout=30,
-                   what="the queue drained, nothing unacknowledged, no worker counted")
-        assert case_ids(tables) == sorted(valid)
-        assert tables.count("inbox") == len(valid)
-        dead += drain(rabbit_config["AMQP_URI"], "dlq.review")
-        reasons = {m.properties.get("message_id"): m.headers.get(messaging.REASON) for m in dead}
-        assert sorted(reasons) == sorted(invalid_ids), reasons
-        assert all(reason for reason in reasons.values()), reasons
-        assert max(batches) > 1
-        with entrypoint_waiter(container, "on_nomination_submitted", timeout=15):  # still dispatching
-            raw(event("after"), message_id="a6-after")
-        wait_until(lambda: "n-a6-after" in case_ids(tables), what="the lone event after")
-    finally:
-        tables.dispose()
+    container.start()
+    handler = review_handler(container)
+    wait_until(lambda: case_ids(tables) == sorted(valid), timeout=30, what="every valid nomination's case")
+    dead = []
+    wait_until(lambda: dead.extend(drain(rabbit_config["AMQP_URI"], "dlq.review")) or len(dead) >= len(invalid_ids),
+               what="every invalid delivery dead-lettered")
+    wait_until(lambda: queue_state(rabbit_manager, rabbit_config) == (0, 0) and settled(handler), timeout=30,
+               what="the queue drained, nothing unacknowledged, no worker counted")
+    assert case_ids(tables) == sorted(valid)
+    assert tables.count("inbox") == len(valid)
+    dead += drain(rabbit_config["AMQP_URI"], "dlq.review")
+    reasons = {m.properties.get("message_id"): m.headers.get(messaging.REASON) for m in dead}
+    assert sorted(reasons) == sorted(invalid_ids), reasons
+    assert all(reason for reason in reasons.values()), reasons
+    assert max(batches) > 1
+    with entrypoint_waiter(container, "on_nomination_submitted", timeout=15):  # still dispatching
+        raw(event("after"), message_id="a6-after")
+    wait_until(lambda: "n-a6-after" in case_ids(tables), what="the lone event after")
 
 
 @POSTGRESQL
 def test_messages_handled_in_an_earlier_batch_come_again_inside_a_new_batch(raw, batches, container_factory,
-                                                                             rabbit_config, rabbit_manager, db_urls):
+                                                                             rabbit_config, rabbit_manager, tables):
     """A first container handles 30 events in batches; the same 30 message ids (some with other bodies)
     are then delivered again interleaved with 30 new ones to a new container: only the new ones have an
     effect, the cases of the first keep what the first delivery made."""
     for number in range(30):
         raw(event(number), message_id=f"a6-{number}")
     first = container_factory(ReviewService, rabbit_config)
-    tables = Tables(db_urls["review"], REVIEW_MIGRATIONS)
-    try:
-        first.start()
-        wait_until(lambda: tables.count("cases") == 30, what="the first 30")
-        first.stop()
-        for number in range(30):
-            again = event(number) if number % 2 else {**event(number), "contact_email": "forged@example.vn"}
-            raw(again, message_id=f"a6-{number}")
-            raw(event(100 + number), message_id=f"a6-{100 + number}")
-        second = container_factory(ReviewService, rabbit_config)
-        second.start()
-        handler = review_handler(second)
-        wait_until(lambda: tables.count("cases") == 60, what="the 30 new cases")
-        wait_until(lambda: queue_state(rabbit_manager, rabbit_config) == (0, 0) and settled(handler), timeout=30,
-                   what="the queue drained")
-        assert tables.count("cases") == 60 and tables.count("inbox") == 60
-        assert tables.count("cases WHERE contact_email = 'forged@example.vn'") == 0
-        assert max(batches) > 1
-    finally:
-        tables.dispose()
+    first.start()
+    wait_until(lambda: tables.count("cases") == 30, what="the first 30")
+    first.stop()
+    for number in range(30):
+        again = event(number) if number % 2 else {**event(number), "contact_email": "forged@example.vn"}
+        raw(again, message_id=f"a6-{number}")
+        raw(event(100 + number), message_id=f"a6-{100 + number}")
+    second = container_factory(ReviewService, rabbit_config)
+    second.start()
+    handler = review_handler(second)
+    wait_until(lambda: tables.count("cases") == 60, what="the 30 new cases")
+    wait_until(lambda: queue_state(rabbit_manager, rabbit_config) == (0, 0) and settled(handler), timeout=30,
+               what="the queue drained")
+    assert tables.count("cases") == 60 and tables.count("inbox") == 60
+    assert tables.count("cases WHERE contact_email = 'forged@example.vn'") == 0
+    assert max(batches) > 1
 
 
 # 2. two replicas, connection drops, kills, worker deaths ----------------------------------------------------
 
 @POSTGRESQL
 def test_two_replicas_take_every_message_twice_in_opposite_orders(raw, batches, container_factory, rabbit_config,
-                                                                  rabbit_manager, db_urls, monkeypatch):
+                                                                  rabbit_manager, tables, monkeypatch):
     """Every message published twice, the copies in opposite orders, to two review replicas whose batches
     lock the same nominations in opposite orders (PostgreSQL detects the deadlocks): each case once,
     nothing dead-lettered, both queues settle."""
@@ -194,23 +198,19 @@ def test_two_replicas_take_every_message_twice_in_opposite_orders(raw, batches, 
     for number in reversed(range(count)):
         raw(event(number), message_id=f"a6-{number}")
     one, two = container_factory(ReviewService, rabbit_config), container_factory(ReviewService, rabbit_config)
-    tables = Tables(db_urls["review"], REVIEW_MIGRATIONS)
-    try:
-        eventlet.spawn(one.start)
-        two.start()
-        handlers = [review_handler(one), review_handler(two)]
-        wait_until(lambda: tables.count("cases") == count, timeout=30, what="every case")
-        wait_until(lambda: queue_state(rabbit_manager, rabbit_config) == (0, 0) and all(map(settled, handlers)),
-                   timeout=60, what="both replicas settled")
-        assert tables.count("cases") == count and tables.count("inbox") == count
-        assert drain(rabbit_config["AMQP_URI"], "dlq.review") == []
-    finally:
-        tables.dispose()
+    eventlet.spawn(one.start)
+    two.start()
+    handlers = [review_handler(one), review_handler(two)]
+    wait_until(lambda: tables.count("cases") == count, timeout=30, what="every case")
+    wait_until(lambda: queue_state(rabbit_manager, rabbit_config) == (0, 0) and all(map(settled, handlers)),
+               timeout=60, what="both replicas settled")
+    assert tables.count("cases") == count and tables.count("inbox") == count
+    assert drain(rabbit_config["AMQP_URI"], "dlq.review") == []
 
 
 @POSTGRESQL
 def test_the_broker_connection_dropped_under_batches(raw, batches, container_factory, rabbit_config, rabbit_manager,
-                                                    db_urls, monkeypatch):
+                                                    tables, monkeypatch):
     """The consumer's connection closed by the broker while batches run: after the
     reconnection every case is there once, the queue settles and the handler goes on dispatching."""
     record, started = review_handlers.record_submission, []
@@ -224,37 +224,26 @@ def test_the_broker_connection_dropped_under_batches(raw, batches, container_fac
     for number in range(count):
         raw(event(number), message_id=f"a6-{number}")
     container = container_factory(ReviewService, rabbit_config)
-    tables = Tables(db_urls["review"], REVIEW_MIGRATIONS)
-    try:
-        container.start()
-        handler = review_handler(container)
-        wait_until(lambda: len(started) >= 10 and handler._counted, what="batches running")
-        vhost = rabbit_config["vhost"]
-        for connection in rabbit_manager._get("connections"):
-            if connection.get("vhost") == vhost:
-                rabbit_manager.delete_connection(connection["name"])
-        wait_until(lambda: tables.count("cases") == count, timeout=40, what="every case")
-        wait_until(lambda: queue_state(rabbit_manager, rabbit_config) == (0, 0) and settled(handler), timeout=60,
-                   what="the queue settled after the reconnection")
-        assert tables.count("cases") == count and tables.count("inbox") == count
-        with entrypoint_waiter(container, "on_nomination_submitted", timeout=15):
-            raw(event("after"), message_id="a6-after")
-        assert drain(rabbit_config["AMQP_URI"], "dlq.review") == []
-    finally:
-        tables.dispose()
+    container.start()
+    handler = review_handler(container)
+    wait_until(lambda: len(started) >= 10 and handler._counted, what="batches running")
+    vhost = rabbit_config["vhost"]
+    for connection in rabbit_manager._get("connections"):
+        if connection.get("vhost") == vhost:
+            rabbit_manager.delete_connection(connection["name"])
+    each_once_and_still_dispatching(container, tables, raw, rabbit_manager, rabbit_config, count, timeout=40)
+    assert drain(rabbit_config["AMQP_URI"], "dlq.review") == []
 
 
 @POSTGRESQL
 def test_a_container_killed_under_a_batch_leaves_nothing_that_blocks_the_next(raw, batches, container_factory,
-                                                                             rabbit_config, rabbit_manager, db_urls,
+                                                                             rabbit_config, rabbit_manager, tables,
                                                                              monkeypatch):
     """A container killed while a batch is between two deliveries (the first ones' claims, rows and
-    nomination locks written, not committed). Alone, a killed worker's transaction ends with it (the unit of
-    work's ``__exit__`` rolls back on the kill's GreenletExit); a batch's stays open, idle in transaction,
-    holding its inbox rows and locks: nothing rolls it back (``Batch.run`` has no handler for it, the
-    worker's teardown never runs, ``Store.kill`` disposes of the pool but not of the connection the worker
-    still holds, which ``Store.workers`` keeps referenced). The next container's batch then waits on
-    those rows for as long as the killed container's process lives."""
+    nomination locks written, not committed): the batch's transaction ends with it (``Batch.run`` rolls
+    back on the kill, ``Store.kill`` closes what a killed worker held), so the next container's batch
+    does not wait on those rows and locks. Before, it stayed idle in transaction for as long as the
+    killed container's process lived."""
     record, hold, holding = review_handlers.record_submission, eventlet.event.Event(), []
 
     def held(payload, uow, now):
@@ -267,7 +256,6 @@ def test_a_container_killed_under_a_batch_leaves_nothing_that_blocks_the_next(ra
     for number in range(count):
         raw(event(f"k{number}"), message_id=f"a6-k{number}")
     first = container_factory(ReviewService, rabbit_config)
-    tables = Tables(db_urls["review"], REVIEW_MIGRATIONS)
     idle = "pg_stat_activity WHERE state = 'idle in transaction' AND datname = current_database()"
     try:
         first.start()
@@ -286,12 +274,11 @@ def test_a_container_killed_under_a_batch_leaves_nothing_that_blocks_the_next(ra
         hold.send()
         for uow in holding:  # the test's own cleanup: the advisory locks it holds are the whole database's
             uow.session.close()
-        tables.dispose()
 
 
 @POSTGRESQL
 def test_a_batch_worker_dying_outside_its_method_hands_each_delivery_on(raw, batches, container_factory,
-                                                                      rabbit_config, rabbit_manager, db_urls,
+                                                                      rabbit_config, rabbit_manager, tables,
                                                                       monkeypatch):
     """A dependency's ``worker_setup`` raising for the first two batch workers: each of their deliveries is
     handled alone instead, every case once, and the handler's count of running workers comes back to 0
@@ -308,25 +295,15 @@ def test_a_batch_worker_dying_outside_its_method_hands_each_delivery_on(raw, bat
     for number in range(count):
         raw(event(number), message_id=f"a6-{number}")
     container = container_factory(ReviewService, rabbit_config)
-    tables = Tables(db_urls["review"], REVIEW_MIGRATIONS)
-    try:
-        container.start()
-        handler = review_handler(container)
-        wait_until(lambda: tables.count("cases") == count, timeout=30, what="every case")
-        wait_until(lambda: queue_state(rabbit_manager, rabbit_config) == (0, 0) and settled(handler), timeout=30,
-                   what="the queue settled")
-        assert len(deaths) == 2
-        assert tables.count("cases") == count and tables.count("inbox") == count
-        with entrypoint_waiter(container, "on_nomination_submitted", timeout=15):
-            raw(event("after"), message_id="a6-after")
-    finally:
-        tables.dispose()
+    container.start()
+    each_once_and_still_dispatching(container, tables, raw, rabbit_manager, rabbit_config, count)
+    assert len(deaths) == 2
 
 
 # 3. what logs show of a batch --------------------------------------------------------------------------------
 
 @POSTGRESQL
-def test_a_failed_batch_logs_no_payload(raw, batches, container_factory, rabbit_config, db_urls, monkeypatch,
+def test_a_failed_batch_logs_no_payload(raw, batches, container_factory, rabbit_config, tables, monkeypatch,
                                         caplog):
     """A batch that fails (a handler error) is logged by Nameko and by the entrypoint: neither line may
     carry a delivery's payload (a nominee's e-mail address here)."""
@@ -342,14 +319,10 @@ def test_a_failed_batch_logs_no_payload(raw, batches, container_factory, rabbit_
     for number in range(20):
         raw({**event(number), "nominee": {**EVENT["nominee"], "email": secret}}, message_id=f"a6-{number}")
     container = container_factory(ReviewService, rabbit_config)
-    tables = Tables(db_urls["review"], REVIEW_MIGRATIONS)
-    try:
-        with caplog.at_level("DEBUG"):
-            container.start()
-            wait_until(lambda: tables.count("cases") == 20, what="every case")
-        assert failed and max(batches) > 1
-        text = "\n".join(record.getMessage() + (str(record.exc_info[1]) if record.exc_info else "")
-                         for record in caplog.records)
-        assert secret not in text
-    finally:
-        tables.dispose()
+    with caplog.at_level("DEBUG"):
+        container.start()
+        wait_until(lambda: tables.count("cases") == 20, what="every case")
+    assert failed and max(batches) > 1
+    text = "\n".join(record.getMessage() + (str(record.exc_info[1]) if record.exc_info else "")
+                     for record in caplog.records)
+    assert secret not in text

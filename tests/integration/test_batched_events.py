@@ -48,50 +48,50 @@ def event(number: int) -> dict:
     return {**EVENT, "nomination_id": f"n-batch-{number}"}
 
 
+@pytest.fixture
+def tables(db_urls):
+    """Review's database, for counting and for units of work of its own."""
+    tables = Tables(db_urls["review"], REVIEW_MIGRATIONS)
+    yield tables
+    tables.dispose()
+
+
 def cases_and_inbox(tables):
     return tables.count("cases"), tables.count("inbox")
 
 
 def test_waiting_deliveries_are_handled_in_batches_each_once(waiting_queue, batches, container_factory,
-                                                            rabbit_config, db_urls):
+                                                            rabbit_config, tables):
     for number in range(COUNT):
         waiting_queue(event(number), f"event-{number}")
     waiting_queue(event(3), "event-3")  # a duplicate, probably in the same batch as the first
     container = container_factory(ReviewService, rabbit_config)
-    tables = Tables(db_urls["review"], REVIEW_MIGRATIONS)
-    try:
-        container.start()
-        wait_until(lambda: cases_and_inbox(tables) == (COUNT, COUNT), what="every case once")
-        assert max(batches) > 10 and sum(batches) <= COUNT + 1  # more than the default prefetch (max_workers)
-        with entrypoint_waiter(container, "on_nomination_submitted", timeout=15):  # the queue is drained:
-            waiting_queue(event(COUNT), f"event-{COUNT}")  # a lone event is still handled
-        assert cases_and_inbox(tables) == (COUNT + 1, COUNT + 1)
-    finally:
-        tables.dispose()
+    container.start()
+    wait_until(lambda: cases_and_inbox(tables) == (COUNT, COUNT), what="every case once")
+    assert max(batches) > 10 and sum(batches) <= COUNT + 1  # more than the default prefetch (max_workers)
+    with entrypoint_waiter(container, "on_nomination_submitted", timeout=15):  # the queue is drained:
+        waiting_queue(event(COUNT), f"event-{COUNT}")  # a lone event is still handled
+    assert cases_and_inbox(tables) == (COUNT + 1, COUNT + 1)
 
 
 def test_a_poison_message_in_a_batch_is_dead_lettered_and_its_neighbours_handled(
-        waiting_queue, batches, container_factory, rabbit_config, db_urls, get_message_from_queue):
+        waiting_queue, batches, container_factory, rabbit_config, tables, get_message_from_queue):
     for number in range(COUNT):
         if number == 5:
             waiting_queue({**event(number), "award_code": "NOT_AN_AWARD"}, "event-poison")
         else:
             waiting_queue(event(number), f"event-{number}")
     container = container_factory(ReviewService, rabbit_config)
-    tables = Tables(db_urls["review"], REVIEW_MIGRATIONS)
-    try:
-        container.start()
-        dead = get_message_from_queue("dlq.review")
-        assert dead.properties["message_id"] == "event-poison"
-        assert dead.headers[messaging.REASON].startswith("invalid")
-        wait_until(lambda: cases_and_inbox(tables) == (COUNT - 1, COUNT - 1), what="the others, once each")
-        assert max(batches) > 1
-    finally:
-        tables.dispose()
+    container.start()
+    dead = get_message_from_queue("dlq.review")
+    assert dead.properties["message_id"] == "event-poison"
+    assert dead.headers[messaging.REASON].startswith("invalid")
+    wait_until(lambda: cases_and_inbox(tables) == (COUNT - 1, COUNT - 1), what="the others, once each")
+    assert max(batches) > 1
 
 
 def test_a_batch_that_fails_midway_is_undone_and_each_delivery_handled_alone(
-        waiting_queue, batches, container_factory, rabbit_config, db_urls, monkeypatch):
+        waiting_queue, batches, container_factory, rabbit_config, tables, monkeypatch):
     """The first time nomination 7 is handled (in a batch, after others of it wrote their rows) the
     database connection fails; nothing of that batch stays, and alone every delivery has its effect."""
     record, failed = review_handlers.record_submission, []
@@ -105,17 +105,13 @@ def test_a_batch_that_fails_midway_is_undone_and_each_delivery_handled_alone(
     for number in range(COUNT):
         waiting_queue(event(number), f"event-{number}")
     container = container_factory(ReviewService, rabbit_config)
-    tables = Tables(db_urls["review"], REVIEW_MIGRATIONS)
-    try:
-        container.start()
-        wait_until(lambda: cases_and_inbox(tables) == (COUNT, COUNT), what="every case once")
-        assert failed == ["event-7"] and max(batches) > 1
-    finally:
-        tables.dispose()
+    container.start()
+    wait_until(lambda: cases_and_inbox(tables) == (COUNT, COUNT), what="every case once")
+    assert failed == ["event-7"] and max(batches) > 1
 
 
 def test_a_delivery_claimed_and_not_committed_sends_the_batch_back_to_one_by_one(
-        waiting_queue, batches, container_factory, rabbit_config, db_urls, monkeypatch):
+        waiting_queue, batches, container_factory, rabbit_config, tables, monkeypatch):
     """Alone, a handler that claims its message and returns without committing leaves nothing (its
     transaction is rolled back); in a batch the other deliveries' commit must not carry that claim."""
     alone = set()
@@ -129,14 +125,10 @@ def test_a_delivery_claimed_and_not_committed_sends_the_batch_back_to_one_by_one
     for number in range(COUNT):
         waiting_queue(event(number), f"event-{number}")
     container = container_factory(ReviewService, rabbit_config)
-    tables = Tables(db_urls["review"], REVIEW_MIGRATIONS)
-    try:
-        container.start()
-        wait_until(lambda: len(alone) == COUNT, what="every delivery handled alone")
-        assert max(batches) > 1
-        assert cases_and_inbox(tables) == (0, 0)
-    finally:
-        tables.dispose()
+    container.start()
+    wait_until(lambda: len(alone) == COUNT, what="every delivery handled alone")
+    assert max(batches) > 1
+    assert cases_and_inbox(tables) == (0, 0)
 
 
 # The unit of work in batch mode, without the broker (a review database: its inbox and outbox)
@@ -159,63 +151,54 @@ def handle(uow, message_id, publish=None, commit=True):
     uow.end_item()
 
 
-def test_a_batch_commits_once_after_its_last_delivery(db_urls):
-    tables, woken = Tables(db_urls["review"], REVIEW_MIGRATIONS), []
-    try:
-        uow = batched_uow(tables, woken)
-        handle(uow, "m-1", publish="x_happened")
-        handle(uow, "m-1")  # a duplicate within the batch: no effect
-        handle(uow, "m-2", publish="y_happened")
-        if tables.engine.dialect.name == "postgresql":  # (SQLite's reader would wait for this writer)
-            assert (tables.count("inbox"), tables.count("outbox")) == (0, 0)  # nothing committed yet
-        assert woken == []
-        uow.commit_batch()
-        uow.close()
-        assert (tables.count("inbox"), tables.count("outbox")) == (2, 2)
-        assert woken == [{"outbox", "mail"}]
-        with tables.engine.connect() as connection:
-            rows = connection.execute(sa.text("SELECT event_type, headers FROM outbox ORDER BY seq")).all()
-        assert [(row[0], _json(row[1])) for row in rows] == [
-            ("x_happened", {"nameko.call_id_stack": ["call-m-1"]}),
-            ("y_happened", {"nameko.call_id_stack": ["call-m-2"]})]
-    finally:
-        tables.dispose()
+def test_a_batch_commits_once_after_its_last_delivery(tables):
+    woken = []
+    uow = batched_uow(tables, woken)
+    handle(uow, "m-1", publish="x_happened")
+    handle(uow, "m-1")  # a duplicate within the batch: no effect
+    handle(uow, "m-2", publish="y_happened")
+    if tables.engine.dialect.name == "postgresql":  # (SQLite's reader would wait for this writer)
+        assert (tables.count("inbox"), tables.count("outbox")) == (0, 0)  # nothing committed yet
+    assert woken == []
+    uow.commit_batch()
+    uow.close()
+    assert (tables.count("inbox"), tables.count("outbox")) == (2, 2)
+    assert woken == [{"outbox", "mail"}]
+    with tables.engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT event_type, headers FROM outbox ORDER BY seq")).all()
+    assert [(row[0], _json(row[1])) for row in rows] == [
+        ("x_happened", {"nameko.call_id_stack": ["call-m-1"]}),
+        ("y_happened", {"nameko.call_id_stack": ["call-m-2"]})]
 
 
-def test_a_delivery_claimed_but_not_committed_abandons_the_batch(db_urls):
-    tables, woken = Tables(db_urls["review"], REVIEW_MIGRATIONS), []
-    try:
-        uow = batched_uow(tables, woken)
-        handle(uow, "m-1")
-        with pytest.raises(BatchAbandoned):
-            handle(uow, "m-2", commit=False)
-        uow.close()
-        assert tables.count("inbox") == 0 and woken == []
-    finally:
-        tables.dispose()
+def test_a_delivery_claimed_but_not_committed_abandons_the_batch(tables):
+    woken = []
+    uow = batched_uow(tables, woken)
+    handle(uow, "m-1")
+    with pytest.raises(BatchAbandoned):
+        handle(uow, "m-2", commit=False)
+    uow.close()
+    assert tables.count("inbox") == 0 and woken == []
 
 
-def test_an_error_a_handler_swallowed_still_abandons_the_batch(db_urls):
+def test_an_error_a_handler_swallowed_still_abandons_the_batch(tables):
     """The transaction holds what the failed block did (alone, it would have been rolled back)."""
-    tables, woken = Tables(db_urls["review"], REVIEW_MIGRATIONS), []
+    woken = []
+    uow = batched_uow(tables, woken)
+    handle(uow, "m-1")
+    uow.begin_item("m-2", {})
     try:
-        uow = batched_uow(tables, woken)
-        handle(uow, "m-1")
-        uow.begin_item("m-2", {})
-        try:
-            with uow:
-                uow.claim_message()
-                raise LookupError("a handler's own error, caught below")
-        except LookupError:
-            pass
-        with pytest.raises(BatchAbandoned):
-            uow.end_item()
-        with pytest.raises(BatchAbandoned):
-            uow.commit_batch()
-        uow.close()
-        assert tables.count("inbox") == 0 and woken == []
-    finally:
-        tables.dispose()
+        with uow:
+            uow.claim_message()
+            raise LookupError("a handler's own error, caught below")
+    except LookupError:
+        pass
+    with pytest.raises(BatchAbandoned):
+        uow.end_item()
+    with pytest.raises(BatchAbandoned):
+        uow.commit_batch()
+    uow.close()
+    assert tables.count("inbox") == 0 and woken == []
 
 
 def _json(value):
