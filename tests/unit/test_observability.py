@@ -58,6 +58,20 @@ def test_a_call_moves_its_counter_by_outcome_and_its_latency_histogram():
     assert 'tdkt_entrypoint_seconds_sum{entrypoint="get_case",service="review"} 0.53' in exposed
 
 
+def test_a_batch_counts_its_deliveries_once_each_and_a_failed_batch_leaves_them_to_be_counted_alone():
+    metrics = Metrics("review", ["on_nomination_submitted"])
+
+    metrics.observe("on_nomination_submitted", 0.2, ok=True, handled=25)
+    metrics.observe("on_nomination_submitted", 0.1, ok=False, handled=3)  # each is handled again alone
+    for ok in (True, True, False):
+        metrics.observe("on_nomination_submitted", 0.01, ok=ok)
+    exposed = text(metrics)
+
+    calls = 'tdkt_entrypoint_calls_total{entrypoint="on_nomination_submitted",outcome="%s",service="review"} %s'
+    assert calls % ("ok", "27.0") in exposed and calls % ("error", "1.0") in exposed
+    assert 'tdkt_entrypoint_seconds_count{entrypoint="on_nomination_submitted",service="review"} 4.0' in exposed
+
+
 def test_every_entrypoint_is_exposed_at_zero_before_its_first_call():
     exposed = text(Metrics("review", ["statistics"]))
 
