@@ -22,6 +22,7 @@ from nameko.extensions import DependencyProvider
 
 from services.notify.domain import MailRequest, message_id, safe_header
 from services.notify.kinds import vietnam_day, vietnam_time
+from services.notify.wire import wire_bytes
 from shared.contract.awards import AWARD_NAMES
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -75,9 +76,7 @@ def build_message(mail, sender: str, domain: str) -> Message:
     largest part of sending it); non-ASCII headers are RFC 2047 encoded words either way. An address
     that is not ASCII (an internationalised domain) needs SMTPUTF8, which only ``EmailMessage`` writes.
     """
-    recipient = safe_header(mail.recipient)
-    name = safe_header(mail.recipient_name or "", required=False)
-    Address(addr_spec=recipient)  # raises ValueError for what is not an address
+    recipient, name = _addressee(mail)
     if not recipient.isascii():
         message = EmailMessage()
         message["To"] = Address(display_name=name, addr_spec=recipient)
@@ -97,6 +96,21 @@ def build_message(mail, sender: str, domain: str) -> Message:
     message["Message-ID"] = message_id(mail.key, domain)
     message["Auto-Submitted"] = "auto-generated"
     return message
+
+
+def wire_message(mail, sender: str, domain: str) -> bytes | None:
+    """What :func:`build_message` writes for ``mail``, as bytes made without the ``email`` package's
+    tree (``wire.wire_bytes``), or None when it needs that tree (an attachment, a non-ASCII address)."""
+    recipient, name = _addressee(mail)
+    return wire_bytes(mail, sender, domain, _to(name, recipient), ONE_LINE) if recipient.isascii() else None
+
+
+def _addressee(mail) -> tuple[str, str]:
+    """The recipient's address and name, each one line; raises ValueError for what is not an address."""
+    recipient = safe_header(mail.recipient)
+    name = safe_header(mail.recipient_name or "", required=False)
+    Address(addr_spec=recipient)
+    return recipient, name
 
 
 def _with_attachment(body: Message, mail) -> Message:
@@ -171,12 +185,17 @@ class SmtpSender:
             raise TemporaryFailure(f"STARTTLS or login with {s.smtp_host} failed: {exc}") from None
 
     def send(self, smtp: smtplib.SMTP, mail) -> None:
+        sender = self.settings.mail_from
         try:
-            message = build_message(mail, self.settings.mail_from, self.domain)
-        except ValueError as exc:  # UnsafeHeader, or an address the email package cannot parse
+            data = wire_message(mail, sender, self.domain)
+            message = build_message(mail, sender, self.domain) if data is None else None
+        except (ValueError, MessageError) as exc:  # UnsafeHeader, an address the email package cannot parse
             raise PermanentFailure(f"cannot build the message: {exc}") from None
         try:
-            refused = smtp.send_message(message, from_addr=self.settings.mail_from, to_addrs=[mail.recipient])
+            if data is None:
+                refused = smtp.send_message(message, from_addr=sender, to_addrs=[mail.recipient])
+            else:
+                refused = smtp.sendmail(sender, [mail.recipient], data)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             raise _failure(code, text) from None

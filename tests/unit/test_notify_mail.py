@@ -222,6 +222,9 @@ class FakeSmtp:
         self.sent.append((message, from_addr, to_addrs))
         return self.refused
 
+    def sendmail(self, from_addr, to_addrs, msg):  # the usual mail, written as bytes (notify/wire.py)
+        return self.send_message(email.message_from_bytes(msg), from_addr, to_addrs)
+
     def close(self):
         self.closed = True
 
