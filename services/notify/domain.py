@@ -7,6 +7,7 @@ after a crash is recognisable by any mail client.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -49,11 +50,15 @@ def message_id(key: str, domain: str) -> str:
     return f"<{key[:40]}@{domain}>"
 
 
+_LINE_BREAK = re.compile("[\r\n\0]")
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")  # every character below a space but the tab, and DEL
+
+
 def safe_header(value: str, required: bool = True) -> str:
     """``value`` unchanged if it is a single line (and non-empty when ``required``)."""
-    if any(ch in value for ch in "\r\n\0"):
+    if _LINE_BREAK.search(value):
         raise UnsafeHeader("a header value holds a line break")
-    if any(ch < " " and ch != "\t" or ch == "\x7f" for ch in value):  # \v, \f, \x1c-\x1e also split lines
+    if _CONTROL.search(value):  # \v, \f, \x1c-\x1e also split lines
         raise UnsafeHeader("a header value holds a control character")
     if required and not value.strip():
         raise UnsafeHeader("a required header value is empty")

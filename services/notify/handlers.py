@@ -94,10 +94,12 @@ def _made(requests, renderer, now) -> list[Mail]:
 
 
 def _store(made: list[Mail], uow) -> int:
-    repo = Mails(uow.session)
-    queued = sum(repo.add_once(mail) for mail in made)
+    """Queue ``made`` as the transaction commits, in one statement with the other mails of its batch; a
+    mail whose key is there already is skipped then (counted here all the same)."""
+    for mail in made:
+        uow.insert_at_commit(mails_table, mail.__dict__)
     uow.wake_after_commit(MAIL_RELAY)
-    return queued
+    return len(made)
 
 
 def _attachment(attachment) -> dict:

@@ -52,6 +52,13 @@ def insert_new(session, table, **values) -> bool:
     return session.execute(statement, values).rowcount == 1
 
 
+def insert_new_rows(session, table, rows: list[dict]) -> None:
+    """``insert_new`` of each of ``rows`` (all with the same keys) in one statement: a key that exists,
+    or comes twice, is skipped."""
+    if rows:
+        session.execute(_insert_new_statement(table, session.get_bind().dialect.name), rows)
+
+
 @functools.lru_cache(maxsize=None)
 def _insert_new_statement(table, dialect: str):
     return dialect_insert(dialect)(table).on_conflict_do_nothing()

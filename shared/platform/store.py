@@ -27,7 +27,8 @@ from shared.platform.auth import credential_id
 from shared.platform.config import load_settings, read_at_start
 from shared.contract import AUTH_TOKEN
 from shared.contract.errors import Forbidden, Unauthorized
-from shared.platform.db import insert_new, insert_new_then_insert_new, insert_new_then_read, make_engine, migrate
+from shared.platform.db import (insert_new, insert_new_rows, insert_new_then_insert_new, insert_new_then_read,
+                                make_engine, migrate)
 from shared.platform.confirms import BatchPublisher
 from shared.platform.messaging import MESSAGE_ID, batch_of, event_exchange
 from shared.platform.outbox import delivery_tables, publish_pending, utcnow
@@ -109,6 +110,7 @@ class UnitOfWork:
         self._on_commit = on_commit
         self._wake = set()
         self._events = []
+        self._inserts = {}  # table -> rows, inserted at commit (insert_at_commit)
         self.batched = batched
         self._claimed = self._committed = self._broken = False
 
@@ -121,7 +123,7 @@ class UnitOfWork:
                 self._broken = True
                 self.session.rollback()
             return
-        self._events = []
+        self._events, self._inserts = [], {}
         self.session.rollback()  # a no-op after commit; undoes everything otherwise
 
     def begin_item(self, message_id: str, headers: dict) -> None:
@@ -134,7 +136,7 @@ class UnitOfWork:
 
     def abandon(self) -> None:
         """End a batch that failed or was killed: its transaction rolls back now, releasing its locks."""
-        self._broken, self._events = True, []
+        self._broken, self._events, self._inserts = True, [], {}
         self.session.rollback()
 
     def commit_batch(self) -> None:
@@ -152,6 +154,12 @@ class UnitOfWork:
                              "created_at": now, "next_attempt_at": now, "attempts": 0})
         self._wake.add("outbox")
         return event_id
+
+    def insert_at_commit(self, table, values: dict) -> None:
+        """Insert ``values`` in ``table`` unless its key exists, as this transaction commits: the rows
+        given so for a table (every mail of a batch, say) go in one statement, before the outbox's.
+        For rows nothing reads before the commit."""
+        self._inserts.setdefault(table, []).append(values)
 
     def claim_message(self) -> bool:
         """Record the message being handled as processed, in this transaction.
@@ -202,6 +210,9 @@ class UnitOfWork:
             self._commit_now()
 
     def _commit_now(self):
+        for table, rows in self._inserts.items():
+            insert_new_rows(self.session, table, rows)
+        self._inserts = {}
         if self._events:
             self.session.execute(sa.insert(OUTBOX), self._events)
             self._events = []

@@ -8,9 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from services.notify import domain, handlers
-from services.notify.models import Mails, mails
+from services.notify.models import mails
 from services.notify.service import MIGRATIONS as NOTIFY_MIGRATIONS
 from shared.contract.errors import ValidationError
+from shared.platform import store
 from shared.platform.outbox import utcnow
 from tests.integration.delivery import Tables, as_stored, wait_for_a_lock_wait
 
@@ -118,15 +119,15 @@ def test_a_rendering_error_leaves_nothing_and_is_a_validation_error(notify, bad)
 def test_a_failure_after_the_first_mail_rolls_back_the_claim_with_it(notify, monkeypatch):
     calls = []
 
-    def add_once(self, mail):
-        calls.append(mail.key)
+    def insert_new_rows(session, table, rows):  # the other mails, inserted together at commit
+        calls.append([row["key"] for row in rows])
         raise RuntimeError("the database went away")
 
     with monkeypatch.context() as patched:
-        patched.setattr(Mails, "add_once", add_once)
+        patched.setattr(store, "insert_new_rows", insert_new_rows)
         with pytest.raises(RuntimeError):
             queue(notify, "m1", requests_of("m1"))
-    assert len(calls) == 1 and counts(notify) == (0, 0)
+    assert len(calls) == 1 and len(calls[0]) == 2 and counts(notify) == (0, 0)
     assert queue(notify, "m1", requests_of("m1")) == (3, [{"mail"}])
 
 
