@@ -1,7 +1,11 @@
 """Deliveries handled in a batch (``inbox_event_handler(..., batch=True)``): one worker, one transaction,
 and what becomes of each message exactly as if it had been handled alone: every effect once, a
 duplicate ignored, a poison message dead-lettered without its neighbours, a failed batch handled again
-one by one (review's ``on_nomination_submitted`` on SQLite and PostgreSQL, RabbitMQ for real)."""
+one by one (review's ``on_nomination_submitted`` on SQLite and PostgreSQL, RabbitMQ for real); and notify's
+mails of a batch inserted together as it commits.
+
+Long because the broker's side (prefetch, poison, fallback) and the unit of work's side (one commit,
+abandonment, the rows inserted at commit) of the same batches are checked side by side."""
 import json
 
 import pytest

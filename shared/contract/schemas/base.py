@@ -10,11 +10,12 @@ is Unicode NFC and trimmed; employee ids and initiative ids are compared without
 kept in capitals (``CaselessId``); every pattern matches the whole value (``\Z``, never ``$``, which
 lets a trailing newline through). So what passes here fits its column.
 """
+import contextvars
 import functools
 import json
 import unicodedata
 
-from marshmallow import Schema as BaseSchema, ValidationError as SchemaError, fields, pre_load, validate
+from marshmallow import Schema as BaseSchema, ValidationError as SchemaError, fields, validate
 
 from shared.contract import errors
 
@@ -31,12 +32,22 @@ def normalised(value):
     return value
 
 
-class Schema(BaseSchema):
-    """Every payload schema: its texts are normalised (``normalised``) before they are validated."""
+_NESTED = contextvars.ContextVar("tdkt_schema_nested", default=False)  # inside a load: texts normalised
 
-    @pre_load
-    def normalise_texts(self, data, **kwargs):
-        return normalised(data)
+
+class Schema(BaseSchema):
+    """Every payload schema: its texts are normalised (``normalised``) before they are validated, once,
+    by the outermost load: a nested schema's load (marshmallow's ``Nested``) is given texts normalised
+    already, and did it again for each level it sat below."""
+
+    def load(self, data, **kwargs):
+        if _NESTED.get():
+            return super().load(data, **kwargs)
+        entered = _NESTED.set(True)
+        try:
+            return super().load(normalised(data), **kwargs)
+        finally:
+            _NESTED.reset(entered)
 
 
 def single_line(max_length: int):
