@@ -1,6 +1,7 @@
 """Mail adapters: Jinja2 templates to a MIME message (standard ``email``), and an SMTP sender."""
 from __future__ import annotations
 
+import functools
 import re
 import smtplib
 import socket
@@ -109,8 +110,20 @@ def _addressee(mail) -> tuple[str, str]:
     """The recipient's address and name, each one line; raises ValueError for what is not an address."""
     recipient = safe_header(mail.recipient)
     name = safe_header(mail.recipient_name or "", required=False)
-    Address(addr_spec=recipient)
+    if (problem := _address_problem(recipient)) is not None:
+        raise ValueError(problem)
     return recipient, name
+
+
+@functools.lru_cache(maxsize=4096)
+def _address_problem(recipient: str) -> str | None:
+    """Why ``recipient`` is not an address (the ``email`` package's parser), or None; a unit's contact
+    gets a mail for each of its nominations, so each address is parsed once."""
+    try:
+        Address(addr_spec=recipient)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _with_attachment(body: Message, mail) -> Message:

@@ -14,7 +14,7 @@ tests/unit/test_notify_wire.py compares the bytes with the ``email`` package's f
 from __future__ import annotations
 
 import base64
-from email import base64mime
+from email import base64mime, quoprimime
 from email.charset import RFC2047_CHROME_LEN, Charset
 from email.header import Header
 from email.utils import formatdate
@@ -32,7 +32,7 @@ class _Utf8Lines(Charset):
 
     def header_encode_lines(self, string, maxlengths):
         data = string.encode(self.output_codec)
-        if self._get_encoder(data) is not base64mime:
+        if not _base64_is_shorter(data):  # Charset._get_encoder's choice, without a loop over the bytes
             return super().header_encode_lines(string, maxlengths)
         extra = len(self.get_output_charset()) + RFC2047_CHROME_LEN
         lines, start, held = [], 0, 0  # the current line is string[start:i], held bytes long
@@ -46,6 +46,16 @@ class _Utf8Lines(Charset):
                 held += size
         lines.append(_encoded(string[start:], self.output_codec))
         return lines
+
+
+_QP_ONE_CHARACTER = bytes(octet for octet in range(256) if len(quoprimime._QUOPRI_HEADER_MAP[octet]) == 1)
+
+
+def _base64_is_shorter(data: bytes) -> bool:
+    """Whether ``Charset("utf-8")._get_encoder`` writes ``data`` as base64 (the shorter of base64 and
+    quoted-printable, which takes three characters for each byte outside its one-character set)."""
+    quoted = len(data) + 2 * len(data.translate(None, _QP_ONE_CHARACTER))
+    return base64mime.header_length(data) < quoted
 
 
 def _fits(maxlen: int) -> int:

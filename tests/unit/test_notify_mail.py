@@ -299,3 +299,36 @@ def test_the_one_line_shortcut_agrees_with_compat32_whatever_the_line_limit(limi
     for value in ("short", "x" * 100, "words " * 20, "  two  spaces  ", "tab\there", "Việt"):
         assert ONE_LINE.clone(max_line_length=limit).fold_binary("Subject", value) == \
             email.policy.compat32.clone(max_line_length=limit).fold_binary("Subject", value)
+
+
+def test_one_renewer_holds_each_mail_of_a_step_in_turn_and_none_after_its_block(monkeypatch):
+    """``handlers.Holding``: a claim down to two thirds of its lease is renewed at once, against the mail
+    on the wire; a mail whose block ended is not renewed again; one green thread serves the step."""
+    import contextlib
+    import threading
+
+    from services.notify import handlers
+    from services.notify.models import Mails
+
+    renewed, seen = [], threading.Event()
+
+    def renew(self, mail, until):
+        renewed.append(mail.key)
+        mail.next_attempt_at = until
+        seen.set()
+        return True
+
+    monkeypatch.setattr(Mails, "renew", renew)
+    lease = timedelta(hours=1)  # a renewal is due when 40 minutes are left, then every 20
+    clock = {"now": NOW}
+    holding = handlers.Holding(lambda: contextlib.nullcontext(None), lambda: clock["now"], lease)
+    threads = set()
+    for key in ("a", "b"):
+        seen.clear()
+        mail = SimpleNamespace(key=key, kind="k", next_attempt_at=NOW + lease * 2 / 3)
+        with holding(mail):
+            assert seen.wait(10)
+            threads.add(holding._thread)
+        assert renewed[-1] == key and mail.next_attempt_at == NOW + lease
+    holding.close()
+    assert renewed == ["a", "b"] and len(threads) == 1 and not holding._thread.is_alive()

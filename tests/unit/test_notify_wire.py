@@ -158,3 +158,13 @@ def test_what_cannot_be_written_fails_permanently_without_sending(overrides):
     with pytest.raises(PermanentFailure):
         sender.send(smtp, mail(**overrides))
     assert smtp.sendmail_calls == smtp.send_message_calls == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.binary(max_size=80))
+def test_base64_is_chosen_where_the_email_package_chooses_it(value):
+    from email import base64mime
+
+    from services.notify.wire import _base64_is_shorter
+
+    assert _base64_is_shorter(value) == (Charset("utf-8")._get_encoder(value) is base64mime)
