@@ -54,7 +54,7 @@ def _claim_and_store(made: list[Mail], uow) -> int | None:
     message had its effect already."""
     if not made:
         return 0 if uow.claim_message() else None
-    first = uow.claim_message_adding(mails_table, made[0].__dict__)
+    first = uow.claim_message_adding(mails_table, made[0].row())
     return None if first is None else first + _store(made[1:], uow)
 
 
@@ -97,7 +97,7 @@ def _store(made: list[Mail], uow) -> int:
     """Queue ``made`` as the transaction commits, in one statement with the other mails of its batch; a
     mail whose key is there already is skipped then (counted here all the same)."""
     for mail in made:
-        uow.insert_at_commit(mails_table, mail.__dict__)
+        uow.insert_at_commit(mails_table, mail.row())
     uow.wake_after_commit(MAIL_RELAY)
     return len(made)
 
@@ -192,11 +192,10 @@ def send_due(db, sender, now_fn, retry_seconds: float, batch: int = BATCH, most:
                 on_backlog()
             tried += len(due)
             for position, mail in enumerate(due):
-                if not fresh(mail, now_fn(), lease):
-                    with db() as connection:  # the claim covers one mail's worst case from now on
-                        if not Mails(connection).renew(mail, now_fn() + lease):
-                            log.info("mail: %s %s was claimed by another sender meanwhile", mail.kind, mail.key[:12])
-                            continue
+                if not fresh(mail, now_fn(), lease):  # the claim covers one mail's worst case from now on
+                    if not renew_claim(db, mail, now_fn() + lease):
+                        log.info("mail: %s %s was claimed by another sender meanwhile", mail.kind, mail.key[:12])
+                        continue
                 unavailable = None
                 with holding(mail):  # however long the server takes, the mail stays ours
                     if smtp is None:
@@ -236,8 +235,8 @@ def mail_lease(smtp_timeout: float) -> timedelta:
     """How long a sender's claim on a mail lasts unless renewed: one mail's usual worst case, in which
     every reply of a new connection takes almost ``SMTP_TIMEOUT``. The claim is renewed before each mail
     of a batch that finds less than two thirds of it left (:func:`fresh`; so the batch's size plays no
-    part) and, by :class:`Holding`, every third of it while the
-    mail is on the wire: the timeout applies to each line read, so a server slow line by line (an EHLO
+    part) and, by :class:`Holding`, each time two thirds of it are left while the mail is on the wire
+    (a quarter of it after a renewal that failed): the timeout applies to each line read, so a server slow line by line (an EHLO
     reply is ten lines or more) can take longer than any count of replies."""
     return timedelta(seconds=(REPLIES_PER_MAIL + 1) * smtp_timeout)
 
@@ -252,13 +251,14 @@ def fresh(mail: Mail, now: datetime, lease: timedelta) -> bool:
 class Holding:
     """The renewals of one sender's claims, for a step: ``with holding(mail):`` while ``mail`` is on the
     wire, one green thread (started at the first mail, ended by :meth:`close`) renews the claim on it
-    whenever two thirds of ``lease`` are all that is left (first when the claim comes down to that,
-    then every third of ``lease``), so no other sender takes a mail this one is still sending (only a
-    sender that stopped lets its claims lapse): two renewals in a row may fail (a database restart)
-    before the claim runs out, whether the mail started on a full lease or on a :func:`fresh` one. The
-    block's end waits for a renewal under way: ``mail`` then holds the claim the outcome is recorded
-    against. One thread for the step, not one a mail: starting and joining a green thread cost a
-    mail 0.08 ms."""
+    whenever two thirds of ``lease`` are all that is left (first when the claim comes down to that, then
+    a third of ``lease`` after each renewal), so no other sender takes a mail this one is still sending
+    (only a sender that stopped lets its claims lapse). A renewal that fails is tried again a quarter of
+    ``lease`` later: two may fail in a row (a database restart) and the third still comes with a sixth
+    of the claim left, whether the mail started on a full lease or on a :func:`fresh` one; one whose
+    reply was lost may have renewed it all the same (``Mail.maybe_claims``). The block's end waits for a
+    renewal under way: ``mail`` then holds the claim the outcome is recorded against. One thread for
+    the step, not one a mail: starting and joining a green thread cost a mail 0.08 ms."""
 
     def __init__(self, db, now_fn, lease: timedelta):
         self.db, self.now_fn, self.lease = db, now_fn, lease
@@ -301,14 +301,27 @@ class Holding:
             with self._lock:
                 if self._mail is not mail:
                     continue
-                self._due = time.monotonic() + self.lease.total_seconds() / 3
                 try:
-                    with self.db() as connection:
-                        if not Mails(connection).renew(mail, self.now_fn() + self.lease):
-                            self._mail = None  # lapsed and claimed by another sender: settling will say so
-                except Exception as exc:  # the database is away (or worse): try again at the next third
+                    if not renew_claim(self.db, mail, self.now_fn() + self.lease):
+                        self._mail = None  # lapsed and claimed by another sender: settling will say so
+                    self._due = time.monotonic() + self.lease.total_seconds() / 3  # two thirds left again
+                except Exception as exc:  # the database is away (or worse): try again in a quarter
+                    self._due = time.monotonic() + self.lease.total_seconds() / 4
                     log.warning("mail: cannot renew the claim on %s %s (%s)", mail.kind, mail.key[:12],
                                 exc.__class__.__name__)
+
+
+def renew_claim(db, mail: Mail, until) -> bool:
+    """``Mails.renew`` on a connection of ``db``. When it fails, its UPDATE may have committed all the
+    same (the connection dropped before the reply): ``until`` is noted as a claim ``mail`` may hold, so
+    the next renewal and the settling match it (else the mail, once sent, stays pending and goes out
+    again)."""
+    try:
+        with db() as connection:
+            return Mails(connection).renew(mail, until)
+    except Exception:
+        mail.maybe_claims = (*mail.maybe_claims, until)
+        raise
 
 
 def _settle(db, outcomes, now_fn, retry_seconds, patience: float = 300.0) -> None:

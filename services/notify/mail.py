@@ -78,7 +78,7 @@ def build_message(mail, sender: str, domain: str) -> Message:
     that is not ASCII (an internationalised domain) needs SMTPUTF8, which only ``EmailMessage`` writes.
     """
     recipient, name = _addressee(mail)
-    if not recipient.isascii():
+    if not (recipient.isascii() and sender.isascii()):
         message = EmailMessage()
         message["To"] = Address(display_name=name, addr_spec=recipient)
         message["Subject"] = safe_header(mail.subject)
@@ -103,7 +103,9 @@ def wire_message(mail, sender: str, domain: str) -> bytes | None:
     """What :func:`build_message` writes for ``mail``, as bytes made without the ``email`` package's
     tree (``wire.wire_bytes``), or None when it needs that tree (an attachment, a non-ASCII address)."""
     recipient, name = _addressee(mail)
-    return wire_bytes(mail, sender, domain, _to(name, recipient), ONE_LINE) if recipient.isascii() else None
+    if not (recipient.isascii() and sender.isascii()):  # SMTPUTF8: the email package's EmailMessage
+        return None
+    return wire_bytes(mail, sender, domain, _to(name, recipient), ONE_LINE)
 
 
 def _addressee(mail) -> tuple[str, str]:
@@ -121,8 +123,8 @@ def _address_problem(recipient: str) -> str | None:
     gets a mail for each of its nominations, so each address is parsed once."""
     try:
         Address(addr_spec=recipient)
-    except ValueError as exc:
-        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - ValueError mostly; the parser raises IndexError for "a@"
+        return f"{type(exc).__name__}: {exc}"
     return None
 
 
@@ -204,6 +206,8 @@ class SmtpSender:
             message = build_message(mail, sender, self.domain) if data is None else None
         except (ValueError, MessageError) as exc:  # UnsafeHeader, an address the email package cannot parse
             raise PermanentFailure(f"cannot build the message: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - unforeseen: retried later with the others, never a crash
+            raise TemporaryFailure(f"cannot build the message: {exc!r}") from None
         try:
             if data is None:
                 refused = smtp.send_message(message, from_addr=sender, to_addrs=[mail.recipient])
@@ -221,6 +225,9 @@ class SmtpSender:
             raise TemporaryFailure(f"SMTP error: {exc}") from None
         except MessageError as exc:  # a header the email package cannot write: no retry will help
             raise PermanentFailure(f"cannot write the message: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - unforeseen (an address smtplib cannot encode, say): the
+            smtp.close()  # conversation's state is unknown, so a new connection for the next mail
+            raise ConnectionLost(f"cannot send: {exc!r}") from None
         if refused:
             code, text = next(iter(refused.values()))
             raise _failure(code, text)

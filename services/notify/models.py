@@ -77,6 +77,13 @@ class Mail:
     attachment_name: str | None = None
     attachment_type: str | None = None
     attachment: bytes | None = None
+    # leases a renewal may have set though its reply was lost (the UPDATE committed, the connection
+    # dropped): the mail's claim is next_attempt_at or one of these, until a renewal is answered
+    maybe_claims: tuple = ()
+
+    def row(self) -> dict:
+        """The mail as a row of ``mails``."""
+        return {name: getattr(self, name) for name in _COLUMNS}
 
 
 class Mails:
@@ -85,7 +92,7 @@ class Mails:
 
     def add_once(self, mail: Mail) -> bool:
         """Queue ``mail`` unless its key is already there; True when it was queued."""
-        return insert_new(self.session, mails, **mail.__dict__)
+        return insert_new(self.session, mails, **mail.row())
 
     def claim_due(self, now, lease, limit: int) -> list[Mail]:
         """Pending mails due now, leased until ``now + lease`` so no other sender takes them.
@@ -100,13 +107,14 @@ class Mails:
 
     def renew(self, mail: Mail, until) -> bool:
         """Extend this sender's claim on ``mail`` to ``until``, unless its lease ran out and another
-        sender claimed it since; True (and ``mail`` holds the new lease) when it is still this one's."""
+        sender claimed it since; True (and ``mail`` holds the new lease) when it is still this one's.
+        The claim matched is any ``mail`` may hold (``maybe_claims``: see ``handlers.renew_claim``)."""
         renewed = self.session.execute(sa.update(mails).where(
-            mails.c.key == mail.key, mails.c.status == "pending", mails.c.next_attempt_at == mail.next_attempt_at)
+            mails.c.key == mail.key, mails.c.status == "pending", mails.c.next_attempt_at.in_(_claims(mail)))
             .values(next_attempt_at=until).returning(mails.c.next_attempt_at)).scalar()
         if renewed is None:
             return False
-        mail.next_attempt_at = renewed
+        mail.next_attempt_at, mail.maybe_claims = renewed, ()
         return True
 
     def settle(self, mail: Mail, **values) -> bool:
@@ -114,7 +122,7 @@ class Mails:
         claimed it since (its ``next_attempt_at`` is no longer this claim's); True when recorded."""
         if not values.keys() <= _SETTLED:  # the prebuilt statement would drop an unknown name silently
             raise TypeError(f"not columns of mails: {sorted(values.keys() - _SETTLED)}")
-        return self.session.execute(_SETTLE, {"settled_key": mail.key, "claimed_until": mail.next_attempt_at,
+        return self.session.execute(_SETTLE, {"settled_key": mail.key, "claimed_until": _claims(mail),
                                               **values}).rowcount == 1
 
     def log(self, status: str | None, limit: int) -> list[dict]:
@@ -127,9 +135,15 @@ class Mails:
         return [dict(row) for row in self.session.execute(query).mappings()]
 
 
-_SETTLED = frozenset(mails.c.keys())
+_COLUMNS = tuple(mails.c.keys())
+_SETTLED = frozenset(_COLUMNS)
 _SETTLE = sa.update(mails).where(mails.c.key == sa.bindparam("settled_key"),
-                                 mails.c.next_attempt_at == sa.bindparam("claimed_until"))
+                                 mails.c.next_attempt_at.in_(sa.bindparam("claimed_until", expanding=True)))
+
+
+def _claims(mail: Mail) -> list:
+    """Every lease ``mail`` may be claimed under: its own, and any a renewal without a reply may have set."""
+    return [mail.next_attempt_at, *mail.maybe_claims]
 WHOLE_SITTING = "*"  # the member id of a row that records a sitting's close (no real id has a "*")
 
 

@@ -141,7 +141,7 @@ def test_a_concurrent_duplicate_of_several_mails_queues_each_once(notify, db_bac
     if db_backend != "postgresql":
         pytest.skip("SQLite lets one writer at a time")
     first = notify.uow(consumer="on_sitting_documents_ready", message_id="m1")
-    assert first.claim_message_adding(mails, handlers._made(requests_of("m1")[:1], Stub(), utcnow())[0].__dict__) == 1
+    assert first.claim_message_adding(mails, handlers._made(requests_of("m1")[:1], Stub(), utcnow())[0].row()) == 1
     waiting = eventlet.spawn(queue, notify, "m1", requests_of("m1"))
     wait_for_a_lock_wait(notify.engine, waiting, "the duplicate waiting")
     assert not waiting.dead

@@ -41,11 +41,18 @@ class Schema(BaseSchema):
     already, and did it again for each level it sat below."""
 
     def load(self, data, **kwargs):
+        return self._normalised_then(super().load, data, **kwargs)
+
+    def validate(self, data, **kwargs):
+        return self._normalised_then(super().validate, data, **kwargs)
+
+    @staticmethod
+    def _normalised_then(method, data, **kwargs):
         if _NESTED.get():
-            return super().load(data, **kwargs)
+            return method(data, **kwargs)
         entered = _NESTED.set(True)
         try:
-            return super().load(normalised(data), **kwargs)
+            return method(normalised(data), **kwargs)
         finally:
             _NESTED.reset(entered)
 
