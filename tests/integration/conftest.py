@@ -1,4 +1,5 @@
-"""A running intake container with two units' tokens, shared by the intake integration tests."""
+"""A running intake container with two units' tokens, shared by the intake integration tests; notify's
+database and a real SMTP server, shared by notify's."""
 import json
 from pathlib import Path
 
@@ -50,6 +51,35 @@ def intake_db(db_urls):
     tables = Tables(db_urls["intake"], MIGRATIONS)
     yield tables
     tables.dispose()
+
+
+@pytest.fixture
+def notify_db(db_urls):
+    """Notify's database, migrated, without a running service (handlers called directly)."""
+    from services.notify.service import MIGRATIONS as NOTIFY_MIGRATIONS
+
+    tables = Tables(db_urls["notify"], NOTIFY_MIGRATIONS)
+    yield tables
+    tables.dispose()
+
+
+@pytest.fixture
+def smtp(tmp_path):
+    """``smtp(*script_args)``: a real SMTP server (the development sink, or tests/smtp_script.py with
+    ``script_args``) on a free port, stopped after the test."""
+    from tests.harness import MailSink, free_port
+
+    servers = []
+
+    def start(*script_args):
+        sink = MailSink(tmp_path / f"mail-{len(servers)}", free_port(), *script_args)
+        sink.start()
+        servers.append(sink)
+        return sink
+
+    yield start
+    for sink in servers:
+        sink.stop()
 
 
 @pytest.fixture

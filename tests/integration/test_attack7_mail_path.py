@@ -28,22 +28,21 @@ import sqlalchemy as sa
 from services.notify import domain, handlers
 from services.notify.mail import Renderer, SmtpSender
 from services.notify.models import AutocommitStatements, Mail, Mails, mails
-from services.notify.service import MIGRATIONS as NOTIFY_MIGRATIONS
 from shared.platform import store
 from shared.platform.config import load_settings
 from shared.platform.db import as_utc
 from shared.platform.outbox import utcnow
 from shared.platform.store import BatchAbandoned
-from tests.harness import MailSink, free_port, wait_until
-from tests.integration.delivery import Tables, wait_for_a_lock_wait
+from tests.harness import wait_until
+from tests.integration.delivery import wait_for_a_lock_wait
 from tests.integration.test_inbox import EVENT
 
 
 @pytest.fixture
-def notify(db_urls):
-    tables = Tables(db_urls["notify"], NOTIFY_MIGRATIONS)
-    yield tables
-    tables.dispose()
+def notify(notify_db):
+    yield notify_db
+    while OPEN:  # before the database goes: a connection left to the collector ends inside other code
+        OPEN.pop().close()
 
 
 def requests_for(message_id, contacts):
@@ -52,6 +51,18 @@ def requests_for(message_id, contacts):
         made += domain.acknowledgement({**EVENT, "contact_email": contact, "nomination_id": f"n-{message_id}"},
                                        message_id)
     return made
+
+
+def as_batch_runs(uow, *deliveries):
+    """Each of ``deliveries``, then the batch's commit, as ``messaging.Batch.run`` does: abandoned on
+    any error, which is raised."""
+    try:
+        for delivery in deliveries:
+            delivery()
+        uow.commit_batch()
+    except BaseException:
+        uow.abandon()
+        raise
 
 
 def batched(notify, woken=None):
@@ -107,14 +118,9 @@ def test_a_batch_whose_handler_fails_after_queuing_inserts_nothing_and_one_by_on
     woken = []
     uow = batched(notify, woken)
     with pytest.raises((BatchAbandoned, ConnectionError)):
-        try:
-            item(uow, "m-1", ("a@example.vn", "b@example.vn"))
-            item(uow, "m-2", ("c@example.vn",), fail_after_queue=True, swallow=swallow)
-            item(uow, "m-3", ("d@example.vn",))
-            uow.commit_batch()
-        except BaseException:
-            uow.abandon()
-            raise
+        as_batch_runs(uow, lambda: item(uow, "m-1", ("a@example.vn", "b@example.vn")),
+                      lambda: item(uow, "m-2", ("c@example.vn",), fail_after_queue=True, swallow=swallow),
+                      lambda: item(uow, "m-3", ("d@example.vn",)))
     uow.close()
     assert counts(notify) == (0, 0) and woken == []
     for message_id, contacts in (("m-1", ("a@example.vn", "b@example.vn")), ("m-2", ("c@example.vn",)),
@@ -154,11 +160,7 @@ def test_a_commit_whose_insert_fails_leaves_no_claim_no_mail_and_wakes_nothing(n
     uow = batched(notify, woken)
     item(uow, "m-1", ("a@example.vn", "b@example.vn"))
     with pytest.raises(sa.exc.OperationalError):
-        try:
-            uow.commit_batch()
-        except BaseException:
-            uow.abandon()
-            raise
+        as_batch_runs(uow)
     uow.close()
     assert counts(notify) == (0, 0) and woken == []
     monkeypatch.setattr(store, "insert_new_rows", real)
@@ -217,8 +219,12 @@ def queued_and_claimed(notify, lease, contact="a@example.vn"):
     return mail
 
 
+OPEN = []  # the senders' statement connections a test opened (closed after it)
+
+
 def db_of(notify):
-    return AutocommitStatements(notify.engine)
+    OPEN.append(AutocommitStatements(notify.engine))
+    return OPEN[-1]
 
 
 def other_sender_takes(notify, lease):
@@ -295,6 +301,23 @@ def test_a_renewal_whose_reply_was_lost_still_lets_the_outcome_be_recorded(notif
         assert connection.execute(sa.select(mails.c.status)).scalar() == "sent"
 
 
+def spied_renewals(monkeypatch, answered, errors=()) -> list:
+    """``Mails.renew`` noting each mail it is called for (the list returned), raising ``errors`` first,
+    one a call, then renewing for real; ``answered`` gets the first real renewal's result."""
+    real, calls, pending = Mails.renew, [], iter(errors)
+
+    def renew(self, m, until):
+        calls.append(m.key)
+        if (error := next(pending, None)) is not None:
+            raise error
+        result = real(self, m, until)
+        if not answered.ready():
+            answered.send(result)
+        return result
+    monkeypatch.setattr(Mails, "renew", renew)
+    return calls
+
+
 def test_a_claim_another_sender_took_is_not_renewed_again(notify, monkeypatch):
     lease = timedelta(seconds=0.6)
     mail = queued_and_claimed(notify, lease)
@@ -302,14 +325,8 @@ def test_a_claim_another_sender_took_is_not_renewed_again(notify, monkeypatch):
     assert other_sender_takes(notify, timedelta(hours=1)) == ["a@example.vn"]
     with notify.engine.connect() as connection:
         theirs = connection.execute(sa.select(mails.c.next_attempt_at)).scalar()
-    real, calls, first = Mails.renew, [], eventlet.event.Event()
-
-    def renew(self, m, until):
-        calls.append(m.key)
-        result = real(self, m, until)
-        first.send(result) if not first.ready() else None
-        return result
-    monkeypatch.setattr(Mails, "renew", renew)
+    first = eventlet.event.Event()
+    calls = spied_renewals(monkeypatch, first)
     holding = handlers.Holding(db_of(notify), utcnow, lease)
     with holding(mail):
         assert first.wait(10) is False
@@ -326,18 +343,9 @@ def test_a_claim_another_sender_took_is_not_renewed_again(notify, monkeypatch):
 def test_errors_of_any_kind_do_not_kill_the_renewer_and_close_ends_it(notify, monkeypatch):
     lease = timedelta(seconds=0.6)
     mail = queued_and_claimed(notify, lease)
-    real, calls, healthy = Mails.renew, [], eventlet.event.Event()
-    errors = iter([RuntimeError("a bug"), KeyError("x"), sa.exc.OperationalError("UPDATE", {}, Exception("down"))])
-
-    def renew(self, m, until):
-        calls.append(m.key)
-        error = next(errors, None)
-        if error is not None:
-            raise error
-        result = real(self, m, until)
-        healthy.send(result) if not healthy.ready() else None
-        return result
-    monkeypatch.setattr(Mails, "renew", renew)
+    healthy = eventlet.event.Event()
+    calls = spied_renewals(monkeypatch, healthy, [RuntimeError("a bug"), KeyError("x"),
+                                                  sa.exc.OperationalError("UPDATE", {}, Exception("down"))])
     holding = handlers.Holding(db_of(notify), utcnow, lease)
     with holding(mail):
         assert healthy.wait(10) is True
@@ -388,20 +396,6 @@ def test_the_blocks_end_waits_for_a_renewal_under_way_and_settles_against_it(not
 
 
 # --- real servers ----------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def smtp(tmp_path):
-    servers = []
-
-    def start(*script_args):
-        sink = MailSink(tmp_path / f"mail-{len(servers)}", free_port(), *script_args)
-        sink.start()
-        servers.append(sink)
-        return sink
-    yield start
-    for sink in servers:
-        sink.stop()
-
 
 def sender_for(sink, **env):
     return SmtpSender(load_settings({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port), "SMTP_TIMEOUT": "5",

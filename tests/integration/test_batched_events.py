@@ -232,15 +232,6 @@ def test_each_consumer_holds_its_own_prefetch(container_factory, rabbit_config, 
 
 # Notify's mails in a batch: inserted together as the batch commits
 
-@pytest.fixture
-def notify_tables(db_urls):
-    from services.notify.service import MIGRATIONS as NOTIFY_MIGRATIONS
-
-    tables = Tables(db_urls["notify"], NOTIFY_MIGRATIONS)
-    yield tables
-    tables.dispose()
-
-
 def acknowledge(uow, message_id: str, contact: str) -> None:
     from services.notify import domain, handlers
     from services.notify.mail import Renderer
@@ -252,14 +243,14 @@ def acknowledge(uow, message_id: str, contact: str) -> None:
     uow.end_item()
 
 
-def test_a_batchs_mails_are_inserted_in_one_statement_as_it_commits(notify_tables, monkeypatch):
+def test_a_batchs_mails_are_inserted_in_one_statement_as_it_commits(notify_db, monkeypatch):
     from shared.platform import db, store
 
     inserts = []
     monkeypatch.setattr(store, "insert_new_rows",
                         lambda session, table, rows: (inserts.append(len(rows)), db.insert_new_rows(session, table, rows)))
     woken = []
-    uow = batched_uow(notify_tables, woken)
+    uow = batched_uow(notify_db, woken)
     for number in range(5):
         acknowledge(uow, f"m-{number}", f"unit{number}@example.vn")
     acknowledge(uow, "m-2", "unit2@example.vn")  # a duplicate within the batch: no second mail
@@ -267,15 +258,15 @@ def test_a_batchs_mails_are_inserted_in_one_statement_as_it_commits(notify_table
     uow.commit_batch()
     uow.close()
     assert inserts == [5] and woken == [{"mail"}]
-    assert (notify_tables.count("inbox"), notify_tables.count("mails")) == (5, 5)
+    assert (notify_db.count("inbox"), notify_db.count("mails")) == (5, 5)
 
 
-def test_an_abandoned_batch_inserts_none_of_its_mails(notify_tables):
-    uow = batched_uow(notify_tables, [])
+def test_an_abandoned_batch_inserts_none_of_its_mails(notify_db):
+    uow = batched_uow(notify_db, [])
     acknowledge(uow, "m-1", "unit1@example.vn")
     acknowledge(uow, "m-2", "unit2@example.vn")
     uow.abandon()
     with pytest.raises(BatchAbandoned):
         uow.commit_batch()
     uow.close()
-    assert (notify_tables.count("inbox"), notify_tables.count("mails")) == (0, 0)
+    assert (notify_db.count("inbox"), notify_db.count("mails")) == (0, 0)

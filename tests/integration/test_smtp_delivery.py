@@ -14,7 +14,7 @@ from services.notify.models import AutocommitStatements, Mails, mails
 from services.notify.service import MIGRATIONS
 from shared.platform.config import load_settings
 from shared.platform.outbox import utcnow
-from tests.harness import MailSink, free_port, wait_until
+from tests.harness import wait_until
 from tests.integration.delivery import Tables
 
 EVENT = {"nomination_id": "n-mail", "unit_id": "vp", "award_code": "CSTDCS", "award_year": 2025,
@@ -27,21 +27,6 @@ def mail_db(db_urls):
     tables = Tables(db_urls["notify"], MIGRATIONS)
     yield tables
     tables.dispose()
-
-
-@pytest.fixture
-def smtp(tmp_path):
-    servers = []
-
-    def start(*script_args):
-        sink = MailSink(tmp_path / f"mail-{len(servers)}", free_port(), *script_args)
-        sink.start()
-        servers.append(sink)
-        return sink
-
-    yield start
-    for sink in servers:
-        sink.stop()
 
 
 def queue(mail_db, *contacts):
