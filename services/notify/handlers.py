@@ -236,8 +236,8 @@ def mail_lease(smtp_timeout: float) -> timedelta:
     every reply of a new connection takes almost ``SMTP_TIMEOUT``. The claim is renewed before each mail
     of a batch that finds less than two thirds of it left (:func:`fresh`; so the batch's size plays no
     part) and, by :class:`Holding`, each time two thirds of it are left while the mail is on the wire
-    (a quarter of it after a renewal that failed): the timeout applies to each line read, so a server slow line by line (an EHLO
-    reply is ten lines or more) can take longer than any count of replies."""
+    (a quarter of it after a renewal that failed): the timeout applies to each line read, so a server
+    slow line by line (an EHLO reply is ten lines or more) can take longer than any count of replies."""
     return timedelta(seconds=(REPLIES_PER_MAIL + 1) * smtp_timeout)
 
 

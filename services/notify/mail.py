@@ -1,4 +1,9 @@
-"""Mail adapters: Jinja2 templates to a MIME message (standard ``email``), and an SMTP sender."""
+"""Mail adapters: Jinja2 templates to a MIME message (standard ``email``, or ``wire``'s bytes for the usual
+mail), and an SMTP sender.
+
+Long because the two ways a mail is written (the ``email`` package's tree and ``wire.py``'s bytes) check
+their addresses and choose between them in one place, beside the sender that sorts what the server
+answers into temporary and permanent failures."""
 from __future__ import annotations
 
 import functools
@@ -67,6 +72,7 @@ class _Compat32OneLine(Compat32):
 
 
 ONE_LINE = _Compat32OneLine()
+ONE_LINE_CRLF = ONE_LINE.clone(linesep="\r\n")  # as smtplib's generator writes the headers
 
 
 def build_message(mail, sender: str, domain: str) -> Message:
@@ -78,7 +84,7 @@ def build_message(mail, sender: str, domain: str) -> Message:
     that is not ASCII (an internationalised domain) needs SMTPUTF8, which only ``EmailMessage`` writes.
     """
     recipient, name = _addressee(mail)
-    if not (recipient.isascii() and sender.isascii()):
+    if _smtputf8(recipient, sender):
         message = EmailMessage()
         message["To"] = Address(display_name=name, addr_spec=recipient)
         message["Subject"] = safe_header(mail.subject)
@@ -101,11 +107,16 @@ def build_message(mail, sender: str, domain: str) -> Message:
 
 def wire_message(mail, sender: str, domain: str) -> bytes | None:
     """What :func:`build_message` writes for ``mail``, as bytes made without the ``email`` package's
-    tree (``wire.wire_bytes``), or None when it needs that tree (an attachment, a non-ASCII address)."""
+    tree (``wire.wire_bytes``), or None when it needs that tree (an attachment, or SMTPUTF8)."""
     recipient, name = _addressee(mail)
-    if not (recipient.isascii() and sender.isascii()):  # SMTPUTF8: the email package's EmailMessage
+    if getattr(mail, "attachment", None) or _smtputf8(recipient, sender):
         return None
-    return wire_bytes(mail, sender, domain, _to(name, recipient), ONE_LINE)
+    return wire_bytes(mail, sender, domain, _to(name, recipient), ONE_LINE_CRLF)
+
+
+def _smtputf8(recipient: str, sender: str) -> bool:
+    """Whether an address is not ASCII (an internationalised domain): only ``EmailMessage`` writes that."""
+    return not (recipient.isascii() and sender.isascii())
 
 
 def _addressee(mail) -> tuple[str, str]:

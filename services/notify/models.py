@@ -90,10 +90,6 @@ class Mails:
     def __init__(self, session):
         self.session = session
 
-    def add_once(self, mail: Mail) -> bool:
-        """Queue ``mail`` unless its key is already there; True when it was queued."""
-        return insert_new(self.session, mails, **mail.row())
-
     def claim_due(self, now, lease, limit: int) -> list[Mail]:
         """Pending mails due now, leased until ``now + lease`` so no other sender takes them.
 
@@ -144,6 +140,8 @@ _SETTLE = sa.update(mails).where(mails.c.key == sa.bindparam("settled_key"),
 def _claims(mail: Mail) -> list:
     """Every lease ``mail`` may be claimed under: its own, and any a renewal without a reply may have set."""
     return [mail.next_attempt_at, *mail.maybe_claims]
+
+
 WHOLE_SITTING = "*"  # the member id of a row that records a sitting's close (no real id has a "*")
 
 

@@ -21,8 +21,6 @@ from email.utils import formatdate
 
 from services.notify.domain import message_id, safe_header
 
-CRLF = "\r\n"
-
 
 class _Utf8Lines(Charset):
     """UTF-8 whose ``header_encode_lines`` gives what ``Charset.header_encode_lines`` gives, for a
@@ -76,19 +74,18 @@ UTF8_LINES = _Utf8Lines("utf-8")
 
 
 def boundary_of(key: str) -> str:
-    """The multipart boundary of the mail with ``key`` (its first 16 hex digits, so the Content-Type header fits its line; the same on a resend)."""
+    """The multipart boundary of the mail with ``key``: its first 16 hex digits, so the Content-Type
+    header fits its line; the same on a resend."""
     return f"=_tdkt_{key[:16]}"
 
 
-def wire_bytes(mail, sender: str, domain: str, to: str, policy, date: str | None = None) -> bytes | None:
-    """The message of ``mail`` as ``smtplib`` sends it (CRLF lines), or None when it needs the ``email``
-    package (an attachment, or an address that is not ASCII). ``to`` is the To header's value and
-    ``policy`` the header policy, both as ``mail.build_message`` makes them; raises ValueError where
-    ``build_message`` would (an unsafe header value, a body that is not UTF-8)."""
-    if getattr(mail, "attachment", None) or not mail.recipient.isascii():
-        return None
+def wire_bytes(mail, sender: str, domain: str, to: str, policy, date: str | None = None) -> bytes:
+    """The message of ``mail`` (no attachment, ASCII addresses: ``mail.wire_message`` decides) as
+    ``smtplib`` sends it. ``to`` is the To header's value and ``policy`` the header policy with CRLF
+    lines, both as ``mail.build_message`` makes them; raises ValueError where ``build_message`` would
+    (an unsafe header value, a body that is not UTF-8)."""
     boundary = boundary_of(mail.key)
-    fold = policy.clone(linesep=CRLF).fold_binary
+    fold = policy.fold_binary
     subject = Header(safe_header(mail.subject), UTF8_LINES, header_name="Subject")
     head = b"".join((
         fold("Content-Type", f'multipart/alternative; boundary="{boundary}"'),

@@ -53,10 +53,15 @@ def insert_new(session, table, **values) -> bool:
 
 
 def insert_new_rows(session, table, rows: list[dict]) -> None:
-    """``insert_new`` of each of ``rows`` (all with the same keys) in one statement: a key that exists,
-    or comes twice, is skipped."""
-    if rows:
-        session.execute(_insert_new_statement(table, session.get_bind().dialect.name), rows)
+    """``insert_new`` of each of ``rows`` in one statement: a key that exists, or comes twice, is skipped.
+    Every row names the same columns of ``table`` (an ``executemany`` would drop any other name silently,
+    or fail on a row missing one); else ValueError, and nothing is sent."""
+    if not rows:
+        return
+    names = rows[0].keys()
+    if not names <= set(table.c.keys()) or any(row.keys() != names for row in rows):
+        raise ValueError(f"rows for {table.name} must name the same columns of it: {sorted(names)}")
+    session.execute(_insert_new_statement(table, session.get_bind().dialect.name), rows)
 
 
 @functools.lru_cache(maxsize=None)

@@ -45,12 +45,17 @@ def intake(container_factory, rabbit_config, service_env, db_urls):
     tables.dispose()
 
 
+def migrated(url: str, migrations):
+    """A service's database, migrated, for the length of a fixture."""
+    tables = Tables(url, migrations)
+    yield tables
+    tables.dispose()
+
+
 @pytest.fixture
 def intake_db(db_urls):
     """Intake's database, migrated, without a running service (handlers called directly)."""
-    tables = Tables(db_urls["intake"], MIGRATIONS)
-    yield tables
-    tables.dispose()
+    yield from migrated(db_urls["intake"], MIGRATIONS)
 
 
 @pytest.fixture
@@ -58,9 +63,7 @@ def notify_db(db_urls):
     """Notify's database, migrated, without a running service (handlers called directly)."""
     from services.notify.service import MIGRATIONS as NOTIFY_MIGRATIONS
 
-    tables = Tables(db_urls["notify"], NOTIFY_MIGRATIONS)
-    yield tables
-    tables.dispose()
+    yield from migrated(db_urls["notify"], NOTIFY_MIGRATIONS)
 
 
 @pytest.fixture

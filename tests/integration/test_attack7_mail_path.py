@@ -30,7 +30,7 @@ from services.notify.mail import Renderer, SmtpSender
 from services.notify.models import AutocommitStatements, Mail, Mails, mails
 from shared.platform import store
 from shared.platform.config import load_settings
-from shared.platform.db import as_utc
+from shared.platform.db import as_utc, insert_new
 from shared.platform.outbox import utcnow
 from shared.platform.store import BatchAbandoned
 from tests.harness import wait_until
@@ -409,7 +409,7 @@ def add(notify, recipient, **fields):
                   attempts=0, next_attempt_at=now, last_error=None, created_at=now, sent_at=None)
     values.update(fields)
     with notify.sessions() as session, session.begin():
-        Mails(session).add_once(Mail(**values))
+        insert_new(session, mails, **values)
     return Mail(**values)
 
 
@@ -439,7 +439,8 @@ def test_exotic_mails_arrive_intact_and_refusals_settle_through_the_written_byte
 
 @pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 def test_a_non_ascii_mail_from_is_settled_not_left_claimed(notify, smtp):
-    """Found by attack 7, fixed: MAIL_FROM ``tđkt@bộ.vn`` (accepted by the configuration) and an ASCII recipient: the step
+    """Found by attack 7, fixed: MAIL_FROM ``tđkt@bộ.vn`` (accepted by the configuration) and an ASCII
+    recipient: the step
     raises UnicodeEncodeError (smtplib's ASCII MAIL FROM) and the mail is neither sent nor settled."""
     sink = smtp()
     add(notify, "a@example.vn")

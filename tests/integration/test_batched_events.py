@@ -247,8 +247,10 @@ def test_a_batchs_mails_are_inserted_in_one_statement_as_it_commits(notify_db, m
     from shared.platform import db, store
 
     inserts = []
-    monkeypatch.setattr(store, "insert_new_rows",
-                        lambda session, table, rows: (inserts.append(len(rows)), db.insert_new_rows(session, table, rows)))
+    def counted(session, table, rows):
+        inserts.append(len(rows))
+        db.insert_new_rows(session, table, rows)
+    monkeypatch.setattr(store, "insert_new_rows", counted)
     woken = []
     uow = batched_uow(notify_db, woken)
     for number in range(5):
@@ -270,3 +272,22 @@ def test_an_abandoned_batch_inserts_none_of_its_mails(notify_db):
         uow.commit_batch()
     uow.close()
     assert (notify_db.count("inbox"), notify_db.count("mails")) == (0, 0)
+
+
+@pytest.mark.parametrize("odd", [{"not_a_column": 1}, "missing"], ids=["an unknown name", "a column missing"])
+def test_rows_for_commit_that_name_other_columns_are_refused_not_dropped(notify_db, odd):
+    """An ``executemany`` would drop an unknown name silently (or fail on the row without one)."""
+    from services.notify.models import mails as mails_table
+    from shared.platform.db import insert_new_rows
+
+    uow = batched_uow(notify_db, [])
+    acknowledge(uow, "m-1", "unit1@example.vn")
+    (row,) = uow._inserts[mails_table]
+    other = {**row, "key": "f" * 64, **(odd if isinstance(odd, dict) else {})}
+    if odd == "missing":
+        del other["html"]
+    with pytest.raises(ValueError, match="same columns"):
+        insert_new_rows(uow.session, mails_table, [row, other])
+    uow.abandon()
+    uow.close()
+    assert notify_db.count("mails") == 0

@@ -17,10 +17,8 @@ from tests.integration.delivery import Tables, Tap
 
 
 @pytest.fixture
-def tables(db_urls):
-    tables = Tables(db_urls["intake"], MIGRATIONS)
-    yield tables
-    tables.dispose()
+def tables(intake_db):
+    return intake_db
 
 
 @pytest.fixture

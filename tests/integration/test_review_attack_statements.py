@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from services.notify.models import Mail, Mails, mails
 from services.notify.service import MIGRATIONS
+from shared.platform.db import insert_new
 from shared.platform.outbox import utcnow
 from tests.integration.delivery import Tables
 
@@ -24,7 +25,7 @@ def queued(notify, key, lease_until):
                 text="t", html="h", status="pending", attempts=0, next_attempt_at=lease_until, last_error=None,
                 created_at=now, sent_at=None)
     with notify.sessions() as session, session.begin():
-        Mails(session).add_once(mail)
+        insert_new(session, mails, **mail.row())
     return mail
 
 

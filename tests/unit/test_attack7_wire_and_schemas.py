@@ -222,8 +222,8 @@ def test_a_lone_surrogate_in_any_field_of_the_usual_mail_fails_permanently_unsen
 
 
 def test_an_address_with_nothing_after_the_at_fails_permanently_unsent():
-    """Found by attack 7, fixed (older than the change, kept by it): ``Address(addr_spec="a@")`` raises IndexError in the
-    ``email`` package's parser, which neither ``_address_problem`` nor ``send`` catches."""
+    """Found by attack 7, fixed (older than the change, kept by it): ``Address(addr_spec="a@")`` raises
+    IndexError in the ``email`` package's parser, which neither ``_address_problem`` nor ``send`` caught."""
     wire = Wire()
     with pytest.raises(PermanentFailure):
         sender().send(wire, mail(recipient="a@"))

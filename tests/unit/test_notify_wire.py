@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.notify import domain
-from services.notify.mail import PermanentFailure, SmtpSender, build_message, wire_message
-from services.notify.wire import UTF8_LINES, boundary_of
+from services.notify.mail import ONE_LINE_CRLF, PermanentFailure, SmtpSender, _to, build_message, wire_message
+from services.notify.wire import UTF8_LINES, boundary_of, wire_bytes
 from shared.platform.config import load_settings
 
 SENDER, DOMAIN, DATE = "tdkt@bo.example.vn", "bo.example.vn", "Mon, 07 Dec 2026 09:29:51 -0000"
@@ -59,11 +59,7 @@ def reference(m) -> bytes:
 
 
 def written(m) -> bytes:
-    from services.notify import mail as mail_module
-
-    original = mail_module.wire_bytes
-    return original(m, SENDER, DOMAIN, mail_module._to(m.recipient_name or "", m.recipient), mail_module.ONE_LINE,
-                    date=DATE)
+    return wire_bytes(m, SENDER, DOMAIN, _to(m.recipient_name or "", m.recipient), ONE_LINE_CRLF, date=DATE)
 
 
 @pytest.mark.parametrize("overrides", [
