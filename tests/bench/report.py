@@ -153,6 +153,14 @@ def markdown(results: dict) -> str:
         lines += ["CPU seconds during the run (machine busy share): " + "; ".join(
             f"{run['nominations']:,} ({run['machine_busy']:.0%} busy): " + ", ".join(
                 f"{name} {value}" for name, value in run["cpu_seconds"].items()) for run in results["year_end"]), ""]
+        made = [run for run in results["year_end"] if run.get("documents_cpu_seconds") is not None]
+        if made:
+            lines += ["Documents (rendered in the background at the lowest CPU priority, after the clock if the "
+                      "machine is busy): " + "; ".join(
+                          f"{run['nominations']:,}: all made at {run['phases'].get('documents_made')} s, "
+                          f"{run['documents_cpu_seconds']} s of CPU "
+                          f"({1000 * run['documents_cpu_seconds'] / run['nominations']:.1f} ms a nomination)"
+                          for run in made), ""]
         lines += ["Peak memory, when (seconds) and after which phase: " + "; ".join(
             f"{run['nominations']:,}: " + ", ".join(f"{s} {w['mb']} MB at {w['second']} s after {w['after'].replace('_', ' ')}"
                                                     for s, w in run["rss_peak_when"].items())

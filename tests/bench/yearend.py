@@ -85,6 +85,14 @@ class YearEnd:
                 "unit_sittings": len(self.sittings), "advanced": self.advanced, "votes": self.votes,
                 "mails_expected": self.expected_mails}
 
+    def documents_made(self) -> float:
+        """Wait, after the clock, until every closed sitting's documents are made (they render at the
+        lowest priority, so mostly once the votes, outcomes and mails are done): seconds from the first
+        submission, marked as the phase ``documents_made``."""
+        self._wait(lambda: self._scalar("review", "SELECT count(*) FROM document_jobs WHERE status = 'done'")
+                   >= len(self.sittings) + bool(self.advanced), "documents_made", every=CHECK)
+        return self.marks["documents_made"]
+
     @property
     def total(self) -> int:
         return len(self.units) * self.per_unit

@@ -5,6 +5,7 @@ import stat
 
 import pytest
 
+from services.review.documents import render
 from services.review.documents.render import Converter, RenderError
 from tests.harness import wait_until
 
@@ -47,22 +48,53 @@ NICE = """#!/bin/sh
 for source in "$@"; do :; done
 mkdir -p "$(dirname "$source")/pdf"
 for source in "$@"; do
-  case "$source" in *.docx) name=$(basename "$source" .docx); nice > "$(dirname "$source")/pdf/$name.pdf";; esac
+  case "$source" in *.docx) name=$(basename "$source" .docx)
+    printf '%s %s' "$(nice)" "$(chrt -p $$ | head -n 1 | sed 's/.*: //')" > "$(dirname "$source")/pdf/$name.pdf";; esac
 done
 """
 
 
-def test_libreoffice_runs_at_a_lower_priority_than_the_service_and_converts_a_batch_in_one_run(tmp_path):
-    soffice = tmp_path / "soffice"
-    soffice.write_text(NICE)  # writes its own niceness (coreutils' `nice` without a command) as each "PDF"
-    soffice.chmod(soffice.stat().st_mode | stat.S_IXUSR)
-    converter = Converter(soffice=str(soffice))
+def executable(path, text: str) -> str:
+    path.write_text(text)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+@pytest.fixture
+def probed_again():
+    render._background.cache_clear()  # the prefix is probed once a process; each test probes its own
+    yield
+    render._background.cache_clear()
+
+
+def test_libreoffice_runs_in_the_idle_class_at_the_lowest_nice_and_converts_a_batch_in_one_run(tmp_path, probed_again):
+    # the stand-in writes its own niceness (coreutils' `nice` without a command) and scheduling policy
+    converter = Converter(soffice=executable(tmp_path / "soffice", NICE))
     try:
         made = converter.to_pdf({"s-1.minutes": b"PK", "s-2.minutes": b"PK"})
     finally:
         converter.close()
     assert set(made) == {"s-1.minutes", "s-2.minutes"}
-    assert {int(pdf) for pdf in made.values()} == {min(19, os.nice(0) + 10)}  # 19: the lowest priority
+    assert set(made.values()) == {b"19 SCHED_IDLE"}  # runs only on CPU nothing else wants
+
+
+def test_where_the_idle_class_is_refused_or_chrt_missing_the_children_still_run_at_nice_19(tmp_path, monkeypatch,
+                                                                                         probed_again):
+    refusing = tmp_path / "bin"
+    refusing.mkdir()
+    executable(refusing / "chrt", "#!/bin/sh\necho 'chrt: failed to set pid 0's policy: Operation not permitted' >&2\n"
+                                  "exit 1\n")
+    monkeypatch.setenv("PATH", f"{refusing}{os.pathsep}{os.environ['PATH']}")
+    assert render._background() == ("nice", "-n", "19")
+    render._background.cache_clear()
+    real_which = render.shutil.which
+    monkeypatch.setattr(render.shutil, "which", lambda name: None if name == "chrt" else real_which(name))
+    assert render._background() == ("nice", "-n", "19")
+    converter = Converter(soffice=executable(tmp_path / "soffice", NICE.replace("$(chrt -p $$ | head -n 1 | sed 's/.*: //')", "-")))
+    try:
+        assert set(converter.to_pdf({"s-1.minutes": b"PK"}).values()) == {b"19 -"}
+    finally:
+        converter.close()
 
 
 def test_the_docx_are_filled_in_a_child_process_the_same_bytes_and_its_memory_is_not_the_services():

@@ -38,7 +38,10 @@ PENDING, DONE, FAILED = "pending", "done", "failed"
 # twice a batch's worst case (the DOCX filled, then converted, each to its timeout): a live renderer never
 # loses its jobs; each store and each failure is recorded only by the holder of the lease (below)
 LEASE = timedelta(seconds=2 * (FILL_TIMEOUT + SOFFICE_TIMEOUT))
-BATCH = 8  # sittings claimed and converted together (a year-end's unit sittings close by the dozen)
+# sittings claimed and converted together: each run costs LibreOffice about a second before its first page
+# (and the DOCX child a third of one), a unit sitting's pages about half as much; a year-end's unit sittings
+# close by the dozen. 16 of the largest (1,000 items) still convert within SOFFICE_TIMEOUT.
+BATCH = 16
 MAX_ATTEMPTS = 8  # then the job shows as failed, and is still tried again every MAX_RETRY_DELAY
 FIRST_RETRY_SECONDS = 30
 MAX_RETRY_DELAY = timedelta(hours=6)
