@@ -89,6 +89,7 @@ class YearEnd:
         """Wait, after the clock, until every closed sitting's documents are made (they render at the
         lowest priority, so mostly once the votes, outcomes and mails are done): seconds from the first
         submission, marked as the phase ``documents_made``."""
+        self.threads = []  # the run's threads were stopped with its clock: none is waited on here
         self._wait(lambda: self._scalar("review", "SELECT count(*) FROM document_jobs WHERE status = 'done'")
                    >= len(self.sittings) + bool(self.advanced), "documents_made", every=CHECK)
         return self.marks["documents_made"]
