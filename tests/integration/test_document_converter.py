@@ -7,7 +7,7 @@ import pytest
 
 from services.review.documents import render
 from services.review.documents.render import Converter, RenderError
-from tests.harness import wait_until
+from tests.harness import process_cpu_seconds as cpu_seconds, wait_until
 
 HANGING = """#!/bin/sh
 sleep 300 &
@@ -49,7 +49,8 @@ for source in "$@"; do :; done
 mkdir -p "$(dirname "$source")/pdf"
 for source in "$@"; do
   case "$source" in *.docx) name=$(basename "$source" .docx)
-    printf '%s %s' "$(nice)" "$(chrt -p $$ | head -n 1 | sed 's/.*: //')" > "$(dirname "$source")/pdf/$name.pdf";; esac
+    group=$(sed 's/.* nice //' /proc/self/autogroup 2>/dev/null || echo -)
+    printf '%s %s %s' "$(nice)" "$(chrt -p $$ | head -n 1 | sed 's/.*: //')" "$group" > "$(dirname "$source")/pdf/$name.pdf";; esac
 done
 """
 
@@ -75,7 +76,31 @@ def test_libreoffice_runs_in_the_idle_class_at_the_lowest_nice_and_converts_a_ba
     finally:
         converter.close()
     assert set(made) == {"s-1.minutes", "s-2.minutes"}
-    assert set(made.values()) == {b"19 SCHED_IDLE"}  # runs only on CPU nothing else wants
+    # runs only on CPU nothing else wants, its session's scheduler group at the lowest priority too
+    assert set(made.values()) == {b"19 SCHED_IDLE " + (b"19" if render.AUTOGROUP.exists() else b"-")}
+
+
+@pytest.mark.skipif(not render.AUTOGROUP.exists(), reason="the kernel groups no sessions (no autogroup)")
+def test_the_lowest_group_priority_holds_a_busy_child_back_where_a_new_session_alone_escapes_its_nice(probed_again):
+    """Two busy loops of this session and one background loop on a 2-core machine: with its group at
+    nice 19 the background loop gets a small share; at nice 19 and idle class alone it got most of a core."""
+    import time
+
+    from eventlet.green import subprocess
+
+    loop = ["sh", "-c", "while :; do :; done"]
+    busy = [subprocess.Popen(loop) for _ in range(os.cpu_count() or 2)]
+    background = subprocess.Popen([*render._background(), *loop], start_new_session=True)
+    try:
+        time.sleep(0.5)  # let the scheduler settle, then measure a second of the background loop's CPU
+        before = cpu_seconds(background.pid)
+        time.sleep(2)
+        share = (cpu_seconds(background.pid) - before) / 2
+    finally:
+        for process in (*busy, background):
+            process.kill()
+            process.wait()
+    assert share < 0.25, f"the background loop took {share:.0%} of a core"
 
 
 def test_where_the_idle_class_is_refused_or_chrt_missing_the_children_still_run_at_nice_19(tmp_path, monkeypatch,
@@ -85,14 +110,16 @@ def test_where_the_idle_class_is_refused_or_chrt_missing_the_children_still_run_
     executable(refusing / "chrt", "#!/bin/sh\necho 'chrt: failed to set pid 0's policy: Operation not permitted' >&2\n"
                                   "exit 1\n")
     monkeypatch.setenv("PATH", f"{refusing}{os.pathsep}{os.environ['PATH']}")
-    assert render._background() == ("nice", "-n", "19")
+    group = render._background()[:4] if render.AUTOGROUP.exists() else ()  # the scheduler group's prefix
+    assert render._background()[len(group):] == ("nice", "-n", "19")
     render._background.cache_clear()
     real_which = render.shutil.which
     monkeypatch.setattr(render.shutil, "which", lambda name: None if name == "chrt" else real_which(name))
-    assert render._background() == ("nice", "-n", "19")
+    assert render._background()[len(group):] == ("nice", "-n", "19")
     converter = Converter(soffice=executable(tmp_path / "soffice", NICE.replace("$(chrt -p $$ | head -n 1 | sed 's/.*: //')", "-")))
     try:
-        assert set(converter.to_pdf({"s-1.minutes": b"PK"}).values()) == {b"19 -"}
+        assert set(converter.to_pdf({"s-1.minutes": b"PK"}).values()) == {
+            b"19 - " + (b"19" if render.AUTOGROUP.exists() else b"-")}
     finally:
         converter.close()
 
