@@ -152,3 +152,13 @@ def test_a_template_that_cannot_be_filled_is_a_render_error_naming_the_cause(tmp
     (tmp_path / "minutes.docx").write_bytes(b"not a docx at all")
     with pytest.raises(RenderError, match=r"filling the DOCX exited 1 without \['s-1.minutes'\]: PackageNotFoundError: "):
         fill_apart({"s-1.minutes": ("minutes", {})}, templates=tmp_path)
+
+
+def test_a_refused_group_priority_still_runs_the_child_and_says_nothing(tmp_path):
+    """In a container whose /proc refuses the write (or a kernel without autogroup), the child runs all the
+    same, and no shell complaint reaches the error LibreOffice's failures are reported with."""
+    import subprocess as plain
+
+    script = render.LOWEST_GROUP.format(nice=19).replace("/proc/self/autogroup", str(tmp_path / "no" / "such"))
+    done = plain.run(["sh", "-c", script, "tdkt-background", "echo", "converted"], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "converted\n", "")

@@ -86,7 +86,7 @@ def fill_apart(documents: dict[str, tuple[str, dict]], templates: Path = TEMPLAT
 # (autogroup, on by default), a group of its own that shares the CPU equally with every other session
 # whatever its processes' nice or class: so the group itself is put at the lowest priority first
 AUTOGROUP = Path("/proc/self/autogroup")
-LOWEST_GROUP = 'echo {nice} > /proc/self/autogroup 2>/dev/null; exec "$@"'
+LOWEST_GROUP = '{{ echo {nice} > /proc/self/autogroup; }} 2>/dev/null; exec "$@"'  # refused: runs all the same
 
 
 @functools.cache
