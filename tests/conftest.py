@@ -67,7 +67,8 @@ def service_env(db_urls, monkeypatch, tmp_path):
     env = {f"{service.upper()}_DB_URL": url for service, url in db_urls.items()}
     env.update({"TDKT_VAR_DIR": str(tmp_path / "var"), "SMTP_HOST": "127.0.0.1",
                 "SMTP_PORT": str(free_port()), "SMTP_TIMEOUT": "5",
-                "TDKT_DOCUMENTS_GATHER_SECONDS": "0"})  # a test's one sitting is rendered at once
+                "TDKT_DOCUMENTS_GATHER_SECONDS": "0",  # a test's one sitting is rendered at once,
+                "TDKT_DOCUMENTS_QUIET_WAIT_SECONDS": "10"})  # or 10 s later where the tests keep the CPUs busy
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env

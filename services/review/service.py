@@ -29,12 +29,15 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def documents_relay(store):
     """Renders closed sittings' documents in batches, off the workers (docxtpl and LibreOffice in child
-    processes); a sitting that closes alone waits ``TDKT_DOCUMENTS_GATHER_SECONDS`` for others."""
+    processes); a sitting that closes alone waits ``TDKT_DOCUMENTS_GATHER_SECONDS`` for others, and due
+    documents wait up to ``TDKT_DOCUMENTS_QUIET_WAIT_SECONDS`` while the machine's CPUs are contended."""
     rules = load_rules(store.settings.rules_file)
     new_uow = lambda: UnitOfWork(store.sessions(), documents.RELAY, None, {}, store._wake)  # noqa: E731
     converter = Converter(os.environ.get("TDKT_SOFFICE") or "soffice")  # LibreOffice's command (read once)
     gather = timedelta(seconds=store.settings.documents_gather_seconds)
-    return Relay(documents.RELAY, documents.make_step(store.sessions, new_uow, rules, converter, gather=gather),
+    quiet_wait = timedelta(seconds=store.settings.documents_quiet_wait_seconds)
+    return Relay(documents.RELAY, documents.make_step(store.sessions, new_uow, rules, converter, gather=gather,
+                                                      quiet_wait=quiet_wait),
                  idle_interval=5.0, batch=documents.BATCH)
 
 

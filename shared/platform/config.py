@@ -70,6 +70,7 @@ class Settings:
     council_amqp_uri: str | None = None  # the ballot page publishes council.vote_cast as this client
     register_check: str = "strict"  # claimed titles against the award register: strict | warn | off
     documents_gather_seconds: float = 20.0  # a lone sitting's documents wait this long for others to batch with
+    documents_quiet_wait_seconds: float = 600.0  # due documents wait at most this long for a quiet machine
 
     def db_url(self, service: str) -> str:
         """The service's database URL; the production profile refuses SQLite here, where the service
@@ -117,6 +118,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         queue_type=read.choice("TDKT_QUEUE_TYPE", "classic", ("classic", "quorum")),
         smtp_connections=read.integer("SMTP_CONNECTIONS", 4, 1, 32),
         documents_gather_seconds=read.number("TDKT_DOCUMENTS_GATHER_SECONDS", 20.0, 0.0, 3600.0),
+        documents_quiet_wait_seconds=read.number("TDKT_DOCUMENTS_QUIET_WAIT_SECONDS", 600.0, 0.0, 86400.0),
         public_url=read.url("TDKT_PUBLIC_URL", "http://localhost:8002", ("http", "https")).rstrip("/"),
         council_amqp_uri=read.optional("TDKT_COUNCIL_AMQP_URI") and read.url("TDKT_COUNCIL_AMQP_URI", None,
                                                                             ("amqp", "amqps", "pyamqp")),

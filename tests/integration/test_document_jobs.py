@@ -260,3 +260,45 @@ def test_a_lone_sitting_waits_to_be_batched_with_others_but_a_full_batch_goes_at
     close_more_sittings(review_db, jobs.BATCH)  # a whole batch due this instant: no waiting
     due_since(0)
     assert gathering(converter) == jobs.BATCH and len(converter.batches) == 2
+
+
+def test_while_the_machine_is_busy_due_documents_wait_for_a_quiet_moment_at_most_the_quiet_wait(review_db, caplog):
+    """LibreOffice made the services a fifth slower even in the idle class: at a year-end peak the
+    documents wait until the CPUs are no longer contended, or until the oldest has waited ``quiet_wait``."""
+    from datetime import timedelta as span
+
+    machine = {"busy": True}
+
+    def quietly(converter, quiet_wait=span(seconds=60)):
+        return jobs.make_step(review_db.sessions, review_db.uow, with_overrides(None), converter,
+                              quiet_wait=quiet_wait, busy=lambda: machine["busy"])
+
+    def due_since(seconds):
+        with review_db.sessions() as session, session.begin():
+            session.execute(sa.update(jobs.document_jobs).where(jobs.document_jobs.c.status == "pending")
+                            .values(next_attempt_at=jobs.utcnow() - span(seconds=seconds)))
+
+    converter = Converter()
+    waiting = quietly(converter)
+    due_since(5)
+    with caplog.at_level("INFO", logger=jobs.__name__):
+        assert waiting() == 0 and waiting() == 0 and converter.batches == []
+    assert [r.getMessage() for r in caplog.records].count(
+        "documents: the machine is busy; due documents wait for a quiet moment (at most 60 s)") == 1
+    assert job(review_db)["status"] == "pending"
+    machine["busy"] = False  # quiet now: made at once
+    with caplog.at_level("INFO", logger=jobs.__name__):
+        assert waiting() == 1 and job(review_db)["status"] == "done"
+    assert any(r.getMessage().startswith("documents: rendering after waiting") for r in caplog.records)
+
+    close_more_sittings(review_db, 1)
+    machine["busy"] = True
+    due_since(61)  # busy still, but waited longer than quiet_wait: made all the same
+    assert quietly(converter)() == 1 and jobs_by_sitting(review_db)["s-2"]["status"] == "done"
+
+    with review_db.sessions() as session, session.begin():  # s-2's documents asked for again, busy still
+        session.execute(sa.update(jobs.document_jobs).where(jobs.document_jobs.c.sitting_id == "s-2")
+                        .values(status="pending", next_attempt_at=jobs.utcnow() - span(seconds=5)))
+    assert quietly(converter)() == 0
+    assert quietly(converter, quiet_wait=span(0))() == 1  # 0: the documents never wait for a quiet machine
+    assert jobs_by_sitting(review_db)["s-2"]["status"] == "done"

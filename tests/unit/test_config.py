@@ -57,6 +57,8 @@ def test_well_formed_values_are_parsed_into_their_types():
     assert (settings.smtp_connections, load_settings({"SMTP_CONNECTIONS": "8"}).smtp_connections) == (4, 8)
     assert (settings.documents_gather_seconds,
             load_settings({"TDKT_DOCUMENTS_GATHER_SECONDS": "0"}).documents_gather_seconds) == (20.0, 0.0)
+    assert (settings.documents_quiet_wait_seconds, load_settings(
+        {"TDKT_DOCUMENTS_QUIET_WAIT_SECONDS": "0"}).documents_quiet_wait_seconds) == (600.0, 0.0)
     assert settings.intake_db_url == "postgresql+psycopg2://u:p@db/intake"
 
 
@@ -76,6 +78,9 @@ def test_well_formed_values_are_parsed_into_their_types():
     ("TDKT_DOCUMENTS_GATHER_SECONDS", "3601"),
     ("TDKT_DOCUMENTS_GATHER_SECONDS", "inf"),
     ("TDKT_DOCUMENTS_GATHER_SECONDS", "a while"),
+    ("TDKT_DOCUMENTS_QUIET_WAIT_SECONDS", "-5"),
+    ("TDKT_DOCUMENTS_QUIET_WAIT_SECONDS", "86401"),
+    ("TDKT_DOCUMENTS_QUIET_WAIT_SECONDS", "nan"),
     ("AMQP_URI", "http://guest:guest@localhost:5672/"),
     ("AMQP_URI", "amqp:///"),
     ("INTAKE_DB_URL", "mysql://root@db/intake"),

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from services.review.comment import objections_of, utc
-from services.review.documents import content
+from services.review.documents import content, pressure
 from services.review.documents.render import CONTENT_TYPES, FILL_TIMEOUT, SOFFICE_TIMEOUT, RenderError, fill_apart
 from services.review.models import agenda, cases, councils, document_jobs, documents, roster, sittings, units
 from shared import contract
@@ -116,16 +116,33 @@ def _rendered(contexts: dict[str, dict[str, dict]], converter) -> dict[str, dict
             for sitting_id, kinds in contexts.items()}
 
 
-def make_step(sessions, new_uow, rules, converter, batch: int = BATCH, gather: timedelta = timedelta(0)):
+def make_step(sessions, new_uow, rules, converter, batch: int = BATCH, gather: timedelta = timedelta(0),
+              quiet_wait: timedelta = timedelta(0), busy=pressure.busy):
     """The relay's step: render the due jobs (up to ``batch``); returns how many it took, 0 when none was due.
     Fewer than ``batch`` jobs wait until the oldest has waited ``gather`` (each LibreOffice run costs about
     a second of CPU before its first page: at a year-end, sittings closing one by one are made together).
+    While the machine is ``busy`` (its CPUs contended), due jobs wait for a quiet one, until the oldest
+    has waited ``quiet_wait`` (0: never): LibreOffice, even in the idle scheduling class, made the
+    services a fifth slower when it ran in their gaps (its caches, its memory), and the documents are
+    not the year-end's hurry.
 
     Every job is claimed with one lease (``next_attempt_at``), and whatever this step records on a job
     (its files, a failure, a longer lease) is recorded only while the job still holds that lease: a job
     another instance took over, or that ``render_sitting_documents`` asked for anew meanwhile, is left
     to its new holder."""
+    waiting = {"since": None}  # when this step began to hold due jobs back, for one log line a wait
+
     def step() -> int:
+        if quiet_wait and busy() and not _waited(sessions, quiet_wait):
+            if waiting["since"] is None:
+                waiting["since"] = utcnow()
+                log.info("documents: the machine is busy; due documents wait for a quiet moment (at most %d s)",
+                         quiet_wait.total_seconds())
+            return 0
+        if waiting["since"] is not None:
+            log.info("documents: rendering after waiting %.0f s for a quiet machine",
+                     (utcnow() - waiting["since"]).total_seconds())
+            waiting["since"] = None
         claimed, lease = _claim(sessions, batch, gather)
         leases = dict.fromkeys(claimed, lease)
         read = {}
@@ -191,6 +208,15 @@ def _claim(sessions, batch: int = 1, gather: timedelta = timedelta(0)) -> tuple[
             session.execute(sa.update(document_jobs).where(document_jobs.c.sitting_id.in_(due))
                             .values(next_attempt_at=lease))
         return list(due), lease
+
+
+def _waited(sessions, quiet_wait: timedelta) -> bool:
+    """A job has been due for ``quiet_wait`` or longer (so it goes, busy machine or not)."""
+    with sessions() as session:
+        return session.execute(
+            sa.select(document_jobs.c.sitting_id)
+            .where(document_jobs.c.status.in_((PENDING, FAILED)),
+                   document_jobs.c.next_attempt_at <= utcnow() - quiet_wait).limit(1)).first() is not None
 
 
 def _held(sitting_id: str, lease):
