@@ -302,3 +302,26 @@ def test_while_the_machine_is_busy_due_documents_wait_for_a_quiet_moment_at_most
     assert quietly(converter)() == 0
     assert quietly(converter, quiet_wait=span(0))() == 1  # 0: the documents never wait for a quiet machine
     assert jobs_by_sitting(review_db)["s-2"]["status"] == "done"
+
+
+def test_documents_an_operator_asks_for_again_are_made_at_once_on_a_busy_machine(review_db):
+    """``render_sitting_documents`` (or a failed job listed): someone waits for them, so they are neither
+    held for a quiet machine nor gathered; the jobs closing made alone still wait."""
+    from datetime import timedelta as span
+
+    converter = Converter()
+    busy_step = jobs.make_step(review_db.sessions, review_db.uow, with_overrides(None), converter,
+                               gather=span(seconds=20), quiet_wait=span(seconds=600), busy=lambda: True)
+
+    def just_closed():
+        with review_db.sessions() as session, session.begin():
+            session.execute(sa.update(jobs.document_jobs).where(jobs.document_jobs.c.status == "pending")
+                            .values(next_attempt_at=jobs.utcnow() - span(seconds=5)))
+
+    just_closed()
+    assert busy_step() == 0 and converter.batches == []  # s-1's job, due since its close: held back
+    assert jobs.render_again("s-1", review_db.uow())[0]["status"] == "pending"
+    assert busy_step() == 1 and job(review_db)["status"] == "done"
+    close_more_sittings(review_db, 1)
+    just_closed()
+    assert busy_step() == 0  # s-2's, as its sitting closed: held back again

@@ -45,14 +45,17 @@ BATCH = 16
 MAX_ATTEMPTS = 8  # then the job shows as failed, and is still tried again every MAX_RETRY_DELAY
 FIRST_RETRY_SECONDS = 30
 MAX_RETRY_DELAY = timedelta(hours=6)
+ASKED = timedelta(days=1)  # at least the longest quiet wait (TDKT_DOCUMENTS_QUIET_WAIT_SECONDS) and gather
 FORMATS = ("docx", "pdf")
 FILENAMES = {content.MINUTES: "bien-ban", content.PROPOSAL: "to-trinh", content.DECISION: "du-thao-quyet-dinh"}
 
 
-def request(session, sitting_id: str, now) -> bool:
-    """Queue the sitting's documents (in the caller's transaction); False when already queued or made."""
+def request(session, sitting_id: str, now, asked: bool = False) -> bool:
+    """Queue the sitting's documents (in the caller's transaction); False when already queued or made.
+    ``asked``: an operator is waiting for them, so they are due as of ``ASKED`` ago: made at once, with
+    whatever else is due, neither gathered nor held for a quiet machine."""
     return insert_new(session, document_jobs, sitting_id=sitting_id, status=PENDING, attempts=0,
-                      next_attempt_at=now, requested_at=now)
+                      next_attempt_at=now - ASKED if asked else now, requested_at=now)
 
 
 def facts_of(session, sitting_id: str, rules) -> dict:
@@ -311,7 +314,7 @@ def list_documents(sitting_id: str, uow) -> list[dict]:
         if job is None or job["status"] == FAILED:
             if job is not None:
                 session.execute(sa.delete(document_jobs).where(document_jobs.c.sitting_id == sitting_id))
-            request(session, sitting_id, utcnow())
+            request(session, sitting_id, utcnow(), asked=True)
             uow.wake_after_commit(RELAY)
             uow.commit()
             job = {"status": PENDING, "kinds": None}
@@ -328,7 +331,7 @@ def render_again(sitting_id: str, uow) -> list[dict]:
     with uow:
         _closed_sitting(uow.session, sitting_id)
         uow.session.execute(sa.delete(document_jobs).where(document_jobs.c.sitting_id == sitting_id))
-        request(uow.session, sitting_id, utcnow())
+        request(uow.session, sitting_id, utcnow(), asked=True)
         uow.wake_after_commit(RELAY)
         uow.commit()
     return list_documents(sitting_id, uow)
