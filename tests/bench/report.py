@@ -157,8 +157,10 @@ def markdown(results: dict) -> str:
         if made:
             lines += ["Documents (rendered in the background at the lowest CPU priority, after the clock if the "
                       "machine is busy): " + "; ".join(
-                          f"{run['nominations']:,}: all made at {run['phases'].get('documents_made')} s, "
-                          f"{run['documents_cpu_seconds']} s of CPU "
+                          f"{run['nominations']:,}: "
+                          + (f"all made at {run['phases']['documents_made']} s, " if 'documents_made' in run['phases']
+                             else f"only {run.get('documents_made')} sittings' documents made, ")
+                          + f"{run['documents_cpu_seconds']} s of CPU "
                           f"({1000 * run['documents_cpu_seconds'] / run['nominations']:.1f} ms a nomination)"
                           for run in made), ""]
         lines += ["Peak memory, when (seconds) and after which phase: " + "; ".join(

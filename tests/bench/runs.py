@@ -195,7 +195,7 @@ def year_end_phase(units: int, per_unit: int, callers: int, profile_dir=None) ->
             if profiler is not None:
                 result["profile"] = profiler.stop()
             # the documents are background work: made after the clock stops, their whole CPU reported apart
-            run.documents_made()
+            result["documents_made"] = "{} of {}".format(*run.documents_made())
             result["documents_cpu_seconds"] = round(process_cpu_seconds(pids["review"], children=True)
                                                     - documents_before, 1)
             result["peak_rss_mb"] = {s: round(system.peak_rss(s) / 2**20, 1) for s in SERVICES}

@@ -85,14 +85,32 @@ class YearEnd:
                 "unit_sittings": len(self.sittings), "advanced": self.advanced, "votes": self.votes,
                 "mails_expected": self.expected_mails}
 
-    def documents_made(self) -> float:
-        """Wait, after the clock, until every closed sitting's documents are made (they render at the
-        lowest priority, so mostly once the votes, outcomes and mails are done): seconds from the first
-        submission, marked as the phase ``documents_made``."""
+    def documents_made(self, timeout: float = 900.0) -> tuple[int, int]:
+        """Wait, after the clock, until every closed sitting's documents are made (they wait for a
+        quiet machine, so mostly until the votes, outcomes and mails are done), marked as the phase
+        ``documents_made``; a render that failed (no LibreOffice, say) or ``timeout`` seconds end the
+        wait without the mark. Returns (sittings whose documents are made, sittings)."""
         self.threads = []  # the run's threads were stopped with its clock: none is waited on here
-        self._wait(lambda: self._scalar("review", "SELECT count(*) FROM document_jobs WHERE status = 'done'")
-                   >= len(self.sittings) + bool(self.advanced), "documents_made", every=CHECK)
-        return self.marks["documents_made"]
+        expected = len(self.sittings) + bool(self.advanced)
+
+        def made():
+            return self._scalar("review", "SELECT count(*) FROM document_jobs WHERE status = 'done'")
+
+        def settled():
+            return made() >= expected or self._scalar(
+                "review", "SELECT count(*) FROM document_jobs WHERE attempts > 0 OR status = 'failed'") > 0
+
+        deadline, self.deadline = self.deadline, time.monotonic() + timeout
+        try:
+            self._wait(settled, "documents", mark=False, every=CHECK)
+        except Deadline:
+            pass  # reported as fewer made than closed
+        finally:
+            self.deadline = deadline
+        done = made()
+        if done >= expected:
+            self._mark("documents_made")
+        return done, expected
 
     @property
     def total(self) -> int:

@@ -325,3 +325,43 @@ def test_documents_an_operator_asks_for_again_are_made_at_once_on_a_busy_machine
     close_more_sittings(review_db, 1)
     just_closed()
     assert busy_step() == 0  # s-2's, as its sitting closed: held back again
+
+
+def test_an_operator_listing_documents_held_for_a_quiet_machine_has_them_made_at_once(review_db):
+    """``tdkt sitting documents`` waits 300 s by default, less than a quiet wait: a listing of a due
+    job makes it due as of a day ago; a job under a lease (being made) keeps its lease."""
+    from datetime import timedelta as span
+
+    converter = Converter()
+    busy_step = jobs.make_step(review_db.sessions, review_db.uow, with_overrides(None), converter,
+                               quiet_wait=span(seconds=600), busy=lambda: True)
+    with review_db.sessions() as session, session.begin():
+        session.execute(sa.update(jobs.document_jobs).values(next_attempt_at=jobs.utcnow() - span(seconds=5)))
+    assert busy_step() == 0
+    assert jobs.list_documents("s-1", review_db.uow())[0]["formats"] == []
+    assert busy_step() == 1 and job(review_db)["status"] == "done"
+
+    close_more_sittings(review_db, 1)
+    lease = jobs.utcnow() + span(minutes=30)
+    with review_db.sessions() as session, session.begin():  # s-2's job, claimed by another renderer
+        session.execute(sa.update(jobs.document_jobs).where(jobs.document_jobs.c.sitting_id == "s-2")
+                        .values(next_attempt_at=lease))
+    jobs.list_documents("s-2", review_db.uow())
+    assert jobs.utc(jobs_by_sitting(review_db)["s-2"]["next_attempt_at"]) == lease
+
+
+def test_nothing_is_logged_as_held_back_when_nothing_is_due(review_db, caplog):
+    """A reviewer's finding: every flip of a busy machine logged a wait and its end, with nothing due."""
+    from datetime import timedelta as span
+
+    machine = {"busy": False}
+    step_ = jobs.make_step(review_db.sessions, review_db.uow, with_overrides(None), Converter(),
+                           quiet_wait=span(seconds=600), busy=lambda: machine["busy"])
+    assert step_() == 1 and job(review_db)["status"] == "done"
+    with caplog.at_level("INFO", logger=jobs.__name__):
+        for _ in range(3):
+            machine["busy"] = True
+            assert step_() == 0
+            machine["busy"] = False
+            assert step_() == 0
+    assert not [r for r in caplog.records if r.name == jobs.__name__]

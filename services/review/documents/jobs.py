@@ -12,7 +12,9 @@ again one sitting at a time, so one bad sitting never holds the others), and sto
 ``sitting_documents_ready`` (the minutes as PDF, for notify to mail the units) in one transaction. A
 failed render is tried again with doubling delays; after ``MAX_ATTEMPTS`` the job shows as ``failed``
 and is still tried every ``MAX_RETRY_DELAY`` (nobody may ever ask for that sitting, and its units wait for
-their minutes), or at once on the next ``sitting_documents`` call. Rendering the same sitting again gives the same
+their minutes), or at once on the next ``sitting_documents`` call. While the machine's CPUs are
+contended, due jobs wait for a quiet moment (at most ``quiet_wait``), except those an operator asks
+for (``sitting_documents``, ``render_sitting_documents``), which are made at once. Rendering the same sitting again gives the same
 DOCX bytes (the PDF's text is the same; LibreOffice stamps its creation time), and is not announced again.
 """
 from __future__ import annotations
@@ -136,17 +138,21 @@ def make_step(sessions, new_uow, rules, converter, batch: int = BATCH, gather: t
     waiting = {"since": None}  # when this step began to hold due jobs back, for one log line a wait
 
     def step() -> int:
-        if quiet_wait and busy() and not _waited(sessions, quiet_wait):
-            if waiting["since"] is None:
-                waiting["since"] = utcnow()
-                log.info("documents: the machine is busy; due documents wait for a quiet moment (at most %d s)",
-                         quiet_wait.total_seconds())
-            return 0
-        if waiting["since"] is not None:
+        if quiet_wait and busy():
+            due_since = _due_since(sessions)
+            if due_since is None:
+                return 0  # nothing due: nothing held back
+            if due_since > utcnow() - quiet_wait:
+                if waiting["since"] is None:
+                    waiting["since"] = utcnow()
+                    log.info("documents: the machine is busy; due documents wait for a quiet moment "
+                             "(at most %d s)", quiet_wait.total_seconds())
+                return 0
+        claimed, lease = _claim(sessions, batch, gather)
+        if claimed and waiting["since"] is not None:
             log.info("documents: rendering after waiting %.0f s for a quiet machine",
                      (utcnow() - waiting["since"]).total_seconds())
             waiting["since"] = None
-        claimed, lease = _claim(sessions, batch, gather)
         leases = dict.fromkeys(claimed, lease)
         read = {}
         for sitting_id in claimed:
@@ -213,13 +219,14 @@ def _claim(sessions, batch: int = 1, gather: timedelta = timedelta(0)) -> tuple[
         return list(due), lease
 
 
-def _waited(sessions, quiet_wait: timedelta) -> bool:
-    """A job has been due for ``quiet_wait`` or longer (so it goes, busy machine or not)."""
+def _due_since(sessions) -> datetime | None:
+    """Since when the longest-due job is due (None: none is), which says whether it has waited long
+    enough for a quiet machine."""
     with sessions() as session:
-        return session.execute(
-            sa.select(document_jobs.c.sitting_id)
-            .where(document_jobs.c.status.in_((PENDING, FAILED)),
-                   document_jobs.c.next_attempt_at <= utcnow() - quiet_wait).limit(1)).first() is not None
+        since = session.execute(sa.select(sa.func.min(document_jobs.c.next_attempt_at))
+                                .where(document_jobs.c.status.in_((PENDING, FAILED)),
+                                       document_jobs.c.next_attempt_at <= utcnow())).scalar()
+    return None if since is None else utc(since)
 
 
 def _held(sitting_id: str, lease):
@@ -320,9 +327,22 @@ def list_documents(sitting_id: str, uow) -> list[dict]:
             job = {"status": PENDING, "kinds": None}
         if job["status"] == DONE:
             return [{"kind": kind, "formats": list(FORMATS), "status": DONE} for kind in job["kinds"]]
+        _asked_for(session, sitting_id)
+        uow.wake_after_commit(RELAY)
+        uow.commit()
         outcomes = set(session.execute(sa.select(agenda.c.outcome).where(agenda.c.sitting_id == sitting_id)).scalars())
         kinds = content.kinds_of({"items": [{"outcome": o} for o in outcomes]})
         return [{"kind": kind, "formats": [], "status": PENDING} for kind in kinds]
+
+
+def _asked_for(session, sitting_id: str) -> None:
+    """Someone waits for the documents of a job that is due: they are due as of ``ASKED`` ago, made at
+    once. A job held under a lease or waiting to be tried again after a failure keeps its time."""
+    now = utcnow()
+    session.execute(sa.update(document_jobs).where(
+        document_jobs.c.sitting_id == sitting_id, document_jobs.c.status == PENDING,
+        document_jobs.c.next_attempt_at <= now, document_jobs.c.next_attempt_at > now - ASKED)
+        .values(next_attempt_at=now - ASKED))
 
 
 def render_again(sitting_id: str, uow) -> list[dict]:

@@ -86,29 +86,45 @@ def fill_apart(documents: dict[str, tuple[str, dict]], templates: Path = TEMPLAT
 # (autogroup, on by default), a group of its own that shares the CPU equally with every other session
 # whatever its processes' nice or class: so the group itself is put at the lowest priority first
 AUTOGROUP = Path("/proc/self/autogroup")
-LOWEST_GROUP = '{{ echo {nice} > /proc/self/autogroup; }} 2>/dev/null; exec "$@"'  # refused: runs all the same
+# Linux takes one such write in 100 ms on the whole machine from a process without CAP_SYS_ADMIN (the
+# service's user), so a child started just after another tries again; a write refused for good (a
+# container's /proc) costs half a second, and the child runs all the same
+LOWEST_GROUP = ('for attempt in 1 2 3 4 5; do {{ echo {nice} > /proc/self/autogroup; }} 2>/dev/null && break; '
+                'sleep 0.1; done; exec "$@"')
 
 
-@functools.cache
+class _Unknown(Exception):
+    """The probe could not tell (it timed out, or the process could not start): asked again next time."""
+
+
 def _background() -> tuple[str, ...]:
     """The prefix that runs a document's child as background work, so that at a year-end peak the
     votes, outcomes and mails are not slowed by it: its scheduler group at nice 19 (above), Linux's
     idle scheduling class (``chrt --idle``: it runs only on CPU no other process of its group wants)
-    and ``nice`` 19 besides (or alone, where ``chrt`` is missing or refused). Probed once. Measured on
-    a 2-core machine beside two busy loops: a loop in a session of its own, at ``nice`` 19 in the idle
-    class, took 87 % of a core; with its group at nice 19 as well, 4 %. A batch kept waiting past its
-    timeout by a machine busy that long is made again later (see jobs), one sitting at a time."""
+    and ``nice`` 19 besides (or alone, where ``chrt`` is missing or refused). Measured on a 2-core
+    machine beside two busy loops: a loop in a session of its own, at ``nice`` 19 in the idle class,
+    took 87 % of a core; with its group at nice 19 as well, 4 %. Whether ``chrt`` works is probed
+    once a process, or again after a probe that could not tell."""
     group = (("sh", "-c", LOWEST_GROUP.format(nice=NICENESS), "tdkt-background")
              if AUTOGROUP.exists() and shutil.which("sh") else ())
-    nice = (*group, "nice", "-n", str(NICENESS)) if shutil.which("nice") else group
-    if shutil.which("chrt"):
-        idle = (*nice, "chrt", "--idle", "0")
-        try:
-            if _run([*idle, "true"], 10, "chrt")[0] == 0:
-                return idle
-        except (OSError, RenderError):
-            pass
-    return nice
+    nice = ("nice", "-n", str(NICENESS)) if shutil.which("nice") else ()
+    try:
+        idle = _idle_class_works()
+    except _Unknown:
+        idle = False
+    return (*group, *nice, *(("chrt", "--idle", "0") if idle else ()))
+
+
+@functools.cache
+def _idle_class_works() -> bool:
+    """``chrt --idle 0`` runs a command here (not the group's write: the probe must not take the
+    machine's 100 ms for it from the child after it); raises :class:`_Unknown` when that is not known."""
+    if not shutil.which("chrt"):
+        return False
+    try:
+        return _run(["chrt", "--idle", "0", "true"], 10, "chrt")[0] == 0
+    except (OSError, RenderError) as exc:
+        raise _Unknown(str(exc)) from None
 
 
 def _run(command: list[str], timeout: float, what: str, **popen) -> tuple[int, str]:
