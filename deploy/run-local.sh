@@ -55,14 +55,13 @@ start() {  # start NAME COMMAND...: COMMAND in a session (and process group) of 
 }
 stop() {
     trap - INT TERM EXIT
-    local pid waited=0
+    local pid deadline=$((SECONDS + STOP_SECONDS))  # seconds of the clock: a busy machine slows each round
     for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
-    while [ $waited -lt $((STOP_SECONDS * 10)) ]; do
+    while [ $SECONDS -lt $deadline ]; do
         alive=false
         for pid in "${pids[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=true; done
         $alive || break
         sleep 0.1
-        waited=$((waited + 1))
     done
     for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
