@@ -50,7 +50,7 @@ def test_ctrl_c_stops_every_process_make_run_started_and_a_second_copy_is_refuse
     command = ["bash", str(ROOT / "deploy" / "run-local.sh")]
     with open(tmp_path / "first.log", "wb") as log:
         first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                 start_new_session=True)  # like a terminal's foreground job
+                                 start_new_session=True, preexec_fn=as_in_a_terminal)  # a foreground job
     started = {}
     try:
         def healthy():
@@ -79,6 +79,13 @@ def test_ctrl_c_stops_every_process_make_run_started_and_a_second_copy_is_refuse
                        for port in ports)
     finally:  # whatever happened, leave nothing of this test running (by pid, nothing else)
         kill_all(first, started)
+
+
+def as_in_a_terminal():
+    """Ctrl-C reaches a terminal's foreground job with SIGINT at its default. This test's own process
+    may have it ignored (started as a background job of a script, as CI may be), which a child
+    inherits and a non-interactive bash cannot trap: make run would then not see the Ctrl-C at all."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def kill_all(process, known=None):
