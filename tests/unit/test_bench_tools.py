@@ -92,27 +92,25 @@ def test_the_memory_watch_says_when_each_service_peaked_and_after_which_phase():
     assert watch.peaks({"decided_all": 9.5})["intake"]["after"] == "start"
 
 
-def test_the_report_says_when_the_background_documents_were_all_made_and_their_whole_cpu():
-    run = {"nominations": 2500, "seconds": 30.0, "phases": {"decided_all": 21.0, "mailed_all": 30.0,
-                                                           "documents_made": 41.5},
-           "cpu_seconds": {"intake": 8.0}, "machine_busy": 0.98, "documents_cpu_seconds": 15.0,
-           "peak_rss_mb": {"intake": 90.0, "review": 100.0, "notify": 95.0}, "nominations_per_second": 83.3,
-           "messages_per_second": 300.0, "mails_received": 5870, "mails_per_second": 195.7, "votes": 190,
+def _markdown_of(**run_values) -> str:
+    """The report of one 2,500-nomination year-end run with ``run_values`` over a plain one."""
+    run = {"nominations": 2500, "seconds": 30.0, "phases": {"mailed_all": 30.0}, "cpu_seconds": {"intake": 8.0},
+           "machine_busy": 0.98, "peak_rss_mb": {"intake": 90.0, "review": 100.0, "notify": 95.0},
+           "nominations_per_second": 83.3, "messages_per_second": 300.0, "mails_received": 5870,
+           "mails_per_second": 195.7, "votes": 190,
            "per_nomination": {"service_cpu_ms": 1, "service_cpu_in_echo_calls": None, "postgresql_cpu_ms": 1,
-                              "rabbitmq_cpu_ms": 1, "sql_statements": 14, "bus_messages": 4.4}}
-    text = report.markdown({"machine": {"cpu": "x", "cores": 2, "memory_gib": 1, "python": "3", "rabbitmq": "3",
+                              "rabbitmq_cpu_ms": 1, "sql_statements": 14, "bus_messages": 4.4}, **run_values}
+    return report.markdown({"machine": {"cpu": "x", "cores": 2, "memory_gib": 1, "python": "3", "rabbitmq": "3",
                                         "postgresql": "15", "date": "today"}, "year_end": [run]})
+
+
+def test_the_report_says_when_the_background_documents_were_all_made_and_their_whole_cpu():
+    text = _markdown_of(phases={"decided_all": 21.0, "mailed_all": 30.0, "documents_made": 41.5},
+                        documents_cpu_seconds=15.0)
     assert "documents made 41.5" in text
     assert "2,500: all made at 41.5 s, 15.0 s of CPU (6.0 ms a nomination)" in text
 
 
 def test_documents_not_all_made_say_how_many_were():
-    run = {"nominations": 2500, "seconds": 30.0, "phases": {"mailed_all": 30.0}, "documents_made": "3 of 26",
-           "cpu_seconds": {"intake": 8.0}, "machine_busy": 0.98, "documents_cpu_seconds": 1.0,
-           "peak_rss_mb": {"intake": 90.0, "review": 100.0, "notify": 95.0}, "nominations_per_second": 83.3,
-           "messages_per_second": 300.0, "mails_received": 5870, "mails_per_second": 195.7, "votes": 190,
-           "per_nomination": {"service_cpu_ms": 1, "service_cpu_in_echo_calls": None, "postgresql_cpu_ms": 1,
-                              "rabbitmq_cpu_ms": 1, "sql_statements": 14, "bus_messages": 4.4}}
-    text = report.markdown({"machine": {"cpu": "x", "cores": 2, "memory_gib": 1, "python": "3", "rabbitmq": "3",
-                                        "postgresql": "15", "date": "today"}, "year_end": [run]})
+    text = _markdown_of(documents_made="3 of 26", documents_cpu_seconds=1.0)
     assert "2,500: only 3 of 26 sittings' documents made, 1.0 s of CPU" in text
