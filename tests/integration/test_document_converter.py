@@ -67,8 +67,10 @@ def executable(path, text: str) -> str:
 @pytest.fixture
 def probed_again():
     render._idle_class_works.cache_clear()  # chrt is probed once a process; each test probes its own
+    render._group_and_nice.cache_clear()
     yield
     render._idle_class_works.cache_clear()
+    render._group_and_nice.cache_clear()
 
 
 def test_libreoffice_runs_in_the_idle_class_at_the_lowest_nice_and_converts_a_batch_in_one_run(tmp_path, probed_again):

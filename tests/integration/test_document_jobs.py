@@ -365,3 +365,28 @@ def test_nothing_is_logged_as_held_back_when_nothing_is_due(review_db, caplog):
             machine["busy"] = False
             assert step_() == 0
     assert not [r for r in caplog.records if r.name == jobs.__name__]
+
+
+def test_an_operators_request_is_due_longer_ago_than_any_quiet_wait_or_gather_the_settings_allow():
+    """``ASKED`` is what makes an operator's request go at once: it must pass the longest waits."""
+    from shared.platform.config import ConfigError, load_settings
+
+    longest = load_settings({"TDKT_DOCUMENTS_QUIET_WAIT_SECONDS": "86400", "TDKT_DOCUMENTS_GATHER_SECONDS": "3600"})
+    assert jobs.ASKED.total_seconds() >= max(longest.documents_quiet_wait_seconds, longest.documents_gather_seconds)
+    with pytest.raises(ConfigError):
+        load_settings({"TDKT_DOCUMENTS_QUIET_WAIT_SECONDS": str(jobs.ASKED.total_seconds() + 1)})
+
+
+def test_a_listing_polled_again_once_its_job_is_asked_for_neither_writes_nor_wakes_the_renderer(review_db):
+    """``tdkt sitting documents`` asks every second while it waits: only the first ask changes the job."""
+    from datetime import timedelta as span
+
+    with review_db.sessions() as session, session.begin():
+        session.execute(sa.update(jobs.document_jobs).values(next_attempt_at=jobs.utcnow() - span(seconds=5)))
+    woken = []
+    for _ in range(3):
+        uow = review_db.uow()
+        uow.wake_after_commit = woken.append
+        jobs.list_documents("s-1", uow)
+    assert woken == [jobs.RELAY]
+    assert jobs.utc(job(review_db)["next_attempt_at"]) < jobs.utcnow() - jobs.ASKED + span(minutes=1)

@@ -135,24 +135,25 @@ def make_step(sessions, new_uow, rules, converter, batch: int = BATCH, gather: t
     (its files, a failure, a longer lease) is recorded only while the job still holds that lease: a job
     another instance took over, or that ``render_sitting_documents`` asked for anew meanwhile, is left
     to its new holder."""
-    waiting = {"since": None}  # when this step began to hold due jobs back, for one log line a wait
+    waiting_since = None  # when this step began to hold due jobs back, for one log line a wait
 
     def step() -> int:
+        nonlocal waiting_since
         if quiet_wait and busy():
             due_since = _due_since(sessions)
             if due_since is None:
                 return 0  # nothing due: nothing held back
             if due_since > utcnow() - quiet_wait:
-                if waiting["since"] is None:
-                    waiting["since"] = utcnow()
+                if waiting_since is None:
+                    waiting_since = utcnow()
                     log.info("documents: the machine is busy; due documents wait for a quiet moment "
                              "(at most %d s)", quiet_wait.total_seconds())
                 return 0
         claimed, lease = _claim(sessions, batch, gather)
-        if claimed and waiting["since"] is not None:
+        if claimed and waiting_since is not None:
             log.info("documents: rendering after waiting %.0f s for a quiet machine",
-                     (utcnow() - waiting["since"]).total_seconds())
-            waiting["since"] = None
+                     (utcnow() - waiting_since).total_seconds())
+            waiting_since = None
         leases = dict.fromkeys(claimed, lease)
         read = {}
         for sitting_id in claimed:
@@ -318,31 +319,32 @@ def list_documents(sitting_id: str, uow) -> list[dict]:
         session = uow.session
         _closed_sitting(session, sitting_id)
         job = session.execute(sa.select(document_jobs).where(document_jobs.c.sitting_id == sitting_id)).mappings().first()
+        if job is not None and job["status"] == DONE:
+            return [{"kind": kind, "formats": list(FORMATS), "status": DONE} for kind in job["kinds"]]
         if job is None or job["status"] == FAILED:
             if job is not None:
                 session.execute(sa.delete(document_jobs).where(document_jobs.c.sitting_id == sitting_id))
             request(session, sitting_id, utcnow(), asked=True)
+            asked = True
+        else:
+            asked = _asked_for(session, sitting_id)
+        if asked:  # a listing polled every second changes nothing once its job is asked for
             uow.wake_after_commit(RELAY)
             uow.commit()
-            job = {"status": PENDING, "kinds": None}
-        if job["status"] == DONE:
-            return [{"kind": kind, "formats": list(FORMATS), "status": DONE} for kind in job["kinds"]]
-        _asked_for(session, sitting_id)
-        uow.wake_after_commit(RELAY)
-        uow.commit()
         outcomes = set(session.execute(sa.select(agenda.c.outcome).where(agenda.c.sitting_id == sitting_id)).scalars())
         kinds = content.kinds_of({"items": [{"outcome": o} for o in outcomes]})
         return [{"kind": kind, "formats": [], "status": PENDING} for kind in kinds]
 
 
-def _asked_for(session, sitting_id: str) -> None:
+def _asked_for(session, sitting_id: str) -> bool:
     """Someone waits for the documents of a job that is due: they are due as of ``ASKED`` ago, made at
-    once. A job held under a lease or waiting to be tried again after a failure keeps its time."""
+    once (True when that changed the job). A job held under a lease or waiting to be tried again after
+    a failure keeps its time."""
     now = utcnow()
-    session.execute(sa.update(document_jobs).where(
+    return session.execute(sa.update(document_jobs).where(
         document_jobs.c.sitting_id == sitting_id, document_jobs.c.status == PENDING,
         document_jobs.c.next_attempt_at <= now, document_jobs.c.next_attempt_at > now - ASKED)
-        .values(next_attempt_at=now - ASKED))
+        .values(next_attempt_at=now - ASKED)).rowcount == 1
 
 
 def render_again(sitting_id: str, uow) -> list[dict]:

@@ -105,14 +105,19 @@ def _background() -> tuple[str, ...]:
     machine beside two busy loops: a loop in a session of its own, at ``nice`` 19 in the idle class,
     took 87 % of a core; with its group at nice 19 as well, 4 %. Whether ``chrt`` works is probed
     once a process, or again after a probe that could not tell."""
-    group = (("sh", "-c", LOWEST_GROUP.format(nice=NICENESS), "tdkt-background")
-             if AUTOGROUP.exists() and shutil.which("sh") else ())
-    nice = ("nice", "-n", str(NICENESS)) if shutil.which("nice") else ()
     try:
         idle = _idle_class_works()
     except _Unknown:
         idle = False
-    return (*group, *nice, *(("chrt", "--idle", "0") if idle else ()))
+    return (*_group_and_nice(), *(("chrt", "--idle", "0") if idle else ()))
+
+
+@functools.cache
+def _group_and_nice() -> tuple[str, ...]:
+    """The prefix's part that needs no probe, looked up once a process."""
+    group = (("sh", "-c", LOWEST_GROUP.format(nice=NICENESS), "tdkt-background")
+             if AUTOGROUP.exists() and shutil.which("sh") else ())
+    return (*group, *(("nice", "-n", str(NICENESS)) if shutil.which("nice") else ()))
 
 
 @functools.cache
