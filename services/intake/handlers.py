@@ -83,8 +83,10 @@ def assess_with_register(body: dict, unit_id: str, rule_set, uow, used, register
     """Eligibility read with the person's register entries, and the claims checked against them:
     ``(verdict, notes)``; under ``strict`` a mismatch is one of the verdict's unmet criteria. ``rows``:
     the :func:`register_reading`, when read already."""
-    if rows is None:
-        rows = uow.session.execute(*register_reading(body, unit_id, register_check)).mappings().all()
+    if rows is None:  # on PostgreSQL, after any revocation of the holder's entries in flight
+        postgresql = uow.session.get_bind().dialect.name == "postgresql"
+        rows = uow.session.execute(*register_reading(body, unit_id, register_check,
+                                                     after_a_wait=postgresql)).mappings().all()
     entries, first_year = Register.entries_read(rows)
     claims = register.check_claims(body, entries, first_year, register_check)
     verdict = assess(register.with_register(body, entries), rule_set, used)

@@ -105,6 +105,7 @@ def revoke(request: dict, operator: str, uow, rules, now, register_check=registe
         if not reg.revoke(entry["id"], revocation):
             raise Conflict(f"register entry {entry['id']} is already revoked")
         entry = {**entry, "state": register.REVOKED, "revocation": revocation}
+        reg.lock_holder(entry["holder_key"])  # a submission reading the entry as awarded commits first
         affected = recheck(entry, uow, rules, register_check)
         uow.publish(contract.REGISTER_ENTRY_REVOKED, {
             "entry": entry_view(entry), "ground": request["ground"], "reason": request["reason"],

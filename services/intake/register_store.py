@@ -69,9 +69,22 @@ _ENTRIES_AND_FIRST_YEAR_NOW = sa.select(_WITH_FIRST_YEAR_NOW.c.first_year, _WITH
                                         _WITH_FIRST_YEAR_NOW.c.award_year, _WITH_FIRST_YEAR_NOW.c.state)
 
 
+HOLDER_LOCKS = 21007  # the advisory lock space of register holders (intake_0009's reads take it shared)
+_LOCK_HOLDER = sa.select(sa.func.pg_advisory_xact_lock(sa.literal(HOLDER_LOCKS, sa.Integer),
+                                                       sa.func.hashtext(sa.bindparam("holder_key", type_=sa.Text))))
+
+
 class Register:
     def __init__(self, session):
         self.session = session
+
+    def lock_holder(self, holder_key: str) -> None:
+        """Wait for the holder's register reads in flight (a submission's or an amendment's, through
+        intake_0009's functions) to commit, and hold theirs back until this transaction ends: what a
+        revocation takes before it re-checks the holder's live nominations (PostgreSQL; SQLite lets one
+        writer at a time anyway)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(_LOCK_HOLDER, {"holder_key": holder_key})
 
     def first_year(self) -> int | None:
         return self.session.execute(sa.select(sa.func.min(register_entries.c.award_year))).scalar()
@@ -79,10 +92,11 @@ class Register:
     @staticmethod
     def reading(holder_key: str, with_first_year: bool = False, after_a_wait: bool = False) -> tuple:
         """The query of the holder's entries (``with_first_year``: each joined to the register's first
-        year, one row with that year when there are none) and its parameters. ``after_a_wait``: for a
-        statement that reads them after its insert (a submission's, on PostgreSQL), through the
-        migration's ``VOLATILE`` functions, which see what committed while the insert waited for a
-        concurrent holder of its key."""
+        year, one row with that year when there are none) and its parameters. ``after_a_wait`` (on
+        PostgreSQL, for every read an eligibility rests on): through the migrations' ``VOLATILE``
+        functions, which first wait for a revocation of the holder's entries in flight (intake_0009), and
+        see what committed while the statement waited (for that, or for a concurrent holder of a
+        submission's key, intake_0008)."""
         if after_a_wait:
             return (_ENTRIES_AND_FIRST_YEAR_NOW if with_first_year else _ENTRIES_NOW), {"holder_key": holder_key}
         return (_ENTRIES_AND_FIRST_YEAR if with_first_year else _ENTRIES), {"holder_key": holder_key}
