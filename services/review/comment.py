@@ -29,6 +29,10 @@ from shared.contract.errors import Conflict, NotFound
 log = logging.getLogger(__name__)
 OPEN, RESOLVED, UPHELD = "open", "resolved", "upheld"
 CHANNELS = ("web", "paper")
+# Open objections from the public page a nomination may have at once. Each holds the nomination until the
+# office handles it, and anyone may post the form: without a bound, a script could hold any nomination
+# with more objections than the office can read. Letters the office records are not counted or bounded.
+MAX_OPEN_FROM_THE_WEB = 20
 
 
 utc = as_utc  # a stored time as an aware UTC time (SQLite gives it back naive)
@@ -109,6 +113,11 @@ def file_objection(objection: dict, channel: str, uow, now: datetime) -> dict:
         if same is not None:
             return {"objection_id": same["id"], "nomination_id": same["nomination_id"], "status": OPEN,
                     "received_at": utc(same["received_at"]).isoformat(), "channel": same["channel"]}
+        if channel == "web" and _open_from_the_web(uow.session, case["nomination_id"]) >= MAX_OPEN_FROM_THE_WEB:
+            raise Conflict(f"this nomination already has {MAX_OPEN_FROM_THE_WEB} objections from this page waiting "
+                           "for the office: send yours to the office in writing / hồ sơ này đã có "
+                           f"{MAX_OPEN_FROM_THE_WEB} ý kiến gửi qua trang này đang chờ xử lý: xin gửi ý kiến bằng "
+                           "văn bản đến Văn phòng")
         row = {"id": uuid.uuid4().hex, "nomination_id": case["nomination_id"], "name": objection["name"],
                "contact": objection["contact"], "text": objection["text"], "channel": channel,
                "received_at": received, "status": OPEN, "handling": None, "handled_at": None}
@@ -117,6 +126,12 @@ def file_objection(objection: dict, channel: str, uow, now: datetime) -> dict:
     log.info("objection %s to nomination %s received (%s)", row["id"], row["nomination_id"], channel)
     return {"objection_id": row["id"], "nomination_id": row["nomination_id"], "status": OPEN,
             "received_at": received.isoformat(), "channel": channel}
+
+
+def _open_from_the_web(session, nomination_id: str) -> int:
+    return session.execute(sa.select(sa.func.count()).select_from(objections).where(
+        objections.c.nomination_id == nomination_id, objections.c.status == OPEN,
+        objections.c.channel == "web")).scalar()
 
 
 def handle_objection(objection_id: str, outcome: str, handling: str, uow, send_back, now: datetime) -> dict:

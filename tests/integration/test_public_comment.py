@@ -335,3 +335,36 @@ def test_a_paper_objection_dated_before_the_period_opened_is_refused_and_changes
     assert site.call("list_objections", "n-order") == []
     kept = site.call("record_objection", {**sent, "received_at": datetime.now(timezone.utc).isoformat()})
     assert [o["objection_id"] for o in site.call("list_objections", "n-order")] == [kept["objection_id"]]
+
+
+def test_the_public_page_takes_a_bounded_number_of_open_objections_to_one_nomination(site):
+    """Anyone may post the form, and each objection holds the nomination until the office handles it: at
+    most MAX_OPEN_FROM_THE_WEB open ones from the page; the next is refused, with the way to object in
+    writing, and recorded nowhere. Letters the office records are not bounded, and a handled objection
+    makes room again."""
+    from services.review import comment
+
+    under_comment(site)
+    now = datetime.now(timezone.utc)
+
+    def from_the_web(i):
+        return comment.file_objection({"nomination_id": "n-order", "name": f"Người {i}", "contact": f"{i}@x.vn",
+                                       "text": f"Ý kiến {i}."}, "web", site.tables.uow(), now)
+
+    kept = [from_the_web(i) for i in range(comment.MAX_OPEN_FROM_THE_WEB)]
+    with pytest.raises(Conflict) as refused:
+        from_the_web("one too many")
+    assert "in writing" in str(refused.value) and "bằng văn bản" in str(refused.value)
+    assert from_the_web(0)["objection_id"] == kept[0]["objection_id"]  # the same one again is still that one
+    assert len(site.call("list_objections", "n-order")) == comment.MAX_OPEN_FROM_THE_WEB
+    letter = site.call("record_objection", {"nomination_id": "n-order", "name": "Trần Văn B",
+                                            "contact": "0912 000 111", "text": "Kê khai sai."})
+    assert letter["channel"] == "paper"
+    site.call("handle_objection", kept[0]["objection_id"], "resolved", "Đã xác minh: đúng sự thật.")
+    again = from_the_web("after handling")
+    assert len(site.call("list_objections", "n-order")) == comment.MAX_OPEN_FROM_THE_WEB + 2
+    page = requests.get(f"{site.url}/n-order", timeout=10).text
+    refused_over_http = requests.post(f"{site.url}/n-order", timeout=10, data={
+        **form_of(page), "name": "Phạm D", "contact": "d@example.vn", "text": "Một ý kiến nữa."})
+    assert refused_over_http.status_code == 409 and "bằng văn bản" in refused_over_http.text
+    assert again["objection_id"] in [o["objection_id"] for o in site.call("list_objections", "n-order")]
