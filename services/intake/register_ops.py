@@ -102,10 +102,13 @@ def revoke(request: dict, operator: str, uow, rules, now, register_check=registe
         revocation = {"ground": request["ground"], "number": request["decision_number"],
                       "date": request["date"].isoformat(), "reason": request["reason"],
                       "money_to_recover": int(entry["money"]), "by": operator, "at": now.isoformat()}
+        # a submission reading the entry as awarded commits first; taken before the entry is changed, so
+        # that nothing waits for this transaction while it waits here (a decision's insert of the same
+        # award, holding the lock shared, would wait for a changed row: a deadlock)
+        reg.lock_holder(entry["holder_key"])
         if not reg.revoke(entry["id"], revocation):
             raise Conflict(f"register entry {entry['id']} is already revoked")
         entry = {**entry, "state": register.REVOKED, "revocation": revocation}
-        reg.lock_holder(entry["holder_key"])  # a submission reading the entry as awarded commits first
         affected = recheck(entry, uow, rules, register_check)
         uow.publish(contract.REGISTER_ENTRY_REVOKED, {
             "entry": entry_view(entry), "ground": request["ground"], "reason": request["reason"],
