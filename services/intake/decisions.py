@@ -31,6 +31,7 @@ def record_decision(decision: dict, operator: str, uow, rules, now, register_che
     """Record the head's decision on ``decision["nomination_ids"]``; the entries made."""
     with uow:
         repo, reg = Nominations(uow.session), Register(uow.session)
+        reg.hold_against_revocations()  # before any re-check: a revocation in flight is seen, none crosses it
         found, problems = [], {}
         for nomination_id in sorted(decision["nomination_ids"]):  # one lock order: no deadlock between calls
             nomination = repo.get(nomination_id, for_update=True)
@@ -71,7 +72,7 @@ def _cannot_decide(nomination, uow, rules, register_check: str) -> str | None:
         person = domain.person_key(nomination.unit_id, nomination.nominee)
         used = Initiatives(uow.session).used_by_others(person, nomination.id) if person else set()
         verdict, _ = assess_with_register(nomination.body, nomination.unit_id, rules.by_id(nomination.rule_set),
-                                          uow, used, register_check)
+                                          uow, used, register_check, held_against_revocations=True)
         if not verdict.eligible:
             return "; ".join(problem["message_en"] for problem in verdict.unmet)
     return None

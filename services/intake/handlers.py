@@ -79,14 +79,17 @@ def register_reading(body: dict, unit_id: str, register_check: str, after_a_wait
                             with_first_year=claimed and register_check != register.OFF, after_a_wait=after_a_wait)
 
 
-def assess_with_register(body: dict, unit_id: str, rule_set, uow, used, register_check: str, rows=None):
+def assess_with_register(body: dict, unit_id: str, rule_set, uow, used, register_check: str, rows=None,
+                         held_against_revocations: bool = False):
     """Eligibility read with the person's register entries, and the claims checked against them:
     ``(verdict, notes)``; under ``strict`` a mismatch is one of the verdict's unmet criteria. ``rows``:
-    the :func:`register_reading`, when read already."""
-    if rows is None:  # on PostgreSQL, after any revocation of the holder's entries in flight
-        postgresql = uow.session.get_bind().dialect.name == "postgresql"
+    the :func:`register_reading`, when read already. The read waits for a revocation of the holder's
+    entries in flight (PostgreSQL), unless the caller holds off revocations already
+    (``held_against_revocations``: a decision, ``Register.hold_against_revocations``)."""
+    if rows is None:
+        after_a_wait = uow.session.get_bind().dialect.name == "postgresql" and not held_against_revocations
         rows = uow.session.execute(*register_reading(body, unit_id, register_check,
-                                                     after_a_wait=postgresql)).mappings().all()
+                                                     after_a_wait=after_a_wait)).mappings().all()
     entries, first_year = Register.entries_read(rows)
     claims = register.check_claims(body, entries, first_year, register_check)
     verdict = assess(register.with_register(body, entries), rule_set, used)

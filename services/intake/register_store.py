@@ -70,8 +70,13 @@ _ENTRIES_AND_FIRST_YEAR_NOW = sa.select(_WITH_FIRST_YEAR_NOW.c.first_year, _WITH
 
 
 HOLDER_LOCKS = 21007  # the advisory lock space of register holders (intake_0009's reads take it shared)
+DECISIONS_LOCK = 21008  # the space of one lock: decisions hold it shared, revocations exclusively
 _LOCK_HOLDER = sa.select(sa.func.pg_advisory_xact_lock(sa.literal(HOLDER_LOCKS, sa.Integer),
                                                        sa.func.hashtext(sa.bindparam("holder_key", type_=sa.Text))))
+_LOCK_DECISIONS = sa.select(sa.func.pg_advisory_xact_lock(sa.literal(DECISIONS_LOCK, sa.Integer),
+                                                          sa.literal(0, sa.Integer)))
+_SHARE_DECISIONS = sa.select(sa.func.pg_advisory_xact_lock_shared(sa.literal(DECISIONS_LOCK, sa.Integer),
+                                                                  sa.literal(0, sa.Integer)))
 
 
 class Register:
@@ -79,12 +84,21 @@ class Register:
         self.session = session
 
     def lock_holder(self, holder_key: str) -> None:
-        """Wait for the holder's register reads in flight (a submission's or an amendment's, through
-        intake_0009's functions) to commit, and hold theirs back until this transaction ends: what a
-        revocation takes before it re-checks the holder's live nominations (PostgreSQL; SQLite lets one
-        writer at a time anyway)."""
+        """What a revocation takes before it changes the entry and re-checks the holder's live
+        nominations (PostgreSQL; SQLite lets one writer at a time anyway): it waits for the decisions
+        in flight (:meth:`hold_against_revocations`) and for the holder's register reads in flight (a
+        submission's or an amendment's, through intake_0009's functions) to commit, and holds back
+        both kinds until this transaction ends. Decisions are held by one lock, not one per holder: a
+        decision of thousands of people would otherwise fill PostgreSQL's lock table."""
         if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(_LOCK_DECISIONS)
             self.session.execute(_LOCK_HOLDER, {"holder_key": holder_key})
+
+    def hold_against_revocations(self) -> None:
+        """What a decision takes before it re-checks its nominations' claims: a revocation in flight
+        commits first (and the re-check sees it), and none starts until the decision ends."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(_SHARE_DECISIONS)
 
     def first_year(self) -> int | None:
         return self.session.execute(sa.select(sa.func.min(register_entries.c.award_year))).scalar()

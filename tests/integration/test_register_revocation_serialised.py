@@ -8,16 +8,17 @@ and nobody was told. Each test below forces its interleaving with a transaction 
 that code (the other side does not wait, so ``must_wait`` fails, or the outcome misses the other).
 """
 import copy
+from datetime import date
 
 import eventlet
 import pytest
 import sqlalchemy as sa
 
-from services.intake import domain, handlers, register
+from services.intake import decisions, domain, handlers, register
 from services.intake.models import Nominations, nominations
 from services.intake.register_store import Register, register_entries
 from services.intake.service import _load_nomination
-from shared.contract.errors import Ineligible
+from shared.contract.errors import Conflict, Ineligible
 from shared.platform.outbox import utcnow
 from tests.integration.delivery import end_after_the_other_waits, wait_for_a_lock_wait
 from tests.integration.conftest import EXAMPLE
@@ -144,3 +145,65 @@ def test_two_revocations_of_one_holder_at_once_both_end(intake_db):
     with intake_db.engine.connect() as connection:
         states = connection.execute(sa.select(register_entries.c.state)).scalars().all()
     assert states == ["revoked", "revoked"]
+
+
+def approved(tables, count: int, claim: bool = False) -> list[str]:
+    """``count`` nominations of as many people, approved by their council, with ids n-00, n-01 ... (the
+    order a decision takes them in)."""
+    token = handlers.issue_unit_token("vp", tables.uow(), utcnow())
+    ids = []
+    for i in range(count):
+        body = claiming_cstdcs_2025(f"k-{i}") if claim else _load_nomination(
+            {**copy.deepcopy(EXAMPLE), "submission_key": f"k-{i}"})
+        body = {**body, "nominee": {**body["nominee"], "employee_id": f"VP-{i:04d}"}}
+        receipt = handlers.submit_nomination(body, token, tables.uow(), RULES, utcnow())
+        ids.append(f"n-{i:02d}")
+        with tables.engine.begin() as connection:
+            connection.execute(sa.update(nominations).where(nominations.c.id == receipt["nomination_id"])
+                               .values(id=ids[-1], status="approved"))
+    return ids
+
+
+def decide(tables, ids):
+    try:
+        return decisions.record_decision({"number": "9/QĐ-VP", "date": date(2025, 12, 20), "signer": "Trần Văn Bình",
+                                          "nomination_ids": ids}, "op", tables.uow(), RULES, utcnow())
+    except Conflict as refused:
+        return refused
+
+
+def test_a_decision_waits_for_a_revocation_in_flight_and_is_refused(intake_db):
+    [nomination_id] = approved(intake_db, 1, claim=True)
+    add_entry(intake_db, register.nominee_key("vp", {"kind": "individual", "employee_id": "VP-0000"}))
+    held = revoking_unseen(intake_db)
+    try:
+        outcome = end_after_the_other_waits(intake_db.engine, held, lambda: decide(intake_db, [nomination_id]),
+                                            must_wait=True)
+    finally:
+        held.close()
+    assert isinstance(outcome, Conflict) and "CSTDCS" in str(outcome), outcome
+
+
+ADVISORY_LOCKS = sa.text("SELECT l.pid, count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                         "WHERE a.datname = current_database() AND l.locktype = 'advisory' AND l.granted "
+                         "AND a.wait_event_type = 'Lock' GROUP BY l.pid")
+
+
+def test_a_decision_of_many_people_holds_one_advisory_lock_not_one_a_person(intake_db):
+    """A decision lists up to thousands of nominations; one advisory lock a person would fill PostgreSQL's
+    lock table (max_locks_per_transaction × connections, about 7,800 here) and fail the decision."""
+    ids = approved(intake_db, 30)
+    held = intake_db.sessions()  # the last one held: the decision waits there, its re-checks of the others done
+    held.execute(sa.select(nominations.c.id).where(nominations.c.id == ids[-1]).with_for_update())
+    thread = eventlet.spawn(decide, intake_db, ids)
+    try:
+        wait_for_a_lock_wait(intake_db.engine, thread, "the decision to wait for the last nomination")
+        assert not thread.dead, thread.wait()
+        with intake_db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
+            held_by_the_decision = watcher.execute(ADVISORY_LOCKS).all()
+    finally:
+        held.rollback()
+        held.close()
+    outcome = thread.wait()
+    assert [count for _, count in held_by_the_decision] == [1], held_by_the_decision
+    assert len(outcome["entries"]) == 30, outcome
