@@ -114,10 +114,9 @@ def file_objection(objection: dict, channel: str, uow, now: datetime) -> dict:
             return {"objection_id": same["id"], "nomination_id": same["nomination_id"], "status": OPEN,
                     "received_at": utc(same["received_at"]).isoformat(), "channel": same["channel"]}
         if channel == "web" and _open_from_the_web(uow.session, case["nomination_id"]) >= MAX_OPEN_FROM_THE_WEB:
-            raise Conflict(f"this nomination already has {MAX_OPEN_FROM_THE_WEB} objections from this page waiting "
-                           "for the office: send yours to the office in writing / hồ sơ này đã có "
-                           f"{MAX_OPEN_FROM_THE_WEB} ý kiến gửi qua trang này đang chờ xử lý: xin gửi ý kiến bằng "
-                           "văn bản đến Văn phòng")
+            raise Conflict("this page cannot take more objections to this nomination for now: send yours to the "
+                           "office in writing / trang này tạm thời không nhận thêm ý kiến về hồ sơ này: xin gửi ý "
+                           "kiến bằng văn bản đến Văn phòng")  # never how many are open: objections are not shown
         row = {"id": uuid.uuid4().hex, "nomination_id": case["nomination_id"], "name": objection["name"],
                "contact": objection["contact"], "text": objection["text"], "channel": channel,
                "received_at": received, "status": OPEN, "handling": None, "handled_at": None}
