@@ -138,7 +138,7 @@ def recheck(entry: dict, uow, rules, register_check: str) -> list[dict]:
                                           uow, used, register.STRICT if register_check != register.OFF else register.OFF)
         if not verdict.eligible:
             reasons = [f"{problem['message']} / {problem['message_en']}" for problem in verdict.unmet]
-            affected.append({"nomination_id": nomination.id, "reasons": [
+            affected.append({"nomination_id": nomination.id, "revision": nomination.revision, "reasons": [
                 f"Khen thưởng {entry['award_code']} năm {entry['award_year']} đã bị hủy bỏ "
                 f"(Luật TĐKT Điều 93) / The {entry['award_code']} award for {entry['award_year']} was revoked.",
                 *reasons]})

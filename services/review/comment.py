@@ -8,6 +8,9 @@ the period is over and no objection is open; an open objection holds it (no agen
 operator records its handling: ``resolved`` (it goes on), or ``upheld`` (returned to the unit with the
 reason, through review's return path). :func:`tick` does the opening and releasing: the service's timer
 runs it, and so does ``convene_sitting`` before it picks its agenda, so no sitting can miss a period.
+
+Long because the period (opened, released), the objections (filed, bounded, handled) and what the
+council, the minutes and the public see of them are one rule of the law, read best together.
 """
 from __future__ import annotations
 

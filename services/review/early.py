@@ -9,6 +9,10 @@ carries the dossier's ``revision`` (1 when submitted, one more per amendment), a
 - an amendment or withdrawal handled before its submission is kept (a withdrawal, being final, wins
   over any amendment; otherwise the newer revision wins) and applied when the submission arrives;
 - an amendment not newer than the revision the case holds is ignored (a withdrawal always applies).
+- a return for a revoked register entry (``register_entry_revoked`` lists the nomination, with the
+  revision intake re-checked) handled before its submission is kept too, and the case opens returned;
+  an amendment newer than that revision passed the register check with the revocation seen, so it
+  replaces the return; an older one is kept with it (the case opens with its dossier, returned).
 
 Both take a lock on the nomination id to the end of the transaction (``Reviews.lock_nomination``), so
 a submission and an early event handled at the same moment by two instances see each other.
@@ -21,7 +25,7 @@ from services.review import domain
 
 log = logging.getLogger(__name__)
 
-AMENDED, WITHDRAWN = "amended", "withdrawn"
+AMENDED, WITHDRAWN, RETURNED = "amended", "withdrawn", "returned"
 
 
 def stale(handled: int | None, revision: int | None) -> bool:
@@ -30,12 +34,40 @@ def stale(handled: int | None, revision: int | None) -> bool:
 
 
 def replaces(kept: dict | None, kind: str, revision: int | None) -> bool:
-    """Whether an early event of ``kind`` and ``revision`` is kept instead of ``kept``."""
+    """Whether an early event of ``kind`` and ``revision`` is kept instead of ``kept``. A kept return
+    (its revision: the one intake re-checked; unknown: it stands) gives way to a withdrawal, or to an
+    amendment of a newer revision."""
     if kept is None:
         return True
     if kept["kind"] == WITHDRAWN:
         return False
+    if kept["kind"] == RETURNED and kind == AMENDED and kept["revision"] is None:
+        return False
     return kind == WITHDRAWN or not stale(kept["revision"], revision)
+
+
+def keep_return(repo, nomination_id: str, revision: int | None, returned: dict) -> None:
+    """A return for a revoked register entry (``returned``: ``{"reasons", "note"}``) of a nomination
+    whose submission has not arrived, of ``revision`` (the one intake re-checked); the caller holds the
+    nomination's lock. An amendment kept already that is not newer goes with it; a newer one, or a
+    withdrawal, stays instead; a return kept already adds its reasons."""
+    kept = repo.early_event(nomination_id)
+    amended = None
+    if kept is not None:
+        if kept["kind"] == WITHDRAWN or (kept["kind"] == AMENDED and revision is not None
+                                        and not stale(revision, kept["revision"])):
+            log.info("nomination %s: a return for revision %s came before its submission; %s %s kept instead",
+                     nomination_id, revision, kept["kind"], kept["revision"])
+            return
+        if kept["kind"] == AMENDED:
+            amended = kept["payload"]
+        else:  # another revocation's return: both reasons, the newer revision
+            amended = kept["payload"].get("amended")
+            returned = {"reasons": [*kept["payload"]["return"]["reasons"], *returned["reasons"]],
+                        "notes": [*kept["payload"]["return"]["notes"], *returned["notes"]]}
+            revision = max(filter(None, (revision, kept["revision"])), default=None)
+    repo.keep_early(nomination_id, RETURNED, revision, {"return": returned, "amended": amended})
+    log.info("nomination %s: returned (revision %s) before its submission came; kept", nomination_id, revision)
 
 
 def arrival(repo, kind: str, event: dict) -> dict | None:
@@ -46,8 +78,12 @@ def arrival(repo, kind: str, event: dict) -> dict | None:
     repo.lock_nomination(nomination_id)
     case = repo.case(nomination_id, for_update=True)
     if case is None:
-        if replaces(repo.early_event(nomination_id), kind, revision):
+        kept = repo.early_event(nomination_id)
+        if replaces(kept, kind, revision):
             repo.keep_early(nomination_id, kind, revision, event)
+        elif kept["kind"] == RETURNED and kind == AMENDED and not stale(
+                (kept["payload"].get("amended") or {}).get("revision"), revision):
+            repo.keep_early(nomination_id, RETURNED, kept["revision"], {**kept["payload"], "amended": event})
         log.info("nomination %s: %s (revision %s) came before its submission; kept", nomination_id, kind, revision)
         return None
     if kind == AMENDED and stale(case["revision"], revision):
@@ -57,9 +93,10 @@ def arrival(repo, kind: str, event: dict) -> dict | None:
     return case
 
 
-def admit(repo, event: dict, now, locked: bool = False) -> bool:
+def admit(repo, event: dict, now, locked: bool = False, on_return=None) -> bool:
     """Add the case of ``nomination_submitted`` with what came before it applied; True when added.
-    ``locked``: the caller took the nomination's lock already, in an earlier statement."""
+    ``locked``: the caller took the nomination's lock already, in an earlier statement. A kept return
+    adds the case returned, and ``on_return(case, reasons)`` announces it."""
     nomination_id = event["nomination_id"]
     if not locked:
         repo.lock_nomination(nomination_id)
@@ -67,11 +104,21 @@ def admit(repo, event: dict, now, locked: bool = False) -> bool:
     if repo.add_case_unless_early(submitted):
         return True  # the usual order: nothing came before it (one statement, under the lock)
     kept = repo.take_early(nomination_id) or {"kind": None, "revision": None}
-    if kept["kind"] == AMENDED:  # an amendment is the whole nomination
-        case = {**domain.case_from_submission(kept["payload"], now), "revision": kept["payload"].get("revision")}
+    amendment = kept["payload"] if kept["kind"] == AMENDED else (
+        kept["payload"].get("amended") if kept["kind"] == RETURNED else None)
+    if amendment is not None:  # an amendment is the whole nomination
+        case = {**domain.case_from_submission(amendment, now), "revision": amendment.get("revision")}
     else:
         case = submitted
     if kept["kind"] == WITHDRAWN:
         case.update(state=domain.WITHDRAWN, revision=kept["revision"])
         log.info("nomination %s was withdrawn before its submission arrived", nomination_id)
-    return repo.add_case(case)
+    if kept["kind"] == RETURNED:
+        returned = kept["payload"]["return"]
+        case.update(state=domain.RETURNED, register_notes=[*(case.get("register_notes") or []), *returned["notes"]])
+        log.info("nomination %s was returned (a register entry revoked) before its submission arrived",
+                 nomination_id)
+    added = repo.add_case(case)
+    if added and kept["kind"] == RETURNED and on_return is not None:
+        on_return(case, kept["payload"]["return"]["reasons"])
+    return added

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, time, timedelta, timezone
+from functools import partial
 
-from services.review import comment, domain, early, forms
+from services.review import comment, domain, early, forms, register
 from services.review.models import councils, members, quotas, units
 from services.review.repository import Reviews
 from shared import contract
@@ -20,7 +21,8 @@ def record_submission(event: dict, uow, now) -> None:
         repo = Reviews(uow.session)
         if uow.claim_message_reading(*repo.nomination_lock(event["nomination_id"])) is None:
             return
-        early.admit(repo, event, now, locked=True)  # once per nomination, with what came before it
+        early.admit(repo, event, now, locked=True,  # once per nomination, with what came before it
+                    on_return=partial(register.announce_return, uow))
         uow.commit()
     log.info("nomination %s waits for its unit council: unit=%s", event["nomination_id"], event["unit_id"])
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from services.review import domain
+from services.review import domain, early
 from services.review.repository import Reviews
 from shared import contract
 
@@ -48,19 +48,28 @@ def return_after_revocation(event: dict, uow) -> None:
         for item in event["affected"]:
             repo.lock_nomination(item["nomination_id"])
             case = repo.case(item["nomination_id"], for_update=True)
-            if case is None or case["state"] not in RETURNABLE:
+            note = {"code": "register_entry_revoked", "title": event["entry"]["award_code"],
+                    "year": event["entry"]["award_year"], "message": item["reasons"][0][:500],
+                    "message_en": item["reasons"][0][:500]}
+            if case is None:  # its submission comes later (the two come on queues of their own): kept for it
+                early.keep_return(repo, item["nomination_id"], item.get("revision"),
+                                  {"reasons": item["reasons"], "notes": [note]})
                 continue
-            notes = [*(case["register_notes"] or []), {
-                "code": "register_entry_revoked", "title": event["entry"]["award_code"],
-                "year": event["entry"]["award_year"], "message": item["reasons"][0][:500],
-                "message_en": item["reasons"][0][:500]}]
+            if case["state"] not in RETURNABLE:
+                continue
+            notes = [*(case["register_notes"] or []), note]
             repo.update_case(case["nomination_id"], state=domain.RETURNED, sitting_id=None, register_notes=notes)
-            uow.publish(contract.NOMINATION_RETURNED, {
-                "nomination_id": case["nomination_id"], "stage": case["stage"], "reasons": item["reasons"],
-                "unit_id": case["unit_id"], "contact_email": case["contact_email"],
-                "nominee_email": case["nominee"].get("email"), **domain.voted_on(case)})
-            log.info("nomination %s returned: a register entry it relied on was revoked", case["nomination_id"])
+            announce_return(uow, case, item["reasons"])
         uow.commit()
+
+
+def announce_return(uow, case: dict, reasons: list[str]) -> None:
+    """``nomination_returned`` of a case returned because a register entry it relied on was revoked."""
+    uow.publish(contract.NOMINATION_RETURNED, {
+        "nomination_id": case["nomination_id"], "stage": case["stage"], "reasons": reasons,
+        "unit_id": case["unit_id"], "contact_email": case["contact_email"],
+        "nominee_email": case["nominee"].get("email"), **domain.voted_on(case)})
+    log.info("nomination %s returned: a register entry it relied on was revoked", case["nomination_id"])
 
 
 def _mark_revoked(repo: Reviews, event: dict) -> None:

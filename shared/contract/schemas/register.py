@@ -169,6 +169,8 @@ class NominationNotAwarded(Schema):
 class Affected(Schema):
     nomination_id = fields.String(required=True, validate=ID)
     reasons = fields.List(fields.String(validate=validate.Length(max=2000)), required=True)
+    # the dossier revision intake re-checked (review keeps a return that comes before the submission)
+    revision = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
 
 
 class RegisterEntryRecorded(Schema):
