@@ -54,6 +54,22 @@ def revoking_unseen(tables, entry_id="e-1"):
     return session
 
 
+def refused_after_the_revocation(tables, action):
+    """``action()`` run while a revocation is in flight (it must wait for it): its result, or the
+    ``Ineligible`` it raised."""
+    def attempt():
+        try:
+            return action()
+        except Ineligible as refused:
+            return refused
+
+    held = revoking_unseen(tables)
+    try:
+        return end_after_the_other_waits(tables.engine, held, attempt, must_wait=True)
+    finally:  # on a failure too: a transaction left open would hold the test's database
+        held.close()
+
+
 def test_a_revocation_waits_for_a_submission_that_read_the_title_and_returns_it(intake_db):
     body = claiming_cstdcs_2025()
     add_entry(intake_db, register.nominee_key("vp", body["nominee"]))
@@ -76,18 +92,8 @@ def test_a_submission_waits_for_a_revocation_in_flight_and_is_refused(intake_db,
     assert (handlers.KNOWN_TOKENS.unit_for(domain.hash_token(token)) == "vp") is known
     body = claiming_cstdcs_2025()
     add_entry(intake_db, register.nominee_key("vp", body["nominee"]))
-    held = revoking_unseen(intake_db)
-
-    def submit():
-        try:
-            return handlers.submit_nomination(body, token, intake_db.uow(), RULES, utcnow())
-        except Ineligible as refused:
-            return refused
-
-    try:
-        outcome = end_after_the_other_waits(intake_db.engine, held, submit, must_wait=True)
-    finally:
-        held.close()
+    outcome = refused_after_the_revocation(intake_db, lambda: handlers.submit_nomination(
+        body, token, intake_db.uow(), RULES, utcnow()))
     assert isinstance(outcome, Ineligible), f"stored on a title revoked before it committed: {outcome}"
     assert "not_in_register" in [u["code"] for u in outcome.detail]
     with intake_db.engine.connect() as connection:
@@ -102,19 +108,8 @@ def test_an_amendment_claiming_a_title_waits_for_its_revocation_in_flight_and_is
     unclaimed = [{**row, "titles": []} for row in claimed]
     receipt = handlers.submit_nomination({**body, "history": unclaimed}, token, intake_db.uow(), RULES, utcnow())
     add_entry(intake_db, register.nominee_key("vp", body["nominee"]))
-    held = revoking_unseen(intake_db)
-
-    def amend():
-        try:
-            return handlers.amend_nomination(receipt["nomination_id"], {"history": claimed}, token, intake_db.uow(),
-                                             RULES, _load_nomination, utcnow())
-        except Ineligible as refused:
-            return refused
-
-    try:
-        outcome = end_after_the_other_waits(intake_db.engine, held, amend, must_wait=True)
-    finally:
-        held.close()
+    outcome = refused_after_the_revocation(intake_db, lambda: handlers.amend_nomination(
+        receipt["nomination_id"], {"history": claimed}, token, intake_db.uow(), RULES, _load_nomination, utcnow()))
     assert isinstance(outcome, Ineligible), f"amended to claim a title revoked before it committed: {outcome}"
     assert "not_in_register" in [u["code"] for u in outcome.detail]
 
