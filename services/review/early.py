@@ -26,6 +26,7 @@ from services.review import domain
 log = logging.getLogger(__name__)
 
 AMENDED, WITHDRAWN, RETURNED = "amended", "withdrawn", "returned"
+MAX_REASONS = 50  # what nomination_returned carries (ReviewOutcome.reasons)
 
 
 def stale(handled: int | None, revision: int | None) -> bool:
@@ -61,11 +62,12 @@ def keep_return(repo, nomination_id: str, revision: int | None, returned: dict) 
             return
         if kept["kind"] == AMENDED:
             amended = kept["payload"]
-        else:  # another revocation's return: both reasons, the newer revision
+        else:  # another revocation's return: both reasons (as many as a return carries), the newer
+            # revision; one of them without a revision stands against any amendment, and so does the two
             amended = kept["payload"].get("amended")
-            returned = {"reasons": [*kept["payload"]["return"]["reasons"], *returned["reasons"]],
+            returned = {"reasons": [*kept["payload"]["return"]["reasons"], *returned["reasons"]][:MAX_REASONS],
                         "notes": [*kept["payload"]["return"]["notes"], *returned["notes"]]}
-            revision = max(filter(None, (revision, kept["revision"])), default=None)
+            revision = None if None in (revision, kept["revision"]) else max(revision, kept["revision"])
     repo.keep_early(nomination_id, RETURNED, revision, {"return": returned, "amended": amended})
     log.info("nomination %s: returned (revision %s) before its submission came; kept", nomination_id, revision)
 
