@@ -6,8 +6,9 @@ is ``REVISION`` (1 to 1,000,000): a huge one passes, and review then stores it i
 ``Affected.reasons`` may be empty, and the handler reads ``reasons[0]`` of every item since c96fd86 (it
 builds the note before it looks for the case; before, only for a case it returned): ``IndexError``.
 And an item may carry more reasons than review's ``nomination_returned`` may (50): intake and notify
-then refuse the return review announced. None of these is a ``ValidationError``, so the whole revocation (every other nomination it lists, and the mark
-on the revoked decision) is retried MAX_ATTEMPTS times and dead-lettered instead of refused at once as
+then refuse the return review announced, and intake never follows it. The first two are no
+``ValidationError``, so the whole revocation (every other nomination it lists, and the mark on the
+revoked decision) is retried MAX_ATTEMPTS times and dead-lettered instead of refused at once as
 malformed. A payload the schema loads must be one the handler can take; a string, a bool, 0, a negative
 or a float revision is refused (that part holds), and null stands for "not said".
 """
