@@ -118,11 +118,13 @@ def _revoked_notes(case: dict) -> list[dict]:
 
 
 def announce_return(uow, case: dict, reasons: list[str]) -> None:
-    """``nomination_returned`` of a case returned because a register entry it relied on was revoked."""
+    """``nomination_returned`` of a case returned because a register entry it relied on was revoked; named
+    for the mail as review's other returns are (``handlers.send_back``)."""
     uow.publish(contract.NOMINATION_RETURNED, {
         "nomination_id": case["nomination_id"], "stage": case["stage"], "reasons": reasons,
         "unit_id": case["unit_id"], "contact_email": case["contact_email"],
-        "nominee_email": case["nominee"].get("email"), **domain.voted_on(case)})
+        "nominee_email": case["nominee"].get("email"), **domain.voted_on(case),
+        **domain.names(case, Reviews(uow.session).unit_names({case["unit_id"]}))})
     log.info("nomination %s returned: a register entry it relied on was revoked", case["nomination_id"])
 
 
