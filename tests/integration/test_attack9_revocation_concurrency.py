@@ -3,7 +3,8 @@ instances at once (PostgreSQL, the nomination's advisory lock; interleavings for
 transaction that rolls back mid-way, and the submission handler's batches (one transaction for several
 submissions, one of them with a kept return, a duplicate inside the batch, a batch that fails and whose
 deliveries are handled again alone). Kept as regression tests: each ends with one case, returned, one
-``nomination_returned``, and no early event left over."""
+``nomination_returned``, and no early event left over. And the return that waits for its amendment
+(the revocation re-checked revision 2, the case holds 1) handled at the same moment as that amendment."""
 import pytest
 import sqlalchemy as sa
 
@@ -88,3 +89,42 @@ def test_a_batch_that_fails_after_taking_a_kept_return_leaves_it_kept(review_db)
                                    review_db.uow("on_nomination_submitted", message_id), utcnow())
     assert states(review_db) == {"n-a": "waiting", "n-b": "returned"}
     assert [p["nomination_id"] for p in returns_announced(review_db)] == ["n-b"]
+
+
+class Held:
+    """A handler's unit of work whose transaction stays open after the handler returns (its commit and
+    the rollback at the end of its block put off), holding its locks, until :meth:`commit`."""
+
+    def __init__(self, tables, consumer):
+        self.uow = tables.uow(consumer, f"{consumer}-held")
+        self.uow.commit = lambda: None
+        self.uow.session.rollback = lambda: None
+
+    def commit(self):
+        del self.uow.session.rollback
+        self.uow._commit_now()
+        self.uow.session.close()
+
+
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("held_first", ["revocation", "amendment"])
+def test_a_revocation_of_revision_2_and_amendment_2_at_the_same_moment(review_db, held_first):
+    """The case waits with revision 1; one instance handles the revocation (intake re-checked revision 2),
+    the other amendment 2, at once: either way the case ends returned with revision 2, and the return is
+    announced once, of revision 2."""
+    from services.review import register
+    from tests.integration.test_attack8_revocation_before_submission import amended
+
+    deliver(review_db, "nomination_submitted", submitted("n-live", "CSTD_BO"))
+    held = Held(review_db, f"on_{held_first}")
+    if held_first == "revocation":
+        register.return_after_revocation(schemas.load(schemas.RegisterEntryRevoked, revoked(2)), held.uow)
+        other = lambda: deliver(review_db, "nomination_amended", amended(2, "Tên mới"))  # noqa: E731
+    else:
+        handlers.record_amendment(schemas.load(schemas.NominationAmended, amended(2, "Tên mới")), held.uow)
+        other = lambda: deliver(review_db, "register_entry_revoked", revoked(2))  # noqa: E731
+    end_after_the_other_waits(review_db.engine, held, other, must_wait=True)
+    with review_db.engine.connect() as connection:
+        case = connection.execute(sa.select(cases.c.state, cases.c.revision)).one()
+    assert tuple(case) == ("returned", 2)
+    assert [p["revision"] for p in returns_announced(review_db)] == [2]
