@@ -12,7 +12,9 @@ carries the dossier's ``revision`` (1 when submitted, one more per amendment), a
 - a return for a revoked register entry (``register_entry_revoked`` lists the nomination, with the
   revision intake re-checked) handled before its submission is kept too, and the case opens returned;
   an amendment newer than that revision passed the register check with the revocation seen, so it
-  replaces the return; an older one is kept with it (the case opens with its dossier, returned).
+  replaces the return; an older one is kept with it (the case opens with its dossier, returned). A case
+  that opens with an older dossier than the one re-checked takes the amendments up to it still returned,
+  and the return is announced with that one (:func:`due`, ``register.unanswered``).
 
 Both take a lock on the nomination id to the end of the transaction (``Reviews.lock_nomination``), so
 a submission and an early event handled at the same moment by two instances see each other.
@@ -26,6 +28,7 @@ from services.review import domain
 log = logging.getLogger(__name__)
 
 AMENDED, WITHDRAWN, RETURNED = "amended", "withdrawn", "returned"
+MAX_REASONS = 50  # what nomination_returned carries (ReviewOutcome.reasons)
 
 
 def stale(handled: int | None, revision: int | None) -> bool:
@@ -61,11 +64,12 @@ def keep_return(repo, nomination_id: str, revision: int | None, returned: dict) 
             return
         if kept["kind"] == AMENDED:
             amended = kept["payload"]
-        else:  # another revocation's return: both reasons, the newer revision
+        else:  # another revocation's return: both reasons (as many as a return carries), the newer
+            # revision; one of them without a revision stands against any amendment, and so does the two
             amended = kept["payload"].get("amended")
-            returned = {"reasons": [*kept["payload"]["return"]["reasons"], *returned["reasons"]],
+            returned = {"reasons": [*kept["payload"]["return"]["reasons"], *returned["reasons"]][:MAX_REASONS],
                         "notes": [*kept["payload"]["return"]["notes"], *returned["notes"]]}
-            revision = max(filter(None, (revision, kept["revision"])), default=None)
+            revision = None if None in (revision, kept["revision"]) else max(revision, kept["revision"])
     repo.keep_early(nomination_id, RETURNED, revision, {"return": returned, "amended": amended})
     log.info("nomination %s: returned (revision %s) before its submission came; kept", nomination_id, revision)
 
@@ -96,7 +100,8 @@ def arrival(repo, kind: str, event: dict) -> dict | None:
 def admit(repo, event: dict, now, locked: bool = False, on_return=None) -> bool:
     """Add the case of ``nomination_submitted`` with what came before it applied; True when added.
     ``locked``: the caller took the nomination's lock already, in an earlier statement. A kept return
-    adds the case returned, and ``on_return(case, reasons)`` announces it."""
+    adds the case returned, and ``on_return(case, reasons)`` announces it, unless intake re-checked a
+    newer revision than the case opens with: then the amendment of that revision announces it (``due``)."""
     nomination_id = event["nomination_id"]
     if not locked:
         repo.lock_nomination(nomination_id)
@@ -113,12 +118,32 @@ def admit(repo, event: dict, now, locked: bool = False, on_return=None) -> bool:
     if kept["kind"] == WITHDRAWN:
         case.update(state=domain.WITHDRAWN, revision=kept["revision"])
         log.info("nomination %s was withdrawn before its submission arrived", nomination_id)
+    reasons = []
     if kept["kind"] == RETURNED:
         returned = kept["payload"]["return"]
-        case.update(state=domain.RETURNED, register_notes=[*(case.get("register_notes") or []), *returned["notes"]])
+        notes = returned["notes"]
+        if not any("reasons" in note for note in notes):  # kept before the notes carried them (c96fd86)
+            notes = [{**notes[0], "reasons": returned["reasons"]}, *notes[1:]]
+        notes, reasons = due(case, notes)
+        case.update(state=domain.RETURNED, register_notes=[*(case.get("register_notes") or []), *notes])
         log.info("nomination %s was returned (a register entry revoked) before its submission arrived",
                  nomination_id)
     added = repo.add_case(case)
-    if added and kept["kind"] == RETURNED and on_return is not None:
-        on_return(case, kept["payload"]["return"]["reasons"])
+    if added and reasons and on_return is not None:
+        on_return(case, reasons)
     return added
+
+
+def due(case: dict, notes: list[dict]) -> tuple[list[dict], list[str]]:
+    """The notes of returns for revoked entries as ``case`` keeps them, and the reasons to announce now:
+    a note still to be announced keeps its ``reasons``; it is due when intake re-checked a revision the
+    case holds (or did not say which). One of a newer revision waits for that amendment, which the case
+    takes returned (``register.unanswered``), so that the return is announced once, of the dossier intake
+    holds."""
+    held, kept, reasons = case["revision"] or 1, [], []
+    for note in notes:
+        if "reasons" in note and (note.get("revision") is None or note["revision"] <= held):
+            reasons.extend(note["reasons"])
+            note = {key: value for key, value in note.items() if key != "reasons"}
+        kept.append(note)
+    return kept, reasons[:MAX_REASONS]

@@ -38,7 +38,12 @@ def record_amendment(event: dict, uow) -> None:
         if case is None or case["state"] == domain.WITHDRAWN:
             pass
         elif domain.takes_amendment(case):
-            repo.update_case(case["nomination_id"], **domain.amended_case(case, event))
+            changes = domain.amended_case(case, event)
+            if held := register.unanswered(case, event.get("revision")):  # a revocation re-checked it: still no
+                changes["state"] = domain.RETURNED
+                changes["register_notes"] = [*changes["register_notes"],
+                                             *register.settle(uow, {**case, **changes}, held)]
+            repo.update_case(case["nomination_id"], **changes)
         else:
             uow.publish(contract.AMENDMENT_REFUSED, domain.amendment_refused_event(case, event))
             log.info("amendment of %s refused: the case is %s", case["nomination_id"], case["state"])

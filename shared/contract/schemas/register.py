@@ -7,7 +7,7 @@ from marshmallow import fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
 from shared.contract.awards import AWARD_CODES, REVOCATION_GROUNDS
-from shared.contract.schemas.base import CaselessId, Email, ID, NAME, Schema, YEAR, single_line
+from shared.contract.schemas.base import CaselessId, Email, ID, NAME, REVISION, Schema, YEAR, single_line
 
 DECISION_NUMBER = single_line(64)  # "123/QĐ-BTNMT"
 VIETNAM = timezone(timedelta(hours=7))
@@ -168,9 +168,11 @@ class NominationNotAwarded(Schema):
 
 class Affected(Schema):
     nomination_id = fields.String(required=True, validate=ID)
-    reasons = fields.List(fields.String(validate=validate.Length(max=2000)), required=True)
+    # the first names the revoked award (review's note of the return); at most what a return carries
+    reasons = fields.List(fields.String(validate=validate.Length(max=2000)), required=True,
+                          validate=validate.Length(min=1, max=50))
     # the dossier revision intake re-checked (review keeps a return that comes before the submission)
-    revision = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
+    revision = fields.Integer(load_default=None, allow_none=True, strict=True, validate=REVISION)
 
 
 class RegisterEntryRecorded(Schema):
