@@ -49,11 +49,12 @@ def replaces(kept: dict | None, kind: str, revision: int | None) -> bool:
     return kind == WITHDRAWN or not stale(kept["revision"], revision)
 
 
-def keep_return(repo, nomination_id: str, revision: int | None, returned: dict) -> None:
-    """A return for a revoked register entry (``returned``: ``{"reasons", "note"}``) of a nomination
-    whose submission has not arrived, of ``revision`` (the one intake re-checked); the caller holds the
-    nomination's lock. An amendment kept already that is not newer goes with it; a newer one, or a
-    withdrawal, stays instead; a return kept already adds its reasons."""
+def keep_return(repo, nomination_id: str, revision: int | None, notes: list[dict]) -> None:
+    """A return for a revoked register entry (``notes``: the case's notes of it, each with the
+    ``reasons`` to announce) of a nomination whose submission has not arrived, of ``revision`` (the one
+    intake re-checked); the caller holds the nomination's lock. An amendment kept already that is not
+    newer goes with it; a newer one, or a withdrawal, stays instead; a return kept already adds its notes
+    (the newer revision; one of them without a revision stands against any amendment, and so do both)."""
     kept = repo.early_event(nomination_id)
     amended = None
     if kept is not None:
@@ -64,13 +65,10 @@ def keep_return(repo, nomination_id: str, revision: int | None, returned: dict) 
             return
         if kept["kind"] == AMENDED:
             amended = kept["payload"]
-        else:  # another revocation's return: both reasons (as many as a return carries), the newer
-            # revision; one of them without a revision stands against any amendment, and so does the two
-            amended = kept["payload"].get("amended")
-            returned = {"reasons": [*kept["payload"]["return"]["reasons"], *returned["reasons"]][:MAX_REASONS],
-                        "notes": [*kept["payload"]["return"]["notes"], *returned["notes"]]}
+        else:  # another revocation's return
+            amended, notes = kept["payload"].get("amended"), [*kept["payload"]["notes"], *notes]
             revision = None if None in (revision, kept["revision"]) else max(revision, kept["revision"])
-    repo.keep_early(nomination_id, RETURNED, revision, {"return": returned, "amended": amended})
+    repo.keep_early(nomination_id, RETURNED, revision, {"notes": notes, "amended": amended})
     log.info("nomination %s: returned (revision %s) before its submission came; kept", nomination_id, revision)
 
 
@@ -120,11 +118,7 @@ def admit(repo, event: dict, now, locked: bool = False, on_return=None) -> bool:
         log.info("nomination %s was withdrawn before its submission arrived", nomination_id)
     reasons = []
     if kept["kind"] == RETURNED:
-        returned = kept["payload"]["return"]
-        notes = returned["notes"]
-        if not any("reasons" in note for note in notes):  # kept before the notes carried them (c96fd86)
-            notes = [{**notes[0], "reasons": returned["reasons"]}, *notes[1:]]
-        notes, reasons = due(case, notes)
+        notes, reasons = due(case, kept["payload"]["notes"])
         case.update(state=domain.RETURNED, register_notes=[*(case.get("register_notes") or []), *notes])
         log.info("nomination %s was returned (a register entry revoked) before its submission arrived",
                  nomination_id)

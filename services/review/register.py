@@ -57,8 +57,7 @@ def return_after_revocation(event: dict, uow) -> None:
             repo.lock_nomination(item["nomination_id"])
             case = repo.case(item["nomination_id"], for_update=True)
             if case is None:  # its submission comes later (the two come on queues of their own): kept for it
-                early.keep_return(repo, item["nomination_id"], revision,
-                                  {"reasons": item["reasons"], "notes": [_note(event, item, revision)]})
+                early.keep_return(repo, item["nomination_id"], revision, [_note(event, item, revision)])
                 continue
             if not returns(case, revision):
                 continue

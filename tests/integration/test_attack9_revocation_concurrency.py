@@ -41,8 +41,8 @@ def test_a_revocation_and_the_submission_it_lists_at_the_same_moment(review_db, 
         if held_first == "revocation":
             repo = Reviews(held)
             repo.lock_nomination("n-live")
-            early.keep_return(repo, "n-live", 1, {"reasons": ["CSTDCS"], "notes": [
-                {"code": "register_entry_revoked", "message": "CSTDCS", "revision": 1, "reasons": ["CSTDCS"]}]})
+            early.keep_return(repo, "n-live", 1, [
+                {"code": "register_entry_revoked", "message": "CSTDCS", "revision": 1, "reasons": ["CSTDCS"]}])
             other = lambda: deliver(review_db, "nomination_submitted", submitted("n-live", "CSTD_BO"))  # noqa: E731
         else:
             early.admit(Reviews(held), schemas.load(schemas.NominationSubmitted, submitted("n-live", "CSTD_BO")),
